@@ -1,0 +1,86 @@
+//! Errors of the core library, one enum per concern.
+
+use thiserror::Error;
+
+/// A record value that breaks a rule of the domain model. Nothing is written when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValidationError {
+    #[error("{field} is required")]
+    Required { field: String },
+    #[error("{field} is longer than {max} characters")]
+    TooLong { field: String, max: usize },
+    #[error("{field} is out of range: {detail}")]
+    OutOfRange { field: String, detail: String },
+    #[error("{field} must be a finite number")]
+    NotFinite { field: String },
+    #[error("{field} has an unknown value {value:?}")]
+    UnknownValue { field: String, value: String },
+    #[error("{field} is not a plausible timestamp (milliseconds since 1970, years 2000 to 2100)")]
+    BadTimestamp { field: String },
+    #[error("{field} cannot change once written")]
+    Immutable { field: String },
+    #[error("visit status cannot go back from {from} to {to}")]
+    StatusRegression { from: String, to: String },
+    #[error("{field} is malformed: {detail}")]
+    Malformed { field: String, detail: String },
+}
+
+impl ValidationError {
+    pub(crate) fn required(field: &str) -> Self {
+        Self::Required {
+            field: field.to_owned(),
+        }
+    }
+    pub(crate) fn out_of_range(field: &str, detail: impl Into<String>) -> Self {
+        Self::OutOfRange {
+            field: field.to_owned(),
+            detail: detail.into(),
+        }
+    }
+    pub(crate) fn malformed(field: &str, detail: impl Into<String>) -> Self {
+        Self::Malformed {
+            field: field.to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Errors returned by the [`crate::Store`].
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("invalid record: {0}")]
+    Validation(#[from] ValidationError),
+    #[error("no record with id {id}")]
+    NotFound { id: String },
+    #[error("record {id} is a {actual}, not a {expected}")]
+    WrongKind {
+        id: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("the file is not a FieldCRM store")]
+    NotAStore,
+    #[error(
+        "the store was written by a newer version (schema {found}, this build knows up to {supported})"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("stored document {id} is unreadable: {detail}")]
+    CorruptDocument { id: String, detail: String },
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("document error: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+/// Why one document of an import batch was refused. The rest of the batch still applies.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ImportError {
+    #[error("malformed Automerge data: {0}")]
+    MalformedData(String),
+    #[error("document does not describe a valid record: {0}")]
+    InvalidRecord(String),
+    #[error("document claims id {found}, expected {expected}")]
+    IdMismatch { expected: String, found: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,25 @@
+//! FieldCRM core: customers, contacts, opportunities, visits, tasks and cases kept as Automerge
+//! documents in SQLite, for field sales apps that must work for weeks without a network.
+//!
+//! The [`Store`] is the entry point. See `docs/ARCHITECTURE.md` for the design.
+
+mod error;
+mod live;
+mod model;
+mod projection;
+mod query;
+mod record;
+mod schema;
+mod store;
+
+pub use error::{ImportError, Result, StoreError, ValidationError};
+pub use live::{QueryListener, Subscription};
+pub use model::*;
+pub use query::{
+    CaseSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal, TaskSummary,
+    VisitSummary, distance_m,
+};
+pub use record::{AnyRecord, FieldConflict, Record, conflicts};
+pub use store::{
+    ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, Store, SyncStatus,
+};

@@ -1,0 +1,445 @@
+//! Read-only queries over the projections. Readers take a `&Connection` and never load
+//! Automerge documents.
+
+use geo::{Distance, Haversine, Point};
+use rusqlite::{Connection, Row, params};
+
+use crate::error::Result;
+use crate::model::*;
+
+/// What an app can ask the store, directly ([`crate::Store::query`]) or live
+/// ([`crate::Store::subscribe`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// Full-text prefix search over customer name, contact names, city and phone numbers.
+    SearchCustomers {
+        text: String,
+        limit: u32,
+    },
+    /// The nearest customers with a location, closest first, optionally within a distance.
+    NearbyCustomers {
+        lat: f64,
+        lon: f64,
+        max_distance_m: Option<f64>,
+        limit: u32,
+    },
+    /// Customers matching every given filter, by name.
+    Customers(CustomerFilter),
+    /// Customers with a visit cadence whose last completed visit is older than the cadence
+    /// (or who were never visited), most overdue first.
+    OverdueCustomers {
+        now: Millis,
+        owner: Option<String>,
+        limit: u32,
+    },
+    /// A rep's visits whose check-in (or, before check-in, planned start) falls in `[from, to)`.
+    VisitsForRep {
+        rep: String,
+        from: Millis,
+        to: Millis,
+    },
+    /// Open and closed opportunities per stage and currency.
+    Pipeline {
+        owner: Option<String>,
+    },
+    OpenTasks {
+        assignee: Option<String>,
+    },
+    OpenCases {
+        customer_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CustomerFilter {
+    pub owner: Option<String>,
+    pub territory: Option<String>,
+    pub grade: Option<Grade>,
+    pub segment: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerSummary {
+    pub id: String,
+    pub name: String,
+    pub city: Option<String>,
+    pub grade: Option<Grade>,
+    pub owner: Option<String>,
+    pub territory: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub visit_cadence_days: Option<u32>,
+    pub last_visit_at: Option<Millis>,
+    /// Set by nearby queries.
+    pub distance_m: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitSummary {
+    pub id: String,
+    pub customer_id: String,
+    pub customer_name: Option<String>,
+    pub rep: String,
+    pub planned_start: Option<Millis>,
+    pub planned_end: Option<Millis>,
+    pub status: VisitStatus,
+    pub check_in_at: Option<Millis>,
+    pub check_out_at: Option<Millis>,
+    pub verification: Option<Verification>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTotal {
+    pub stage: Stage,
+    pub currency: String,
+    pub count: u32,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSummary {
+    pub id: String,
+    pub title: String,
+    pub due_at: Option<Millis>,
+    pub assignee: Option<String>,
+    pub linked_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSummary {
+    pub id: String,
+    pub customer_id: String,
+    pub subject: String,
+    pub severity: Severity,
+    pub status: CaseStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryResult {
+    Customers(Vec<CustomerSummary>),
+    Visits(Vec<VisitSummary>),
+    Pipeline(Vec<StageTotal>),
+    Tasks(Vec<TaskSummary>),
+    Cases(Vec<CaseSummary>),
+}
+
+impl Query {
+    /// The kinds whose changes can alter this query's result.
+    pub fn depends_on(&self) -> &'static [Kind] {
+        match self {
+            Query::SearchCustomers { .. } => &[Kind::Customer, Kind::Contact],
+            Query::NearbyCustomers { .. }
+            | Query::Customers(_)
+            | Query::OverdueCustomers { .. } => &[Kind::Customer, Kind::Visit],
+            Query::VisitsForRep { .. } => &[Kind::Visit, Kind::Customer],
+            Query::Pipeline { .. } => &[Kind::Opportunity],
+            Query::OpenTasks { .. } => &[Kind::Task],
+            Query::OpenCases { .. } => &[Kind::Case],
+        }
+    }
+}
+
+const CUSTOMER_COLUMNS: &str = "c.id, c.name, c.city, c.grade, c.owner, c.territory, c.lat, c.lon, c.cadence_days,
+    (SELECT max(v.check_in_at) FROM visits v WHERE v.customer_id = c.id AND v.status = 'done' AND v.deleted = 0)";
+
+fn customer_row(row: &Row<'_>) -> rusqlite::Result<CustomerSummary> {
+    Ok(CustomerSummary {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        city: row.get(2)?,
+        grade: row
+            .get::<_, Option<String>>(3)?
+            .as_deref()
+            .and_then(Grade::parse),
+        owner: row.get(4)?,
+        territory: row.get(5)?,
+        lat: row.get(6)?,
+        lon: row.get(7)?,
+        visit_cadence_days: row.get(8)?,
+        last_visit_at: row.get(9)?,
+        distance_m: None,
+    })
+}
+
+/// Turns what a user typed into an FTS5 query: every word must match as a prefix.
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("\"{t}\"*"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+fn limit(value: u32) -> i64 {
+    if value == 0 {
+        50
+    } else {
+        i64::from(value.min(10_000))
+    }
+}
+
+pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
+    Ok(match query {
+        Query::SearchCustomers { text, limit: max } => {
+            let Some(fts) = fts_query(text) else {
+                return Ok(QueryResult::Customers(Vec::new()));
+            };
+            let sql = format!(
+                "SELECT {CUSTOMER_COLUMNS} FROM customers_fts f JOIN customers c ON c.rid = f.rowid
+                 WHERE customers_fts MATCH ?1 ORDER BY f.rank, c.name LIMIT ?2"
+            );
+            let rows = conn
+                .prepare_cached(&sql)?
+                .query_map(params![fts, limit(*max)], customer_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Customers(rows)
+        }
+        Query::NearbyCustomers {
+            lat,
+            lon,
+            max_distance_m,
+            limit: max,
+        } => {
+            check_coordinates("position", *lat, *lon)?;
+            QueryResult::Customers(nearby(
+                conn,
+                *lat,
+                *lon,
+                *max_distance_m,
+                limit(*max) as usize,
+            )?)
+        }
+        Query::Customers(filter) => {
+            let sql = format!(
+                "SELECT {CUSTOMER_COLUMNS} FROM customers c
+                 WHERE c.deleted = 0
+                   AND (?1 IS NULL OR c.owner = ?1) AND (?2 IS NULL OR c.territory = ?2)
+                   AND (?3 IS NULL OR c.grade = ?3)
+                   AND (?4 IS NULL OR c.rid IN (SELECT customer_rid FROM customer_segments WHERE segment = ?4))
+                 ORDER BY c.name COLLATE NOCASE, c.id LIMIT ?5 OFFSET ?6"
+            );
+            let rows = conn
+                .prepare_cached(&sql)?
+                .query_map(
+                    params![
+                        filter.owner,
+                        filter.territory,
+                        filter.grade.map(Grade::as_str),
+                        filter.segment,
+                        limit(filter.limit),
+                        filter.offset
+                    ],
+                    customer_row,
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Customers(rows)
+        }
+        Query::OverdueCustomers {
+            now,
+            owner,
+            limit: max,
+        } => {
+            let sql = format!(
+                "SELECT * FROM (SELECT {CUSTOMER_COLUMNS} AS last_visit FROM customers c
+                   WHERE c.deleted = 0 AND c.cadence_days IS NOT NULL AND (?2 IS NULL OR c.owner = ?2))
+                 WHERE last_visit IS NULL OR last_visit + cadence_days * 86400000 < ?1
+                 ORDER BY coalesce(last_visit + cadence_days * 86400000, 0), name LIMIT ?3"
+            );
+            let rows = conn
+                .prepare_cached(&sql)?
+                .query_map(params![now, owner, limit(*max)], customer_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Customers(rows)
+        }
+        Query::VisitsForRep { rep, from, to } => {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT v.id, v.customer_id, c.name, v.rep, v.planned_start, v.planned_end, v.status,
+                       v.check_in_at, v.check_out_at, v.verification
+                     FROM visits v LEFT JOIN customers c ON c.id = v.customer_id
+                     WHERE v.rep = ?1 AND v.day_at >= ?2 AND v.day_at < ?3 AND v.deleted = 0
+                     ORDER BY v.day_at, v.id",
+                )?
+                .query_map(params![rep, from, to], |row| {
+                    Ok(VisitSummary {
+                        id: row.get(0)?,
+                        customer_id: row.get(1)?,
+                        customer_name: row.get(2)?,
+                        rep: row.get(3)?,
+                        planned_start: row.get(4)?,
+                        planned_end: row.get(5)?,
+                        status: VisitStatus::parse(&row.get::<_, String>(6)?).unwrap_or(VisitStatus::Planned),
+                        check_in_at: row.get(7)?,
+                        check_out_at: row.get(8)?,
+                        verification: row.get::<_, Option<String>>(9)?.as_deref().and_then(Verification::parse),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Visits(rows)
+        }
+        Query::Pipeline { owner } => {
+            let mut totals: Vec<StageTotal> = conn
+                .prepare_cached(
+                    "SELECT stage, currency, count(*), sum(amount_minor) FROM opportunities
+                     WHERE deleted = 0 AND (?1 IS NULL OR owner = ?1) GROUP BY stage, currency",
+                )?
+                .query_map(params![owner], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, u32>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                })?
+                .filter_map(|row| match row {
+                    Ok((stage, currency, count, amount_minor)) => {
+                        Stage::parse(&stage).map(|stage| {
+                            Ok(StageTotal {
+                                stage,
+                                currency,
+                                count,
+                                amount_minor,
+                            })
+                        })
+                    }
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<rusqlite::Result<_>>()?;
+            totals.sort_by(|a, b| {
+                a.stage
+                    .cmp(&b.stage)
+                    .then_with(|| a.currency.cmp(&b.currency))
+            });
+            QueryResult::Pipeline(totals)
+        }
+        Query::OpenTasks { assignee } => {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT id, title, due_at, assignee, linked_id FROM tasks
+                     WHERE status = 'open' AND deleted = 0 AND (?1 IS NULL OR assignee = ?1)
+                     ORDER BY due_at IS NULL, due_at, id",
+                )?
+                .query_map(params![assignee], |row| {
+                    Ok(TaskSummary {
+                        id: row.get(0)?,
+                        title: row.get(1)?,
+                        due_at: row.get(2)?,
+                        assignee: row.get(3)?,
+                        linked_id: row.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Tasks(rows)
+        }
+        Query::OpenCases { customer_id } => {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT id, customer_id, subject, severity, status FROM cases
+                     WHERE status IN ('open', 'in_progress') AND deleted = 0 AND (?1 IS NULL OR customer_id = ?1)
+                     ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, id",
+                )?
+                .query_map(params![customer_id], |row| {
+                    Ok(CaseSummary {
+                        id: row.get(0)?,
+                        customer_id: row.get(1)?,
+                        subject: row.get(2)?,
+                        severity: Severity::parse(&row.get::<_, String>(3)?).unwrap_or(Severity::Medium),
+                        status: CaseStatus::parse(&row.get::<_, String>(4)?).unwrap_or(CaseStatus::Open),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Cases(rows)
+        }
+    })
+}
+
+const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
+
+/// Haversine distance in metres.
+pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    Haversine.distance(Point::new(lon1, lat1), Point::new(lon2, lat2))
+}
+
+/// k-nearest customers: grow a bounding box in the R*Tree until it holds `k` candidates, then
+/// make sure nothing nearer lies outside the box's inscribed circle, refining with exact
+/// distances. (Boxes are clamped at the poles and the antimeridian, where a customer on the far
+/// side is not found: no sales territory straddles them.)
+fn nearby(
+    conn: &Connection,
+    lat: f64,
+    lon: f64,
+    max_distance_m: Option<f64>,
+    k: usize,
+) -> Result<Vec<CustomerSummary>> {
+    let max = max_distance_m
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .unwrap_or(20_037_000.0);
+    let mut half = max.min(1_000.0);
+    loop {
+        let candidates = in_box(conn, lat, lon, half)?;
+        let covered = half >= max;
+        if candidates.len() >= k || covered {
+            let found = nearest(candidates, lat, lon, max, k);
+            // The box only guarantees completeness within `half` metres of the centre.
+            let kth = found.last().and_then(|c| c.distance_m).unwrap_or(0.0);
+            if covered || found.len() < k || kth <= half {
+                return Ok(found);
+            }
+            let wider = in_box(conn, lat, lon, kth.min(max) * 1.001)?;
+            return Ok(nearest(wider, lat, lon, max, k));
+        }
+        half = (half * 4.0).min(max);
+    }
+}
+
+/// The `k` candidates closest to (lat, lon) within `max` metres, with their exact distances.
+fn nearest(
+    candidates: Vec<CustomerSummary>,
+    lat: f64,
+    lon: f64,
+    max: f64,
+    k: usize,
+) -> Vec<CustomerSummary> {
+    let mut found: Vec<CustomerSummary> = candidates
+        .into_iter()
+        .filter_map(|mut c| {
+            let d = distance_m(lat, lon, c.lat?, c.lon?);
+            c.distance_m = Some(d);
+            (d <= max).then_some(c)
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        a.distance_m
+            .unwrap_or(f64::MAX)
+            .total_cmp(&b.distance_m.unwrap_or(f64::MAX))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    found.truncate(k);
+    found
+}
+
+fn in_box(conn: &Connection, lat: f64, lon: f64, half_m: f64) -> Result<Vec<CustomerSummary>> {
+    let dlat = half_m / METRES_PER_DEGREE_LAT;
+    let cos = lat.to_radians().cos().max(0.01);
+    let dlon = (half_m / (METRES_PER_DEGREE_LAT * cos)).min(360.0);
+    let sql = format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers_geo g JOIN customers c ON c.rid = g.rid
+         WHERE g.min_lat <= ?2 AND g.max_lat >= ?1 AND g.min_lon <= ?4 AND g.max_lon >= ?3"
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                (lat - dlat).max(-90.0),
+                (lat + dlat).min(90.0),
+                (lon - dlon).max(-180.0),
+                (lon + dlon).min(180.0)
+            ],
+            customer_row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,735 @@
+//! The store: the entry point of the core library. One SQLite file holds every document, its
+//! projection, the upload queue and the sync state.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
+use lru::LruCache;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::error::{ImportError, Result, StoreError};
+use crate::live::{LiveQueries, QueryListener, Subscription};
+use crate::model::{Kind, Millis};
+use crate::query::{self, Query, QueryResult};
+use crate::record::{AnyRecord, FieldConflict, Record};
+use crate::{projection, schema};
+
+/// How many Automerge documents stay in memory between uses.
+const DOC_CACHE_CAPACITY: usize = 256;
+
+/// A local change not yet acknowledged by the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingChange {
+    pub seq: i64,
+    pub doc_id: String,
+    pub kind: Kind,
+    /// Hex SHA-256 hash of the Automerge change; what the server acknowledges.
+    pub hash: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What arrives from the server for one document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncomingPayload {
+    /// Raw Automerge changes, in any order.
+    Changes(Vec<Vec<u8>>),
+    /// A saved (compacted) Automerge document.
+    Snapshot(Vec<u8>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingDoc {
+    pub doc_id: String,
+    pub payload: IncomingPayload,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImportReport {
+    /// Documents whose content changed.
+    pub applied: u32,
+    /// Documents for which the input held nothing new.
+    pub unchanged: u32,
+    /// Changes kept aside until the changes they depend on arrive.
+    pub held_changes: u32,
+    pub refused: Vec<RefusedDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedDoc {
+    pub doc_id: String,
+    pub error: ImportError,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncStatus {
+    pub pending_changes: u64,
+    pub cursor: i64,
+    pub last_sync_at: Option<Millis>,
+    pub last_attempt_at: Option<Millis>,
+    pub last_error: Option<String>,
+}
+
+struct Inner {
+    conn: Connection,
+    docs: LruCache<String, Automerge>,
+    actor: ActorId,
+    user: String,
+}
+
+/// An offline CRM store. Safe to share between threads; every method is blocking, so call it
+/// off the UI thread.
+pub struct Store {
+    inner: Mutex<Inner>,
+    live: Arc<LiveQueries>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn load_doc(
+    bytes: &[u8],
+    actor: &ActorId,
+) -> std::result::Result<Automerge, automerge::AutomergeError> {
+    Ok(Automerge::load(bytes)?.with_actor(actor.clone()))
+}
+
+impl Inner {
+    /// The document for `id`, from the cache or the database.
+    fn doc(&mut self, id: &str) -> Result<Option<&mut Automerge>> {
+        if !self.docs.contains(id) {
+            let bytes: Option<Vec<u8>> = self
+                .conn
+                .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
+            let Some(bytes) = bytes else { return Ok(None) };
+            let doc = load_doc(&bytes, &self.actor).map_err(|e| StoreError::CorruptDocument {
+                id: id.to_owned(),
+                detail: e.to_string(),
+            })?;
+            self.docs.put(id.to_owned(), doc);
+        }
+        Ok(self.docs.get_mut(id))
+    }
+
+    fn record(&mut self, id: &str) -> Result<Option<AnyRecord>> {
+        let Some(doc) = self.doc(id)? else {
+            return Ok(None);
+        };
+        if doc.get_heads().is_empty() {
+            return Ok(None); // only changes waiting for their dependencies
+        }
+        AnyRecord::read(doc)
+            .map(Some)
+            .map_err(|e| StoreError::CorruptDocument {
+                id: id.to_owned(),
+                detail: e.to_string(),
+            })
+    }
+}
+
+fn save_doc(
+    tx: &Transaction<'_>,
+    id: &str,
+    kind: Option<Kind>,
+    bytes: &[u8],
+    heads: &[ChangeHash],
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO docs (id, kind, bytes, heads, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, bytes = excluded.bytes, heads = excluded.heads,
+           updated_at = excluded.updated_at",
+    )?
+    .execute(params![id, kind.map(Kind::as_str), bytes, heads_blob(heads), now_ms()])?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`. A file that is not a FieldCRM store, or one
+    /// written by a newer schema, is refused without being modified. Opening reads no document.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref();
+        schema::check_compatible(path)?;
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        schema::migrate(&mut conn)?;
+        let actor_hex: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        let actor = match actor_hex.as_deref().map(hex::decode) {
+            Some(Ok(bytes)) => ActorId::from(bytes),
+            _ => {
+                let actor = ActorId::random();
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('actor', ?1)",
+                    [actor.to_hex_string()],
+                )?;
+                actor
+            }
+        };
+        let user: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'user'", [], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .unwrap_or_else(|| "local".to_owned());
+        let capacity = NonZeroUsize::new(DOC_CACHE_CAPACITY).unwrap_or(NonZeroUsize::MIN);
+        Ok(Store {
+            inner: Mutex::new(Inner {
+                conn,
+                docs: LruCache::new(capacity),
+                actor,
+                user,
+            }),
+            live: Arc::new(LiveQueries::default()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // The connection and cache stay consistent even if a thread panicked mid-call: every
+        // write is one SQLite transaction and a failed write evicts its cached document.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// This device's Automerge actor id (hex); the server binds it to the signed-in user.
+    pub fn actor_id(&self) -> String {
+        self.lock().actor.to_hex_string()
+    }
+
+    /// The user id written into `created_by` and the stage history of this device's changes.
+    pub fn set_user(&self, user_id: &str) -> Result<()> {
+        let mut inner = self.lock();
+        inner.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('user', ?1)",
+            [user_id],
+        )?;
+        inner.user = user_id.to_owned();
+        Ok(())
+    }
+
+    pub fn user(&self) -> String {
+        self.lock().user.clone()
+    }
+
+    /// Creates a record. The store assigns the id (unless one is set), the creation fields and
+    /// `updated_at`; returns the record as stored.
+    pub fn create<R: Record>(&self, mut record: R) -> Result<R> {
+        let now = now_ms();
+        let mut inner = self.lock();
+        let meta = record.meta_mut();
+        if meta.id.is_empty() {
+            meta.id = uuid::Uuid::now_v7().to_string();
+        }
+        meta.created_at = now;
+        meta.created_by = inner.user.clone();
+        meta.updated_at = now;
+        meta.deleted = false;
+        let mut any = record.into_any();
+        any.prepare_create(now, &inner.user);
+        any.validate()?;
+        let id = any.meta().id.clone();
+        if inner.doc(&id)?.is_some() {
+            return Err(StoreError::Validation(crate::ValidationError::Immutable {
+                field: "id".into(),
+            }));
+        }
+        let doc = Automerge::new().with_actor(inner.actor.clone());
+        self.commit_local(inner, doc, &any, None)?;
+        R::from_any(any).ok_or_else(|| StoreError::NotFound { id })
+    }
+
+    /// Saves an edited record: only the fields that differ from the stored version are written,
+    /// so concurrent edits of other fields on other devices survive the merge.
+    pub fn update<R: Record>(&self, record: R) -> Result<R> {
+        let mut inner = self.lock();
+        let id = record.meta().id.clone();
+        let old = self.typed_old::<R>(&mut inner, &id)?;
+        let user = inner.user.clone();
+        let mut any = record.into_any();
+        let now = now_ms().max(old.meta().updated_at);
+        set_updated_at(&mut any, now);
+        any.check_update(&old, now, &user)?;
+        any.validate()?;
+        if any == old {
+            return R::from_any(any).ok_or(StoreError::NotFound { id });
+        }
+        let doc = inner
+            .docs
+            .pop(&id)
+            .ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
+        self.commit_local(inner, doc, &any, Some(&old))?;
+        R::from_any(any).ok_or(StoreError::NotFound { id })
+    }
+
+    fn typed_old<R: Record>(&self, inner: &mut Inner, id: &str) -> Result<AnyRecord> {
+        let old = inner
+            .record(id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        if old.kind() != R::KIND {
+            return Err(StoreError::WrongKind {
+                id: id.to_owned(),
+                expected: R::KIND.to_string(),
+                actual: old.kind().to_string(),
+            });
+        }
+        Ok(old)
+    }
+
+    /// Marks a record deleted. The tombstone syncs; the document stays so that a concurrent
+    /// edit merges into it and [`Store::restore`] brings everything back.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        self.set_deleted(id, true)
+    }
+
+    pub fn restore(&self, id: &str) -> Result<()> {
+        self.set_deleted(id, false)
+    }
+
+    fn set_deleted(&self, id: &str, deleted: bool) -> Result<()> {
+        let mut inner = self.lock();
+        let old = inner
+            .record(id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        if old.meta().deleted == deleted {
+            return Ok(());
+        }
+        let mut any = old.clone();
+        set_deleted(&mut any, deleted);
+        set_updated_at(&mut any, now_ms().max(old.meta().updated_at));
+        let doc = inner
+            .docs
+            .pop(id)
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        self.commit_local(inner, doc, &any, Some(&old))
+    }
+
+    /// Writes `record` into `doc`, queues the change for upload, stores document and projection
+    /// in one transaction, then notifies live queries.
+    fn commit_local(
+        &self,
+        mut inner: MutexGuard<'_, Inner>,
+        mut doc: Automerge,
+        record: &AnyRecord,
+        old: Option<&AnyRecord>,
+    ) -> Result<()> {
+        let id = record.meta().id.clone();
+        doc.transact(|tx| record.write(tx, old))
+            .map_err(|failure| failure.error)?;
+        let change = doc.get_last_local_change();
+        let stored = (|| -> Result<()> {
+            let tx = inner.conn.transaction()?;
+            if let Some(change) = &change {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO pending (doc_id, kind, hash, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![id, record.kind().as_str(), change.hash().to_string(), change.raw_bytes(), now_ms()])?;
+            }
+            save_doc(
+                &tx,
+                &id,
+                Some(record.kind()),
+                &doc.save_nocompress(),
+                &doc.get_heads(),
+            )?;
+            projection::project(&tx, record)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        match stored {
+            // The in-memory document is dropped on failure: the next read reloads what is stored.
+            Err(e) => Err(e),
+            Ok(()) => {
+                inner.docs.put(id, doc);
+                self.refresh_live(inner, Some(&[record.kind()]));
+                Ok(())
+            }
+        }
+    }
+
+    fn refresh_live(&self, inner: MutexGuard<'_, Inner>, touched: Option<&[Kind]>) {
+        if self.live.has_subscribers() {
+            self.live.refresh(touched, |q| query::run(&inner.conn, q));
+        }
+        drop(inner);
+        self.live.deliver();
+    }
+
+    /// The record with `id`, deleted or not; `None` if absent.
+    pub fn get<R: Record>(&self, id: &str) -> Result<Option<R>> {
+        let mut inner = self.lock();
+        match inner.record(id)? {
+            None => Ok(None),
+            Some(any) => {
+                let actual = any.kind();
+                R::from_any(any)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::WrongKind {
+                        id: id.to_owned(),
+                        expected: R::KIND.to_string(),
+                        actual: actual.to_string(),
+                    })
+            }
+        }
+    }
+
+    pub fn get_any(&self, id: &str) -> Result<Option<AnyRecord>> {
+        self.lock().record(id)
+    }
+
+    /// Fields of the record on which concurrent edits disagreed, with the values that lost.
+    pub fn conflicts(&self, id: &str) -> Result<Vec<FieldConflict>> {
+        let mut inner = self.lock();
+        let doc = inner
+            .doc(id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        Ok(crate::record::conflicts(doc))
+    }
+
+    pub fn query(&self, query: &Query) -> Result<QueryResult> {
+        query::run(&self.lock().conn, query)
+    }
+
+    /// Calls `listener` with the query's current result now, then again after every committed
+    /// write or import that changes it, until the returned handle is dropped.
+    pub fn subscribe(
+        &self,
+        query: Query,
+        listener: Arc<dyn QueryListener>,
+    ) -> Result<Subscription> {
+        let inner = self.lock();
+        query::run(&inner.conn, &query)?; // refuse an invalid query up front
+        let subscription = self.live.add(query, listener);
+        self.refresh_live(inner, None);
+        Ok(subscription)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Sync-facing API. No network here: a sync client moves these values.
+
+    /// Local changes not yet acknowledged, oldest first, at most `limit` of them.
+    pub fn pending_changes(&self, limit: u32) -> Result<Vec<PendingChange>> {
+        let inner = self.lock();
+        let mut statement = inner.conn.prepare_cached(
+            "SELECT seq, doc_id, kind, hash, bytes FROM pending ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = statement.query_map([limit], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, doc_id, kind, hash, bytes) = row?;
+            let kind = Kind::parse(&kind).ok_or_else(|| StoreError::CorruptDocument {
+                id: doc_id.clone(),
+                detail: format!("unknown kind {kind:?} in upload queue"),
+            })?;
+            out.push(PendingChange {
+                seq,
+                doc_id,
+                kind,
+                hash,
+                bytes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes acknowledged changes from the upload queue; unknown hashes are ignored, so
+    /// repeating an acknowledgement is harmless. Returns how many were removed.
+    pub fn acknowledge(&self, hashes: &[String]) -> Result<usize> {
+        let mut inner = self.lock();
+        let tx = inner.conn.transaction()?;
+        let mut removed = 0;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM pending WHERE hash = ?1")?;
+            for hash in hashes {
+                removed += delete.execute([hash])?;
+            }
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// Applies documents and changes from the server. Idempotent; changes whose dependencies
+    /// are missing are held (inside the stored document) until they arrive. A document whose
+    /// data is corrupt or does not describe a valid record is refused and left as it was; the
+    /// rest of the batch applies. Everything that applies commits in one transaction.
+    pub fn import(&self, batch: Vec<IncomingDoc>) -> Result<ImportReport> {
+        let mut inner = self.lock();
+        let mut report = ImportReport::default();
+        let mut touched = BTreeSet::new();
+        let mut updated: Vec<(String, Automerge)> = Vec::new();
+        let actor = inner.actor.clone();
+        let result = (|| -> Result<()> {
+            let inner = &mut *inner;
+            let tx = inner.conn.transaction()?;
+            for incoming in batch {
+                let existing = match inner.docs.get(&incoming.doc_id) {
+                    Some(doc) => Some(doc.clone()),
+                    None => tx
+                        .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
+                        .query_row([&incoming.doc_id], |row| row.get::<_, Vec<u8>>(0))
+                        .optional()?
+                        .map(|bytes| load_doc(&bytes, &actor))
+                        .transpose()
+                        .map_err(|e| StoreError::CorruptDocument {
+                            id: incoming.doc_id.clone(),
+                            detail: e.to_string(),
+                        })?,
+                };
+                match merge_incoming(existing, &incoming.payload, &actor) {
+                    Err(error) => report.refused.push(RefusedDoc {
+                        doc_id: incoming.doc_id,
+                        error,
+                    }),
+                    Ok(Merged::Unchanged) => report.unchanged += 1,
+                    Ok(Merged::Changed {
+                        doc,
+                        record,
+                        held,
+                        bytes,
+                        content_changed,
+                    }) => {
+                        if let Some(record) = &record
+                            && record.meta().id != incoming.doc_id
+                        {
+                            report.refused.push(RefusedDoc {
+                                doc_id: incoming.doc_id.clone(),
+                                error: ImportError::IdMismatch {
+                                    expected: incoming.doc_id,
+                                    found: record.meta().id.clone(),
+                                },
+                            });
+                            continue;
+                        }
+                        let bytes = bytes.unwrap_or_else(|| doc.save_nocompress());
+                        let kind = record.as_ref().map(AnyRecord::kind);
+                        save_doc(&tx, &incoming.doc_id, kind, &bytes, &doc.get_heads())?;
+                        if let Some(record) = &record {
+                            projection::project(&tx, record)?;
+                            touched.insert(record.kind());
+                        }
+                        if content_changed {
+                            report.applied += 1;
+                        } else {
+                            report.unchanged += 1;
+                        }
+                        report.held_changes += held;
+                        updated.push((incoming.doc_id, doc));
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        match result {
+            Err(e) => {
+                for (id, _) in &updated {
+                    inner.docs.pop(id);
+                }
+                Err(e)
+            }
+            Ok(()) => {
+                for (id, doc) in updated {
+                    if inner.docs.contains(&id) {
+                        inner.docs.put(id, doc);
+                    }
+                }
+                let touched: Vec<Kind> = touched.into_iter().collect();
+                if !touched.is_empty() {
+                    self.refresh_live(inner, Some(&touched));
+                }
+                Ok(report)
+            }
+        }
+    }
+
+    /// The saved document (compacted Automerge bytes), for snapshots and debugging.
+    pub fn document_bytes(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let mut inner = self.lock();
+        Ok(inner.doc(id)?.map(|doc| doc.save()))
+    }
+
+    /// Every Automerge change of a document (used to replay history to a peer).
+    pub fn document_changes(&self, id: &str) -> Result<Vec<Vec<u8>>> {
+        let mut inner = self.lock();
+        let doc = inner
+            .doc(id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        Ok(doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect())
+    }
+
+    /// Ids of every document in the store, by kind (deleted ones included).
+    pub fn document_ids(&self, kind: Kind) -> Result<Vec<String>> {
+        let inner = self.lock();
+        let mut statement = inner
+            .conn
+            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
+        let ids = statement
+            .query_map([kind.as_str()], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let inner = self.lock();
+        let pending: i64 = inner
+            .conn
+            .query_row("SELECT count(*) FROM pending", [], |row| row.get(0))?;
+        let status = inner.conn.query_row(
+            "SELECT cursor, last_sync_at, last_attempt_at, last_error FROM sync_state WHERE id = 1",
+            [],
+            |row| {
+                Ok(SyncStatus {
+                    pending_changes: pending.max(0) as u64,
+                    cursor: row.get(0)?,
+                    last_sync_at: row.get(1)?,
+                    last_attempt_at: row.get(2)?,
+                    last_error: row.get(3)?,
+                })
+            },
+        )?;
+        Ok(status)
+    }
+
+    /// Records a completed sync round: the server cursor reached, and when.
+    pub fn record_sync_success(&self, cursor: i64, at: Millis) -> Result<()> {
+        self.lock().conn.execute(
+            "UPDATE sync_state SET cursor = ?1, last_sync_at = ?2, last_attempt_at = ?2, last_error = NULL WHERE id = 1",
+            params![cursor, at],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed sync attempt; the message is shown to the user as is.
+    pub fn record_sync_error(&self, message: &str, at: Millis) -> Result<()> {
+        self.lock().conn.execute(
+            "UPDATE sync_state SET last_error = ?1, last_attempt_at = ?2 WHERE id = 1",
+            params![message, at],
+        )?;
+        Ok(())
+    }
+}
+
+fn set_updated_at(record: &mut AnyRecord, at: Millis) {
+    meta_mut(record).updated_at = at;
+}
+
+fn set_deleted(record: &mut AnyRecord, deleted: bool) {
+    meta_mut(record).deleted = deleted;
+}
+
+fn meta_mut(record: &mut AnyRecord) -> &mut crate::model::RecordMeta {
+    match record {
+        AnyRecord::Customer(r) => &mut r.meta,
+        AnyRecord::Contact(r) => &mut r.meta,
+        AnyRecord::Opportunity(r) => &mut r.meta,
+        AnyRecord::Visit(r) => &mut r.meta,
+        AnyRecord::Task(r) => &mut r.meta,
+        AnyRecord::Case(r) => &mut r.meta,
+    }
+}
+
+enum Merged {
+    Unchanged,
+    Changed {
+        doc: Automerge,
+        /// `None` while the document holds only changes waiting for dependencies.
+        record: Option<AnyRecord>,
+        held: u32,
+        /// The bytes to store when they can be kept as received (a snapshot of a new document).
+        bytes: Option<Vec<u8>>,
+        /// False when only held changes were (re)stored.
+        content_changed: bool,
+    },
+}
+
+/// Applies one incoming payload to a copy of the stored document. Nothing is stored here.
+fn merge_incoming(
+    existing: Option<Automerge>,
+    payload: &IncomingPayload,
+    actor: &ActorId,
+) -> std::result::Result<Merged, ImportError> {
+    let malformed = |e: &dyn std::fmt::Display| ImportError::MalformedData(e.to_string());
+    let heads_before = existing.as_ref().map(Automerge::get_heads);
+    let (doc, held, bytes) = match payload {
+        IncomingPayload::Snapshot(data) => match existing {
+            None => {
+                let doc = load_doc(data, actor).map_err(|e| malformed(&e))?;
+                (doc, 0, Some(data.clone()))
+            }
+            Some(mut doc) => {
+                let mut other = Automerge::load(data).map_err(|e| malformed(&e))?;
+                doc.merge(&mut other).map_err(|e| malformed(&e))?;
+                (doc, 0, None)
+            }
+        },
+        IncomingPayload::Changes(raw) => {
+            let changes = raw
+                .iter()
+                .map(|bytes| Change::from_bytes(bytes.clone()).map_err(|e| malformed(&e)))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let mut doc = existing.unwrap_or_else(|| Automerge::new().with_actor(actor.clone()));
+            let hashes: Vec<ChangeHash> = changes.iter().map(Change::hash).collect();
+            doc.apply_changes(changes).map_err(|e| malformed(&e))?;
+            let held = hashes
+                .iter()
+                .filter(|h| doc.get_change_by_hash(h).is_none())
+                .count() as u32;
+            (doc, held, None)
+        }
+    };
+    let content_changed = heads_before.as_ref() != Some(&doc.get_heads());
+    if !content_changed && held == 0 {
+        return Ok(Merged::Unchanged);
+    }
+    let record = if doc.get_heads().is_empty() {
+        None
+    } else {
+        Some(AnyRecord::read(&doc).map_err(|e| ImportError::InvalidRecord(e.to_string()))?)
+    };
+    if record.is_none() && held == 0 {
+        return Err(ImportError::InvalidRecord("empty document".to_owned()));
+    }
+    Ok(Merged::Changed {
+        doc,
+        record,
+        held,
+        bytes,
+        content_changed,
+    })
+}
