@@ -699,3 +699,229 @@ impl Case {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> RecordMeta {
+        RecordMeta {
+            id: "0190a0b0-0000-7000-8000-000000000001".into(),
+            created_at: 1_790_000_000_000,
+            created_by: "anna".into(),
+            updated_at: 1_790_000_000_000,
+            deleted: false,
+        }
+    }
+
+    fn field_of(err: ValidationError) -> String {
+        match err {
+            ValidationError::Required { field }
+            | ValidationError::TooLong { field, .. }
+            | ValidationError::OutOfRange { field, .. }
+            | ValidationError::NotFinite { field }
+            | ValidationError::UnknownValue { field, .. }
+            | ValidationError::BadTimestamp { field }
+            | ValidationError::Immutable { field }
+            | ValidationError::Malformed { field, .. } => field,
+            ValidationError::StatusRegression { .. } => "status".into(),
+        }
+    }
+
+    #[test]
+    fn customer_rules() {
+        let ok = Customer {
+            meta: meta(),
+            ..Customer::new("Café Mitte")
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        let cases: Vec<(&str, Box<dyn Fn(&mut Customer)>)> = vec![
+            ("name", Box::new(|c| c.name = "  ".into())),
+            ("name", Box::new(|c| c.name = "x".repeat(201))),
+            (
+                "location.lat",
+                Box::new(|c| {
+                    c.location = Some(GeoLocation {
+                        lat: f64::NAN,
+                        lon: 0.0,
+                        source: LocationSource::Gps,
+                        at: 1_790_000_000_000,
+                    })
+                }),
+            ),
+            (
+                "location.lat",
+                Box::new(|c| {
+                    c.location = Some(GeoLocation {
+                        lat: 90.5,
+                        lon: 0.0,
+                        source: LocationSource::Gps,
+                        at: 1_790_000_000_000,
+                    })
+                }),
+            ),
+            (
+                "location.lon",
+                Box::new(|c| {
+                    c.location = Some(GeoLocation {
+                        lat: 0.0,
+                        lon: -180.1,
+                        source: LocationSource::Gps,
+                        at: 1_790_000_000_000,
+                    })
+                }),
+            ),
+            (
+                "location.lon",
+                Box::new(|c| {
+                    c.location = Some(GeoLocation {
+                        lat: 0.0,
+                        lon: f64::INFINITY,
+                        source: LocationSource::Gps,
+                        at: 1_790_000_000_000,
+                    })
+                }),
+            ),
+            (
+                "location.at",
+                Box::new(|c| {
+                    c.location = Some(GeoLocation {
+                        lat: 0.0,
+                        lon: 0.0,
+                        source: LocationSource::Gps,
+                        at: 1_790_000_000,
+                    })
+                }),
+            ),
+            ("visit_radius_m", Box::new(|c| c.visit_radius_m = 0)),
+            (
+                "visit_cadence_days",
+                Box::new(|c| c.visit_cadence_days = Some(0)),
+            ),
+            (
+                "segments",
+                Box::new(|c| {
+                    c.segments.insert(String::new());
+                }),
+            ),
+            ("created_at", Box::new(|c| c.meta.created_at = 0)),
+            ("id", Box::new(|c| c.meta.id.clear())),
+        ];
+        for (field, break_it) in cases {
+            let mut c = ok.clone();
+            break_it(&mut c);
+            let err = c.validate().expect_err(field);
+            assert_eq!(field_of(err), field);
+        }
+    }
+
+    #[test]
+    fn money_and_opportunity_rules() {
+        let ok = Opportunity {
+            meta: meta(),
+            ..Opportunity::new(
+                "c1",
+                "Deal",
+                Money {
+                    minor: 0,
+                    currency: "EUR".into(),
+                },
+            )
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        let mut negative = ok.clone();
+        negative.amount.minor = -1;
+        assert_eq!(
+            field_of(negative.validate().expect_err("negative")),
+            "amount.minor"
+        );
+        let mut currency = ok.clone();
+        currency.amount.currency = "eur".into();
+        assert_eq!(
+            field_of(currency.validate().expect_err("currency")),
+            "amount.currency"
+        );
+        let mut probability = ok.clone();
+        probability.probability = Some(101);
+        assert_eq!(
+            field_of(probability.validate().expect_err("probability")),
+            "probability"
+        );
+    }
+
+    #[test]
+    fn visit_rules() {
+        let ok = Visit {
+            meta: meta(),
+            ..Visit::new("c1", "anna")
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        let stamp = GpsStamp {
+            at: 1_790_000_000_000,
+            lat: 52.5,
+            lon: 13.4,
+            accuracy_m: 5.0,
+            fix_at: 1_790_000_000_000,
+            mock: false,
+        };
+        let mut negative_accuracy = ok.clone();
+        negative_accuracy.check_in = Some(GpsStamp {
+            accuracy_m: -1.0,
+            ..stamp.clone()
+        });
+        assert_eq!(
+            field_of(negative_accuracy.validate().expect_err("accuracy")),
+            "check_in.accuracy_m"
+        );
+        let mut out_without_in = ok.clone();
+        out_without_in.check_out = Some(stamp.clone());
+        assert_eq!(
+            field_of(out_without_in.validate().expect_err("check_out")),
+            "check_in"
+        );
+        let mut backwards = ok.clone();
+        backwards.planned_start = Some(1_790_000_100_000);
+        backwards.planned_end = Some(1_790_000_000_000);
+        assert_eq!(
+            field_of(backwards.validate().expect_err("planned")),
+            "planned_end"
+        );
+        let mut zero_quantity = ok.clone();
+        zero_quantity.order_lines.push(OrderLine {
+            product: "Bread".into(),
+            quantity: 0,
+            unit_price_minor: 100,
+        });
+        assert_eq!(
+            field_of(zero_quantity.validate().expect_err("qty")),
+            "order_lines.quantity"
+        );
+    }
+
+    #[test]
+    fn visit_status_order() {
+        use VisitStatus::*;
+        assert!(
+            Planned.can_move_to(InProgress)
+                && InProgress.can_move_to(Done)
+                && Planned.can_move_to(Skipped)
+        );
+        assert!(
+            !Done.can_move_to(Cancelled)
+                && !InProgress.can_move_to(Planned)
+                && !Skipped.can_move_to(Done)
+        );
+        assert!(Done.rank() > Cancelled.rank() && Cancelled.rank() > Skipped.rank());
+    }
+
+    #[test]
+    fn enums_round_trip() {
+        for stage in Stage::ALL {
+            assert_eq!(Stage::parse(stage.as_str()), Some(*stage));
+        }
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Grade::parse("D"), None);
+    }
+}

@@ -18,7 +18,7 @@ fn join(values: &std::collections::BTreeSet<String>) -> String {
 /// Phone numbers as written plus their digits alone, so "030 1234" and "0301234" both match.
 fn phone_terms(phones: &str) -> String {
     let mut terms = phones.to_owned();
-    for phone in phones.split(' ') {
+    for phone in phones.lines() {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
         if !digits.is_empty() {
             terms.push(' ');
@@ -236,11 +236,11 @@ fn write_search_row(
     }
     let (contact_names, contact_phones): (String, String) = tx
         .prepare_cached(
-            "SELECT coalesce(group_concat(name, ' '), ''), coalesce(group_concat(phones, ' '), '')
+            "SELECT coalesce(group_concat(name, ' '), ''), coalesce(group_concat(phones, char(10)), '')
              FROM contacts WHERE customer_id = ?1 AND deleted = 0",
         )?
         .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let all_phones = phone_terms(format!("{phones} {contact_phones}").trim());
+    let all_phones = phone_terms(format!("{phones}\n{contact_phones}").trim());
     tx.prepare_cached("INSERT INTO customers_fts (rowid, name, contacts, city, phones) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![rid, name, contact_names, city.unwrap_or(""), all_phones])?;
     Ok(())

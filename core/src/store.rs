@@ -733,3 +733,416 @@ fn merge_incoming(
         content_changed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::{
+        ValidationError,
+        query::{CustomerFilter, StageTotal},
+    };
+
+    fn customer(name: &str) -> Customer {
+        let mut c = Customer::new(name);
+        c.address.city = Some("Berlin".into());
+        c
+    }
+
+    #[test]
+    fn invalid_values_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        let mut bad = customer("Kiosk");
+        bad.location = Some(GeoLocation {
+            lat: 91.0,
+            lon: 0.0,
+            source: LocationSource::Gps,
+            at: 1_790_000_000_000,
+        });
+        let err = store.create(bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Validation(ValidationError::OutOfRange { .. })
+            ),
+            "{err}"
+        );
+        let good = store.create(customer("Kiosk")).unwrap();
+        let mut bad_update = good.clone();
+        bad_update.name = String::new();
+        assert!(store.update(bad_update).is_err());
+        assert_eq!(
+            store.get::<Customer>(&good.meta.id).unwrap().unwrap().name,
+            "Kiosk"
+        );
+        assert_eq!(
+            store.sync_status().unwrap().pending_changes,
+            1,
+            "only the valid write queued"
+        );
+        let QueryResult::Customers(rows) = store
+            .query(&Query::Customers(CustomerFilter::default()))
+            .unwrap()
+        else {
+            panic!("customers expected")
+        };
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn wrong_kind_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        let c = store.create(customer("Kiosk")).unwrap();
+        assert!(matches!(
+            store.get::<Visit>(&c.meta.id),
+            Err(StoreError::WrongKind { .. })
+        ));
+        let mut task = Task::new("t");
+        task.meta = c.meta.clone();
+        assert!(matches!(
+            store.update(task),
+            Err(StoreError::WrongKind { .. })
+        ));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_store_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.txt");
+        let content = b"this is not a database, it is a shopping list\n".repeat(100);
+        std::fs::write(&text, &content).unwrap();
+        assert!(matches!(Store::open(&text), Err(StoreError::NotAStore)));
+        assert_eq!(std::fs::read(&text).unwrap(), content);
+
+        let other = dir.path().join("other.sqlite");
+        let conn = Connection::open(&other).unwrap();
+        conn.execute_batch("CREATE TABLE recipes (name TEXT)")
+            .unwrap();
+        drop(conn);
+        let before = std::fs::read(&other).unwrap();
+        assert!(matches!(Store::open(&other), Err(StoreError::NotAStore)));
+        assert_eq!(std::fs::read(&other).unwrap(), before);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let store = Store::open(&path).unwrap();
+        store.create(customer("Kiosk")).unwrap();
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", schema::LATEST_VERSION + 1)
+            .unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::NewerSchema { found, .. } if found == schema::LATEST_VERSION + 1),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn reopening_keeps_actor_user_and_records_and_loads_no_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let store = Store::open(&path).unwrap();
+        store.set_user("anna").unwrap();
+        let actor = store.actor_id();
+        let c = store.create(customer("Kiosk")).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.lock().docs.len(), 0, "opening loads no document");
+        assert_eq!(store.actor_id(), actor);
+        assert_eq!(store.user(), "anna");
+        let QueryResult::Customers(rows) = store
+            .query(&Query::SearchCustomers {
+                text: "kio".into(),
+                limit: 5,
+            })
+            .unwrap()
+        else {
+            panic!("customers expected")
+        };
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            store.lock().docs.len(),
+            0,
+            "queries read projections, not documents"
+        );
+        assert_eq!(
+            store
+                .get::<Customer>(&c.meta.id)
+                .unwrap()
+                .unwrap()
+                .meta
+                .created_by,
+            "anna"
+        );
+    }
+
+    #[test]
+    fn document_cache_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        for i in 0..(DOC_CACHE_CAPACITY + 20) {
+            store.create(Task::new(format!("task {i}"))).unwrap();
+        }
+        assert_eq!(store.lock().docs.len(), DOC_CACHE_CAPACITY);
+    }
+
+    #[test]
+    fn acknowledged_changes_leave_the_queue_and_status_reports_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        let c = store.create(customer("Kiosk")).unwrap();
+        let mut edited = c.clone();
+        edited.grade = Some(Grade::A);
+        store.update(edited).unwrap();
+        let pending = store.pending_changes(100).unwrap();
+        assert_eq!(pending.len(), 2);
+        assert!(pending[0].seq < pending[1].seq);
+        assert_eq!(store.acknowledge(&[pending[0].hash.clone()]).unwrap(), 1);
+        assert_eq!(
+            store.acknowledge(&[pending[0].hash.clone()]).unwrap(),
+            0,
+            "repeat is harmless"
+        );
+        store
+            .record_sync_error("server unreachable", 1_790_000_000_000)
+            .unwrap();
+        let status = store.sync_status().unwrap();
+        assert_eq!(
+            (status.pending_changes, status.last_error.as_deref()),
+            (1, Some("server unreachable"))
+        );
+        store.record_sync_success(42, 1_790_000_100_000).unwrap();
+        let status = store.sync_status().unwrap();
+        assert_eq!(
+            (status.cursor, status.last_sync_at, status.last_error),
+            (42, Some(1_790_000_100_000), None)
+        );
+    }
+
+    #[test]
+    fn search_matches_prefixes_of_name_contact_city_and_phone_digits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        let mut c = customer("Bäckerei Schmidt");
+        c.phones.insert("+49 30 1234567".into());
+        let c = store.create(c).unwrap();
+        store.create(customer("Café Mitte")).unwrap();
+        store
+            .create(Contact::new(&c.meta.id, "Maria Weber"))
+            .unwrap();
+        for (text, expected) in [
+            ("bäck", 1),
+            ("backerei", 1),
+            ("SCHM", 1),
+            ("weber", 1),
+            ("berl", 2),
+            ("4930123", 1),
+            ("30 1234", 1),
+            ("zzz", 0),
+            ("", 0),
+            ("\"*(", 0),
+        ] {
+            let QueryResult::Customers(rows) = store
+                .query(&Query::SearchCustomers {
+                    text: text.into(),
+                    limit: 10,
+                })
+                .unwrap()
+            else {
+                panic!("customers expected")
+            };
+            assert_eq!(rows.len(), expected, "search {text:?}");
+        }
+    }
+
+    #[test]
+    fn nearby_returns_the_true_nearest_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        // A ring of customers at growing distances east of the centre, plus one far away.
+        for (i, km) in [0.2, 0.9, 3.0, 7.5, 40.0, 400.0].iter().enumerate() {
+            let mut c = customer(&format!("C{i}"));
+            let lon = 13.4 + km / (111.32 * 52.5f64.to_radians().cos());
+            c.location = Some(GeoLocation {
+                lat: 52.5,
+                lon,
+                source: LocationSource::Manual,
+                at: 1_790_000_000_000,
+            });
+            store.create(c).unwrap();
+        }
+        store.create(customer("no location")).unwrap();
+        let near = |limit, max| match store
+            .query(&Query::NearbyCustomers {
+                lat: 52.5,
+                lon: 13.4,
+                max_distance_m: max,
+                limit,
+            })
+            .unwrap()
+        {
+            QueryResult::Customers(rows) => rows
+                .into_iter()
+                .map(|r| (r.name, r.distance_m.unwrap_or(-1.0)))
+                .collect::<Vec<_>>(),
+            _ => panic!("customers expected"),
+        };
+        let five = near(5, None);
+        assert_eq!(
+            five.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["C0", "C1", "C2", "C3", "C4"]
+        );
+        assert!(
+            (five[2].1 - 3_000.0).abs() < 30.0,
+            "exact distance: {}",
+            five[2].1
+        );
+        assert_eq!(near(10, Some(5_000.0)).len(), 3);
+        assert_eq!(near(10, None).len(), 6);
+        assert!(matches!(
+            store.query(&Query::NearbyCustomers {
+                lat: f64::NAN,
+                lon: 0.0,
+                max_distance_m: None,
+                limit: 5
+            }),
+            Err(StoreError::Validation(ValidationError::NotFinite { .. }))
+        ));
+    }
+
+    #[test]
+    fn overdue_pipeline_tasks_cases_and_visits_by_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        let day = 86_400_000;
+        let now = 1_790_000_000_000;
+        let mut visited = customer("Visited recently");
+        visited.visit_cadence_days = Some(14);
+        let visited = store.create(visited).unwrap();
+        let mut stale = customer("Visited long ago");
+        stale.visit_cadence_days = Some(7);
+        let stale = store.create(stale).unwrap();
+        let mut never = customer("Never visited");
+        never.visit_cadence_days = Some(30);
+        store.create(never).unwrap();
+        store.create(customer("No cadence")).unwrap();
+        for (customer, at) in [(&visited, now - 2 * day), (&stale, now - 10 * day)] {
+            let mut v = Visit::new(&customer.meta.id, "anna");
+            v.status = VisitStatus::Done;
+            v.check_in = Some(GpsStamp {
+                at,
+                lat: 52.5,
+                lon: 13.4,
+                accuracy_m: 5.0,
+                fix_at: at,
+                mock: false,
+            });
+            store.create(v).unwrap();
+        }
+        let QueryResult::Customers(overdue) = store
+            .query(&Query::OverdueCustomers {
+                now,
+                owner: None,
+                limit: 10,
+            })
+            .unwrap()
+        else {
+            panic!("customers expected")
+        };
+        assert_eq!(
+            overdue.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["Never visited", "Visited long ago"]
+        );
+        assert_eq!(overdue[1].last_visit_at, Some(now - 10 * day));
+
+        let QueryResult::Visits(visits) = store
+            .query(&Query::VisitsForRep {
+                rep: "anna".into(),
+                from: now - 3 * day,
+                to: now,
+            })
+            .unwrap()
+        else {
+            panic!("visits expected")
+        };
+        assert_eq!(visits.len(), 1);
+        assert_eq!(visits[0].customer_name.as_deref(), Some("Visited recently"));
+
+        for (minor, stage) in [(100, Stage::Lead), (250, Stage::Lead), (1_000, Stage::Won)] {
+            let mut o = Opportunity::new(
+                &visited.meta.id,
+                "deal",
+                Money {
+                    minor,
+                    currency: "EUR".into(),
+                },
+            );
+            o.stage = stage;
+            store.create(o).unwrap();
+        }
+        let QueryResult::Pipeline(pipeline) =
+            store.query(&Query::Pipeline { owner: None }).unwrap()
+        else {
+            panic!("pipeline expected")
+        };
+        assert_eq!(
+            pipeline,
+            vec![
+                StageTotal {
+                    stage: Stage::Lead,
+                    currency: "EUR".into(),
+                    count: 2,
+                    amount_minor: 350
+                },
+                StageTotal {
+                    stage: Stage::Won,
+                    currency: "EUR".into(),
+                    count: 1,
+                    amount_minor: 1_000
+                },
+            ]
+        );
+
+        let mut done = store.create(Task::new("done already")).unwrap();
+        store.create(Task::new("call back")).unwrap();
+        done.status = TaskStatus::Done;
+        store.update(done).unwrap();
+        let QueryResult::Tasks(tasks) = store.query(&Query::OpenTasks { assignee: None }).unwrap()
+        else {
+            panic!("tasks expected")
+        };
+        assert_eq!(
+            tasks.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(),
+            ["call back"]
+        );
+
+        let mut critical = Case::new(&visited.meta.id, "Late delivery");
+        critical.severity = Severity::Critical;
+        store
+            .create(Case::new(&visited.meta.id, "Wrong invoice"))
+            .unwrap();
+        store.create(critical).unwrap();
+        let QueryResult::Cases(cases) = store
+            .query(&Query::OpenCases {
+                customer_id: Some(visited.meta.id.clone()),
+            })
+            .unwrap()
+        else {
+            panic!("cases expected")
+        };
+        assert_eq!(
+            cases.iter().map(|c| c.subject.as_str()).collect::<Vec<_>>(),
+            ["Late delivery", "Wrong invoice"]
+        );
+    }
+}
