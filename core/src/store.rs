@@ -272,12 +272,14 @@ impl Store {
         let user = inner.user.clone();
         let mut any = record.into_any();
         let now = now_ms().max(old.meta().updated_at);
-        set_updated_at(&mut any, now);
-        any.check_update(&old, now, &user)?;
-        any.validate()?;
+        // Saving an unchanged record writes nothing (and queues nothing for upload).
+        set_updated_at(&mut any, old.meta().updated_at);
         if any == old {
             return R::from_any(any).ok_or(StoreError::NotFound { id });
         }
+        set_updated_at(&mut any, now);
+        any.check_update(&old, now, &user)?;
+        any.validate()?;
         let doc = inner
             .docs
             .pop(&id)
@@ -884,6 +886,31 @@ mod tests {
                 .created_by,
             "anna"
         );
+    }
+
+    #[test]
+    fn store_is_shareable_across_threads_and_unchanged_saves_write_nothing() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Store>();
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path().join("s.sqlite")).unwrap());
+        let c = store.create(customer("Kiosk")).unwrap();
+        store.update(c.clone()).unwrap();
+        assert_eq!(store.sync_status().unwrap().pending_changes, 1);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        store.create(Task::new(format!("task {t}-{i}"))).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(store.sync_status().unwrap().pending_changes, 101);
     }
 
     #[test]
