@@ -735,7 +735,8 @@ mod tests {
             ..Customer::new("Café Mitte")
         };
         assert_eq!(ok.validate(), Ok(()));
-        let cases: Vec<(&str, Box<dyn Fn(&mut Customer)>)> = vec![
+        type Breakage = Box<dyn Fn(&mut Customer)>;
+        let cases: Vec<(&str, Breakage)> = vec![
             ("name", Box::new(|c| c.name = "  ".into())),
             ("name", Box::new(|c| c.name = "x".repeat(201))),
             (

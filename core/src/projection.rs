@@ -7,12 +7,13 @@ use crate::error::Result;
 use crate::model::*;
 use crate::record::AnyRecord;
 
+/// Set items one per line (items such as phone numbers contain spaces).
 fn join(values: &std::collections::BTreeSet<String>) -> String {
     values
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
-        .join(" ")
+        .join("\n")
 }
 
 /// Phone numbers as written plus their digits alone, so "030 1234" and "0301234" both match.

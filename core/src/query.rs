@@ -189,7 +189,7 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
             };
             let sql = format!(
                 "SELECT {CUSTOMER_COLUMNS} FROM customers_fts f JOIN customers c ON c.rid = f.rowid
-                 WHERE customers_fts MATCH ?1 ORDER BY f.rank, c.name LIMIT ?2"
+                 WHERE customers_fts MATCH ?1 ORDER BY f.rank, c.name, c.id LIMIT ?2"
             );
             let rows = conn
                 .prepare_cached(&sql)?

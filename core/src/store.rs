@@ -1,7 +1,7 @@
 //! The store: the entry point of the core library. One SQLite file holds every document, its
 //! projection, the upload queue and the sync state.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -490,13 +490,18 @@ impl Store {
         let mut inner = self.lock();
         let mut report = ImportReport::default();
         let mut touched = BTreeSet::new();
-        let mut updated: Vec<(String, Automerge)> = Vec::new();
+        // Documents merged so far in this batch: a later entry for the same document builds on
+        // them, not on the cached or stored version.
+        let mut updated: HashMap<String, Automerge> = HashMap::new();
         let actor = inner.actor.clone();
         let result = (|| -> Result<()> {
             let inner = &mut *inner;
             let tx = inner.conn.transaction()?;
             for incoming in batch {
-                let existing = match inner.docs.get(&incoming.doc_id) {
+                let earlier = updated
+                    .get(&incoming.doc_id)
+                    .or_else(|| inner.docs.peek(&incoming.doc_id));
+                let existing = match earlier {
                     Some(doc) => Some(doc.clone()),
                     None => tx
                         .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
@@ -515,13 +520,14 @@ impl Store {
                         error,
                     }),
                     Ok(Merged::Unchanged) => report.unchanged += 1,
-                    Ok(Merged::Changed {
-                        doc,
-                        record,
-                        held,
-                        bytes,
-                        content_changed,
-                    }) => {
+                    Ok(Merged::Changed(merged)) => {
+                        let MergedDoc {
+                            doc,
+                            record,
+                            held,
+                            bytes,
+                            content_changed,
+                        } = *merged;
                         if let Some(record) = &record
                             && record.meta().id != incoming.doc_id
                         {
@@ -547,7 +553,7 @@ impl Store {
                             report.unchanged += 1;
                         }
                         report.held_changes += held;
-                        updated.push((incoming.doc_id, doc));
+                        updated.insert(incoming.doc_id, doc);
                     }
                 }
             }
@@ -556,7 +562,7 @@ impl Store {
         })();
         match result {
             Err(e) => {
-                for (id, _) in &updated {
+                for id in updated.keys() {
                     inner.docs.pop(id);
                 }
                 Err(e)
@@ -668,16 +674,18 @@ fn meta_mut(record: &mut AnyRecord) -> &mut crate::model::RecordMeta {
 
 enum Merged {
     Unchanged,
-    Changed {
-        doc: Automerge,
-        /// `None` while the document holds only changes waiting for dependencies.
-        record: Option<AnyRecord>,
-        held: u32,
-        /// The bytes to store when they can be kept as received (a snapshot of a new document).
-        bytes: Option<Vec<u8>>,
-        /// False when only held changes were (re)stored.
-        content_changed: bool,
-    },
+    Changed(Box<MergedDoc>),
+}
+
+struct MergedDoc {
+    doc: Automerge,
+    /// `None` while the document holds only changes waiting for dependencies.
+    record: Option<AnyRecord>,
+    held: u32,
+    /// The bytes to store when they can be kept as received (a snapshot of a new document).
+    bytes: Option<Vec<u8>>,
+    /// False when only held changes were (re)stored.
+    content_changed: bool,
 }
 
 /// Applies one incoming payload to a copy of the stored document. Nothing is stored here.
@@ -715,7 +723,7 @@ fn merge_incoming(
             (doc, held, None)
         }
     };
-    let content_changed = heads_before.as_ref() != Some(&doc.get_heads());
+    let content_changed = heads_before.unwrap_or_default() != doc.get_heads();
     if !content_changed && held == 0 {
         return Ok(Merged::Unchanged);
     }
@@ -727,13 +735,13 @@ fn merge_incoming(
     if record.is_none() && held == 0 {
         return Err(ImportError::InvalidRecord("empty document".to_owned()));
     }
-    Ok(Merged::Changed {
+    Ok(Merged::Changed(Box::new(MergedDoc {
         doc,
         record,
         held,
         bytes,
         content_changed,
-    })
+    })))
 }
 
 #[cfg(test)]
