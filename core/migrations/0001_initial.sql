@@ -7,13 +7,17 @@ CREATE TABLE meta (
 
 -- One Automerge document per record. `kind` is NULL while a document only holds changes whose
 -- dependencies have not arrived yet (Automerge keeps them queued inside the saved bytes).
+-- `verified` is 0 for documents stored from a bootstrap snapshot whose projection came with it
+-- (see Store::verify_documents), -1 when that check failed, 1 otherwise.
 CREATE TABLE docs (
     id         TEXT PRIMARY KEY,
     kind       TEXT,
     bytes      BLOB NOT NULL,
     heads      BLOB NOT NULL,
+    verified   INTEGER NOT NULL DEFAULT 1,
     updated_at INTEGER NOT NULL
 );
+CREATE INDEX docs_unverified ON docs(verified) WHERE verified = 0;
 
 -- Upload queue: local changes the server has not acknowledged yet, in the order they were made.
 CREATE TABLE pending (

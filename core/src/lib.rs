@@ -3,6 +3,7 @@
 //!
 //! The [`Store`] is the entry point. See `docs/ARCHITECTURE.md` for the design.
 
+mod chunks;
 mod error;
 mod live;
 mod model;
@@ -22,4 +23,5 @@ pub use query::{
 pub use record::{AnyRecord, FieldConflict, Record, conflicts};
 pub use store::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, Store, SyncStatus,
+    VerifyReport,
 };

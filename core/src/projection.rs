@@ -29,9 +29,10 @@ fn phone_terms(phones: &str) -> String {
     terms
 }
 
-pub(crate) fn project(tx: &Transaction<'_>, record: &AnyRecord) -> Result<()> {
+/// `fresh`: the record is new to this store, so there is no earlier projection to remove.
+pub(crate) fn project(tx: &Transaction<'_>, record: &AnyRecord, fresh: bool) -> Result<()> {
     match record {
-        AnyRecord::Customer(c) => project_customer(tx, c),
+        AnyRecord::Customer(c) => project_customer(tx, c, fresh),
         AnyRecord::Contact(c) => {
             tx.prepare_cached(
                 "INSERT INTO contacts (id, customer_id, name, title, phones, emails, deleted, updated_at)
@@ -133,7 +134,7 @@ pub(crate) fn project(tx: &Transaction<'_>, record: &AnyRecord) -> Result<()> {
     }
 }
 
-fn project_customer(tx: &Transaction<'_>, c: &Customer) -> Result<()> {
+fn project_customer(tx: &Transaction<'_>, c: &Customer, fresh: bool) -> Result<()> {
     let rid: i64 = tx
         .prepare_cached(
             "INSERT INTO customers (id, name, customer_kind, grade, owner, territory, city, phones, lat, lon,
@@ -165,10 +166,14 @@ fn project_customer(tx: &Transaction<'_>, c: &Customer) -> Result<()> {
             ],
             |row| row.get(0),
         )?;
-    tx.prepare_cached("DELETE FROM customer_segments WHERE customer_rid = ?1")?
-        .execute([rid])?;
-    tx.prepare_cached("DELETE FROM customers_geo WHERE rid = ?1")?
-        .execute([rid])?;
+    if !fresh {
+        tx.prepare_cached("DELETE FROM customer_segments WHERE customer_rid = ?1")?
+            .execute([rid])?;
+        tx.prepare_cached("DELETE FROM customers_geo WHERE rid = ?1")?
+            .execute([rid])?;
+        tx.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
+            .execute([rid])?;
+    }
     if !c.meta.deleted {
         let mut insert = tx.prepare_cached(
             "INSERT INTO customer_segments (segment, customer_rid) VALUES (?1, ?2)",
@@ -209,15 +214,19 @@ fn refresh_customer_search(tx: &Transaction<'_>, customer_id: &str) -> Result<()
         // The contact arrived before its customer: the customer's projection will pick it up.
         Err(rusqlite::Error::QueryReturnedNoRows) => Ok(()),
         Err(e) => Err(e.into()),
-        Ok((rid, deleted, name, city, phones)) => write_search_row(
-            tx,
-            rid,
-            deleted,
-            &name,
-            city.as_deref(),
-            &phones,
-            customer_id,
-        ),
+        Ok((rid, deleted, name, city, phones)) => {
+            tx.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
+                .execute([rid])?;
+            write_search_row(
+                tx,
+                rid,
+                deleted,
+                &name,
+                city.as_deref(),
+                &phones,
+                customer_id,
+            )
+        }
     }
 }
 
@@ -230,8 +239,6 @@ fn write_search_row(
     phones: &str,
     customer_id: &str,
 ) -> Result<()> {
-    tx.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
-        .execute([rid])?;
     if deleted {
         return Ok(());
     }

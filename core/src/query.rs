@@ -188,8 +188,11 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                 return Ok(QueryResult::Customers(Vec::new()));
             };
             let sql = format!(
-                "SELECT {CUSTOMER_COLUMNS} FROM customers_fts f JOIN customers c ON c.rid = f.rowid
-                 WHERE customers_fts MATCH ?1 ORDER BY f.rank, c.name, c.id LIMIT ?2"
+                // Rank and cut first; the per-row last-visit lookup runs only for the rows kept.
+                "SELECT {CUSTOMER_COLUMNS} FROM (
+                   SELECT m.rid, m.rank FROM (SELECT rowid AS rid, rank FROM customers_fts WHERE customers_fts MATCH ?1) m
+                   JOIN customers k ON k.rid = m.rid ORDER BY m.rank, k.name, k.id LIMIT ?2
+                 ) top JOIN customers c ON c.rid = top.rid ORDER BY top.rank, c.name, c.id"
             );
             let rows = conn
                 .prepare_cached(&sql)?

