@@ -541,13 +541,10 @@ impl Store {
                         });
                         continue;
                     }
-                    if record.meta().id != incoming.doc_id {
+                    if let Err(error) = same_id(&incoming.doc_id, record) {
                         report.refused.push(RefusedDoc {
-                            doc_id: incoming.doc_id.clone(),
-                            error: ImportError::IdMismatch {
-                                expected: incoming.doc_id,
-                                found: record.meta().id.clone(),
-                            },
+                            doc_id: incoming.doc_id,
+                            error,
                         });
                         continue;
                     }
@@ -590,15 +587,12 @@ impl Store {
                             bytes,
                             content_changed,
                         } = *merged;
-                        if let Some(record) = &record
-                            && record.meta().id != incoming.doc_id
+                        if let Some(Err(error)) =
+                            record.as_ref().map(|r| same_id(&incoming.doc_id, r))
                         {
                             report.refused.push(RefusedDoc {
-                                doc_id: incoming.doc_id.clone(),
-                                error: ImportError::IdMismatch {
-                                    expected: incoming.doc_id,
-                                    found: record.meta().id.clone(),
-                                },
+                                doc_id: incoming.doc_id,
+                                error,
                             });
                             continue;
                         }
@@ -665,12 +659,7 @@ impl Store {
                     .and_then(|doc| {
                         let record = AnyRecord::read(&doc)
                             .map_err(|e| ImportError::InvalidRecord(e.to_string()))?;
-                        if record.meta().id != id {
-                            return Err(ImportError::IdMismatch {
-                                expected: id.clone(),
-                                found: record.meta().id.clone(),
-                            });
-                        }
+                        same_id(&id, &record)?;
                         // The projection sits in the claimed kind's table: a document of
                         // another kind cannot be projected over it.
                         if claimed_kind.as_deref() != Some(record.kind().as_str()) {
@@ -803,6 +792,17 @@ fn meta_mut(record: &mut AnyRecord) -> &mut crate::model::RecordMeta {
         AnyRecord::Task(r) => &mut r.meta,
         AnyRecord::Case(r) => &mut r.meta,
     }
+}
+
+/// A document must describe the record it is filed under.
+fn same_id(doc_id: &str, record: &AnyRecord) -> std::result::Result<(), ImportError> {
+    if record.meta().id == doc_id {
+        return Ok(());
+    }
+    Err(ImportError::IdMismatch {
+        expected: doc_id.to_owned(),
+        found: record.meta().id.clone(),
+    })
 }
 
 enum Merged {
