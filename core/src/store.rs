@@ -180,14 +180,6 @@ fn save_doc(
     Ok(())
 }
 
-fn doc_exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
-    Ok(tx
-        .prepare_cached("SELECT 1 FROM docs WHERE id = ?1")?
-        .query_row([id], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 impl Store {
     /// Opens (or creates) the store at `path`. A file that is not a FieldCRM store, or one
     /// written by a newer schema, is refused without being modified. Opening reads no document.
@@ -532,7 +524,6 @@ impl Store {
                 if let IncomingPayload::SnapshotWithRecord { bytes, record } = &incoming.payload
                     && !updated.contains_key(&incoming.doc_id)
                     && !inner.docs.contains(&incoming.doc_id)
-                    && !doc_exists(&tx, &incoming.doc_id)?
                 {
                     if let Err(detail) = crate::chunks::check(bytes) {
                         report.refused.push(RefusedDoc {
@@ -548,14 +539,20 @@ impl Store {
                         });
                         continue;
                     }
-                    tx.prepare_cached(
-                        "INSERT INTO docs (id, kind, bytes, heads, verified, updated_at) VALUES (?1, ?2, ?3, x'', 0, ?4)",
-                    )?
-                    .execute(params![incoming.doc_id, record.kind().as_str(), bytes, now_ms()])?;
-                    projection::project(&tx, record, true)?;
-                    touched.insert(record.kind());
-                    report.applied += 1;
-                    continue;
+                    // Inserts only if the store does not have the document yet; otherwise it is
+                    // merged like any snapshot below.
+                    let inserted = tx
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO docs (id, kind, bytes, heads, verified, updated_at)
+                             VALUES (?1, ?2, ?3, x'', 0, ?4)",
+                        )?
+                        .execute(params![incoming.doc_id, record.kind().as_str(), bytes, now_ms()])?;
+                    if inserted == 1 {
+                        projection::project(&tx, record, true)?;
+                        touched.insert(record.kind());
+                        report.applied += 1;
+                        continue;
+                    }
                 }
                 let earlier = updated
                     .get(&incoming.doc_id)

@@ -230,6 +230,22 @@ fn a_bootstrap_with_records_is_queryable_at_once_and_verified_later() {
         device.get::<Customer>(&described.meta.id).unwrap().unwrap(),
         described
     );
+    // A bootstrap payload for a document the device already has is merged like a snapshot.
+    let mut renamed = source.get::<Customer>(&honest.meta.id).unwrap().unwrap();
+    renamed.name = "Hotel Spree am Fluss".into();
+    let renamed = source.update(renamed).unwrap();
+    let repeat = device
+        .import(vec![
+            incoming(&honest.meta.id, &honest, bytes(&honest.meta.id)),
+            incoming(&honest.meta.id, &honest, bytes(&honest.meta.id)),
+        ])
+        .unwrap();
+    assert_eq!((repeat.applied, repeat.unchanged), (1, 1));
+    assert_eq!(
+        device.get::<Customer>(&honest.meta.id).unwrap().unwrap(),
+        renamed
+    );
+    assert_eq!(customers(&device, "fluss").len(), 1);
     let again = device.verify_documents(10).unwrap();
     assert_eq!(
         (again.verified, again.failed.len(), again.remaining),
