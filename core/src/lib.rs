@@ -8,10 +8,12 @@ mod error;
 mod live;
 mod model;
 mod projection;
+pub mod protocol;
 mod query;
 mod record;
 mod schema;
 mod store;
+mod sync;
 
 pub use error::{ImportError, Result, StoreError, ValidationError};
 pub use live::{QueryListener, Subscription};
@@ -22,6 +24,10 @@ pub use query::{
 };
 pub use record::{AnyRecord, FieldConflict, Record, conflicts};
 pub use store::{
-    ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, Store, SyncStatus,
-    VerifyReport,
+    ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange, Store,
+    SyncStatus, VerifyReport,
+};
+pub use sync::{
+    OutgoingPush, PullOutcome, PushOutcome, RetryPolicy, SyncError, SyncReport, SyncSession,
+    Transport, TransportError, sync,
 };

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::ValidationError;
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
@@ -21,7 +23,7 @@ const MAX_SHORT: usize = 500;
 const MAX_NOTES: usize = 100_000;
 
 /// The six kinds of record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Kind {
     Customer,
     Contact,
@@ -67,7 +69,7 @@ impl std::fmt::Display for Kind {
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -156,7 +158,7 @@ impl Stage {
 
 /// Fields every record carries. `id`, `created_at` and `created_by` never change after creation;
 /// the store fills all of them in.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RecordMeta {
     /// UUID v7 generated on the device.
     pub id: String,
@@ -167,7 +169,7 @@ pub struct RecordMeta {
     pub deleted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Address {
     pub line: Option<String>,
     pub city: Option<String>,
@@ -178,7 +180,7 @@ pub struct Address {
 
 /// A point on Earth with where it came from. Written atomically: a concurrent change of the
 /// location never mixes one device's latitude with another's longitude.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeoLocation {
     pub lat: f64,
     pub lon: f64,
@@ -186,7 +188,7 @@ pub struct GeoLocation {
     pub at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Money {
     /// Integer minor units (cents), never negative.
     pub minor: i64,
@@ -195,7 +197,7 @@ pub struct Money {
 }
 
 /// A GPS fix taken at check-in or check-out.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpsStamp {
     /// When the rep pressed the button (device clock).
     pub at: Millis,
@@ -208,21 +210,21 @@ pub struct GpsStamp {
     pub mock: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub product: String,
     pub quantity: i64,
     pub unit_price_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageChange {
     pub stage: Stage,
     pub at: Millis,
     pub by: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     pub meta: RecordMeta,
     pub name: String,
@@ -268,7 +270,7 @@ impl Customer {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
     pub meta: RecordMeta,
     pub customer_id: String,
@@ -293,7 +295,7 @@ impl Contact {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Opportunity {
     pub meta: RecordMeta,
     pub customer_id: String,
@@ -326,7 +328,7 @@ impl Opportunity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Visit {
     pub meta: RecordMeta,
     pub customer_id: String,
@@ -366,7 +368,7 @@ impl Visit {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub meta: RecordMeta,
     pub title: String,
@@ -390,7 +392,7 @@ impl Task {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     pub meta: RecordMeta,
     pub customer_id: String,

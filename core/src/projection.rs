@@ -1,9 +1,10 @@
 //! Writes the queryable projection of a record. Always called inside the transaction that
 //! stores the record's document, so projections never disagree with documents.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::error::Result;
+use crate::model::Kind;
 use crate::model::*;
 use crate::record::AnyRecord;
 
@@ -251,5 +252,51 @@ fn write_search_row(
     let all_phones = phone_terms(format!("{phones}\n{contact_phones}").trim());
     tx.prepare_cached("INSERT INTO customers_fts (rowid, name, contacts, city, phones) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![rid, name, contact_names, city.unwrap_or(""), all_phones])?;
+    Ok(())
+}
+
+/// Removes a record's projection (the document left this device).
+pub(crate) fn remove(tx: &Transaction<'_>, kind: Kind, id: &str) -> Result<()> {
+    match kind {
+        Kind::Customer => {
+            let rid: Option<i64> = tx
+                .prepare_cached("DELETE FROM customers WHERE id = ?1 RETURNING rid")?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
+            if let Some(rid) = rid {
+                tx.prepare_cached("DELETE FROM customer_segments WHERE customer_rid = ?1")?
+                    .execute([rid])?;
+                tx.prepare_cached("DELETE FROM customers_geo WHERE rid = ?1")?
+                    .execute([rid])?;
+                tx.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
+                    .execute([rid])?;
+            }
+        }
+        Kind::Contact => {
+            let customer: Option<String> = tx
+                .prepare_cached("DELETE FROM contacts WHERE id = ?1 RETURNING customer_id")?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
+            if let Some(customer) = customer {
+                refresh_customer_search(tx, &customer)?;
+            }
+        }
+        Kind::Opportunity => {
+            tx.prepare_cached("DELETE FROM opportunities WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Kind::Visit => {
+            tx.prepare_cached("DELETE FROM visits WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Kind::Task => {
+            tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Kind::Case => {
+            tx.prepare_cached("DELETE FROM cases WHERE id = ?1")?
+                .execute([id])?;
+        }
+    }
     Ok(())
 }

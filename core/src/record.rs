@@ -520,7 +520,7 @@ fn write_meta(
 // Per-kind mapping.
 
 /// A record of any kind.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum AnyRecord {
     Customer(Customer),
     Contact(Contact),

@@ -7,7 +7,10 @@ use crate::error::{Result, StoreError};
 /// Marks a SQLite file as a FieldCRM store ("FCRM").
 pub(crate) const APPLICATION_ID: i64 = 0x4643_524D;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_rejected.sql"),
+];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -82,6 +82,17 @@ pub struct VerifyReport {
     pub remaining: u64,
 }
 
+/// A local change the server refused; the edit stays in the local record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedChange {
+    pub doc_id: String,
+    pub kind: Kind,
+    pub hash: String,
+    pub code: crate::protocol::RejectCode,
+    pub reason: String,
+    pub at: Millis,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncStatus {
     pub pending_changes: u64,
@@ -89,6 +100,7 @@ pub struct SyncStatus {
     pub last_sync_at: Option<Millis>,
     pub last_attempt_at: Option<Millis>,
     pub last_error: Option<String>,
+    pub rejected_changes: u64,
 }
 
 struct Inner {
@@ -701,6 +713,117 @@ impl Store {
         Ok(report)
     }
 
+    /// Moves changes the server refused from the upload queue to the rejected list, where they
+    /// stay visible with the server's reason. The edits remain in the local document (the app
+    /// shows the record as edited, and flags it); retrying them would be refused again.
+    pub fn record_rejections(
+        &self,
+        rejections: &[crate::protocol::Rejection],
+        at: Millis,
+    ) -> Result<()> {
+        let mut inner = self.lock();
+        let tx = inner.conn.transaction()?;
+        for rejection in rejections {
+            for hash in &rejection.hashes {
+                let kind: Option<String> = tx
+                    .prepare_cached("SELECT kind FROM pending WHERE hash = ?1 AND doc_id = ?2")?
+                    .query_row(params![hash, rejection.doc_id], |row| row.get(0))
+                    .optional()?;
+                // Only changes this device queued can be rejected for it.
+                let Some(kind) = kind else { continue };
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO rejected (hash, doc_id, kind, code, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![hash, rejection.doc_id, kind, rejection.code.as_str(), rejection.reason, at])?;
+                tx.prepare_cached("DELETE FROM pending WHERE hash = ?1")?
+                    .execute([hash])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Changes the server refused, newest first.
+    pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>> {
+        let inner = self.lock();
+        let mut statement = inner.conn.prepare_cached(
+            "SELECT doc_id, kind, hash, code, reason, at FROM rejected ORDER BY at DESC, doc_id, hash",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Millis>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (doc_id, kind, hash, code, reason, at) = row?;
+            let corrupt = |what: &str| StoreError::CorruptDocument {
+                id: doc_id.clone(),
+                detail: format!("unknown {what} in rejected list"),
+            };
+            let kind = Kind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
+            let code = crate::protocol::RejectCode::parse(&code).ok_or_else(|| corrupt("code"))?;
+            out.push(RejectedChange {
+                doc_id,
+                kind,
+                hash,
+                code,
+                reason,
+                at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes a document's entries from the rejected list once the user has seen them.
+    pub fn dismiss_rejections(&self, doc_id: &str) -> Result<()> {
+        self.lock()
+            .conn
+            .execute("DELETE FROM rejected WHERE doc_id = ?1", [doc_id])?;
+        Ok(())
+    }
+
+    /// Removes documents from this device entirely (they left the user's scope on the server):
+    /// the document, its projection, and any local changes still waiting for upload.
+    pub fn forget(&self, ids: &[String]) -> Result<()> {
+        let mut inner = self.lock();
+        let mut touched = BTreeSet::new();
+        {
+            let tx = inner.conn.transaction()?;
+            for id in ids {
+                let kind: Option<Option<String>> = tx
+                    .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
+                    .query_row([id], |row| row.get(0))
+                    .optional()?;
+                let Some(kind) = kind else { continue };
+                if let Some(kind) = kind.as_deref().and_then(Kind::parse) {
+                    projection::remove(&tx, kind, id)?;
+                    touched.insert(kind);
+                }
+                tx.prepare_cached("DELETE FROM docs WHERE id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM pending WHERE doc_id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM rejected WHERE doc_id = ?1")?
+                    .execute([id])?;
+            }
+            tx.commit()?;
+        }
+        for id in ids {
+            inner.docs.pop(id);
+        }
+        let touched: Vec<Kind> = touched.into_iter().collect();
+        if !touched.is_empty() {
+            self.refresh_live(inner, Some(&touched));
+        }
+        Ok(())
+    }
+
     /// The saved document (compacted Automerge bytes), for snapshots and debugging.
     pub fn document_bytes(&self, id: &str) -> Result<Option<Vec<u8>>> {
         let mut inner = self.lock();
@@ -737,6 +860,9 @@ impl Store {
         let pending: i64 = inner
             .conn
             .query_row("SELECT count(*) FROM pending", [], |row| row.get(0))?;
+        let rejected: i64 = inner
+            .conn
+            .query_row("SELECT count(*) FROM rejected", [], |row| row.get(0))?;
         let status = inner.conn.query_row(
             "SELECT cursor, last_sync_at, last_attempt_at, last_error FROM sync_state WHERE id = 1",
             [],
@@ -747,6 +873,7 @@ impl Store {
                     last_sync_at: row.get(1)?,
                     last_attempt_at: row.get(2)?,
                     last_error: row.get(3)?,
+                    rejected_changes: rejected.max(0) as u64,
                 })
             },
         )?;

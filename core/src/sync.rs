@@ -1,0 +1,484 @@
+//! The device side of sync, without I/O: build a push, apply its acknowledgement, build a pull,
+//! apply a page. A [`Transport`] (the host app's HTTP client, or the built-in one) moves the
+//! bytes; [`sync`] drives one full round over a transport with retries.
+//!
+//! Nothing acknowledged is lost and nothing is sent twice in vain: a change leaves the upload
+//! queue only when the server acknowledges its hash (or rejects it, when it moves to the
+//! rejected list), and the pull cursor advances only after a page is applied.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::error::StoreError;
+use crate::model::Millis;
+use crate::protocol::{
+    self, DocChanges, ProtocolError, PullRequest, PullResponse, PulledPayload, PushRequest,
+    PushResponse,
+};
+use crate::store::{ImportReport, IncomingDoc, IncomingPayload, Store};
+
+/// Largest decompressed response a device accepts.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What a transport reports when a request did not produce a response body.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TransportError {
+    /// No connection (no network, server unreachable, timeout): worth retrying later.
+    #[error("offline: {0}")]
+    Offline(String),
+    /// The server answered with an error status and its stable error code.
+    #[error("server refused the request ({status} {code})")]
+    Server { status: u16, code: String },
+}
+
+impl TransportError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            TransportError::Offline(_) => true,
+            TransportError::Server { status, .. } => *status >= 500 || *status == 429,
+        }
+    }
+}
+
+/// Moves protocol bodies to the server and back. Implemented by the host app (OkHttp,
+/// URLSession, ...) or by the built-in HTTP transport (cargo feature `http`).
+pub trait Transport {
+    fn push(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+}
+
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("unreadable server response: {0}")]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, SyncError::Transport(e) if e.is_retryable())
+    }
+}
+
+/// A push ready to send, and the changes it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingPush {
+    pub body: Vec<u8>,
+    pub hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PushOutcome {
+    pub acknowledged: usize,
+    pub rejected: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PullOutcome {
+    pub import: ImportReport,
+    pub removed: usize,
+    pub has_more: bool,
+}
+
+/// The steps of a sync round, as pure functions of the store and the bytes exchanged.
+#[derive(Debug)]
+pub struct SyncSession<'s> {
+    store: &'s Store,
+    /// Changes per push request.
+    pub push_batch: u32,
+    /// Documents per pull page.
+    pub page_size: u32,
+}
+
+impl<'s> SyncSession<'s> {
+    pub fn new(store: &'s Store) -> Self {
+        SyncSession {
+            store,
+            push_batch: 500,
+            page_size: 1_000,
+        }
+    }
+
+    /// The oldest unacknowledged changes, grouped by document in upload order; `None` when
+    /// there is nothing to send.
+    pub fn build_push(&self) -> Result<Option<OutgoingPush>, SyncError> {
+        let pending = self.store.pending_changes(self.push_batch)?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let mut docs: Vec<DocChanges> = Vec::new();
+        let mut hashes = Vec::with_capacity(pending.len());
+        for change in pending {
+            hashes.push(change.hash);
+            match docs.iter_mut().find(|d| d.doc_id == change.doc_id) {
+                Some(doc) => doc.changes.push(change.bytes),
+                None => docs.push(DocChanges {
+                    doc_id: change.doc_id,
+                    kind: change.kind,
+                    changes: vec![change.bytes],
+                }),
+            }
+        }
+        let body = protocol::encode(&PushRequest { docs })?;
+        Ok(Some(OutgoingPush { body, hashes }))
+    }
+
+    pub fn apply_push_response(&self, body: &[u8], now: Millis) -> Result<PushOutcome, SyncError> {
+        let response: PushResponse = protocol::decode(body, MAX_RESPONSE_BYTES)?;
+        let acknowledged = self.store.acknowledge(&response.acknowledged)?;
+        self.store.record_rejections(&response.rejected, now)?;
+        let rejected = response.rejected.iter().map(|r| r.hashes.len()).sum();
+        Ok(PushOutcome {
+            acknowledged,
+            rejected,
+        })
+    }
+
+    pub fn build_pull(&self) -> Result<Vec<u8>, SyncError> {
+        let cursor = u64::try_from(self.store.sync_status()?.cursor).unwrap_or(0);
+        Ok(protocol::encode(&PullRequest {
+            cursor,
+            limit: self.page_size,
+        })?)
+    }
+
+    /// Applies one page; the cursor is stored only once the page's documents are.
+    pub fn apply_pull_response(&self, body: &[u8], now: Millis) -> Result<PullOutcome, SyncError> {
+        let page: PullResponse = protocol::decode(body, MAX_RESPONSE_BYTES)?;
+        let batch = page
+            .docs
+            .into_iter()
+            .map(|doc| IncomingDoc {
+                doc_id: doc.doc_id,
+                payload: match doc.payload {
+                    PulledPayload::Changes(changes) => IncomingPayload::Changes(changes),
+                    PulledPayload::Snapshot { bytes, record } => {
+                        IncomingPayload::SnapshotWithRecord { bytes, record }
+                    }
+                },
+            })
+            .collect();
+        let import = self.store.import(batch)?;
+        self.store.forget(&page.removals)?;
+        let cursor = i64::try_from(page.next_cursor).unwrap_or(i64::MAX);
+        self.store.record_sync_success(cursor, now)?;
+        Ok(PullOutcome {
+            import,
+            removed: page.removals.len(),
+            has_more: page.has_more,
+        })
+    }
+}
+
+/// Retry schedule for [`sync`]: exponential backoff from `first_delay`, at most `attempts`
+/// tries per request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
+        self.first_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub rejected: usize,
+    pub pulled_docs: u32,
+    pub removed: usize,
+    pub pages: u32,
+}
+
+fn with_retry<T>(
+    policy: &RetryPolicy,
+    sleep: &mut dyn FnMut(Duration),
+    mut step: impl FnMut() -> Result<T, SyncError>,
+) -> Result<T, SyncError> {
+    let mut attempt = 0;
+    loop {
+        match step() {
+            Err(e) if e.is_retryable() && attempt + 1 < policy.attempts => {
+                sleep(policy.delay(attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One full sync round: push everything pending, then pull every page. Retries what is worth
+/// retrying with backoff (`sleep` waits; tests pass a no-op). The sync status records the
+/// outcome; an error leaves everything not acknowledged in place for the next round.
+pub fn sync(
+    store: &Store,
+    transport: &dyn Transport,
+    policy: &RetryPolicy,
+    sleep: &mut dyn FnMut(Duration),
+    now: &dyn Fn() -> Millis,
+) -> Result<SyncReport, SyncError> {
+    let result = sync_round(store, transport, policy, sleep, now);
+    if let Err(e) = &result {
+        store.record_sync_error(&e.to_string(), now())?;
+    }
+    result
+}
+
+fn sync_round(
+    store: &Store,
+    transport: &dyn Transport,
+    policy: &RetryPolicy,
+    sleep: &mut dyn FnMut(Duration),
+    now: &dyn Fn() -> Millis,
+) -> Result<SyncReport, SyncError> {
+    let session = SyncSession::new(store);
+    let mut report = SyncReport::default();
+    while let Some(push) = session.build_push()? {
+        let response = with_retry(policy, sleep, || Ok(transport.push(push.body.clone())?))?;
+        let outcome = session.apply_push_response(&response, now())?;
+        report.pushed += outcome.acknowledged;
+        report.rejected += outcome.rejected;
+        if outcome.acknowledged + outcome.rejected == 0 {
+            break; // the server took none of them: do not spin; the next round retries
+        }
+    }
+    loop {
+        let request = session.build_pull()?;
+        let response = with_retry(policy, sleep, || Ok(transport.pull(request.clone())?))?;
+        let outcome = session.apply_pull_response(&response, now())?;
+        report.pages += 1;
+        report.pulled_docs += outcome.import.applied;
+        report.removed += outcome.removed;
+        if !outcome.has_more {
+            return Ok(report);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use super::*;
+    use crate::model::{Customer, Kind};
+    use crate::protocol::{PulledDoc, RejectCode, Rejection};
+    use crate::record::AnyRecord;
+
+    const NOW: Millis = 1_790_000_000_000;
+
+    fn store(dir: &tempfile::TempDir, name: &str) -> Store {
+        Store::open(dir.path().join(name)).unwrap()
+    }
+
+    #[test]
+    fn push_groups_by_document_and_acks_and_rejections_empty_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = store(&dir, "d.sqlite");
+        let mut first = device.create(Customer::new("Kiosk")).unwrap();
+        let second = device.create(Customer::new("Café")).unwrap();
+        first.grade = Some(crate::Grade::A);
+        device.update(first.clone()).unwrap();
+        let session = SyncSession::new(&device);
+        let push = session.build_push().unwrap().unwrap();
+        assert_eq!(push.hashes.len(), 3);
+        let request: PushRequest = protocol::decode(&push.body, 1 << 20).unwrap();
+        assert_eq!(request.docs.len(), 2);
+        assert_eq!(request.docs[0].doc_id, first.meta.id);
+        assert_eq!(
+            (request.docs[0].changes.len(), request.docs[0].kind),
+            (2, Kind::Customer)
+        );
+
+        let response = PushResponse {
+            // Pending order: create first, create second, update first.
+            acknowledged: vec![push.hashes[0].clone(), push.hashes[2].clone()],
+            rejected: vec![Rejection {
+                doc_id: second.meta.id.clone(),
+                hashes: vec![push.hashes[1].clone()],
+                code: RejectCode::Forbidden,
+                reason: "customer belongs to another territory".into(),
+            }],
+        };
+        let outcome = session
+            .apply_push_response(&protocol::encode(&response).unwrap(), NOW)
+            .unwrap();
+        assert_eq!(
+            outcome,
+            PushOutcome {
+                acknowledged: 2,
+                rejected: 1
+            }
+        );
+        assert!(session.build_push().unwrap().is_none());
+        let rejected = device.rejected_changes().unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(
+            (rejected[0].doc_id.as_str(), rejected[0].code),
+            (second.meta.id.as_str(), RejectCode::Forbidden)
+        );
+        assert!(
+            device.get::<Customer>(&second.meta.id).unwrap().is_some(),
+            "the edit stays visible"
+        );
+        assert_eq!(device.sync_status().unwrap().rejected_changes, 1);
+        device.dismiss_rejections(&second.meta.id).unwrap();
+        assert!(device.rejected_changes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_pull_page_applies_snapshots_and_removals_then_moves_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = store(&dir, "s.sqlite");
+        let kept = source.create(Customer::new("Hotel Spree")).unwrap();
+        let device = store(&dir, "d.sqlite");
+        let leaving = device.create(Customer::new("Moved away")).unwrap();
+        let session = SyncSession::new(&device);
+        let page = PullResponse {
+            docs: vec![PulledDoc {
+                doc_id: kept.meta.id.clone(),
+                payload: PulledPayload::Snapshot {
+                    bytes: source.document_bytes(&kept.meta.id).unwrap().unwrap(),
+                    record: Box::new(AnyRecord::Customer(kept.clone())),
+                },
+            }],
+            removals: vec![leaving.meta.id.clone()],
+            next_cursor: 17,
+            has_more: false,
+        };
+        let request: PullRequest =
+            protocol::decode(&session.build_pull().unwrap(), 1 << 20).unwrap();
+        assert_eq!(request.cursor, 0);
+        let outcome = session
+            .apply_pull_response(&protocol::encode(&page).unwrap(), NOW)
+            .unwrap();
+        assert_eq!(
+            (outcome.import.applied, outcome.removed, outcome.has_more),
+            (1, 1, false)
+        );
+        assert_eq!(
+            device.get::<Customer>(&kept.meta.id).unwrap().unwrap(),
+            kept
+        );
+        assert!(
+            device.get_any(&leaving.meta.id).unwrap().is_none(),
+            "gone from the device"
+        );
+        assert_eq!(
+            device.sync_status().unwrap().pending_changes,
+            0,
+            "its queued change too"
+        );
+        let status = device.sync_status().unwrap();
+        assert_eq!((status.cursor, status.last_sync_at), (17, Some(NOW)));
+        let request: PullRequest =
+            protocol::decode(&session.build_pull().unwrap(), 1 << 20).unwrap();
+        assert_eq!(request.cursor, 17);
+        // A corrupt page moves nothing.
+        let err = session
+            .apply_pull_response(b"FCRM\x01\x00garbage", NOW)
+            .unwrap_err();
+        assert!(matches!(err, SyncError::Protocol(_)), "{err}");
+        assert_eq!(device.sync_status().unwrap().cursor, 17);
+    }
+
+    /// A network that is down for the first `failures` requests, then answers every push with
+    /// an acknowledgement of everything and every pull with an empty last page.
+    struct Flaky {
+        failures: Cell<u32>,
+        pushes: RefCell<Vec<Vec<u8>>>,
+    }
+
+    impl Transport for Flaky {
+        fn push(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            if self.failures.get() > 0 {
+                self.failures.set(self.failures.get() - 1);
+                return Err(TransportError::Offline("connection refused".into()));
+            }
+            let request: PushRequest = protocol::decode(&body, 1 << 20)
+                .map_err(|e| TransportError::Offline(e.to_string()))?;
+            self.pushes.borrow_mut().push(body);
+            let acknowledged = request
+                .docs
+                .iter()
+                .flat_map(|d| d.changes.iter())
+                .filter_map(|c| automerge::Change::from_bytes(c.clone()).ok())
+                .map(|c| c.hash().to_string())
+                .collect();
+            protocol::encode(&PushResponse {
+                acknowledged,
+                rejected: vec![],
+            })
+            .map_err(|e| TransportError::Offline(e.to_string()))
+        }
+
+        fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            let page = PullResponse {
+                docs: vec![],
+                removals: vec![],
+                next_cursor: 3,
+                has_more: false,
+            };
+            protocol::encode(&page).map_err(|e| TransportError::Offline(e.to_string()))
+        }
+    }
+
+    #[test]
+    fn sync_retries_with_backoff_and_records_the_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = store(&dir, "d.sqlite");
+        device.create(Customer::new("Kiosk")).unwrap();
+        let policy = RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(250),
+        };
+        let mut waits = Vec::new();
+
+        let down = Flaky {
+            failures: Cell::new(10),
+            pushes: RefCell::new(vec![]),
+        };
+        let err = sync(&device, &down, &policy, &mut |d| waits.push(d), &|| NOW).unwrap_err();
+        assert!(matches!(
+            err,
+            SyncError::Transport(TransportError::Offline(_))
+        ));
+        assert_eq!(waits, [100, 200, 250].map(Duration::from_millis));
+        let status = device.sync_status().unwrap();
+        assert_eq!(status.pending_changes, 1, "nothing lost");
+        assert!(status.last_error.is_some());
+
+        let flaky = Flaky {
+            failures: Cell::new(2),
+            pushes: RefCell::new(vec![]),
+        };
+        let report = sync(&device, &flaky, &policy, &mut |_| {}, &|| NOW + 1).unwrap();
+        assert_eq!((report.pushed, report.pages), (1, 1));
+        let status = device.sync_status().unwrap();
+        assert_eq!(
+            (status.pending_changes, status.cursor, status.last_error),
+            (0, 3, None)
+        );
+        assert_eq!(flaky.pushes.borrow().len(), 1);
+    }
+}
