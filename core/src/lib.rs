@@ -3,6 +3,7 @@
 //!
 //! The [`Store`] is the entry point. See `docs/ARCHITECTURE.md` for the design.
 
+pub mod authority;
 mod chunks;
 mod error;
 mod live;
@@ -22,7 +23,7 @@ pub use query::{
     CaseSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal, TaskSummary,
     VisitSummary, distance_m,
 };
-pub use record::{AnyRecord, FieldConflict, Record, conflicts};
+pub use record::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
 pub use store::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange, Store,
     SyncStatus, VerifyReport,

@@ -995,36 +995,13 @@ impl AnyRecord {
         now: Millis,
         user: &str,
     ) -> Result<(), ValidationError> {
-        let immutable = |field: &str| ValidationError::Immutable {
-            field: field.to_owned(),
-        };
-        let (o, n) = (old.meta(), self.meta());
-        if o.id != n.id {
-            return Err(immutable("id"));
-        }
-        if o.created_at != n.created_at || o.created_by != n.created_by {
-            return Err(immutable("created_at"));
-        }
+        check_written_once(old, self)?;
         match (old, self) {
-            (AnyRecord::Visit(o), AnyRecord::Visit(n)) => {
-                if o.rep != n.rep {
-                    return Err(immutable("rep"));
-                }
-                if o.customer_id != n.customer_id {
-                    return Err(immutable("customer_id"));
-                }
-                if o.check_in.is_some() && o.check_in != n.check_in {
-                    return Err(immutable("check_in"));
-                }
-                if o.check_out.is_some() && o.check_out != n.check_out {
-                    return Err(immutable("check_out"));
-                }
-                if !o.status.can_move_to(n.status) {
-                    return Err(ValidationError::StatusRegression {
-                        from: o.status.to_string(),
-                        to: n.status.to_string(),
-                    });
-                }
+            (AnyRecord::Visit(o), AnyRecord::Visit(n)) if !o.status.can_move_to(n.status) => {
+                return Err(ValidationError::StatusRegression {
+                    from: o.status.to_string(),
+                    to: n.status.to_string(),
+                });
             }
             (AnyRecord::Opportunity(o), AnyRecord::Opportunity(n)) => {
                 n.stage_history = o.stage_history.clone();
@@ -1035,9 +1012,6 @@ impl AnyRecord {
                         by: user.to_owned(),
                     });
                 }
-            }
-            (AnyRecord::Contact(o), AnyRecord::Contact(n)) if o.customer_id != n.customer_id => {
-                return Err(immutable("customer_id"));
             }
             _ => {}
         }
@@ -1054,6 +1028,55 @@ impl AnyRecord {
             }];
         }
     }
+}
+
+/// Fields that are written once: the record's identity and creation, a visit's rep, customer,
+/// check-in and check-out, a contact's customer, and the stage history (append-only). Checked
+/// on the writing device and again by the server on the merged document.
+pub fn check_written_once(old: &AnyRecord, new: &AnyRecord) -> Result<(), ValidationError> {
+    let immutable = |field: &str| {
+        Err(ValidationError::Immutable {
+            field: field.to_owned(),
+        })
+    };
+    let (o, n) = (old.meta(), new.meta());
+    if o.id != n.id || old.kind() != new.kind() {
+        return immutable("id");
+    }
+    if o.created_at != n.created_at || o.created_by != n.created_by {
+        return immutable("created_at");
+    }
+    match (old, new) {
+        (AnyRecord::Visit(o), AnyRecord::Visit(n)) => {
+            if o.rep != n.rep {
+                return immutable("rep");
+            }
+            if o.customer_id != n.customer_id {
+                return immutable("customer_id");
+            }
+            if o.check_in.is_some() && o.check_in != n.check_in {
+                return immutable("check_in");
+            }
+            if o.check_out.is_some() && o.check_out != n.check_out {
+                return immutable("check_out");
+            }
+        }
+        (AnyRecord::Contact(o), AnyRecord::Contact(n)) if o.customer_id != n.customer_id => {
+            return immutable("customer_id");
+        }
+        (AnyRecord::Opportunity(o), AnyRecord::Opportunity(n)) => {
+            let mut remaining = n.stage_history.iter();
+            let kept_in_order = o
+                .stage_history
+                .iter()
+                .all(|entry| remaining.any(|e| e == entry));
+            if !kept_in_order {
+                return immutable("stage_history");
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,280 @@
+//! The server's side of a push, without I/O: apply one document's changes from a device to the
+//! authoritative copy and decide whether to accept them. The server crate stores the result and
+//! authorizes the write (who may touch which record); everything about documents lives here, next
+//! to the data model, so device and server apply the same rules.
+
+use automerge::{ActorId, Automerge, Change, ReadDoc};
+
+use crate::model::Kind;
+use crate::protocol::RejectCode;
+use crate::record::{AnyRecord, check_written_once};
+
+/// A document's changes accepted by the server.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The merged authoritative document.
+    pub doc: Automerge,
+    pub record: AnyRecord,
+    /// The record before this push (`None` when the push created the document).
+    pub previous: Option<AnyRecord>,
+    /// Changes new to the server, in application order: (hex hash, raw bytes). Append these to
+    /// the change log.
+    pub new_changes: Vec<(String, Vec<u8>)>,
+    /// Every change of the push, new or already known (a retry): all are acknowledged.
+    pub acknowledged: Vec<String>,
+}
+
+/// Why a document's changes were refused: the code goes back to the device with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: RejectCode,
+    pub reason: String,
+}
+
+fn refuse(code: RejectCode, reason: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Loads a stored authoritative document.
+pub fn load_document(bytes: &[u8]) -> Result<Automerge, automerge::AutomergeError> {
+    Automerge::load(bytes)
+}
+
+/// Applies `changes` (raw Automerge changes pushed for `doc_id`, declared of kind `kind`) to
+/// `existing` (the server's copy, if any). Changes the server already has are acknowledged
+/// again; new ones must be authored by an actor for which `actor_allowed` holds (the pushing
+/// user's registered devices), must complete the document (no missing dependencies), and must
+/// leave a valid record whose written-once fields are unchanged.
+pub fn apply_push(
+    existing: Option<&Automerge>,
+    doc_id: &str,
+    kind: Kind,
+    changes: &[Vec<u8>],
+    actor_allowed: &dyn Fn(&ActorId) -> bool,
+) -> Result<Accepted, Refusal> {
+    let mut parsed = Vec::with_capacity(changes.len());
+    for bytes in changes {
+        let change = Change::from_bytes(bytes.clone()).map_err(|e| {
+            refuse(
+                RejectCode::MalformedChange,
+                format!("not an Automerge change: {e}"),
+            )
+        })?;
+        parsed.push(change);
+    }
+    let mut doc = existing.cloned().unwrap_or_default();
+    let previous = match existing {
+        Some(doc) if !doc.get_heads().is_empty() => Some(AnyRecord::read(doc).map_err(|e| {
+            refuse(
+                RejectCode::InvalidRecord,
+                format!("stored document unreadable: {e}"),
+            )
+        })?),
+        _ => None,
+    };
+    let acknowledged: Vec<String> = parsed.iter().map(|c| c.hash().to_string()).collect();
+    let mut new_changes = Vec::new();
+    for change in &parsed {
+        if doc.get_change_by_hash(&change.hash()).is_some()
+            || new_changes
+                .iter()
+                .any(|(hash, _)| *hash == change.hash().to_string())
+        {
+            continue;
+        }
+        if !actor_allowed(change.actor_id()) {
+            return Err(refuse(
+                RejectCode::ForeignActor,
+                "a change was authored by a device not registered to this user",
+            ));
+        }
+        new_changes.push((change.hash().to_string(), change.raw_bytes().to_vec()));
+    }
+    if new_changes.is_empty() {
+        // A retried push: everything is already committed.
+        let record = previous
+            .clone()
+            .ok_or_else(|| refuse(RejectCode::InvalidRecord, "empty document"))?;
+        return Ok(Accepted {
+            doc,
+            record,
+            previous,
+            new_changes,
+            acknowledged,
+        });
+    }
+    doc.apply_changes(parsed).map_err(|e| {
+        refuse(
+            RejectCode::MalformedChange,
+            format!("changes do not apply: {e}"),
+        )
+    })?;
+    if let Some((hash, _)) = new_changes.iter().find(|(hash, _)| {
+        hash.parse()
+            .map(|h| doc.get_change_by_hash(&h).is_none())
+            .unwrap_or(true)
+    }) {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            format!("change {hash} depends on changes the server does not have"),
+        ));
+    }
+    let record =
+        AnyRecord::read(&doc).map_err(|e| refuse(RejectCode::InvalidRecord, e.to_string()))?;
+    if record.meta().id != doc_id || record.kind() != kind {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            format!(
+                "document is the {} {}, pushed as the {kind} {doc_id}",
+                record.kind(),
+                record.meta().id
+            ),
+        ));
+    }
+    record
+        .validate()
+        .map_err(|e| refuse(RejectCode::InvalidRecord, e.to_string()))?;
+    if let Some(previous) = &previous {
+        check_written_once(previous, &record)
+            .map_err(|e| refuse(RejectCode::ImmutableField, e.to_string()))?;
+    }
+    Ok(Accepted {
+        doc,
+        record,
+        previous,
+        new_changes,
+        acknowledged,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Customer, GpsStamp, Visit, VisitStatus};
+    use crate::store::Store;
+
+    fn device(dir: &tempfile::TempDir, name: &str) -> Store {
+        let store = Store::open(dir.path().join(name)).unwrap();
+        store.set_user(name).unwrap();
+        store
+    }
+
+    fn pushed(store: &Store, doc_id: &str) -> Vec<Vec<u8>> {
+        store
+            .pending_changes(1000)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.doc_id == doc_id)
+            .map(|c| c.bytes)
+            .collect()
+    }
+
+    fn actor_of(store: &Store) -> ActorId {
+        ActorId::from(hex::decode(store.actor_id()).unwrap())
+    }
+
+    #[test]
+    fn accepts_new_documents_and_acknowledges_retries_without_new_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let anna = device(&dir, "anna");
+        let c = anna.create(Customer::new("Kiosk")).unwrap();
+        let actor = actor_of(&anna);
+        let changes = pushed(&anna, &c.meta.id);
+        let accepted =
+            apply_push(None, &c.meta.id, Kind::Customer, &changes, &|a| *a == actor).unwrap();
+        assert_eq!(accepted.new_changes.len(), 1);
+        assert!(accepted.previous.is_none());
+        let retry = apply_push(
+            Some(&accepted.doc),
+            &c.meta.id,
+            Kind::Customer,
+            &changes,
+            &|_| false,
+        )
+        .unwrap();
+        assert!(
+            retry.new_changes.is_empty(),
+            "known changes need no actor check and add nothing"
+        );
+        assert_eq!(retry.acknowledged, accepted.acknowledged);
+    }
+
+    #[test]
+    fn refuses_foreign_actors_malformed_bytes_and_wrong_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let anna = device(&dir, "anna");
+        let c = anna.create(Customer::new("Kiosk")).unwrap();
+        let changes = pushed(&anna, &c.meta.id);
+        let foreign =
+            apply_push(None, &c.meta.id, Kind::Customer, &changes, &|_| false).unwrap_err();
+        assert_eq!(foreign.code, RejectCode::ForeignActor);
+        let garbage = apply_push(None, &c.meta.id, Kind::Customer, &[vec![1, 2, 3]], &|_| {
+            true
+        })
+        .unwrap_err();
+        assert_eq!(garbage.code, RejectCode::MalformedChange);
+        let wrong_id =
+            apply_push(None, "another-id", Kind::Customer, &changes, &|_| true).unwrap_err();
+        assert_eq!(wrong_id.code, RejectCode::InvalidRecord);
+        let wrong_kind =
+            apply_push(None, &c.meta.id, Kind::Visit, &changes, &|_| true).unwrap_err();
+        assert_eq!(wrong_kind.code, RejectCode::InvalidRecord);
+    }
+
+    #[test]
+    fn refuses_missing_dependencies_and_rewrites_of_written_once_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let anna = device(&dir, "anna");
+        let mut v = anna.create(Visit::new("customer-1", "anna")).unwrap();
+        v.status = VisitStatus::InProgress;
+        v.check_in = Some(GpsStamp {
+            at: 1_790_000_000_000,
+            lat: 52.5,
+            lon: 13.4,
+            accuracy_m: 5.0,
+            fix_at: 1_790_000_000_000,
+            mock: false,
+        });
+        anna.update(v.clone()).unwrap();
+        let changes = pushed(&anna, &v.meta.id);
+        let orphan =
+            apply_push(None, &v.meta.id, Kind::Visit, &changes[1..], &|_| true).unwrap_err();
+        assert_eq!(orphan.code, RejectCode::InvalidRecord);
+        let accepted = apply_push(None, &v.meta.id, Kind::Visit, &changes, &|_| true).unwrap();
+
+        // A second device that checked in concurrently overwrites the check-in on merge.
+        let ben = device(&dir, "ben");
+        ben.import(vec![crate::IncomingDoc {
+            doc_id: v.meta.id.clone(),
+            payload: crate::IncomingPayload::Changes(changes[..1].to_vec()),
+        }])
+        .unwrap();
+        let mut on_ben: Visit = ben.get(&v.meta.id).unwrap().unwrap();
+        on_ben.status = VisitStatus::InProgress;
+        on_ben.check_in = Some(GpsStamp {
+            lat: 48.1,
+            lon: 11.6,
+            ..v.check_in.clone().unwrap()
+        });
+        ben.update(on_ben).unwrap();
+        let ben_changes = pushed(&ben, &v.meta.id);
+        let result = apply_push(
+            Some(&accepted.doc),
+            &v.meta.id,
+            Kind::Visit,
+            &ben_changes[ben_changes.len() - 1..],
+            &|_| true,
+        );
+        // Whichever check-in wins the merge, a check-in already written must not change.
+        match result {
+            Err(refusal) => assert_eq!(refusal.code, RejectCode::ImmutableField),
+            Ok(accepted) => match accepted.record {
+                AnyRecord::Visit(merged) => assert_eq!(merged.check_in, v.check_in),
+                other => panic!("visit expected, got {other:?}"),
+            },
+        }
+    }
+}
