@@ -1,0 +1,234 @@
+//! The admin commands for self-hosters: users, teams, territories, customer assignments,
+//! key rotation. Each returns the line to print.
+
+use crate::auth::{self, AuthError, PasswordParams};
+use crate::config::{CustomerCommand, KeyCommand, TeamCommand, TerritoryCommand, UserCommand};
+use crate::model::Role;
+use crate::storage::{NewUser, Storage, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("no team named {0:?} (create it with `team add`)")]
+    NoSuchTeam(String),
+    #[error("no territory named {0:?} (create it with `territory add`)")]
+    NoSuchTerritory(String),
+    #[error("no user named {0:?}")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+fn team_id(storage: &dyn Storage, name: &str) -> Result<String, AdminError> {
+    storage
+        .team_by_name(name)?
+        .map(|t| t.id)
+        .ok_or_else(|| AdminError::NoSuchTeam(name.to_owned()))
+}
+
+fn territory_id(storage: &dyn Storage, name: &str) -> Result<String, AdminError> {
+    storage
+        .territory_by_name(name)?
+        .map(|t| t.id)
+        .ok_or_else(|| AdminError::NoSuchTerritory(name.to_owned()))
+}
+
+pub fn user(
+    storage: &dyn Storage,
+    command: UserCommand,
+    params: &PasswordParams,
+) -> Result<String, AdminError> {
+    match command {
+        UserCommand::Add {
+            username,
+            password,
+            role,
+            team,
+        } => {
+            if username.trim().is_empty() {
+                return Err(AdminError::Usage("the username must not be empty"));
+            }
+            if role != Role::Admin && team.is_none() {
+                return Err(AdminError::Usage("reps and managers need --team"));
+            }
+            let team_id = team.map(|t| team_id(storage, &t)).transpose()?;
+            let hash = match password.as_deref() {
+                Some("") => return Err(AdminError::Usage("the password must not be empty")),
+                Some(pw) => Some(auth::hash_password(params, pw)?),
+                None => None,
+            };
+            let user = storage.create_user(NewUser {
+                username: &username,
+                password_hash: hash.as_deref(),
+                role,
+                team_id: team_id.as_deref(),
+            })?;
+            Ok(format!(
+                "user {} created: id {} role {}",
+                user.username, user.id, user.role
+            ))
+        }
+    }
+}
+
+pub fn team(storage: &dyn Storage, command: TeamCommand) -> Result<String, AdminError> {
+    match command {
+        TeamCommand::Add { name } => {
+            let team = storage.create_team(&name)?;
+            Ok(format!("team {} created: id {}", team.name, team.id))
+        }
+    }
+}
+
+pub fn territory(storage: &dyn Storage, command: TerritoryCommand) -> Result<String, AdminError> {
+    match command {
+        TerritoryCommand::Add { name, team } => {
+            let team_id = team_id(storage, &team)?;
+            let territory = storage.create_territory(&name, &team_id)?;
+            Ok(format!(
+                "territory {} created: id {}",
+                territory.name, territory.id
+            ))
+        }
+        TerritoryCommand::AssignUser {
+            username,
+            territory,
+        } => {
+            let user = storage
+                .user_by_username(&username)?
+                .ok_or_else(|| AdminError::NoSuchUser(username.clone()))?;
+            let territory_id = territory_id(storage, &territory)?;
+            storage.assign_user_territory(&user.id, &territory_id)?;
+            Ok(format!("user {username} assigned to territory {territory}"))
+        }
+    }
+}
+
+pub fn customer(storage: &dyn Storage, command: CustomerCommand) -> Result<String, AdminError> {
+    match command {
+        CustomerCommand::Assign {
+            customer_id,
+            territory,
+        } => {
+            let territory_id = territory_id(storage, &territory)?;
+            storage.assign_customer_territory(&customer_id.to_string(), &territory_id)?;
+            Ok(format!(
+                "customer {customer_id} assigned to territory {territory}"
+            ))
+        }
+    }
+}
+
+pub fn key(storage: &dyn Storage, command: KeyCommand) -> Result<String, AdminError> {
+    match command {
+        KeyCommand::Rotate => {
+            let key = auth::rotate_key(storage)?;
+            Ok(format!(
+                "signing key {} is now active; tokens signed by earlier keys stay valid until they expire",
+                key.kid
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SqliteStorage;
+
+    #[test]
+    fn a_small_organisation() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let params = PasswordParams::fast_for_tests();
+        team(
+            &storage,
+            TeamCommand::Add {
+                name: "north".into(),
+            },
+        )
+        .unwrap();
+        territory(
+            &storage,
+            TerritoryCommand::Add {
+                name: "harbour".into(),
+                team: "north".into(),
+            },
+        )
+        .unwrap();
+        let add = |name: &str, role, team: Option<&str>| {
+            user(
+                &storage,
+                UserCommand::Add {
+                    username: name.into(),
+                    password: Some("pw".into()),
+                    role,
+                    team: team.map(Into::into),
+                },
+                &params,
+            )
+        };
+        add("ana", Role::Rep, Some("north")).unwrap();
+        add("root", Role::Admin, None).unwrap();
+        assert!(matches!(
+            add("bo", Role::Rep, None),
+            Err(AdminError::Usage(_))
+        ));
+        assert!(matches!(
+            add("cy", Role::Rep, Some("south")),
+            Err(AdminError::NoSuchTeam(_))
+        ));
+        assert!(matches!(
+            add("ana", Role::Rep, Some("north")),
+            Err(AdminError::Storage(StorageError::AlreadyExists("user")))
+        ));
+        territory(
+            &storage,
+            TerritoryCommand::AssignUser {
+                username: "ana".into(),
+                territory: "harbour".into(),
+            },
+        )
+        .unwrap();
+        let ana = storage.user_by_username("ana").unwrap().unwrap();
+        assert_eq!(storage.user_territories(&ana.id).unwrap().len(), 1);
+        let customer_id = uuid::Uuid::now_v7();
+        customer(
+            &storage,
+            CustomerCommand::Assign {
+                customer_id,
+                territory: "harbour".into(),
+            },
+        )
+        .unwrap();
+        assert!(
+            storage
+                .customer_territory(&customer_id.to_string())
+                .unwrap()
+                .is_some()
+        );
+        assert!(matches!(
+            customer(
+                &storage,
+                CustomerCommand::Assign {
+                    customer_id,
+                    territory: "x".into()
+                }
+            ),
+            Err(AdminError::NoSuchTerritory(_))
+        ));
+        key(&storage, KeyCommand::Rotate).unwrap();
+        key(&storage, KeyCommand::Rotate).unwrap();
+        assert_eq!(
+            storage
+                .signing_keys()
+                .unwrap()
+                .iter()
+                .filter(|k| k.active)
+                .count(),
+            1
+        );
+    }
+}

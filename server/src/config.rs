@@ -1,0 +1,237 @@
+//! The command line: `serve` and the admin commands. Every flag can also come from the
+//! environment (`FIELDCRM_*`), so a container or a systemd unit needs no arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::model::Role;
+
+#[derive(Debug, Parser)]
+#[command(name = "fieldcrm-server", version, about = "FieldCRM sync server")]
+pub struct Cli {
+    /// The SQLite database file (created on first use).
+    #[arg(
+        long,
+        env = "FIELDCRM_DB",
+        default_value = "./fieldcrm-server.sqlite",
+        global = true
+    )]
+    pub db: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Manage territories.
+    #[command(subcommand)]
+    Territory(TerritoryCommand),
+    /// Customer assignments.
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Token signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free port, printed at start).
+    #[arg(long, env = "FIELDCRM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `iss` of the tokens this server issues and accepts.
+    #[arg(long, env = "FIELDCRM_ISSUER", default_value = "fieldcrm")]
+    pub issuer: String,
+    /// `aud` of the tokens this server issues and accepts.
+    #[arg(long, env = "FIELDCRM_AUDIENCE", default_value = "fieldcrm-sync")]
+    pub audience: String,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, env = "FIELDCRM_TOKEN_TTL_SECS", default_value_t = 12 * 3600,
+          value_parser = clap::value_parser!(u64).range(60..=30 * 24 * 3600))]
+    pub token_ttl_secs: u64,
+    /// Largest request body accepted, in bytes (compressed, as sent).
+    #[arg(long, env = "FIELDCRM_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Largest sync payload after decompression, in bytes.
+    #[arg(long, env = "FIELDCRM_MAX_DECOMPRESSED_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_decompressed_bytes: usize,
+    /// Public key (PEM, RSA or EC P-256) of an external identity provider whose tokens are
+    /// accepted; its `sub` names a user by username.
+    #[arg(long, env = "FIELDCRM_IDP_PUBLIC_KEY", requires = "idp_issuer")]
+    pub idp_public_key: Option<PathBuf>,
+    /// `iss` of the identity provider's tokens.
+    #[arg(long, env = "FIELDCRM_IDP_ISSUER", requires = "idp_public_key")]
+    pub idp_issuer: Option<String>,
+    /// `aud` the identity provider's tokens must carry (default: `--audience`).
+    #[arg(long, env = "FIELDCRM_IDP_AUDIENCE")]
+    pub idp_audience: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Add {
+        #[arg(long, env = "FIELDCRM_USERNAME")]
+        username: String,
+        /// Password for logging in here; omit for users who sign in only through the
+        /// identity provider. Prefer the environment variable: flags show in `ps`.
+        #[arg(long, env = "FIELDCRM_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, env = "FIELDCRM_ROLE", value_enum)]
+        role: Role,
+        /// Team name (required for reps and managers).
+        #[arg(long, env = "FIELDCRM_TEAM")]
+        team: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Create a team.
+    Add {
+        #[arg(long, env = "FIELDCRM_TEAM_NAME")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TerritoryCommand {
+    /// Create a territory in a team.
+    Add {
+        #[arg(long, env = "FIELDCRM_TERRITORY_NAME")]
+        name: String,
+        #[arg(long, env = "FIELDCRM_TEAM")]
+        team: String,
+    },
+    /// Give a user a territory.
+    AssignUser {
+        #[arg(long, env = "FIELDCRM_USERNAME")]
+        username: String,
+        #[arg(long, env = "FIELDCRM_TERRITORY")]
+        territory: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomerCommand {
+    /// Put a customer (by record id) in a territory.
+    Assign {
+        #[arg(long, env = "FIELDCRM_CUSTOMER_ID")]
+        customer_id: uuid::Uuid,
+        #[arg(long, env = "FIELDCRM_TERRITORY")]
+        territory: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new signing key active. Tokens signed by the old key stay valid until they
+    /// expire; a running server picks the new key up within seconds.
+    Rotate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let cli = Cli::try_parse_from(["fieldcrm-server", "serve"]).unwrap();
+        assert_eq!(cli.db, PathBuf::from("./fieldcrm-server.sqlite"));
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.token_ttl_secs, 43_200);
+    }
+
+    #[test]
+    fn admin_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "fieldcrm-server",
+            "user",
+            "add",
+            "--username",
+            "ana",
+            "--password",
+            "pw",
+            "--role",
+            "rep",
+            "--team",
+            "north",
+            "--db",
+            "x.sqlite",
+        ])
+        .unwrap();
+        assert_eq!(cli.db, PathBuf::from("x.sqlite"));
+        assert!(matches!(
+            cli.command,
+            Command::User(UserCommand::Add {
+                role: Role::Rep,
+                ..
+            })
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "fieldcrm-server",
+                "user",
+                "add",
+                "--username",
+                "a",
+                "--role",
+                "boss"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "fieldcrm-server",
+                "customer",
+                "assign",
+                "--customer-id",
+                "not-a-uuid",
+                "--territory",
+                "t"
+            ])
+            .is_err()
+        );
+        let cli = Cli::try_parse_from([
+            "fieldcrm-server",
+            "territory",
+            "assign-user",
+            "--username",
+            "ana",
+            "--territory",
+            "harbour",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Territory(TerritoryCommand::AssignUser { .. })
+        ));
+    }
+
+    #[test]
+    fn idp_flags_come_together() {
+        assert!(
+            Cli::try_parse_from(["fieldcrm-server", "serve", "--idp-public-key", "k.pem"]).is_err()
+        );
+    }
+}

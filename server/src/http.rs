@@ -1,0 +1,298 @@
+//! The HTTP API: routes, shared state, the JSON body extractor and request metrics.
+//!
+//! Every answer that is not a success is an [`ApiError`] in JSON with a stable code, including
+//! bodies axum itself refuses (malformed JSON, too large), unknown routes and wrong methods.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Auth, AuthUser};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::model::{Device, Role};
+use crate::storage::Storage;
+
+/// Size limits applied to requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest body accepted as sent (compressed), in bytes.
+    pub max_body_bytes: usize,
+    /// Largest sync payload after decompression, in bytes (used by push/pull).
+    pub max_decompressed_bytes: usize,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub auth: Arc<Auth>,
+    pub metrics: Metrics,
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FromRef<AppState> for Arc<Auth> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// The router, without a socket: `main` serves it, tests call it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/devices", post(register_device))
+        .route("/v1/me", get(me))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+/// Runs `f` on the blocking pool (database, argon2) and flattens its error.
+pub async fn blocking<T, E, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await?.map_err(Into::into)
+}
+
+/// A JSON body whose rejections (malformed, wrong type, too large, wrong content type) are
+/// [`ApiError`]s, never axum's plain-text defaults.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(rejection.into()),
+        }
+    }
+}
+
+/// Counts and times every request by route template and status, and logs it.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    let status = response.status();
+    let seconds = started.elapsed().as_secs_f64();
+    state
+        .metrics
+        .http_requests
+        .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+        .inc();
+    state
+        .metrics
+        .http_seconds
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(seconds);
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = status.as_u16(),
+        ms = seconds * 1000.0,
+        "request"
+    );
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+#[derive(Debug, Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let storage = state.storage.clone();
+    match tokio::task::spawn_blocking(move || storage.health()).await {
+        Ok(Ok(())) => Ok(Json(Health { status: "ok" })),
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "health check failed");
+            Err(ApiError::Unavailable)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let text = state.metrics.render().map_err(ApiError::internal)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize)]
+struct UserSummary {
+    id: String,
+    username: String,
+    role: Role,
+    team: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LoginResponse {
+    token: String,
+    token_type: &'static str,
+    /// Unix seconds.
+    expires_at: i64,
+    user: UserSummary,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let auth = state.auth.clone();
+    let (user, issued) = blocking(move || {
+        let user = auth.login(&body.username, &body.password)?;
+        let issued = auth.issue(&user)?;
+        Ok::<_, crate::auth::AuthError>((user, issued))
+    })
+    .await?;
+    Ok(Json(LoginResponse {
+        token: issued.token,
+        token_type: "Bearer",
+        expires_at: issued.expires_at,
+        user: UserSummary {
+            id: user.id,
+            username: user.username,
+            role: user.role,
+            team: user.team_id,
+        },
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct RegisterDevice {
+    /// The device's Automerge actor id, hex.
+    actor_id: String,
+}
+
+/// Longest actor id accepted, in bytes (Automerge's own are 16).
+const MAX_ACTOR_BYTES: usize = 32;
+
+fn normalise_actor_id(actor_id: &str) -> Result<String, ApiError> {
+    let bytes = hex::decode(actor_id)
+        .map_err(|_| ApiError::BadRequest("actor_id must be hexadecimal".into()))?;
+    if bytes.is_empty() || bytes.len() > MAX_ACTOR_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "actor_id must be 1 to {MAX_ACTOR_BYTES} bytes"
+        )));
+    }
+    Ok(hex::encode(bytes))
+}
+
+async fn register_device(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiJson(body): ApiJson<RegisterDevice>,
+) -> Result<(StatusCode, Json<Device>), ApiError> {
+    let actor_id = normalise_actor_id(&body.actor_id)?;
+    let storage = state.storage.clone();
+    let registration = blocking(move || storage.register_device(&user.id, &actor_id)).await?;
+    let status = if registration.created {
+        tracing::info!(user = %registration.device.user_id, actor = %registration.device.actor_id, "device registered");
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(registration.device)))
+}
+
+#[derive(Debug, Serialize)]
+struct TerritorySummary {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MeResponse {
+    #[serde(flatten)]
+    user: UserSummary,
+    territories: Vec<TerritorySummary>,
+    devices: Vec<Device>,
+}
+
+async fn me(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<MeResponse>, ApiError> {
+    let storage = state.storage.clone();
+    let user_id = user.id.clone();
+    let (territories, devices) = blocking(move || {
+        let territories = storage.user_territories(&user_id)?;
+        let devices = storage.devices_of_user(&user_id)?;
+        Ok::<_, crate::storage::StorageError>((territories, devices))
+    })
+    .await?;
+    Ok(Json(MeResponse {
+        user: UserSummary {
+            id: user.id,
+            username: user.username,
+            role: user.role,
+            team: user.team_id,
+        },
+        territories: territories
+            .into_iter()
+            .map(|t| TerritorySummary {
+                id: t.id,
+                name: t.name,
+            })
+            .collect(),
+        devices,
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,21 @@
+//! FieldCRM sync server: accounts, devices, territories and (next) push/pull of Automerge
+//! changes over HTTP.
+//!
+//! One concern per module: [`config`] (command line), [`storage`] (the `Storage` trait and
+//! SQLite), [`auth`] (passwords, tokens, the `AuthUser` extractor), [`error`] (JSON errors
+//! with stable codes), [`http`] (routes), [`metrics`] (Prometheus), [`admin`] (self-hoster
+//! commands), [`serve`] (listening and graceful shutdown).
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod model;
+pub mod serve;
+pub mod storage;
+
+pub use error::ApiError;
+pub use http::{AppState, Limits, app};
+pub use storage::{SqliteStorage, Storage};

@@ -1,0 +1,76 @@
+//! The `fieldcrm-server` binary: see `fieldcrm-server --help`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use fieldcrm_server::auth::PasswordParams;
+use fieldcrm_server::config::{Cli, Command};
+use fieldcrm_server::storage::{SqliteStorage, Storage};
+use fieldcrm_server::{admin, serve};
+use tracing_subscriber::EnvFilter;
+
+/// Logs go to stderr; `RUST_LOG` filters them (default `info`), `FIELDCRM_LOG_FORMAT=json`
+/// makes them one JSON object per line.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("FIELDCRM_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let storage = match SqliteStorage::open(&cli.db) {
+        Ok(storage) => storage,
+        Err(err) => {
+            eprintln!("error: cannot open {}: {err}", cli.db.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let params = PasswordParams::default();
+    let outcome = match cli.command {
+        Command::Serve(args) => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("error: cannot start the runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let storage: Arc<dyn Storage> = Arc::new(storage);
+            return match runtime.block_on(serve::run(args, storage)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = %err, "server failed");
+                    eprintln!("error: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::User(command) => admin::user(&storage, command, &params),
+        Command::Team(command) => admin::team(&storage, command),
+        Command::Territory(command) => admin::territory(&storage, command),
+        Command::Customer(command) => admin::customer(&storage, command),
+        Command::Key(command) => admin::key(&storage, command),
+    };
+    match outcome {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! `fieldcrm-server serve`: build the state, listen, stop cleanly on SIGINT/SIGTERM.
+
+use std::sync::Arc;
+
+use crate::auth::{Auth, AuthError, ExternalIdp, PasswordParams, TokenSettings};
+use crate::config::ServeArgs;
+use crate::http::{AppState, Limits, app};
+use crate::metrics::{Metrics, MetricsError};
+use crate::storage::Storage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot read the identity provider key {path}: {source}")]
+    IdpKeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the application state from the command line.
+pub fn state(args: &ServeArgs, storage: Arc<dyn Storage>) -> Result<AppState, ServeError> {
+    let idp = match (&args.idp_public_key, &args.idp_issuer) {
+        (Some(path), Some(issuer)) => {
+            let pem = std::fs::read(path).map_err(|source| ServeError::IdpKeyFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let audience = args.idp_audience.as_deref().unwrap_or(&args.audience);
+            Some(ExternalIdp::from_pem(&pem, issuer, audience)?)
+        }
+        _ => None,
+    };
+    let settings = TokenSettings {
+        issuer: args.issuer.clone(),
+        audience: args.audience.clone(),
+        ttl_secs: args.token_ttl_secs,
+    };
+    let auth = Auth::new(storage.clone(), settings, idp, PasswordParams::default())?;
+    Ok(AppState {
+        storage,
+        auth: Arc::new(auth),
+        metrics: Metrics::new()?,
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_decompressed_bytes: args.max_decompressed_bytes,
+        },
+    })
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.
+pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), ServeError> {
+    let state = state(&args, storage)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    // On stdout, one line, so scripts and tests can find the port when `--listen` used port 0.
+    println!("fieldcrm-server listening on http://{local}");
+    tracing::info!(addr = %local, "listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Cli, Command};
+    use crate::storage::SqliteStorage;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec!["fieldcrm-server", "serve"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Serve(args) => args,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    fn storage() -> Arc<dyn Storage> {
+        Arc::new(SqliteStorage::open_in_memory().unwrap())
+    }
+
+    #[test]
+    fn builds_state_with_an_identity_provider() {
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/idp-ec-public.pem"
+        );
+        let state = state(
+            &args(&[
+                "--idp-public-key",
+                key,
+                "--idp-issuer",
+                "https://idp.example",
+                "--max-body-bytes",
+                "1000",
+            ]),
+            storage(),
+        )
+        .unwrap();
+        assert_eq!(state.limits.max_body_bytes, 1000);
+        // The first signing key was created.
+        assert_eq!(state.storage.signing_keys().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_missing_or_bad_idp_key_stops_startup() {
+        let missing = state(
+            &args(&["--idp-public-key", "/no/such/key.pem", "--idp-issuer", "x"]),
+            storage(),
+        );
+        assert!(matches!(missing, Err(ServeError::IdpKeyFile { .. })));
+        let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/README.md");
+        let bad = state(
+            &args(&["--idp-public-key", not_a_key, "--idp-issuer", "x"]),
+            storage(),
+        );
+        assert!(matches!(bad, Err(ServeError::Auth(AuthError::IdpKey(_)))));
+    }
+}

@@ -1,0 +1,626 @@
+//! Storage behind a trait: [`Storage`], and [`SqliteStorage`], the embedded default.
+//!
+//! Methods are synchronous: axum handlers call them through `tokio::task::spawn_blocking`, so
+//! a slow disk never stalls the async runtime.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::model::{Device, Role, SigningKey, Team, Territory, User, new_id};
+
+/// A storage failure. `ActorTaken`, `AlreadyExists` and `NotFound` are answers about the data;
+/// the others are faults that an HTTP client sees only as `internal`.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("the actor id is bound to another user")]
+    ActorTaken,
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("not a FieldCRM server database")]
+    NotAServerDatabase,
+    #[error("the database has schema version {found}; this build supports up to {supported}")]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// A new user, before it has an id.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub role: Role,
+    pub team_id: Option<&'a str>,
+}
+
+/// Result of binding an actor id to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRegistration {
+    pub device: Device,
+    /// `false` when this user had already registered this actor id (a harmless retry).
+    pub created: bool,
+}
+
+/// Everything the server stores, behind one trait so that a PostgreSQL backend (several server
+/// instances behind a load balancer) can replace the embedded SQLite one.
+///
+/// Rules every backend keeps:
+/// - Ids are UUID strings made by the caller's process ([`new_id`]), never database sequences,
+///   so no backend-specific `RETURNING`/`last_insert_rowid` is needed.
+/// - Writes that may race across instances are single statements guarded by unique constraints
+///   (`INSERT ... ON CONFLICT`), followed by a read of what won: a device bound concurrently by
+///   two users ends with exactly one owner and the other gets [`StorageError::ActorTaken`].
+/// - Key rotation retires the old key and inserts the new one in one transaction; a partial
+///   unique index keeps exactly one active key.
+///
+/// **The ordering pitfall (for the change log that push/pull adds).** Changes will receive
+/// server sequence numbers and pulls read "everything after my cursor". With several
+/// concurrent writers (PostgreSQL), sequence numbers become *visible* out of order: a
+/// transaction holding number 41 may commit after one holding 42, and a reader that already
+/// advanced its cursor to 42 skips 41 forever. SQLite has one writer (this implementation
+/// serialises all writes behind one connection), so every committed number is visible in
+/// order. A PostgreSQL backend must solve it explicitly, either by allocating numbers under a
+/// lock at commit time (e.g. a row lock on a counter taken as the transaction's last step), or
+/// by serving pulls only up to a safe high-water mark (the lowest number still in flight
+/// minus one), and must test it under concurrency.
+pub trait Storage: Send + Sync + 'static {
+    /// A cheap query that proves the database answers.
+    fn health(&self) -> Result<()>;
+
+    fn create_team(&self, name: &str) -> Result<Team>;
+    fn team_by_name(&self, name: &str) -> Result<Option<Team>>;
+
+    fn create_user(&self, user: NewUser<'_>) -> Result<User>;
+    fn user_by_id(&self, id: &str) -> Result<Option<User>>;
+    fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+
+    fn create_territory(&self, name: &str, team_id: &str) -> Result<Territory>;
+    fn territory_by_name(&self, name: &str) -> Result<Option<Territory>>;
+    /// Idempotent: assigning twice changes nothing.
+    fn assign_user_territory(&self, user_id: &str, territory_id: &str) -> Result<()>;
+    fn user_territories(&self, user_id: &str) -> Result<Vec<Territory>>;
+    /// Puts a customer in a territory, replacing any earlier assignment.
+    fn assign_customer_territory(&self, customer_id: &str, territory_id: &str) -> Result<()>;
+    fn customer_territory(&self, customer_id: &str) -> Result<Option<String>>;
+
+    /// Binds `actor_id` (lowercase hex) to `user_id`. The same user again: the existing
+    /// device, `created: false`. Another user: [`StorageError::ActorTaken`].
+    fn register_device(&self, user_id: &str, actor_id: &str) -> Result<DeviceRegistration>;
+    fn devices_of_user(&self, user_id: &str) -> Result<Vec<Device>>;
+
+    /// Every signing key, active and retired.
+    fn signing_keys(&self) -> Result<Vec<SigningKey>>;
+    /// Retires the active key (if any) at `now` and makes `key` the active one, atomically.
+    fn rotate_signing_key(&self, key: &SigningKey, now: i64) -> Result<()>;
+}
+
+/// Marks a SQLite file as a FieldCRM server database ("FCRS"; device stores use "FCRM").
+const APPLICATION_ID: i64 = 0x4643_5253;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Read connections kept beside the writer (WAL lets them read while it writes).
+const READERS: usize = 4;
+
+/// The embedded backend: one SQLite file in WAL mode, one writer connection behind a mutex,
+/// a few read connections.
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("readers", &self.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&mut writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&conn)?;
+            readers.push(Mutex::new(conn));
+        }
+        Ok(SqliteStorage {
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    /// A private in-memory database (tests): reads go through the writer.
+    pub fn open_in_memory() -> Result<Self> {
+        let mut writer = Connection::open_in_memory()?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStorage {
+            writer: Mutex::new(writer),
+            readers: Vec::new(),
+        })
+    }
+
+    fn write(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-written state: SQLite rolls back an
+        // unfinished transaction when its guard drops. So a poisoned lock is still usable.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Ok(conn) = reader.try_lock() {
+                return conn;
+            }
+        }
+        match self.readers.first() {
+            Some(reader) => reader.lock().unwrap_or_else(|e| e.into_inner()),
+            None => self.write(),
+        }
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+/// Checks the file is ours (or empty) and brings it to [`LATEST_VERSION`], one migration per
+/// transaction.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let application_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    let empty = application_id == 0 && version == 0 && tables == 0;
+    if !empty && application_id != APPLICATION_ID {
+        return Err(StorageError::NotAServerDatabase);
+    }
+    if version > LATEST_VERSION {
+        return Err(StorageError::NewerSchema {
+            found: version,
+            supported: LATEST_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+fn unique_or(err: rusqlite::Error, what: &'static str) -> StorageError {
+    if is_unique_violation(&err) {
+        StorageError::AlreadyExists(what)
+    } else {
+        StorageError::Database(err)
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, password_hash, role, team_id, created_at";
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = row.get(3)?;
+    let role = Role::parse(&role).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown role {role:?}").into(),
+        )
+    })?;
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        password_hash: row.get(2)?,
+        role,
+        team_id: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}
+
+fn territory_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Territory> {
+    Ok(Territory {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        team_id: row.get(2)?,
+    })
+}
+
+fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        actor_id: row.get(2)?,
+        registered_at: row.get(3)?,
+    })
+}
+
+fn device_by_actor(conn: &Connection, actor_id: &str) -> rusqlite::Result<Option<Device>> {
+    conn.query_row(
+        "SELECT id, user_id, actor_id, registered_at FROM devices WHERE actor_id = ?1",
+        [actor_id],
+        device_from_row,
+    )
+    .optional()
+}
+
+impl Storage for SqliteStorage {
+    fn health(&self) -> Result<()> {
+        let conn = self.read();
+        conn.query_row("SELECT count(*) FROM signing_keys", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        Ok(())
+    }
+
+    fn create_team(&self, name: &str) -> Result<Team> {
+        let team = Team {
+            id: new_id(),
+            name: name.to_owned(),
+        };
+        self.write()
+            .execute(
+                "INSERT INTO teams (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![team.id, team.name, crate::model::now_unix()],
+            )
+            .map_err(|e| unique_or(e, "team"))?;
+        Ok(team)
+    }
+
+    fn team_by_name(&self, name: &str) -> Result<Option<Team>> {
+        Ok(self
+            .read()
+            .query_row("SELECT id, name FROM teams WHERE name = ?1", [name], |r| {
+                Ok(Team {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn create_user(&self, user: NewUser<'_>) -> Result<User> {
+        let stored = User {
+            id: new_id(),
+            username: user.username.to_owned(),
+            password_hash: user.password_hash.map(str::to_owned),
+            role: user.role,
+            team_id: user.team_id.map(str::to_owned),
+            created_at: crate::model::now_unix(),
+        };
+        self.write()
+            .execute(
+                "INSERT INTO users (id, username, password_hash, role, team_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    stored.id,
+                    stored.username,
+                    stored.password_hash,
+                    stored.role.as_str(),
+                    stored.team_id,
+                    stored.created_at
+                ],
+            )
+            .map_err(|e| unique_or(e, "user"))?;
+        Ok(stored)
+    }
+
+    fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        Ok(self
+            .read()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                [id],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        Ok(self
+            .read()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn create_territory(&self, name: &str, team_id: &str) -> Result<Territory> {
+        let territory = Territory {
+            id: new_id(),
+            name: name.to_owned(),
+            team_id: team_id.to_owned(),
+        };
+        self.write()
+            .execute(
+                "INSERT INTO territories (id, name, team_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    territory.id,
+                    territory.name,
+                    territory.team_id,
+                    crate::model::now_unix()
+                ],
+            )
+            .map_err(|e| unique_or(e, "territory"))?;
+        Ok(territory)
+    }
+
+    fn territory_by_name(&self, name: &str) -> Result<Option<Territory>> {
+        Ok(self
+            .read()
+            .query_row(
+                "SELECT id, name, team_id FROM territories WHERE name = ?1",
+                [name],
+                territory_from_row,
+            )
+            .optional()?)
+    }
+
+    fn assign_user_territory(&self, user_id: &str, territory_id: &str) -> Result<()> {
+        self.write().execute(
+            "INSERT INTO user_territories (user_id, territory_id) VALUES (?1, ?2)
+             ON CONFLICT (user_id, territory_id) DO NOTHING",
+            params![user_id, territory_id],
+        )?;
+        Ok(())
+    }
+
+    fn user_territories(&self, user_id: &str) -> Result<Vec<Territory>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.id, t.name, t.team_id FROM territories t
+             JOIN user_territories ut ON ut.territory_id = t.id
+             WHERE ut.user_id = ?1 ORDER BY t.name",
+        )?;
+        let rows = stmt.query_map([user_id], territory_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn assign_customer_territory(&self, customer_id: &str, territory_id: &str) -> Result<()> {
+        self.write().execute(
+            "INSERT INTO customer_territories (customer_id, territory_id, assigned_at)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (customer_id) DO UPDATE
+             SET territory_id = excluded.territory_id, assigned_at = excluded.assigned_at",
+            params![customer_id, territory_id, crate::model::now_unix()],
+        )?;
+        Ok(())
+    }
+
+    fn customer_territory(&self, customer_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .read()
+            .query_row(
+                "SELECT territory_id FROM customer_territories WHERE customer_id = ?1",
+                [customer_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn register_device(&self, user_id: &str, actor_id: &str) -> Result<DeviceRegistration> {
+        let conn = self.write();
+        let id = new_id();
+        let inserted = conn.execute(
+            "INSERT INTO devices (id, user_id, actor_id, registered_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (actor_id) DO NOTHING",
+            params![id, user_id, actor_id, crate::model::now_unix()],
+        )?;
+        let device = device_by_actor(&conn, actor_id)?
+            .ok_or_else(|| StorageError::Corrupt("device vanished after insert".into()))?;
+        if device.user_id != user_id {
+            return Err(StorageError::ActorTaken);
+        }
+        Ok(DeviceRegistration {
+            device,
+            created: inserted == 1,
+        })
+    }
+
+    fn devices_of_user(&self, user_id: &str) -> Result<Vec<Device>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, user_id, actor_id, registered_at FROM devices
+             WHERE user_id = ?1 ORDER BY registered_at, id",
+        )?;
+        let rows = stmt.query_map([user_id], device_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn signing_keys(&self) -> Result<Vec<SigningKey>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kid, secret, created_at, active, retired_at FROM signing_keys
+             ORDER BY created_at, kid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SigningKey {
+                kid: r.get(0)?,
+                secret: r.get(1)?,
+                created_at: r.get(2)?,
+                active: r.get::<_, i64>(3)? == 1,
+                retired_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn rotate_signing_key(&self, key: &SigningKey, now: i64) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE signing_keys SET active = 0, retired_at = ?1 WHERE active = 1",
+            [now],
+        )?;
+        tx.execute(
+            "INSERT INTO signing_keys (kid, secret, created_at, active, retired_at)
+             VALUES (?1, ?2, ?3, 1, NULL)",
+            params![key.kid, key.secret, key.created_at],
+        )
+        .map_err(|e| unique_or(e, "signing key"))?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage_with_user() -> (SqliteStorage, User) {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let user = storage
+            .create_user(NewUser {
+                username: "ana",
+                password_hash: None,
+                role: Role::Rep,
+                team_id: None,
+            })
+            .unwrap();
+        (storage, user)
+    }
+
+    #[test]
+    fn migrates_a_file_and_reopens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.sqlite");
+        {
+            let storage = SqliteStorage::open(&path).unwrap();
+            storage.create_team("north").unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        assert_eq!(
+            storage.team_by_name("north").unwrap().unwrap().name,
+            "north"
+        );
+        storage.health().unwrap();
+    }
+
+    #[test]
+    fn refuses_a_foreign_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.sqlite");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE x (y INTEGER)")
+            .unwrap();
+        assert!(matches!(
+            SqliteStorage::open(&path),
+            Err(StorageError::NotAServerDatabase)
+        ));
+    }
+
+    #[test]
+    fn usernames_and_names_are_unique() {
+        let (storage, _) = storage_with_user();
+        let again = storage.create_user(NewUser {
+            username: "ana",
+            password_hash: None,
+            role: Role::Admin,
+            team_id: None,
+        });
+        assert!(matches!(again, Err(StorageError::AlreadyExists("user"))));
+        storage.create_team("t").unwrap();
+        assert!(matches!(
+            storage.create_team("t"),
+            Err(StorageError::AlreadyExists("team"))
+        ));
+    }
+
+    #[test]
+    fn an_actor_belongs_to_one_user() {
+        let (storage, ana) = storage_with_user();
+        let bo = storage
+            .create_user(NewUser {
+                username: "bo",
+                password_hash: None,
+                role: Role::Rep,
+                team_id: None,
+            })
+            .unwrap();
+        let first = storage.register_device(&ana.id, "ab01").unwrap();
+        assert!(first.created);
+        let retry = storage.register_device(&ana.id, "ab01").unwrap();
+        assert!(!retry.created);
+        assert_eq!(retry.device, first.device);
+        assert!(matches!(
+            storage.register_device(&bo.id, "ab01"),
+            Err(StorageError::ActorTaken)
+        ));
+        assert_eq!(storage.devices_of_user(&ana.id).unwrap().len(), 1);
+        assert!(storage.devices_of_user(&bo.id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn territories_and_customer_assignment() {
+        let (storage, ana) = storage_with_user();
+        let team = storage.create_team("north").unwrap();
+        let t1 = storage.create_territory("harbour", &team.id).unwrap();
+        let t2 = storage.create_territory("old town", &team.id).unwrap();
+        storage.assign_user_territory(&ana.id, &t1.id).unwrap();
+        storage.assign_user_territory(&ana.id, &t1.id).unwrap();
+        assert_eq!(storage.user_territories(&ana.id).unwrap(), vec![t1.clone()]);
+        storage.assign_customer_territory("c-1", &t1.id).unwrap();
+        storage.assign_customer_territory("c-1", &t2.id).unwrap();
+        assert_eq!(storage.customer_territory("c-1").unwrap(), Some(t2.id));
+        assert_eq!(storage.customer_territory("c-2").unwrap(), None);
+        // Foreign keys hold: no territory of a missing team.
+        assert!(storage.create_territory("x", "no-such-team").is_err());
+    }
+
+    #[test]
+    fn rotation_keeps_one_active_key() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        for (i, kid) in ["k1", "k2", "k3"].into_iter().enumerate() {
+            let key = SigningKey {
+                kid: kid.into(),
+                secret: vec![i as u8; 32],
+                created_at: i as i64,
+                active: true,
+                retired_at: None,
+            };
+            storage.rotate_signing_key(&key, 100 + i as i64).unwrap();
+        }
+        let keys = storage.signing_keys().unwrap();
+        assert_eq!(keys.len(), 3);
+        let active: Vec<_> = keys.iter().filter(|k| k.active).map(|k| &k.kid).collect();
+        assert_eq!(active, vec!["k3"]);
+        assert_eq!(keys[0].retired_at, Some(101));
+        assert_eq!(keys[1].retired_at, Some(102));
+    }
+}

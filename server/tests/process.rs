@@ -1,0 +1,255 @@
+//! The real binary: admin commands on a fresh database, `serve` on a loopback port, login and
+//! health over HTTP, then SIGTERM and a clean exit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
+
+/// Kills the server if the test fails before it stops it.
+struct Server {
+    child: Option<Child>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn command(db: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(db)
+        .env("RUST_LOG", "info")
+        .env_remove("FIELDCRM_LOG_FORMAT");
+    command
+}
+
+fn admin(db: &std::path::Path, args: &[&str]) -> String {
+    let output = command(db).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn serves_logs_in_and_shuts_down_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite");
+
+    admin(&db, &["team", "add", "--name", "north"]);
+    let out = admin(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "ana",
+            "--password",
+            "correct horse",
+            "--role",
+            "rep",
+            "--team",
+            "north",
+        ],
+    );
+    assert!(out.contains("user ana created"), "{out}");
+    admin(
+        &db,
+        &["territory", "add", "--name", "harbour", "--team", "north"],
+    );
+    admin(
+        &db,
+        &[
+            "territory",
+            "assign-user",
+            "--username",
+            "ana",
+            "--territory",
+            "harbour",
+        ],
+    );
+    admin(
+        &db,
+        &[
+            "customer",
+            "assign",
+            "--customer-id",
+            "0190f5c4-7a6e-7cc0-8d2e-1a2b3c4d5e6f",
+            "--territory",
+            "harbour",
+        ],
+    );
+    // A failing admin command exits non-zero with a message.
+    let output = command(&db)
+        .args([
+            "user",
+            "add",
+            "--username",
+            "bo",
+            "--role",
+            "rep",
+            "--team",
+            "nowhere",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no team named"));
+
+    let mut child = command(&db)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--token-ttl-secs",
+            "600",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut server = Server { child: Some(child) };
+
+    // The first stdout line names the address (port 0: the OS chose it).
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    // Drain stderr on a thread so the server never blocks on a full pipe.
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("fieldcrm-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+
+    let mut health = agent.get(format!("{base}/healthz")).call().unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health.body_mut().read_json::<Value>().unwrap(),
+        json!({"status": "ok"})
+    );
+
+    let mut wrong = agent
+        .post(format!("{base}/v1/auth/login"))
+        .send_json(json!({"username": "ana", "password": "wrong"}))
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let wrong: Value = wrong.body_mut().read_json().unwrap();
+    assert_eq!(wrong["error"]["code"], "unauthorized");
+
+    let mut login = agent
+        .post(format!("{base}/v1/auth/login"))
+        .send_json(json!({"username": "ana", "password": "correct horse"}))
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let login: Value = login.body_mut().read_json().unwrap();
+    let token = login["token"].as_str().unwrap();
+    assert_eq!(login["user"]["role"], "rep");
+
+    let mut me = agent
+        .get(format!("{base}/v1/me"))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me: Value = me.body_mut().read_json().unwrap();
+    assert_eq!(me["username"], "ana");
+    assert_eq!(me["territories"][0]["name"], "harbour");
+
+    // `key rotate` from the admin command while the server runs: the old token keeps
+    // working, the next login is signed with the new key.
+    let old_kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let out = admin(&db, &["key", "rotate"]);
+    assert!(out.contains("is now active"), "{out}");
+    let me = agent
+        .get(format!("{base}/v1/me"))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        200,
+        "a token signed before the rotation stays valid"
+    );
+    let mut relogin = agent
+        .post(format!("{base}/v1/auth/login"))
+        .send_json(json!({"username": "ana", "password": "correct horse"}))
+        .unwrap();
+    assert_eq!(relogin.status(), 200);
+    let relogin: Value = relogin.body_mut().read_json().unwrap();
+    let new_kid = jsonwebtoken::decode_header(relogin["token"].as_str().unwrap())
+        .unwrap()
+        .kid
+        .unwrap();
+    assert_ne!(new_kid, old_kid);
+    assert!(out.contains(&new_kid), "{out}");
+
+    let mut metrics = agent.get(format!("{base}/metrics")).call().unwrap();
+    assert_eq!(metrics.status(), 200);
+    let metrics = metrics.body_mut().read_to_string().unwrap();
+    assert!(
+        metrics.contains(r#"route="/v1/auth/login",status="200"} 2"#),
+        "{metrics}"
+    );
+
+    // Graceful shutdown: SIGTERM, then a clean exit.
+    let child = server.child.as_mut().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_with_timeout(child, Duration::from_secs(30)).expect("server did not stop");
+    server.child = None;
+    assert!(exit.success(), "exit status {exit:?}");
+    let logs = logs.join().unwrap();
+    assert!(logs.contains("SIGTERM: shutting down"), "{logs}");
+    assert!(logs.contains("stopped"), "{logs}");
+
+    // The port is free again: nothing is left listening.
+    let addr = base.trim_start_matches("http://");
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
