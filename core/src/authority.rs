@@ -38,6 +38,13 @@ fn refuse(code: RejectCode, reason: impl Into<String>) -> Refusal {
     }
 }
 
+/// The hex hash of a raw change, if the bytes are one.
+pub fn change_hash(bytes: &[u8]) -> Option<String> {
+    Change::from_bytes(bytes.to_vec())
+        .ok()
+        .map(|c| c.hash().to_string())
+}
+
 /// Loads a stored authoritative document.
 pub fn load_document(bytes: &[u8]) -> Result<Automerge, automerge::AutomergeError> {
     Automerge::load(bytes)

@@ -6,6 +6,8 @@
 pub mod authority;
 mod chunks;
 mod error;
+#[cfg(feature = "http")]
+mod http_transport;
 mod live;
 mod model;
 mod projection;
@@ -17,6 +19,8 @@ mod store;
 mod sync;
 
 pub use error::{ImportError, Result, StoreError, ValidationError};
+#[cfg(feature = "http")]
+pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
 pub use query::{
@@ -29,6 +33,6 @@ pub use store::{
     SyncStatus, VerifyReport,
 };
 pub use sync::{
-    OutgoingPush, PullOutcome, PushOutcome, RetryPolicy, SyncError, SyncReport, SyncSession,
-    Transport, TransportError, sync,
+    MAX_RESPONSE_BYTES, OutgoingPush, PullOutcome, PushOutcome, RetryPolicy, SyncError, SyncReport,
+    SyncSession, Transport, TransportError, sync,
 };

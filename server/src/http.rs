@@ -14,6 +14,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use fieldcrm_core::protocol::{self, ProtocolError, PullRequest, PushRequest};
+
 use crate::auth::{Auth, AuthUser};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -60,6 +64,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/auth/login", post(login))
         .route("/v1/devices", post(register_device))
         .route("/v1/me", get(me))
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", post(pull))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -292,6 +298,68 @@ async fn me(
             .collect(),
         devices,
     }))
+}
+
+impl From<ProtocolError> for ApiError {
+    fn from(err: ProtocolError) -> Self {
+        match err {
+            ProtocolError::UnsupportedVersion { found, .. } => {
+                ApiError::UnsupportedProtocolVersion(u32::from(found))
+            }
+            ProtocolError::TooLarge { .. } => ApiError::PayloadTooLarge,
+            ProtocolError::BadMagic | ProtocolError::Malformed(_) => {
+                ApiError::MalformedMessage(err.to_string())
+            }
+        }
+    }
+}
+
+fn sync_response(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response()
+}
+
+/// `POST /v1/sync/push`: see docs/PROTOCOL.md.
+async fn push(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let body = body?;
+    let request: PushRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
+    let storage = state.storage.clone();
+    let (response, stats) = blocking(move || {
+        let principal = storage.principal(&user)?;
+        storage.push_changes(&principal, request)
+    })
+    .await?;
+    state.metrics.changes_merged.inc_by(stats.merged_changes);
+    state
+        .metrics
+        .push_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(sync_response(
+        protocol::encode(&response).map_err(ApiError::internal)?,
+    ))
+}
+
+/// `POST /v1/sync/pull`: see docs/PROTOCOL.md.
+async fn pull(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let request: PullRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
+    let storage = state.storage.clone();
+    let page = blocking(move || {
+        let principal = storage.principal(&user)?;
+        storage.pull_changes(&principal, &request)
+    })
+    .await?;
+    Ok(sync_response(
+        protocol::encode(&page).map_err(ApiError::internal)?,
+    ))
 }
 
 #[cfg(test)]

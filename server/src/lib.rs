@@ -13,8 +13,10 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod scope;
 pub mod serve;
 pub mod storage;
+pub mod sync;
 
 pub use error::ApiError;
 pub use http::{AppState, Limits, app};

@@ -8,7 +8,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use fieldcrm_core::Kind;
+use fieldcrm_core::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
+
 use crate::model::{Device, Role, SigningKey, Team, Territory, User, new_id};
+use crate::scope::Principal;
+use crate::sync::PushStats;
 
 /// A storage failure. `ActorTaken`, `AlreadyExists` and `NotFound` are answers about the data;
 /// the others are faults that an HTTP client sees only as `internal`.
@@ -98,6 +103,28 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every signing key, active and retired.
     fn signing_keys(&self) -> Result<Vec<SigningKey>>;
+
+    /// The user with the territories their visibility depends on.
+    fn principal(&self, user: &User) -> Result<Principal> {
+        let territories = self
+            .user_territories(&user.id)?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        Ok(Principal::new(user, territories))
+    }
+    /// Applies a push atomically (see `sync.rs`): accepted changes are in the log, with
+    /// sequence numbers, before the response exists.
+    fn push_changes(
+        &self,
+        principal: &Principal,
+        request: PushRequest,
+    ) -> Result<(PushResponse, PushStats)>;
+    /// One page of what `principal` may see after the request's cursor.
+    fn pull_changes(&self, principal: &Principal, request: &PullRequest) -> Result<PullResponse>;
+    /// Moves a customer (with its contacts, opportunities and cases) to another territory.
+    fn move_customer(&self, customer_id: &str, territory_id: &str) -> Result<()>;
+    fn document_count(&self, kind: Kind) -> Result<i64>;
     /// Retires the active key (if any) at `now` and makes `key` the active one, atomically.
     fn rotate_signing_key(&self, key: &SigningKey, now: i64) -> Result<()>;
 }
@@ -105,7 +132,10 @@ pub trait Storage: Send + Sync + 'static {
 /// Marks a SQLite file as a FieldCRM server database ("FCRS"; device stores use "FCRM").
 const APPLICATION_ID: i64 = 0x4643_5253;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_sync.sql"),
+];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -160,13 +190,13 @@ impl SqliteStorage {
         })
     }
 
-    fn write(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn write(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves no half-written state: SQLite rolls back an
         // unfinished transaction when its guard drops. So a poisoned lock is still usable.
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn read(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn read(&self) -> MutexGuard<'_, Connection> {
         for reader in &self.readers {
             if let Ok(conn) = reader.try_lock() {
                 return conn;
@@ -412,14 +442,27 @@ impl Storage for SqliteStorage {
     }
 
     fn assign_customer_territory(&self, customer_id: &str, territory_id: &str) -> Result<()> {
-        self.write().execute(
-            "INSERT INTO customer_territories (customer_id, territory_id, assigned_at)
-             VALUES (?1, ?2, ?3)
-             ON CONFLICT (customer_id) DO UPDATE
-             SET territory_id = excluded.territory_id, assigned_at = excluded.assigned_at",
-            params![customer_id, territory_id, crate::model::now_unix()],
-        )?;
-        Ok(())
+        self.reassign_customer(customer_id, territory_id)
+    }
+
+    fn push_changes(
+        &self,
+        principal: &Principal,
+        request: PushRequest,
+    ) -> Result<(PushResponse, PushStats)> {
+        self.apply_push(principal, request)
+    }
+
+    fn pull_changes(&self, principal: &Principal, request: &PullRequest) -> Result<PullResponse> {
+        self.serve_pull(principal, request)
+    }
+
+    fn move_customer(&self, customer_id: &str, territory_id: &str) -> Result<()> {
+        self.reassign_customer(customer_id, territory_id)
+    }
+
+    fn document_count(&self, kind: Kind) -> Result<i64> {
+        self.count_documents(kind)
     }
 
     fn customer_territory(&self, customer_id: &str) -> Result<Option<String>> {

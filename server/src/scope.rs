@@ -1,0 +1,144 @@
+//! Who may see and write which record. Decided when a document is written, and kept coarse
+//! (see the design brief): a rep sees the customers of their territories (and what hangs off
+//! them: contacts, opportunities, cases) and their own visits and tasks; a manager sees their
+//! team's; an admin sees everything. Pure functions: every storage backend applies the same.
+
+use fieldcrm_core::AnyRecord;
+
+use crate::model::{Role, User};
+
+/// The signed-in user with what their visibility depends on, read from the database on every
+/// request (the token proves identity only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub role: Role,
+    pub team_id: Option<String>,
+    /// Ids of the territories the user works in.
+    pub territories: Vec<String>,
+}
+
+impl Principal {
+    pub fn new(user: &User, territories: Vec<String>) -> Self {
+        Principal {
+            user_id: user.id.clone(),
+            role: user.role,
+            team_id: user.team_id.clone(),
+            territories,
+        }
+    }
+}
+
+/// Where a document sits. Customer-bound records carry their customer's territory; visits and
+/// tasks their owner (rep, assignee); `team_id` is the territory's or the owner's team.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scope {
+    pub territory_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub team_id: Option<String>,
+}
+
+pub fn visible(principal: &Principal, scope: &Scope) -> bool {
+    match principal.role {
+        Role::Admin => true,
+        Role::Manager => principal.team_id.is_some() && scope.team_id == principal.team_id,
+        Role::Rep => {
+            scope.owner_id.as_deref() == Some(principal.user_id.as_str())
+                || scope
+                    .territory_id
+                    .as_ref()
+                    .is_some_and(|t| principal.territories.contains(t))
+        }
+    }
+}
+
+/// Whether `principal` may write a record whose scope goes from `before` (`None` at creation)
+/// to `after`: they must see it on both sides, so nobody can move a record out of reach of
+/// its owners or into someone else's territory.
+pub fn may_write(principal: &Principal, before: Option<&Scope>, after: &Scope) -> bool {
+    before.is_none_or(|scope| visible(principal, scope)) && visible(principal, after)
+}
+
+/// The user a record is about, for records scoped by owner rather than by customer.
+pub fn owner_of(record: &AnyRecord) -> Option<&str> {
+    match record {
+        AnyRecord::Visit(v) => Some(v.rep.as_str()),
+        AnyRecord::Task(t) => Some(t.assignee.as_deref().unwrap_or(t.meta.created_by.as_str())),
+        AnyRecord::Customer(_)
+        | AnyRecord::Contact(_)
+        | AnyRecord::Opportunity(_)
+        | AnyRecord::Case(_) => None,
+    }
+}
+
+/// The customer a record hangs off, for customer-scoped records (the customer itself included).
+pub fn customer_of(record: &AnyRecord) -> Option<&str> {
+    match record {
+        AnyRecord::Customer(c) => Some(c.meta.id.as_str()),
+        AnyRecord::Contact(c) => Some(c.customer_id.as_str()),
+        AnyRecord::Opportunity(o) => Some(o.customer_id.as_str()),
+        AnyRecord::Case(c) => Some(c.customer_id.as_str()),
+        AnyRecord::Visit(_) | AnyRecord::Task(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role) -> Principal {
+        Principal {
+            user_id: "u1".into(),
+            role,
+            team_id: Some("team-a".into()),
+            territories: vec!["north".into()],
+        }
+    }
+
+    fn scope(territory: Option<&str>, owner: Option<&str>, team: &str) -> Scope {
+        Scope {
+            territory_id: territory.map(Into::into),
+            owner_id: owner.map(Into::into),
+            team_id: Some(team.into()),
+        }
+    }
+
+    #[test]
+    fn reps_see_their_territories_and_their_own_records() {
+        let rep = principal(Role::Rep);
+        assert!(visible(&rep, &scope(Some("north"), None, "team-a")));
+        assert!(!visible(&rep, &scope(Some("south"), None, "team-a")));
+        assert!(visible(&rep, &scope(None, Some("u1"), "team-a")));
+        assert!(!visible(&rep, &scope(None, Some("u2"), "team-a")));
+    }
+
+    #[test]
+    fn managers_see_their_team_and_admins_everything() {
+        let manager = principal(Role::Manager);
+        assert!(visible(&manager, &scope(Some("south"), None, "team-a")));
+        assert!(!visible(&manager, &scope(Some("north"), None, "team-b")));
+        let no_team = Principal {
+            team_id: None,
+            ..principal(Role::Manager)
+        };
+        assert!(!visible(&no_team, &Scope::default()));
+        assert!(visible(
+            &principal(Role::Admin),
+            &scope(None, Some("u9"), "team-z")
+        ));
+    }
+
+    #[test]
+    fn writes_need_the_scope_before_and_after() {
+        let rep = principal(Role::Rep);
+        let north = scope(Some("north"), None, "team-a");
+        let south = scope(Some("south"), None, "team-a");
+        assert!(may_write(&rep, None, &north));
+        assert!(may_write(&rep, Some(&north), &north));
+        assert!(
+            !may_write(&rep, Some(&north), &south),
+            "cannot move a customer away"
+        );
+        assert!(!may_write(&rep, Some(&south), &north), "cannot pull one in");
+    }
+}

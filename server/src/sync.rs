@@ -1,0 +1,468 @@
+//! Push and pull on the embedded SQLite backend. The document rules come from
+//! `fieldcrm_core::authority` and the visibility rules from `scope.rs`; this file is the
+//! transaction shell around them (a PostgreSQL backend would write its own shell around the
+//! same rules, allocating sequence numbers the same way through `log_head`).
+
+use std::collections::HashSet;
+
+use fieldcrm_core::authority::{self, Refusal};
+use fieldcrm_core::protocol::{
+    DocChanges, PullRequest, PullResponse, PulledDoc, PulledPayload, PushRequest, PushResponse,
+    RejectCode, Rejection,
+};
+use fieldcrm_core::{AnyRecord, Kind};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::model::{Role, now_unix};
+use crate::scope::{self, Principal, Scope};
+use crate::storage::{Result, SqliteStorage, StorageError};
+
+/// Most documents one pull page carries, whatever the device asks for.
+pub const MAX_PAGE: u32 = 2_000;
+
+/// What one push did, for metrics and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PushStats {
+    pub merged_changes: u64,
+}
+
+struct PageRow {
+    id: String,
+    bytes: Vec<u8>,
+    record: Vec<u8>,
+    first_seq: i64,
+    last_seq: i64,
+    scope_seq: i64,
+}
+
+struct StoredDoc {
+    bytes: Vec<u8>,
+    scope: Scope,
+    first_seq: i64,
+    scope_seq: i64,
+}
+
+fn corrupt(detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(detail.to_string())
+}
+
+fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(tx.query_row(
+        "UPDATE log_head SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+fn stored_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<StoredDoc>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT bytes, territory_id, owner_id, team_id, first_seq, scope_seq FROM documents WHERE id = ?1",
+        )?
+        .query_row([id], |row| {
+            Ok(StoredDoc {
+                bytes: row.get(0)?,
+                scope: Scope { territory_id: row.get(1)?, owner_id: row.get(2)?, team_id: row.get(3)? },
+                first_seq: row.get(4)?,
+                scope_seq: row.get(5)?,
+            })
+        })
+        .optional()?)
+}
+
+fn territory_team(tx: &Transaction<'_>, territory_id: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT team_id FROM territories WHERE id = ?1")?
+        .query_row([territory_id], |row| row.get(0))
+        .optional()?)
+}
+
+/// A territory named in a document, by id or by name.
+fn resolve_territory(tx: &Transaction<'_>, reference: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT id FROM territories WHERE id = ?1 OR name = ?1")?
+        .query_row([reference], |row| row.get(0))
+        .optional()?)
+}
+
+/// The scope a record gets when written. `Err` is a refusal reason for the device.
+fn scope_of(
+    tx: &Transaction<'_>,
+    record: &AnyRecord,
+) -> Result<std::result::Result<Scope, String>> {
+    if let Some(owner) = scope::owner_of(record) {
+        let team: Option<Option<String>> = tx
+            .prepare_cached("SELECT team_id FROM users WHERE id = ?1")?
+            .query_row([owner], |row| row.get(0))
+            .optional()?;
+        let Some(team_id) = team else {
+            return Ok(Err(format!("the {} names an unknown user", record.kind())));
+        };
+        return Ok(Ok(Scope {
+            territory_id: None,
+            owner_id: Some(owner.to_owned()),
+            team_id,
+        }));
+    }
+    let Some(customer_id) = scope::customer_of(record) else {
+        return Ok(Err("record has no scope".to_owned()));
+    };
+    // The server's assignment wins; a new customer takes the territory its document names.
+    let assigned: Option<String> = tx
+        .prepare_cached("SELECT territory_id FROM customer_territories WHERE customer_id = ?1")?
+        .query_row([customer_id], |row| row.get(0))
+        .optional()?;
+    let territory = match (assigned, record) {
+        (Some(territory), _) => Some(territory),
+        (None, AnyRecord::Customer(c)) => match c.territory.as_deref() {
+            Some(reference) => resolve_territory(tx, reference)?,
+            None => None,
+        },
+        (None, _) => None,
+    };
+    let Some(territory_id) = territory else {
+        return Ok(Err(match record {
+            AnyRecord::Customer(_) => {
+                "the customer needs a territory known to the server".to_owned()
+            }
+            _ => "the customer this record belongs to is unknown to the server".to_owned(),
+        }));
+    };
+    let team_id = territory_team(tx, &territory_id)?;
+    Ok(Ok(Scope {
+        territory_id: Some(territory_id),
+        owner_id: None,
+        team_id,
+    }))
+}
+
+fn reject(doc: &DocChanges, code: RejectCode, reason: impl Into<String>) -> Rejection {
+    let hashes = doc
+        .changes
+        .iter()
+        .filter_map(|bytes| automerge_hash(bytes))
+        .collect();
+    Rejection {
+        doc_id: doc.doc_id.clone(),
+        hashes,
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// The hash of a raw change, when it parses (the device knows its changes by these).
+fn automerge_hash(bytes: &[u8]) -> Option<String> {
+    fieldcrm_core::authority::change_hash(bytes)
+}
+
+fn record_blob(record: &AnyRecord) -> Result<Vec<u8>> {
+    postcard::to_stdvec(record).map_err(corrupt)
+}
+
+fn insert_scope_history(tx: &Transaction<'_>, doc_id: &str, seq: i64, scope: &Scope) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO scope_history (doc_id, seq, territory_id, owner_id, team_id) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (doc_id, seq) DO NOTHING",
+    )?
+    .execute(params![doc_id, seq, scope.territory_id, scope.owner_id, scope.team_id])?;
+    Ok(())
+}
+
+impl SqliteStorage {
+    /// Applies a push in one transaction: every accepted document's changes enter the log
+    /// with sequence numbers before anything is acknowledged.
+    pub(crate) fn apply_push(
+        &self,
+        principal: &Principal,
+        request: PushRequest,
+    ) -> Result<(PushResponse, PushStats)> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let actors: HashSet<String> = tx
+            .prepare_cached("SELECT actor_id FROM devices WHERE user_id = ?1")?
+            .query_map([&principal.user_id], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let now = now_unix();
+        let mut response = PushResponse::default();
+        let mut stats = PushStats::default();
+        for doc in &request.docs {
+            let stored = stored_doc(&tx, &doc.doc_id)?;
+            let existing = match &stored {
+                Some(stored) => Some(authority::load_document(&stored.bytes).map_err(corrupt)?),
+                None => None,
+            };
+            let accepted = match authority::apply_push(
+                existing.as_ref(),
+                &doc.doc_id,
+                doc.kind,
+                &doc.changes,
+                &|actor| actors.contains(&actor.to_hex_string()),
+            ) {
+                Ok(accepted) => accepted,
+                Err(Refusal { code, reason }) => {
+                    response.rejected.push(reject(doc, code, reason));
+                    continue;
+                }
+            };
+            let after = match scope_of(&tx, &accepted.record)? {
+                Ok(scope) => scope,
+                Err(reason) => {
+                    response
+                        .rejected
+                        .push(reject(doc, RejectCode::Forbidden, reason));
+                    continue;
+                }
+            };
+            let before = stored.as_ref().map(|s| &s.scope);
+            if !scope::may_write(principal, before, &after) {
+                response.rejected.push(reject(
+                    doc,
+                    RejectCode::Forbidden,
+                    format!("you may not write this {}", doc.kind),
+                ));
+                continue;
+            }
+            if accepted.new_changes.is_empty() {
+                response.acknowledged.extend(accepted.acknowledged);
+                continue;
+            }
+            let mut last_seq = 0;
+            for (hash, bytes) in &accepted.new_changes {
+                last_seq = next_seq(&tx)?;
+                tx.prepare_cached(
+                    "INSERT INTO changes (seq, doc_id, hash, bytes, user_id, committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![last_seq, doc.doc_id, hash, bytes, principal.user_id, now])?;
+            }
+            let first_seq = stored
+                .as_ref()
+                .map_or(accepted_first_seq(&accepted, last_seq), |s| s.first_seq);
+            let scope_changed = before != Some(&after);
+            let scope_seq = match &stored {
+                Some(s) if !scope_changed => s.scope_seq,
+                _ => last_seq,
+            };
+            if scope_changed {
+                insert_scope_history(&tx, &doc.doc_id, last_seq, &after)?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO documents (id, kind, customer_id, bytes, record, territory_id, owner_id, team_id,
+                   first_seq, last_seq, scope_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, bytes = excluded.bytes,
+                   record = excluded.record, territory_id = excluded.territory_id, owner_id = excluded.owner_id,
+                   team_id = excluded.team_id, last_seq = excluded.last_seq, scope_seq = excluded.scope_seq",
+            )?
+            .execute(params![
+                doc.doc_id,
+                doc.kind.as_str(),
+                scope::customer_of(&accepted.record),
+                accepted.doc.save(),
+                record_blob(&accepted.record)?,
+                after.territory_id,
+                after.owner_id,
+                after.team_id,
+                first_seq,
+                last_seq,
+                scope_seq
+            ])?;
+            if let (AnyRecord::Customer(_), Some(territory)) =
+                (&accepted.record, &after.territory_id)
+            {
+                tx.prepare_cached(
+                    "INSERT INTO customer_territories (customer_id, territory_id, assigned_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (customer_id) DO NOTHING",
+                )?
+                .execute(params![doc.doc_id, territory, now])?;
+            }
+            stats.merged_changes += accepted.new_changes.len() as u64;
+            response.acknowledged.extend(accepted.acknowledged);
+        }
+        tx.commit()?;
+        Ok((response, stats))
+    }
+
+    /// One page of what `principal` may see after `request.cursor`.
+    pub(crate) fn serve_pull(
+        &self,
+        principal: &Principal,
+        request: &PullRequest,
+    ) -> Result<PullResponse> {
+        let mut conn = self.write();
+        // A read transaction: the page and the head it reports are one consistent snapshot.
+        let tx = conn.transaction()?;
+        let cursor = i64::try_from(request.cursor).unwrap_or(i64::MAX);
+        let limit = request.limit.clamp(1, MAX_PAGE) as usize;
+        let head: i64 = tx.query_row("SELECT seq FROM log_head WHERE id = 1", [], |row| {
+            row.get(0)
+        })?;
+        let visibility = match principal.role {
+            Role::Admin => "1 = 1",
+            Role::Manager => "team_id = ?2",
+            Role::Rep => {
+                "(owner_id = ?3 OR territory_id IN (SELECT territory_id FROM user_territories WHERE user_id = ?3))"
+            }
+        };
+        let sql = format!(
+            "SELECT id, bytes, record, first_seq, last_seq, scope_seq FROM documents
+             WHERE last_seq > ?1 AND {visibility} ORDER BY last_seq LIMIT ?4"
+        );
+        let rows: Vec<PageRow> = tx
+            .prepare_cached(&sql)?
+            .query_map(
+                params![
+                    cursor,
+                    principal.team_id,
+                    principal.user_id,
+                    (limit + 1) as i64
+                ],
+                |row| {
+                    Ok(PageRow {
+                        id: row.get(0)?,
+                        bytes: row.get(1)?,
+                        record: row.get(2)?,
+                        first_seq: row.get(3)?,
+                        last_seq: row.get(4)?,
+                        scope_seq: row.get(5)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        let has_more = rows.len() > limit;
+        let page = &rows[..rows.len().min(limit)];
+        let next_cursor = match (has_more, page.last()) {
+            (true, Some(last)) => last.last_seq,
+            _ => head.max(cursor),
+        };
+        let mut docs = Vec::with_capacity(page.len());
+        for row in page {
+            let PageRow {
+                id,
+                bytes,
+                record,
+                first_seq,
+                scope_seq,
+                ..
+            } = row;
+            let fresh = cursor == 0 || *first_seq > cursor || *scope_seq > cursor;
+            let payload = if fresh {
+                let record: AnyRecord = postcard::from_bytes(record).map_err(corrupt)?;
+                PulledPayload::Snapshot {
+                    bytes: bytes.clone(),
+                    record: Box::new(record),
+                }
+            } else {
+                let changes = tx
+                    .prepare_cached(
+                        "SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+                    )?
+                    .query_map(params![id, cursor], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                PulledPayload::Changes(changes)
+            };
+            docs.push(PulledDoc {
+                doc_id: id.clone(),
+                payload,
+            });
+        }
+        let removals = if cursor == 0 {
+            Vec::new()
+        } else {
+            self.removals(&tx, principal, cursor, next_cursor)?
+        };
+        tx.commit()?;
+        Ok(PullResponse {
+            docs,
+            removals,
+            next_cursor: u64::try_from(next_cursor).unwrap_or(0),
+            has_more,
+        })
+    }
+
+    /// Documents whose scope changed in `(cursor, up_to]`, that `principal` could see at
+    /// `cursor` and cannot see now.
+    fn removals(
+        &self,
+        tx: &Transaction<'_>,
+        principal: &Principal,
+        cursor: i64,
+        up_to: i64,
+    ) -> Result<Vec<String>> {
+        let moved: Vec<(String, Scope)> = tx
+            .prepare_cached(
+                "SELECT id, territory_id, owner_id, team_id FROM documents WHERE scope_seq > ?1 AND scope_seq <= ?2",
+            )?
+            .query_map(params![cursor, up_to], |row| {
+                Ok((row.get(0)?, Scope { territory_id: row.get(1)?, owner_id: row.get(2)?, team_id: row.get(3)? }))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut removals = Vec::new();
+        for (id, now) in moved {
+            if scope::visible(principal, &now) {
+                continue;
+            }
+            let then: Option<Scope> = tx
+                .prepare_cached(
+                    "SELECT territory_id, owner_id, team_id FROM scope_history WHERE doc_id = ?1 AND seq <= ?2
+                     ORDER BY seq DESC LIMIT 1",
+                )?
+                .query_row(params![id, cursor], |row| {
+                    Ok(Scope { territory_id: row.get(0)?, owner_id: row.get(1)?, team_id: row.get(2)? })
+                })
+                .optional()?;
+            if then.is_some_and(|scope| scope::visible(principal, &scope)) {
+                removals.push(id);
+            }
+        }
+        Ok(removals)
+    }
+
+    /// Moves a customer, and the contacts, opportunities and cases that belong to it, to
+    /// another territory. Devices that lose sight of them get removals; devices that gain it get
+    /// snapshots.
+    pub(crate) fn reassign_customer(&self, customer_id: &str, territory_id: &str) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let team_id =
+            territory_team(&tx, territory_id)?.ok_or(StorageError::NotFound("territory"))?;
+        tx.execute(
+            "INSERT INTO customer_territories (customer_id, territory_id, assigned_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (customer_id) DO UPDATE SET territory_id = excluded.territory_id, assigned_at = excluded.assigned_at",
+            params![customer_id, territory_id, now_unix()],
+        )?;
+        let affected: Vec<String> = tx
+            .prepare_cached(
+                "SELECT id FROM documents WHERE customer_id = ?1 AND territory_id IS NOT ?2",
+            )?
+            .query_map(params![customer_id, territory_id], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let scope = Scope {
+            territory_id: Some(territory_id.to_owned()),
+            owner_id: None,
+            team_id: Some(team_id),
+        };
+        for id in affected {
+            let seq = next_seq(&tx)?;
+            tx.prepare_cached(
+                "UPDATE documents SET territory_id = ?2, team_id = ?3, last_seq = ?4, scope_seq = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, scope.territory_id, scope.team_id, seq])?;
+            insert_scope_history(&tx, &id, seq, &scope)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn count_documents(&self, kind: Kind) -> Result<i64> {
+        Ok(self.read().query_row(
+            "SELECT count(*) FROM documents WHERE kind = ?1",
+            [kind.as_str()],
+            |row| row.get(0),
+        )?)
+    }
+}
+
+/// A document created by this push starts at the sequence number of its first change.
+fn accepted_first_seq(accepted: &authority::Accepted, last_seq: i64) -> i64 {
+    last_seq - accepted.new_changes.len() as i64 + 1
+}

@@ -1,0 +1,443 @@
+//! Sync end to end: the real server binary on a loopback port, several device stores talking
+//! to it through the core library's HTTP transport.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fieldcrm_core::protocol::{self, RejectCode};
+use fieldcrm_core::*;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
+const NOW: i64 = 1_790_000_000_000;
+
+struct Server {
+    child: Child,
+    base: String,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn admin(db: &Path, args: &[&str]) {
+    let output = Command::new(BIN)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn start(db: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("fieldcrm-server listening on ")
+        .unwrap()
+        .to_owned();
+    (child, base)
+}
+
+/// An organisation: team north with territories harbour (reps ana and ben) and hills (rep
+/// cat), manager maya.
+fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite");
+    admin(&db, &["team", "add", "--name", "north"]);
+    for territory in ["harbour", "hills"] {
+        admin(
+            &db,
+            &["territory", "add", "--name", territory, "--team", "north"],
+        );
+    }
+    for (user, role, territory) in [
+        ("ana", "rep", Some("harbour")),
+        ("ben", "rep", Some("harbour")),
+        ("cat", "rep", Some("hills")),
+        ("maya", "manager", None),
+    ] {
+        admin(
+            &db,
+            &[
+                "user",
+                "add",
+                "--username",
+                user,
+                "--password",
+                "secret pass",
+                "--role",
+                role,
+                "--team",
+                "north",
+            ],
+        );
+        if let Some(territory) = territory {
+            admin(
+                &db,
+                &[
+                    "territory",
+                    "assign-user",
+                    "--username",
+                    user,
+                    "--territory",
+                    territory,
+                ],
+            );
+        }
+    }
+    let (child, base) = start(&db);
+    Server {
+        child,
+        base,
+        db,
+        _dir: dir,
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+struct Device {
+    store: Store,
+    transport: HttpTransport,
+    token: String,
+    user_id: String,
+    _dir: tempfile::TempDir,
+}
+
+fn device(server: &Server, username: &str) -> Device {
+    let agent = agent();
+    let mut login = agent
+        .post(format!("{}/v1/auth/login", server.base))
+        .send_json(json!({"username": username, "password": "secret pass"}))
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let login: Value = login.body_mut().read_json().unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let user_id = login["user"]["id"].as_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    store.set_user(&user_id).unwrap();
+    let registered = agent
+        .post(format!("{}/v1/devices", server.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(json!({"actor_id": store.actor_id()}))
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let transport = HttpTransport::new(&server.base, &token);
+    Device {
+        store,
+        transport,
+        token,
+        user_id,
+        _dir: dir,
+    }
+}
+
+impl Device {
+    fn sync(&self) -> SyncReport {
+        sync(
+            &self.store,
+            &self.transport,
+            &RetryPolicy::default(),
+            &mut |_| {},
+            &|| NOW,
+        )
+        .unwrap()
+    }
+
+    fn customers(&self) -> Vec<CustomerSummary> {
+        match self
+            .store
+            .query(&Query::Customers(CustomerFilter {
+                limit: 10_000,
+                ..Default::default()
+            }))
+            .unwrap()
+        {
+            QueryResult::Customers(rows) => rows,
+            other => panic!("customers expected, got {other:?}"),
+        }
+    }
+}
+
+fn customer(name: &str, territory: &str) -> Customer {
+    let mut c = Customer::new(name);
+    c.territory = Some(territory.to_owned());
+    c.address.city = Some("Hamburg".into());
+    c
+}
+
+#[test]
+fn three_devices_with_conflicting_offline_edits_converge() {
+    let server = server();
+    let (ana, ben, maya) = (
+        device(&server, "ana"),
+        device(&server, "ben"),
+        device(&server, "maya"),
+    );
+    let shared = ana.store.create(customer("Fischhalle", "harbour")).unwrap();
+    ana.sync();
+    ben.sync();
+    maya.sync();
+    assert_eq!(
+        ben.store.get::<Customer>(&shared.meta.id).unwrap().unwrap(),
+        shared
+    );
+
+    // Offline: the same customer edited on all three devices, plus new records.
+    let mut on_ana: Customer = ana.store.get(&shared.meta.id).unwrap().unwrap();
+    on_ana.name = "Fischhalle Altona".into();
+    on_ana.grade = Some(Grade::A);
+    ana.store.update(on_ana).unwrap();
+    let mut on_ben: Customer = ben.store.get(&shared.meta.id).unwrap().unwrap();
+    on_ben.name = "Fischhalle GmbH".into();
+    on_ben.phones.insert("+49 40 123".into());
+    ben.store.update(on_ben).unwrap();
+    let mut on_maya: Customer = maya.store.get(&shared.meta.id).unwrap().unwrap();
+    on_maya.notes = "Key account.".into();
+    maya.store.update(on_maya).unwrap();
+    ben.store.create(customer("Elbcafé", "harbour")).unwrap();
+    let mut visit = Visit::new(&shared.meta.id, &ana.user_id);
+    visit.planned_start = Some(NOW);
+    ana.store.create(visit).unwrap();
+
+    for order in [
+        [&ben, &maya, &ana],
+        [&ana, &ben, &maya],
+        [&maya, &ana, &ben],
+    ] {
+        for device in order {
+            device.sync();
+        }
+    }
+    let expected: Customer = ana.store.get(&shared.meta.id).unwrap().unwrap();
+    for device in [&ben, &maya] {
+        assert_eq!(
+            device
+                .store
+                .get::<Customer>(&shared.meta.id)
+                .unwrap()
+                .unwrap(),
+            expected
+        );
+        assert_eq!(device.customers(), ana.customers());
+        assert_eq!(
+            device.store.conflicts(&shared.meta.id).unwrap(),
+            ana.store.conflicts(&shared.meta.id).unwrap()
+        );
+    }
+    assert!(["Fischhalle Altona", "Fischhalle GmbH"].contains(&expected.name.as_str()));
+    assert_eq!(expected.grade, Some(Grade::A));
+    assert!(expected.phones.contains("+49 40 123"));
+    assert_eq!(expected.notes, "Key account.");
+    assert_eq!(ana.customers().len(), 2);
+    // The visit is ana's own: the manager sees it, the other rep does not.
+    let visits = |d: &Device| match d
+        .store
+        .query(&Query::VisitsForRep {
+            rep: ana.user_id.clone(),
+            from: 0,
+            to: i64::MAX,
+        })
+        .unwrap()
+    {
+        QueryResult::Visits(rows) => rows.len(),
+        _ => usize::MAX,
+    };
+    assert_eq!((visits(&ana), visits(&maya), visits(&ben)), (1, 1, 0));
+    for device in [&ana, &ben, &maya] {
+        let status = device.store.sync_status().unwrap();
+        assert_eq!(
+            (
+                status.pending_changes,
+                status.rejected_changes,
+                status.last_error
+            ),
+            (0, 0, None)
+        );
+    }
+}
+
+#[test]
+fn a_reassigned_customer_leaves_one_rep_and_reaches_the_other() {
+    let server = server();
+    let (ana, cat) = (device(&server, "ana"), device(&server, "cat"));
+    let moving = ana.store.create(customer("Hafenkiosk", "harbour")).unwrap();
+    let contact = ana
+        .store
+        .create(Contact::new(&moving.meta.id, "Jens Petersen"))
+        .unwrap();
+    ana.store.create(customer("Stays here", "harbour")).unwrap();
+    ana.sync();
+    cat.sync();
+    assert!(cat.customers().is_empty());
+
+    admin(
+        &server.db,
+        &[
+            "customer",
+            "assign",
+            "--customer-id",
+            &moving.meta.id,
+            "--territory",
+            "hills",
+        ],
+    );
+    let report = ana.sync();
+    assert_eq!(report.removed, 2, "the customer and its contact");
+    assert!(ana.store.get_any(&moving.meta.id).unwrap().is_none());
+    assert!(ana.store.get_any(&contact.meta.id).unwrap().is_none());
+    assert_eq!(ana.customers().len(), 1);
+    cat.sync();
+    let names: Vec<String> = cat.customers().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["Hafenkiosk"]);
+    assert_eq!(
+        cat.store.get::<Contact>(&contact.meta.id).unwrap().unwrap(),
+        contact
+    );
+}
+
+#[test]
+fn forbidden_writes_are_rejected_per_document_and_stay_visible() {
+    let server = server();
+    let (ana, ben) = (device(&server, "ana"), device(&server, "ben"));
+    let allowed = ana.store.create(customer("Allowed", "harbour")).unwrap();
+    let elsewhere = ana
+        .store
+        .create(customer("Other territory", "hills"))
+        .unwrap();
+    let in_bens_name = ana
+        .store
+        .create(Visit::new(&allowed.meta.id, &ben.user_id))
+        .unwrap();
+    let report = ana.sync();
+    assert_eq!((report.pushed, report.rejected), (1, 2));
+    let rejected = ana.store.rejected_changes().unwrap();
+    let ids: Vec<&str> = rejected.iter().map(|r| r.doc_id.as_str()).collect();
+    assert!(
+        ids.contains(&elsewhere.meta.id.as_str()) && ids.contains(&in_bens_name.meta.id.as_str())
+    );
+    assert!(
+        rejected
+            .iter()
+            .all(|r| r.code == RejectCode::Forbidden && !r.reason.is_empty())
+    );
+    assert!(
+        ana.store
+            .get::<Customer>(&elsewhere.meta.id)
+            .unwrap()
+            .is_some(),
+        "kept on the device"
+    );
+    ben.sync();
+    assert_eq!(ben.customers().len(), 1, "nothing rejected reached anyone");
+    assert!(ben.store.get_any(&in_bens_name.meta.id).unwrap().is_none());
+}
+
+#[test]
+fn bad_requests_get_stable_codes_and_change_nothing() {
+    let server = server();
+    let ana = device(&server, "ana");
+    ana.store.create(customer("Before", "harbour")).unwrap();
+    ana.sync();
+    let agent = agent();
+    let post = |path: &str, token: Option<&str>, body: Vec<u8>| {
+        let mut request = agent
+            .post(format!("{}{path}", server.base))
+            .header("content-type", protocol::CONTENT_TYPE);
+        if let Some(token) = token {
+            request = request.header("authorization", &format!("Bearer {token}"));
+        }
+        let mut response = request.send(&body[..]).unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.body_mut().read_json().unwrap_or(Value::Null);
+        (
+            status,
+            body["error"]["code"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+    let good = protocol::encode(&protocol::PullRequest {
+        cursor: 0,
+        limit: 10,
+    })
+    .unwrap();
+    let mut future = good.clone();
+    future[4] = 99;
+    let token = Some(ana.token.as_str());
+    assert_eq!(
+        post("/v1/sync/pull", token, future),
+        (400, "unsupported_protocol_version".into())
+    );
+    assert_eq!(
+        post("/v1/sync/pull", token, b"{\"cursor\": 0}".to_vec()),
+        (400, "malformed_message".into())
+    );
+    let push = protocol::encode(&protocol::PushRequest {
+        docs: vec![protocol::DocChanges {
+            doc_id: "x".into(),
+            kind: Kind::Customer,
+            changes: vec![vec![7; 40]],
+        }],
+    })
+    .unwrap();
+    assert_eq!(
+        post("/v1/sync/push", token, push[..push.len() / 2].to_vec()),
+        (400, "malformed_message".into())
+    );
+    assert_eq!(
+        post("/v1/sync/pull", None, good.clone()),
+        (401, "unauthorized".into())
+    );
+    assert_eq!(
+        post("/v1/sync/pull", Some("not.a.token"), good.clone()),
+        (401, "invalid_token".into())
+    );
+    let corrupt = protocol::encode(&protocol::PushRequest {
+        docs: vec![protocol::DocChanges {
+            doc_id: "x".into(),
+            kind: Kind::Customer,
+            changes: vec![vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]],
+        }],
+    })
+    .unwrap();
+    let (status, _) = post("/v1/sync/push", token, corrupt);
+    assert_eq!(status, 200, "a corrupt change is a per-document rejection");
+    // The server still serves, and a fresh device of the same user sees exactly what was there.
+    let again = device(&server, "ana");
+    again.sync();
+    let names: Vec<String> = again.customers().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["Before"]);
+}
