@@ -76,6 +76,11 @@ pub struct ServeArgs {
     /// `aud` the identity provider's tokens must carry (default: `--audience`).
     #[arg(long, env = "FIELDCRM_IDP_AUDIENCE")]
     pub idp_audience: Option<String>,
+    /// Seed a demo organisation (Hamburg: team north, 5 users, 300 customers, a week of
+    /// visits) into a new database on first start, and print how to log in.
+    /// From the environment: `FIELDCRM_DEMO=1` (or true/yes/on; 0/false/no/off turn it off).
+    #[arg(long, env = "FIELDCRM_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +165,16 @@ mod tests {
         };
         assert_eq!(args.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(args.token_ttl_secs, 43_200);
+        assert!(!args.demo);
+    }
+
+    #[test]
+    fn demo_is_a_flag() {
+        let cli = Cli::try_parse_from(["fieldcrm-server", "serve", "--demo"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Serve(ServeArgs { demo: true, .. })
+        ));
     }
 
     #[test]

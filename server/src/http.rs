@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::model::{Device, Role};
 use crate::storage::Storage;
+use crate::sync::FaultInjection;
 
 /// Size limits applied to requests.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,8 @@ impl FromRef<AppState> for Arc<Auth> {
 
 /// The router, without a socket: `main` serves it, tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
+    // Read the test-only fault injection hooks once, at startup (see `FaultInjection`).
+    FaultInjection::get();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -333,6 +336,8 @@ async fn push(
         storage.push_changes(&principal, request)
     })
     .await?;
+    // Test hook (see `FaultInjection`): committed, not yet answered.
+    FaultInjection::crash_if(FaultInjection::get().exit_after_commit, "after commit");
     state.metrics.changes_merged.inc_by(stats.merged_changes);
     state
         .metrics

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use crate::auth::{Auth, AuthError, ExternalIdp, PasswordParams, TokenSettings};
 use crate::config::ServeArgs;
+use crate::demo::{self, DemoError, DemoOutcome};
 use crate::http::{AppState, Limits, app};
 use crate::metrics::{Metrics, MetricsError};
 use crate::storage::Storage;
+use fieldcrm_core::Millis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -26,6 +28,10 @@ pub enum ServeError {
     },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot seed the demo organisation: {0}")]
+    Demo(#[from] DemoError),
+    #[error("the demo seeding task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// Builds the application state from the command line.
@@ -59,8 +65,12 @@ pub fn state(args: &ServeArgs, storage: Arc<dyn Storage>) -> Result<AppState, Se
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.
+///
+/// With `--demo`, a new database is seeded with the demo organisation after the socket is bound
+/// and before the "listening" line, so a client that waits for that line finds the data; how to
+/// log in is printed after it.
 pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), ServeError> {
-    let state = state(&args, storage)?;
+    let state = state(&args, storage.clone())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -68,14 +78,66 @@ pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), Serve
             source,
         })?;
     let local = listener.local_addr()?;
-    // On stdout, one line, so scripts and tests can find the port when `--listen` used port 0.
+    let demo = if args.demo {
+        Some(seed_demo(storage).await?)
+    } else {
+        None
+    };
+    // On stdout, first line, so scripts and tests can find the port when `--listen` used port 0.
     println!("fieldcrm-server listening on http://{local}");
     tracing::info!(addr = %local, "listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match demo {
+        Some(DemoOutcome::NotEmpty) => {
+            eprintln!(
+                "warning: --demo: the database already holds other data, so no demo organisation \
+                 was added (use a new --db file for the demo)"
+            );
+        }
+        Some(_) => println!("{}", demo::login_hint(&format!("http://{local}"))),
+        None => {}
+    }
+    serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `state` on an already bound listener until `shutdown` completes, then finishes the
+/// requests in flight. Tests and embedders use it to run the server in-process.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Seeds the demo organisation on the blocking pool (argon2 and SQLite are blocking).
+async fn seed_demo(storage: Arc<dyn Storage>) -> Result<DemoOutcome, ServeError> {
+    let outcome = tokio::task::spawn_blocking(move || {
+        demo::ensure_demo(storage.as_ref(), &PasswordParams::default(), now_ms())
+    })
+    .await??;
+    match &outcome {
+        DemoOutcome::Seeded(summary) => tracing::info!(
+            customers = summary.customers,
+            visits = summary.visits,
+            opportunities = summary.opportunities,
+            changes = summary.changes,
+            "demo organisation seeded"
+        ),
+        DemoOutcome::AlreadySeeded => tracing::info!("demo organisation present"),
+        DemoOutcome::NotEmpty => tracing::warn!("database not empty: demo data not seeded"),
+    }
+    Ok(outcome)
+}
+
+fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 async fn shutdown_signal() {

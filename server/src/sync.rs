@@ -4,6 +4,7 @@
 //! same rules, allocating sequence numbers the same way through `log_head`).
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use fieldcrm_core::authority::{self, Refusal};
 use fieldcrm_core::protocol::{
@@ -24,6 +25,52 @@ pub const MAX_PAGE: u32 = 2_000;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PushStats {
     pub merged_changes: u64,
+}
+
+/// Test hook, for `server/tests/robustness.rs` only: crash points inside a push, so the tests can
+/// prove that a server dying between receiving a push and answering it loses and duplicates
+/// nothing. Both are off unless their environment variable is `1`, read once at startup:
+///
+/// - `FIELDCRM_FAULT_EXIT_BEFORE_COMMIT=1`: a push exits the process after applying its changes
+///   and before committing them (SQLite rolls the transaction back on the next open);
+/// - `FIELDCRM_FAULT_EXIT_AFTER_COMMIT=1`: a push exits the process after its transaction
+///   commits and before the response is sent.
+///
+/// The exit is abrupt ([`std::process::exit`] with [`FAULT_EXIT_CODE`], no response, no
+/// graceful shutdown): to the device it looks like a SIGKILL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultInjection {
+    pub exit_before_commit: bool,
+    pub exit_after_commit: bool,
+}
+
+/// The exit status of a process stopped by a [`FaultInjection`] point.
+pub const FAULT_EXIT_CODE: i32 = 86;
+
+impl FaultInjection {
+    /// The hooks configured in the environment, read on the first call only.
+    pub fn get() -> FaultInjection {
+        static FAULTS: OnceLock<FaultInjection> = OnceLock::new();
+        *FAULTS.get_or_init(|| {
+            let on = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+            let faults = FaultInjection {
+                exit_before_commit: on("FIELDCRM_FAULT_EXIT_BEFORE_COMMIT"),
+                exit_after_commit: on("FIELDCRM_FAULT_EXIT_AFTER_COMMIT"),
+            };
+            if faults != FaultInjection::default() {
+                tracing::warn!(?faults, "fault injection enabled: for tests only");
+            }
+            faults
+        })
+    }
+
+    /// Ends the process at once when `enabled` (a crash point of a test hook).
+    pub(crate) fn crash_if(enabled: bool, point: &str) {
+        if enabled {
+            tracing::error!(point, "fault injection: exiting abruptly");
+            std::process::exit(FAULT_EXIT_CODE);
+        }
+    }
 }
 
 struct PageRow {
@@ -278,6 +325,8 @@ impl SqliteStorage {
             stats.merged_changes += accepted.new_changes.len() as u64;
             response.acknowledged.extend(accepted.acknowledged);
         }
+        // Test hook (see `FaultInjection`): everything applied, nothing committed.
+        FaultInjection::crash_if(FaultInjection::get().exit_before_commit, "before commit");
         tx.commit()?;
         Ok((response, stats))
     }
@@ -288,8 +337,9 @@ impl SqliteStorage {
         principal: &Principal,
         request: &PullRequest,
     ) -> Result<PullResponse> {
-        let mut conn = self.write();
-        // A read transaction: the page and the head it reports are one consistent snapshot.
+        // A read transaction on a reader connection (WAL): the page and the head it reports are
+        // one consistent snapshot, and pulls do not queue behind pushes.
+        let mut conn = self.read();
         let tx = conn.transaction()?;
         let cursor = i64::try_from(request.cursor).unwrap_or(i64::MAX);
         let limit = request.limit.clamp(1, MAX_PAGE) as usize;
@@ -329,13 +379,40 @@ impl SqliteStorage {
             )?
             .collect::<rusqlite::Result<_>>()?;
         let has_more = rows.len() > limit;
-        let page = &rows[..rows.len().min(limit)];
+        let mut page: Vec<PageRow> = rows.into_iter().take(limit).collect();
         let next_cursor = match (has_more, page.last()) {
             (true, Some(last)) => last.last_seq,
             _ => head.max(cursor),
         };
+        if has_more {
+            // Documents changed in (cursor, next_cursor] but changed again later sort into a
+            // later page; the device would then only get their changes after next_cursor.
+            // They travel in this page too, with all their changes after `cursor`.
+            let sql = format!(
+                "SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq FROM documents d
+                 WHERE d.last_seq > ?4 AND {visibility}
+                   AND d.id IN (SELECT doc_id FROM changes WHERE seq > ?1 AND seq <= ?4)"
+            );
+            let straddling = tx
+                .prepare_cached(&sql)?
+                .query_map(
+                    params![cursor, principal.team_id, principal.user_id, next_cursor],
+                    |row| {
+                        Ok(PageRow {
+                            id: row.get(0)?,
+                            bytes: row.get(1)?,
+                            record: row.get(2)?,
+                            first_seq: row.get(3)?,
+                            last_seq: row.get(4)?,
+                            scope_seq: row.get(5)?,
+                        })
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            page.extend(straddling);
+        }
         let mut docs = Vec::with_capacity(page.len());
-        for row in page {
+        for row in &page {
             let PageRow {
                 id,
                 bytes,

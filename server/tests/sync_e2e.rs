@@ -441,3 +441,64 @@ fn bad_requests_get_stable_codes_and_change_nothing() {
     let names: Vec<String> = again.customers().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["Before"]);
 }
+
+#[test]
+fn small_pages_still_deliver_every_change_of_documents_edited_later() {
+    let server = server();
+    let (ana, ben) = (device(&server, "ana"), device(&server, "ben"));
+    // Early documents edited after later ones were created: their history straddles pages.
+    let mut early = Vec::new();
+    for i in 0..6 {
+        early.push(
+            ana.store
+                .create(customer(&format!("Early {i}"), "harbour"))
+                .unwrap(),
+        );
+        ana.sync();
+    }
+    for i in 0..6 {
+        ana.store
+            .create(customer(&format!("Late {i}"), "harbour"))
+            .unwrap();
+        ana.sync();
+    }
+    ben.sync(); // ben has everything before the edits
+    for (i, mut c) in early.into_iter().enumerate() {
+        c.grade = Some(Grade::B);
+        c.notes = format!("edited {i}");
+        ana.store.update(c).unwrap();
+        ana.sync();
+    }
+    let pull_in_pages = |device: &Device, page_size: u32| {
+        let mut session = SyncSession::new(&device.store);
+        session.page_size = page_size;
+        let mut pages = 0;
+        loop {
+            let body = device
+                .transport
+                .pull(session.build_pull().unwrap())
+                .unwrap();
+            pages += 1;
+            if !session.apply_pull_response(&body, NOW).unwrap().has_more {
+                return pages;
+            }
+        }
+    };
+    let pages = pull_in_pages(&ben, 1);
+    assert!(pages > 2, "paged: {pages}");
+    assert_eq!(
+        ben.customers(),
+        ana.customers(),
+        "catching up in pages of one"
+    );
+    for page_size in [1, 2, 5] {
+        let fresh = device(&server, "ben");
+        let pages = pull_in_pages(&fresh, page_size);
+        assert!(pages > 2, "paged: {pages}");
+        let mut names: Vec<String> = fresh.customers().into_iter().map(|c| c.name).collect();
+        names.sort();
+        assert_eq!(names.len(), 12, "page size {page_size}: {names:?}");
+        let all = ana.customers();
+        assert_eq!(fresh.customers(), all, "page size {page_size}");
+    }
+}
