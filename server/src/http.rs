@@ -198,10 +198,18 @@ struct LoginResponse {
     user: UserSummary,
 }
 
+/// Password hashing takes ~19 MiB and a core for tens of milliseconds: at most this many run at
+/// once, so a burst of logins queues instead of growing memory and starving sync requests.
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let _permit = PASSWORD_CHECKS
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let auth = state.auth.clone();
     let (user, issued) = blocking(move || {
         let user = auth.login(&body.username, &body.password)?;

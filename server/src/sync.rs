@@ -93,12 +93,16 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(detail.to_string())
 }
 
+/// Allocates `count` consecutive sequence numbers; returns the last. Done by updating the one
+/// `log_head` row inside the committing transaction (see the ordering pitfall in storage.rs).
+fn allocate_seqs(tx: &Transaction<'_>, count: i64) -> Result<i64> {
+    Ok(tx
+        .prepare_cached("UPDATE log_head SET seq = seq + ?1 WHERE id = 1 RETURNING seq")?
+        .query_row([count], |row| row.get(0))?)
+}
+
 fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
-    Ok(tx.query_row(
-        "UPDATE log_head SET seq = seq + 1 WHERE id = 1 RETURNING seq",
-        [],
-        |row| row.get(0),
-    )?)
+    allocate_seqs(tx, 1)
 }
 
 fn stored_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<StoredDoc>> {
@@ -273,14 +277,22 @@ impl SqliteStorage {
                 response.acknowledged.extend(accepted.acknowledged);
                 continue;
             }
-            let mut last_seq = 0;
-            for (hash, bytes) in &accepted.new_changes {
-                last_seq = next_seq(&tx)?;
-                tx.prepare_cached(
-                    "INSERT INTO changes (seq, doc_id, hash, bytes, user_id, committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![last_seq, doc.doc_id, hash, bytes, principal.user_id, now])?;
+            let count = accepted.new_changes.len() as i64;
+            let last_seq = allocate_seqs(&tx, count)?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO changes (seq, doc_id, hash, bytes, user_id, committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (seq, (hash, bytes)) in (last_seq - count + 1..).zip(&accepted.new_changes) {
+                insert.execute(params![
+                    seq,
+                    doc.doc_id,
+                    hash,
+                    bytes,
+                    principal.user_id,
+                    now
+                ])?;
             }
+            drop(insert);
             let first_seq = stored
                 .as_ref()
                 .map_or(accepted_first_seq(&accepted, last_seq), |s| s.first_seq);
