@@ -24,7 +24,8 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
+mod support;
+use support::{BIN, agent, seed_org};
 const NOW: i64 = 1_790_000_000_000;
 const PASSWORD: &str = "secret pass";
 
@@ -39,60 +40,10 @@ struct Org {
     _dir: tempfile::TempDir,
 }
 
-fn admin(db: &Path, args: &[&str]) {
-    let output = Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn org(users: &[(&str, &str, Option<&str>)]) -> Org {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.sqlite");
-    admin(&db, &["team", "add", "--name", "north"]);
-    for territory in ["harbour", "hills"] {
-        admin(
-            &db,
-            &["territory", "add", "--name", territory, "--team", "north"],
-        );
-    }
-    for (user, role, territory) in users {
-        admin(
-            &db,
-            &[
-                "user",
-                "add",
-                "--username",
-                user,
-                "--password",
-                PASSWORD,
-                "--role",
-                role,
-                "--team",
-                "north",
-            ],
-        );
-        if let Some(territory) = territory {
-            admin(
-                &db,
-                &[
-                    "territory",
-                    "assign-user",
-                    "--username",
-                    user,
-                    "--territory",
-                    territory,
-                ],
-            );
-        }
-    }
+    seed_org(&db, users, PASSWORD);
     Org { db, _dir: dir }
 }
 
@@ -225,14 +176,6 @@ impl ChangeLog {
 // ---------------------------------------------------------------------------------------------
 // Devices
 // ---------------------------------------------------------------------------------------------
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
 
 /// A logged-in user: one password login (argon2) serves every device of the user.
 #[derive(Debug, Clone)]

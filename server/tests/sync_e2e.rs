@@ -6,13 +6,13 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use fieldcrm_core::protocol::{self, RejectCode};
 use fieldcrm_core::*;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
+mod support;
+use support::{BIN, admin, agent, seed_org};
 const NOW: i64 = 1_790_000_000_000;
 
 struct Server {
@@ -27,20 +27,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn admin(db: &Path, args: &[&str]) {
-    let output = Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn start(db: &Path) -> (Child, String) {
@@ -70,48 +56,13 @@ fn start(db: &Path) -> (Child, String) {
 fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.sqlite");
-    admin(&db, &["team", "add", "--name", "north"]);
-    for territory in ["harbour", "hills"] {
-        admin(
-            &db,
-            &["territory", "add", "--name", territory, "--team", "north"],
-        );
-    }
-    for (user, role, territory) in [
+    let users = [
         ("ana", "rep", Some("harbour")),
         ("ben", "rep", Some("harbour")),
         ("cat", "rep", Some("hills")),
         ("maya", "manager", None),
-    ] {
-        admin(
-            &db,
-            &[
-                "user",
-                "add",
-                "--username",
-                user,
-                "--password",
-                "secret pass",
-                "--role",
-                role,
-                "--team",
-                "north",
-            ],
-        );
-        if let Some(territory) = territory {
-            admin(
-                &db,
-                &[
-                    "territory",
-                    "assign-user",
-                    "--username",
-                    user,
-                    "--territory",
-                    territory,
-                ],
-            );
-        }
-    }
+    ];
+    seed_org(&db, &users, "secret pass");
     let (child, base) = start(&db);
     Server {
         child,
@@ -119,14 +70,6 @@ fn server() -> Server {
         db,
         _dir: dir,
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
 }
 
 struct Device {
