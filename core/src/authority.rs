@@ -3,7 +3,7 @@
 //! authorizes the write (who may touch which record); everything about documents lives here, next
 //! to the data model, so device and server apply the same rules.
 
-use automerge::{ActorId, Automerge, Change, ReadDoc};
+use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
 
 use crate::model::Kind;
 use crate::protocol::RejectCode;
@@ -45,9 +45,42 @@ pub fn change_hash(bytes: &[u8]) -> Option<String> {
         .map(|c| c.hash().to_string())
 }
 
-/// Loads a stored authoritative document.
-pub fn load_document(bytes: &[u8]) -> Result<Automerge, automerge::AutomergeError> {
-    Automerge::load(bytes)
+/// The server's copy of a document with the record read from it.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub doc: Automerge,
+    pub record: AnyRecord,
+}
+
+impl Current {
+    /// Loads a stored authoritative document and reads its record.
+    pub fn load(bytes: &[u8]) -> Result<Current, Refusal> {
+        let doc = Automerge::load(bytes).map_err(|e| {
+            refuse(
+                RejectCode::InvalidRecord,
+                format!("stored document unreadable: {e}"),
+            )
+        })?;
+        Current::from_doc(doc)
+    }
+
+    /// Reads the record of a document already in memory.
+    pub fn from_doc(doc: Automerge) -> Result<Current, Refusal> {
+        let record = AnyRecord::read(&doc).map_err(|e| {
+            refuse(
+                RejectCode::InvalidRecord,
+                format!("stored document unreadable: {e}"),
+            )
+        })?;
+        Ok(Current { doc, record })
+    }
+}
+
+/// Whether `doc` has applied the change `hash`. Cheap: a lookup in the change graph (Automerge's
+/// `get_change_by_hash` rebuilds the whole change), valid because the server never keeps
+/// changes with missing dependencies queued in a document.
+fn has_change(doc: &Automerge, hash: ChangeHash) -> bool {
+    doc.get_missing_deps(&[hash]).is_empty()
 }
 
 /// Applies `changes` (raw Automerge changes pushed for `doc_id`, declared of kind `kind`) to
@@ -56,7 +89,7 @@ pub fn load_document(bytes: &[u8]) -> Result<Automerge, automerge::AutomergeErro
 /// user's registered devices), must complete the document (no missing dependencies), and must
 /// leave a valid record whose written-once fields are unchanged.
 pub fn apply_push(
-    existing: Option<&Automerge>,
+    existing: Option<Current>,
     doc_id: &str,
     kind: Kind,
     changes: &[Vec<u8>],
@@ -72,24 +105,16 @@ pub fn apply_push(
         })?;
         parsed.push(change);
     }
-    let mut doc = existing.cloned().unwrap_or_default();
-    let previous = match existing {
-        Some(doc) if !doc.get_heads().is_empty() => Some(AnyRecord::read(doc).map_err(|e| {
-            refuse(
-                RejectCode::InvalidRecord,
-                format!("stored document unreadable: {e}"),
-            )
-        })?),
-        _ => None,
+    let (mut doc, previous) = match existing {
+        Some(Current { doc, record }) => (doc, Some(record)),
+        None => (Automerge::new(), None),
     };
     let acknowledged: Vec<String> = parsed.iter().map(|c| c.hash().to_string()).collect();
     let mut new_changes = Vec::new();
+    let mut new_hashes: Vec<ChangeHash> = Vec::new();
     for change in &parsed {
-        if doc.get_change_by_hash(&change.hash()).is_some()
-            || new_changes
-                .iter()
-                .any(|(hash, _)| *hash == change.hash().to_string())
-        {
+        let hash = change.hash();
+        if has_change(&doc, hash) || new_hashes.contains(&hash) {
             continue;
         }
         if !actor_allowed(change.actor_id()) {
@@ -98,7 +123,8 @@ pub fn apply_push(
                 "a change was authored by a device not registered to this user",
             ));
         }
-        new_changes.push((change.hash().to_string(), change.raw_bytes().to_vec()));
+        new_hashes.push(hash);
+        new_changes.push((hash.to_string(), change.raw_bytes().to_vec()));
     }
     if new_changes.is_empty() {
         // A retried push: everything is already committed.
@@ -119,14 +145,15 @@ pub fn apply_push(
             format!("changes do not apply: {e}"),
         )
     })?;
-    if let Some((hash, _)) = new_changes.iter().find(|(hash, _)| {
-        hash.parse()
-            .map(|h| doc.get_change_by_hash(&h).is_none())
-            .unwrap_or(true)
-    }) {
+    // Changes whose dependencies are missing stay queued inside the document: refuse them.
+    if let Some(missing) = doc.get_missing_deps(&[]).first() {
+        let waiting = new_hashes
+            .iter()
+            .find(|hash| !has_change(&doc, **hash))
+            .map_or_else(|| missing.to_string(), ToString::to_string);
         return Err(refuse(
             RejectCode::InvalidRecord,
-            format!("change {hash} depends on changes the server does not have"),
+            format!("change {waiting} depends on changes the server does not have"),
         ));
     }
     let record =
@@ -195,7 +222,7 @@ mod tests {
         assert_eq!(accepted.new_changes.len(), 1);
         assert!(accepted.previous.is_none());
         let retry = apply_push(
-            Some(&accepted.doc),
+            Some(Current::from_doc(accepted.doc.clone()).unwrap()),
             &c.meta.id,
             Kind::Customer,
             &changes,
@@ -269,7 +296,7 @@ mod tests {
         ben.update(on_ben).unwrap();
         let ben_changes = pushed(&ben, &v.meta.id);
         let result = apply_push(
-            Some(&accepted.doc),
+            Some(Current::from_doc(accepted.doc.clone()).unwrap()),
             &v.meta.id,
             Kind::Visit,
             &ben_changes[ben_changes.len() - 1..],

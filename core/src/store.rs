@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
 use lru::LruCache;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::{ImportError, Result, StoreError};
@@ -208,6 +209,10 @@ impl Store {
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
+        // Stable query plans: without this SQLite re-plans a cached statement every time a
+        // parameter it may plan by is rebound (an equality on an index prefix plus a range),
+        // which made re-parsing the biggest cost of repeated queries.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
         let actor_hex: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |row| {

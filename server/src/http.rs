@@ -202,6 +202,17 @@ struct LoginResponse {
 /// once, so a burst of logins queues instead of growing memory and starving sync requests.
 static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
+/// Pushes merged at once. Each push merges its documents first and then holds the single
+/// writer briefly; two in flight keep one merging while the other writes. More would only queue
+/// at the writer while holding a thread each, and a push that waits long merges against a
+/// version that is stale by the time it writes (and must merge again).
+static PUSHES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Pulls served at once: as many as there are read connections (see storage.rs), so waiting
+/// pulls queue here without holding a thread each.
+static PULLS_IN_FLIGHT: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(crate::storage::READERS);
+
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -339,6 +350,10 @@ async fn push(
     let body = body?;
     let request: PushRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
     let storage = state.storage.clone();
+    let _permit = PUSHES_IN_FLIGHT
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let (response, stats) = blocking(move || {
         let principal = storage.principal(&user)?;
         storage.push_changes(&principal, request)
@@ -365,6 +380,10 @@ async fn pull(
     let body = body?;
     let request: PullRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
     let storage = state.storage.clone();
+    let _permit = PULLS_IN_FLIGHT
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let page = blocking(move || {
         let principal = storage.principal(&user)?;
         storage.pull_changes(&principal, &request)

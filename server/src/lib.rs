@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod doc_cache;
 pub mod error;
 pub mod http;
 pub mod metrics;

@@ -6,11 +6,13 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use fieldcrm_core::Kind;
 use fieldcrm_core::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
 
+use crate::doc_cache::{self, DocCache};
 use crate::model::{Device, Role, SigningKey, Team, Territory, User, new_id};
 use crate::scope::Principal;
 use crate::sync::PushStats;
@@ -135,18 +137,21 @@ const APPLICATION_ID: i64 = 0x4643_5253;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_sync.sql"),
+    include_str!("../migrations/0003_appended.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Read connections kept beside the writer (WAL lets them read while it writes).
-const READERS: usize = 4;
+pub const READERS: usize = 4;
 
 /// The embedded backend: one SQLite file in WAL mode, one writer connection behind a mutex,
 /// a few read connections.
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
+    /// Documents recently written, kept loaded for the next push (see `doc_cache.rs`).
+    pub(crate) docs: DocCache,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -176,6 +181,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             writer: Mutex::new(writer),
             readers,
+            docs: DocCache::new(doc_cache::CAPACITY),
         })
     }
 
@@ -187,6 +193,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             writer: Mutex::new(writer),
             readers: Vec::new(),
+            docs: DocCache::new(doc_cache::CAPACITY),
         })
     }
 
@@ -218,6 +225,10 @@ fn configure(conn: &Connection) -> Result<()> {
     // count the mapped file into the resident set of every connection.
     conn.pragma_update(None, "cache_size", -16_000)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Stable query plans: without this SQLite re-plans a cached statement every time a
+    // parameter it may plan by is rebound (an equality on an index prefix plus a range), and
+    // re-parsing took a third of the server's time under load.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use fieldcrm_core::protocol::{
     RejectCode, Rejection,
 };
 use fieldcrm_core::{AnyRecord, Kind};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::model::{Role, now_unix};
 use crate::scope::{self, Principal, Scope};
@@ -83,11 +83,17 @@ struct PageRow {
 }
 
 struct StoredDoc {
-    bytes: Vec<u8>,
     scope: Scope,
     first_seq: i64,
+    last_seq: i64,
     scope_seq: i64,
+    /// Change chunks appended to `bytes` since it was last saved compactly.
+    appended: i64,
 }
+
+/// A stored document is saved compactly again once this many changes have been appended to it
+/// (appending costs nothing; each appended change adds its size to every later snapshot).
+const COMPACT_AFTER: i64 = 16;
 
 fn corrupt(detail: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(detail.to_string())
@@ -108,17 +114,44 @@ fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
 fn stored_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<StoredDoc>> {
     Ok(tx
         .prepare_cached(
-            "SELECT bytes, territory_id, owner_id, team_id, first_seq, scope_seq FROM documents WHERE id = ?1",
+            "SELECT territory_id, owner_id, team_id, first_seq, last_seq, scope_seq, appended
+             FROM documents WHERE id = ?1",
         )?
         .query_row([id], |row| {
             Ok(StoredDoc {
-                bytes: row.get(0)?,
-                scope: Scope { territory_id: row.get(1)?, owner_id: row.get(2)?, team_id: row.get(3)? },
-                first_seq: row.get(4)?,
+                scope: Scope {
+                    territory_id: row.get(0)?,
+                    owner_id: row.get(1)?,
+                    team_id: row.get(2)?,
+                },
+                first_seq: row.get(3)?,
+                last_seq: row.get(4)?,
                 scope_seq: row.get(5)?,
+                appended: row.get(6)?,
             })
         })
         .optional()?)
+}
+
+fn stored_bytes(conn: &Connection, id: &str) -> Result<Vec<u8>> {
+    Ok(conn
+        .prepare_cached("SELECT bytes FROM documents WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))?)
+}
+
+/// The version (`last_seq`) of a stored document, if it exists.
+fn stored_version(conn: &Connection, id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT last_seq FROM documents WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?)
+}
+
+fn device_actors(conn: &Connection, user_id: &str) -> Result<HashSet<String>> {
+    Ok(conn
+        .prepare_cached("SELECT actor_id FROM devices WHERE user_id = ?1")?
+        .query_map([user_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 fn territory_team(tx: &Transaction<'_>, territory_id: &str) -> Result<Option<String>> {
@@ -227,28 +260,38 @@ impl SqliteStorage {
         principal: &Principal,
         request: PushRequest,
     ) -> Result<(PushResponse, PushStats)> {
+        // The Automerge work (load, apply, read, validate) runs first, outside the write lock,
+        // so pushes use every core; the write transaction then only checks that each document
+        // is still at the version the work started from (and redoes the work when it is not).
+        let (actors, prepared) = {
+            // One read transaction: every version and its bytes come from one snapshot.
+            let mut conn = self.read();
+            let snapshot = conn.transaction()?;
+            let actors = device_actors(&snapshot, &principal.user_id)?;
+            let mut prepared = Vec::with_capacity(request.docs.len());
+            for doc in &request.docs {
+                let version = stored_version(&snapshot, &doc.doc_id)?;
+                let outcome = self.merge(&snapshot, doc, version, &actors)?;
+                prepared.push((version, outcome));
+            }
+            snapshot.commit()?;
+            (actors, prepared)
+        };
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        let actors: HashSet<String> = tx
-            .prepare_cached("SELECT actor_id FROM devices WHERE user_id = ?1")?
-            .query_map([&principal.user_id], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
         let now = now_unix();
         let mut response = PushResponse::default();
         let mut stats = PushStats::default();
-        for doc in &request.docs {
+        let mut written = Vec::new();
+        for (doc, (version, outcome)) in request.docs.iter().zip(prepared) {
             let stored = stored_doc(&tx, &doc.doc_id)?;
-            let existing = match &stored {
-                Some(stored) => Some(authority::load_document(&stored.bytes).map_err(corrupt)?),
-                None => None,
+            let outcome = if stored.as_ref().map(|s| s.last_seq) == version {
+                outcome
+            } else {
+                // Written meanwhile (or twice in this push): merge into what is stored now.
+                self.merge(&tx, doc, stored.as_ref().map(|s| s.last_seq), &actors)?
             };
-            let accepted = match authority::apply_push(
-                existing.as_ref(),
-                &doc.doc_id,
-                doc.kind,
-                &doc.changes,
-                &|actor| actors.contains(&actor.to_hex_string()),
-            ) {
+            let accepted = match outcome {
                 Ok(accepted) => accepted,
                 Err(Refusal { code, reason }) => {
                     response.rejected.push(reject(doc, code, reason));
@@ -304,26 +347,42 @@ impl SqliteStorage {
             if scope_changed {
                 insert_scope_history(&tx, &doc.doc_id, last_seq, &after)?;
             }
+            // Append the new change chunks to the stored bytes; save compactly now and then.
+            let already_appended = stored.as_ref().map_or(0, |s| s.appended);
+            let (bytes, appended) = if already_appended + count <= COMPACT_AFTER {
+                let mut bytes = match &stored {
+                    Some(_) => stored_bytes(&tx, &doc.doc_id)?,
+                    None => Vec::new(),
+                };
+                for (_, change) in &accepted.new_changes {
+                    bytes.extend_from_slice(change);
+                }
+                (bytes, already_appended + count)
+            } else {
+                (accepted.doc.save(), 0)
+            };
             tx.prepare_cached(
                 "INSERT INTO documents (id, kind, customer_id, bytes, record, territory_id, owner_id, team_id,
-                   first_seq, last_seq, scope_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                   first_seq, last_seq, scope_seq, appended)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, bytes = excluded.bytes,
                    record = excluded.record, territory_id = excluded.territory_id, owner_id = excluded.owner_id,
-                   team_id = excluded.team_id, last_seq = excluded.last_seq, scope_seq = excluded.scope_seq",
+                   team_id = excluded.team_id, last_seq = excluded.last_seq, scope_seq = excluded.scope_seq,
+                   appended = excluded.appended",
             )?
             .execute(params![
                 doc.doc_id,
                 doc.kind.as_str(),
                 scope::customer_of(&accepted.record),
-                accepted.doc.save(),
+                bytes,
                 record_blob(&accepted.record)?,
                 after.territory_id,
                 after.owner_id,
                 after.team_id,
                 first_seq,
                 last_seq,
-                scope_seq
+                scope_seq,
+                appended
             ])?;
             if let (AnyRecord::Customer(_), Some(territory)) =
                 (&accepted.record, &after.territory_id)
@@ -336,11 +395,48 @@ impl SqliteStorage {
             }
             stats.merged_changes += accepted.new_changes.len() as u64;
             response.acknowledged.extend(accepted.acknowledged);
+            written.push((
+                doc.doc_id.clone(),
+                last_seq,
+                authority::Current {
+                    doc: accepted.doc,
+                    record: accepted.record,
+                },
+            ));
         }
         // Test hook (see `FaultInjection`): everything applied, nothing committed.
         FaultInjection::crash_if(FaultInjection::get().exit_before_commit, "before commit");
         tx.commit()?;
+        for (doc_id, last_seq, current) in written {
+            self.docs.put(doc_id, last_seq, current);
+        }
         Ok((response, stats))
+    }
+
+    /// Merges one document's pushed changes into the stored document at `version` (its
+    /// `last_seq`; `None`: not stored yet), from the cache when it holds that version.
+    fn merge(
+        &self,
+        conn: &Connection,
+        doc: &DocChanges,
+        version: Option<i64>,
+        actors: &HashSet<String>,
+    ) -> Result<std::result::Result<authority::Accepted, Refusal>> {
+        let current = match version {
+            Some(last_seq) => Some(match self.docs.take(&doc.doc_id, last_seq) {
+                Some(cached) => cached,
+                None => authority::Current::load(&stored_bytes(conn, &doc.doc_id)?)
+                    .map_err(|refusal| corrupt(refusal.reason))?,
+            }),
+            None => None,
+        };
+        Ok(authority::apply_push(
+            current,
+            &doc.doc_id,
+            doc.kind,
+            &doc.changes,
+            &|actor| actors.contains(&actor.to_hex_string()),
+        ))
     }
 
     /// One page of what `principal` may see after `request.cursor`.
@@ -477,12 +573,22 @@ impl SqliteStorage {
         cursor: i64,
         up_to: i64,
     ) -> Result<Vec<String>> {
+        // Only documents that existed at `cursor` (first_seq <= cursor) can have been on the
+        // device; a document created after it is never a removal, whatever its scope.
         let moved: Vec<(String, Scope)> = tx
             .prepare_cached(
-                "SELECT id, territory_id, owner_id, team_id FROM documents WHERE scope_seq > ?1 AND scope_seq <= ?2",
+                "SELECT id, territory_id, owner_id, team_id FROM documents
+                 WHERE scope_seq > ?1 AND scope_seq <= ?2 AND first_seq <= ?1",
             )?
             .query_map(params![cursor, up_to], |row| {
-                Ok((row.get(0)?, Scope { territory_id: row.get(1)?, owner_id: row.get(2)?, team_id: row.get(3)? }))
+                Ok((
+                    row.get(0)?,
+                    Scope {
+                        territory_id: row.get(1)?,
+                        owner_id: row.get(2)?,
+                        team_id: row.get(3)?,
+                    },
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
         let mut removals = Vec::new();
@@ -554,4 +660,143 @@ impl SqliteStorage {
 /// A document created by this push starts at the sequence number of its first change.
 fn accepted_first_seq(accepted: &authority::Accepted, last_seq: i64) -> i64 {
     last_seq - accepted.new_changes.len() as i64 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldcrm_core::protocol::PullRequest;
+    use fieldcrm_core::{Customer, IncomingDoc, IncomingPayload, Store};
+
+    use super::*;
+    use crate::storage::{NewUser, Storage};
+
+    /// A server with one rep in territory `north`, and that rep's device store.
+    fn rep_and_device(dir: &tempfile::TempDir) -> (SqliteStorage, Principal, Store) {
+        let storage = SqliteStorage::open(&dir.path().join("server.sqlite")).unwrap();
+        let team = storage.create_team("team").unwrap();
+        let territory = storage.create_territory("north", &team.id).unwrap();
+        let user = storage
+            .create_user(NewUser {
+                username: "anna",
+                password_hash: None,
+                role: Role::Rep,
+                team_id: Some(&team.id),
+            })
+            .unwrap();
+        storage
+            .assign_user_territory(&user.id, &territory.id)
+            .unwrap();
+        let device = Store::open(dir.path().join("device.sqlite")).unwrap();
+        device.set_user(&user.id).unwrap();
+        storage
+            .register_device(&user.id, &device.actor_id())
+            .unwrap();
+        let principal = storage.principal(&user).unwrap();
+        (storage, principal, device)
+    }
+
+    fn customer() -> Customer {
+        let mut c = Customer::new("Bäckerei Nord");
+        c.territory = Some("north".to_owned());
+        c
+    }
+
+    /// Every pending change of the device, one `DocChanges` per change (so a document with
+    /// several changes appears several times in one push).
+    fn one_entry_per_change(device: &Store) -> (PushRequest, Vec<String>) {
+        let pending = device.pending_changes(1_000).unwrap();
+        let hashes = pending.iter().map(|c| c.hash.clone()).collect();
+        let docs = pending
+            .into_iter()
+            .map(|c| DocChanges {
+                doc_id: c.doc_id,
+                kind: c.kind,
+                changes: vec![c.bytes],
+            })
+            .collect();
+        (PushRequest { docs }, hashes)
+    }
+
+    /// What a fresh device of `principal` holds after pulling everything.
+    fn fresh_pull(
+        storage: &SqliteStorage,
+        principal: &Principal,
+        dir: &tempfile::TempDir,
+    ) -> Store {
+        let fresh = Store::open(dir.path().join("fresh.sqlite")).unwrap();
+        let page = storage
+            .pull_changes(
+                principal,
+                &PullRequest {
+                    cursor: 0,
+                    limit: 100,
+                },
+            )
+            .unwrap();
+        let batch = page
+            .docs
+            .into_iter()
+            .map(|doc| IncomingDoc {
+                doc_id: doc.doc_id,
+                payload: match doc.payload {
+                    PulledPayload::Changes(changes) => IncomingPayload::Changes(changes),
+                    PulledPayload::Snapshot { bytes, .. } => IncomingPayload::Snapshot(bytes),
+                },
+            })
+            .collect();
+        fresh.import(batch).unwrap();
+        fresh
+    }
+
+    #[test]
+    fn a_document_named_twice_in_one_push_keeps_both_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (storage, principal, device) = rep_and_device(&dir);
+        let mut c = device.create(customer()).unwrap();
+        c.notes = "Liefert dienstags".to_owned();
+        let c = device.update(c).unwrap();
+        let (request, hashes) = one_entry_per_change(&device);
+        assert_eq!(request.docs.len(), 2);
+        let (response, stats) = storage.push_changes(&principal, request).unwrap();
+        assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+        assert_eq!(response.acknowledged, hashes);
+        assert_eq!(stats.merged_changes, 2);
+        let fresh = fresh_pull(&storage, &principal, &dir);
+        assert_eq!(fresh.get::<Customer>(&c.meta.id).unwrap(), Some(c));
+    }
+
+    #[test]
+    fn appended_documents_are_compacted_and_read_back_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        let (storage, principal, device) = rep_and_device(&dir);
+        let mut c = device.create(customer()).unwrap();
+        // One push per edit: the stored bytes grow by appending, then get saved compactly.
+        for round in 0..(2 * COMPACT_AFTER + 3) {
+            let (request, hashes) = one_entry_per_change(&device);
+            let (response, _) = storage.push_changes(&principal, request).unwrap();
+            assert_eq!(response.acknowledged, hashes, "round {round}");
+            device.acknowledge(&hashes).unwrap();
+            c.notes = format!("Besuch {round}");
+            c = device.update(c).unwrap();
+        }
+        let (request, hashes) = one_entry_per_change(&device);
+        storage.push_changes(&principal, request).unwrap();
+        device.acknowledge(&hashes).unwrap();
+        let appended: i64 = storage
+            .read()
+            .query_row(
+                "SELECT appended FROM documents WHERE id = ?1",
+                [&c.meta.id],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(
+            (1..=COMPACT_AFTER).contains(&appended),
+            "compacted at least once and appending again: {appended}"
+        );
+        // Nothing in the server's memory is needed to read the stored bytes back.
+        storage.docs.take(&c.meta.id, i64::MAX);
+        let fresh = fresh_pull(&storage, &principal, &dir);
+        assert_eq!(fresh.get::<Customer>(&c.meta.id).unwrap(), Some(c));
+    }
 }
