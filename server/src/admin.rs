@@ -71,6 +71,14 @@ pub fn user(
                 user.username, user.id, user.role
             ))
         }
+        UserCommand::Move { username, team } => {
+            let user = storage
+                .user_by_username(&username)?
+                .ok_or_else(|| AdminError::NoSuchUser(username.clone()))?;
+            let team_id = team_id(storage, &team)?;
+            storage.move_user_to_team(&user.id, &team_id)?;
+            Ok(format!("user {username} moved to team {team}"))
+        }
     }
 }
 
@@ -103,6 +111,24 @@ pub fn territory(storage: &dyn Storage, command: TerritoryCommand) -> Result<Str
             let territory_id = territory_id(storage, &territory)?;
             storage.assign_user_territory(&user.id, &territory_id)?;
             Ok(format!("user {username} assigned to territory {territory}"))
+        }
+        TerritoryCommand::UnassignUser {
+            username,
+            territory,
+        } => {
+            let user = storage
+                .user_by_username(&username)?
+                .ok_or_else(|| AdminError::NoSuchUser(username.clone()))?;
+            let territory_id = territory_id(storage, &territory)?;
+            Ok(
+                if storage.unassign_user_territory(&user.id, &territory_id)? {
+                    format!("user {username} no longer works in territory {territory}")
+                } else {
+                    format!(
+                        "user {username} did not work in territory {territory}: nothing changed"
+                    )
+                },
+            )
         }
     }
 }

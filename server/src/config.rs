@@ -99,6 +99,14 @@ pub enum UserCommand {
         #[arg(long, env = "FIELDCRM_TEAM")]
         team: Option<String>,
     },
+    /// Move a user to another team, with the visits and tasks they own (the old team's
+    /// managers stop seeing them, the new team's start).
+    Move {
+        #[arg(long, env = "FIELDCRM_USERNAME")]
+        username: String,
+        #[arg(long, env = "FIELDCRM_TEAM")]
+        team: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,8 +127,15 @@ pub enum TerritoryCommand {
         #[arg(long, env = "FIELDCRM_TEAM")]
         team: String,
     },
-    /// Give a user a territory.
+    /// Give a user a territory (their devices receive its documents on their next sync).
     AssignUser {
+        #[arg(long, env = "FIELDCRM_USERNAME")]
+        username: String,
+        #[arg(long, env = "FIELDCRM_TERRITORY")]
+        territory: String,
+    },
+    /// Take a territory from a user (their devices drop its documents on their next sync).
+    UnassignUser {
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
         #[arg(long, env = "FIELDCRM_TERRITORY")]

@@ -13,8 +13,9 @@ use std::sync::Mutex;
 use fieldcrm_core::authority::Current;
 use lru::LruCache;
 
-/// Documents kept loaded. A loaded customer or visit takes a few kilobytes.
-pub const CAPACITY: usize = 4_096;
+/// Documents kept loaded. A loaded customer takes a few kilobytes, one edited concurrently
+/// by many devices tens of kilobytes.
+pub const CAPACITY: usize = 2_048;
 
 pub struct DocCache {
     entries: Mutex<LruCache<String, (i64, Current)>>,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -344,8 +344,10 @@ fn sync_response(body: Vec<u8>) -> Response {
 async fn push(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    saw_session(&state, &headers);
     let started = Instant::now();
     let body = body?;
     let request: PushRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
@@ -371,12 +373,21 @@ async fn push(
     ))
 }
 
+/// Counts the (already authenticated) caller's session for `fieldcrm_connected_devices`.
+fn saw_session(state: &AppState, headers: &HeaderMap) {
+    if let Some(credential) = headers.get(axum::http::header::AUTHORIZATION) {
+        state.metrics.saw_session(credential.as_bytes());
+    }
+}
+
 /// `POST /v1/sync/pull`: see docs/PROTOCOL.md.
 async fn pull(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    saw_session(&state, &headers);
     let body = body?;
     let request: PullRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
     let storage = state.storage.clone();

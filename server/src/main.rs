@@ -10,6 +10,12 @@ use fieldcrm_server::storage::{SqliteStorage, Storage};
 use fieldcrm_server::{admin, serve};
 use tracing_subscriber::EnvFilter;
 
+/// glibc's allocator gives each thread that allocates under contention an arena of its own and
+/// hardly returns their memory; with a pool of blocking threads handling syncs the server's
+/// resident set settled near 600 MB. mimalloc keeps it at a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Logs go to stderr; `RUST_LOG` filters them (default `info`), `FIELDCRM_LOG_FORMAT=json`
 /// makes them one JSON object per line.
 fn init_logging() {

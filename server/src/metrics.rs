@@ -1,8 +1,16 @@
 //! Prometheus metrics, served as text at `GET /metrics`.
 //!
 //! Requests are counted by route template (never the raw path, so label values stay bounded)
-//! and status. The sync counters are registered now so that dashboards and alerts can be
-//! written before push/pull record into them.
+//! and status.
+//!
+//! `fieldcrm_connected_devices` counts the sessions (bearer tokens; every device logs in and
+//! holds its own) that pushed or pulled in the last five minutes. A device that renews its
+//! token counts twice for at most that long.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
@@ -22,8 +30,19 @@ pub struct Metrics {
     pub changes_merged: IntCounter,
     /// Push handling time, from body received to acknowledgement.
     pub push_seconds: Histogram,
-    /// Devices that synced recently (maintained by the sync handlers).
+    /// Devices that synced in the last [`CONNECTED_WINDOW`].
     pub connected_devices: IntGauge,
+    recent_sessions: Arc<Mutex<RecentSessions>>,
+}
+
+/// How recently a device must have synced to count as connected.
+pub const CONNECTED_WINDOW: Duration = Duration::from_secs(300);
+
+#[derive(Default)]
+struct RecentSessions {
+    /// Hash of the credential → when it last synced. Only the hash is kept.
+    last_seen: HashMap<u64, Instant>,
+    pruned_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -69,7 +88,37 @@ impl Metrics {
             changes_merged,
             push_seconds,
             connected_devices,
+            recent_sessions: Arc::default(),
         })
+    }
+
+    /// Notes that the session holding `credential` synced now, and updates
+    /// `fieldcrm_connected_devices` (expired sessions are dropped at most once a second).
+    pub fn saw_session(&self, credential: &[u8]) {
+        self.saw_session_at(credential, Instant::now());
+    }
+
+    fn saw_session_at(&self, credential: &[u8], now: Instant) {
+        let mut hasher = DefaultHasher::new();
+        credential.hash(&mut hasher);
+        let key = hasher.finish();
+        // Nothing here can be left half-updated by a panic: keep counting after one.
+        let mut sessions = self
+            .recent_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        sessions.last_seen.insert(key, now);
+        let due = sessions
+            .pruned_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
+        if due {
+            sessions
+                .last_seen
+                .retain(|_, seen| now.saturating_duration_since(*seen) < CONNECTED_WINDOW);
+            sessions.pruned_at = Some(now);
+        }
+        self.connected_devices
+            .set(i64::try_from(sessions.last_seen.len()).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text exposition of every metric.
@@ -77,5 +126,24 @@ impl Metrics {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8_lossy(&buffer).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connected_devices_counts_distinct_recent_sessions() {
+        let metrics = Metrics::new().unwrap();
+        let start = Instant::now();
+        metrics.saw_session_at(b"token-a", start);
+        metrics.saw_session_at(b"token-a", start + Duration::from_secs(2));
+        metrics.saw_session_at(b"token-b", start + Duration::from_secs(3));
+        assert_eq!(metrics.connected_devices.get(), 2);
+        // Five minutes after a's last sync, only b (seen since) still counts.
+        let later = start + CONNECTED_WINDOW + Duration::from_secs(2);
+        metrics.saw_session_at(b"token-b", later);
+        assert_eq!(metrics.connected_devices.get(), 1);
     }
 }

@@ -91,8 +91,15 @@ pub trait Storage: Send + Sync + 'static {
 
     fn create_territory(&self, name: &str, team_id: &str) -> Result<Territory>;
     fn territory_by_name(&self, name: &str) -> Result<Option<Territory>>;
-    /// Idempotent: assigning twice changes nothing.
+    /// Idempotent: assigning twice changes nothing. The user's devices receive the territory's
+    /// documents on their next sync.
     fn assign_user_territory(&self, user_id: &str, territory_id: &str) -> Result<()>;
+    /// Takes a territory from a user; their devices drop its documents on their next sync.
+    /// `false` when the user did not have it.
+    fn unassign_user_territory(&self, user_id: &str, territory_id: &str) -> Result<bool>;
+    /// Moves a user to another team, with the visits and tasks they own: the old team's
+    /// managers lose sight of them, the new team's gain it.
+    fn move_user_to_team(&self, user_id: &str, team_id: &str) -> Result<()>;
     fn user_territories(&self, user_id: &str) -> Result<Vec<Territory>>;
     /// Puts a customer in a territory, replacing any earlier assignment.
     fn assign_customer_territory(&self, customer_id: &str, territory_id: &str) -> Result<()>;
@@ -138,6 +145,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_sync.sql"),
     include_str!("../migrations/0003_appended.sql"),
+    include_str!("../migrations/0004_user_scope.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -438,12 +446,30 @@ impl Storage for SqliteStorage {
     }
 
     fn assign_user_territory(&self, user_id: &str, territory_id: &str) -> Result<()> {
-        self.write().execute(
-            "INSERT INTO user_territories (user_id, territory_id) VALUES (?1, ?2)
-             ON CONFLICT (user_id, territory_id) DO NOTHING",
-            params![user_id, territory_id],
-        )?;
-        Ok(())
+        self.change_user_scope(user_id, |tx| {
+            tx.execute(
+                "INSERT INTO user_territories (user_id, territory_id) VALUES (?1, ?2)
+                 ON CONFLICT (user_id, territory_id) DO NOTHING",
+                params![user_id, territory_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn unassign_user_territory(&self, user_id: &str, territory_id: &str) -> Result<bool> {
+        let mut removed = false;
+        self.change_user_scope(user_id, |tx| {
+            removed = tx.execute(
+                "DELETE FROM user_territories WHERE user_id = ?1 AND territory_id = ?2",
+                params![user_id, territory_id],
+            )? > 0;
+            Ok(())
+        })?;
+        Ok(removed)
+    }
+
+    fn move_user_to_team(&self, user_id: &str, team_id: &str) -> Result<()> {
+        self.move_user(user_id, team_id)
     }
 
     fn user_territories(&self, user_id: &str) -> Result<Vec<Territory>> {

@@ -252,6 +252,108 @@ fn insert_scope_history(tx: &Transaction<'_>, doc_id: &str, seq: i64, scope: &Sc
     Ok(())
 }
 
+/// What a user may see, as stored: their role, team and territories (sorted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UserScope {
+    role: Role,
+    team_id: Option<String>,
+    territories: Vec<String>,
+}
+
+impl UserScope {
+    fn principal(self, user_id: &str) -> Principal {
+        Principal {
+            user_id: user_id.to_owned(),
+            role: self.role,
+            team_id: self.team_id,
+            territories: self.territories,
+        }
+    }
+}
+
+fn user_scope(conn: &Connection, user_id: &str) -> Result<Option<UserScope>> {
+    let user: Option<(String, Option<String>)> = conn
+        .prepare_cached("SELECT role, team_id FROM users WHERE id = ?1")?
+        .query_row([user_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((role, team_id)) = user else {
+        return Ok(None);
+    };
+    let role = Role::parse(&role).ok_or_else(|| corrupt(format!("unknown role {role}")))?;
+    let territories = conn
+        .prepare_cached(
+            "SELECT territory_id FROM user_territories WHERE user_id = ?1 ORDER BY territory_id",
+        )?
+        .query_map([user_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(UserScope {
+        role,
+        team_id,
+        territories,
+    }))
+}
+
+fn insert_user_scope(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    seq: i64,
+    scope: &UserScope,
+) -> Result<()> {
+    let territories = serde_json::to_string(&scope.territories).map_err(corrupt)?;
+    tx.prepare_cached(
+        "INSERT INTO user_scope_history (user_id, seq, role, team_id, territories) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id, seq) DO NOTHING",
+    )?
+    .execute(params![user_id, seq, scope.role.as_str(), scope.team_id, territories])?;
+    Ok(())
+}
+
+/// The user's scope as it was at `seq`, when it has changed since.
+fn user_scope_before(conn: &Connection, user_id: &str, seq: i64) -> Result<Option<UserScope>> {
+    let changed_since: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM user_scope_history WHERE user_id = ?1 AND seq > ?2)",
+        )?
+        .query_row(params![user_id, seq], |row| row.get(0))?;
+    if !changed_since {
+        return Ok(None);
+    }
+    let row: Option<(String, Option<String>, String)> = conn
+        .prepare_cached(
+            "SELECT role, team_id, territories FROM user_scope_history WHERE user_id = ?1 AND seq <= ?2
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![user_id, seq], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    let Some((role, team_id, territories)) = row else {
+        return Err(corrupt(format!(
+            "no scope recorded for user {user_id} at {seq}"
+        )));
+    };
+    Ok(Some(UserScope {
+        role: Role::parse(&role).ok_or_else(|| corrupt(format!("unknown role {role}")))?,
+        team_id,
+        territories: serde_json::from_str(&territories).map_err(corrupt)?,
+    }))
+}
+
+/// Records a change of `user_id`'s visibility (if `before` and the stored scope differ) with a
+/// sequence number, so that pulls from older cursors notice it.
+fn record_user_scope_change(tx: &Transaction<'_>, user_id: &str, before: &UserScope) -> Result<()> {
+    let after = user_scope(tx, user_id)?.ok_or(StorageError::NotFound("user"))?;
+    if after == *before {
+        return Ok(());
+    }
+    let first: bool = tx
+        .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM user_scope_history WHERE user_id = ?1)")?
+        .query_row([user_id], |row| row.get(0))?;
+    if first {
+        insert_user_scope(tx, user_id, 0, before)?;
+    }
+    let seq = next_seq(tx)?;
+    insert_user_scope(tx, user_id, seq, &after)
+}
+
 impl SqliteStorage {
     /// Applies a push in one transaction: every accepted document's changes enter the log
     /// with sequence numbers before anything is acknowledged.
@@ -395,14 +497,19 @@ impl SqliteStorage {
             }
             stats.merged_changes += accepted.new_changes.len() as u64;
             response.acknowledged.extend(accepted.acknowledged);
-            written.push((
-                doc.doc_id.clone(),
-                last_seq,
-                authority::Current {
-                    doc: accepted.doc,
-                    record: accepted.record,
-                },
-            ));
+            // Only documents written at least twice are kept loaded: a burst of new visits
+            // (most written once in their first hours) must not push out the customers that
+            // are being edited.
+            if stored.is_some() {
+                written.push((
+                    doc.doc_id.clone(),
+                    last_seq,
+                    authority::Current {
+                        doc: accepted.doc,
+                        record: accepted.record,
+                    },
+                ));
+            }
         }
         // Test hook (see `FaultInjection`): everything applied, nothing committed.
         FaultInjection::crash_if(FaultInjection::get().exit_before_commit, "before commit");
@@ -454,6 +561,30 @@ impl SqliteStorage {
         let head: i64 = tx.query_row("SELECT seq FROM log_head WHERE id = 1", [], |row| {
             row.get(0)
         })?;
+        // The user's scope as of this snapshot (it may have changed since the request's token
+        // was checked).
+        let principal = &user_scope(&tx, &principal.user_id)?
+            .ok_or(StorageError::NotFound("user"))?
+            .principal(&principal.user_id);
+        if cursor > 0
+            && let Some(then) = user_scope_before(&tx, &principal.user_id, cursor)?
+        {
+            // The user's own visibility changed after this device's cursor: it drops what the
+            // user no longer sees, and syncs again from the start (snapshots merge with what
+            // it has; its pending changes stay).
+            let then = then.principal(&principal.user_id);
+            let mut removals = self.removals(&tx, principal, cursor, head)?;
+            removals.extend(self.lost_sight(&tx, &then, principal)?);
+            removals.sort_unstable();
+            removals.dedup();
+            tx.commit()?;
+            return Ok(PullResponse {
+                docs: Vec::new(),
+                removals,
+                next_cursor: 0,
+                has_more: true,
+            });
+        }
         let visibility = match principal.role {
             Role::Admin => "1 = 1",
             Role::Manager => "team_id = ?2",
@@ -610,6 +741,114 @@ impl SqliteStorage {
             }
         }
         Ok(removals)
+    }
+
+    /// Documents `then` could see (by their current scope) that `now` cannot.
+    fn lost_sight(
+        &self,
+        tx: &Transaction<'_>,
+        then: &Principal,
+        now: &Principal,
+    ) -> Result<Vec<String>> {
+        let (sql, territories) = match then.role {
+            Role::Admin => (
+                "SELECT id, territory_id, owner_id, team_id FROM documents",
+                None,
+            ),
+            Role::Manager => (
+                "SELECT id, territory_id, owner_id, team_id FROM documents WHERE team_id = ?1",
+                None,
+            ),
+            Role::Rep => (
+                "SELECT id, territory_id, owner_id, team_id FROM documents
+                 WHERE owner_id = ?1 OR territory_id IN (SELECT value FROM json_each(?2))",
+                Some(serde_json::to_string(&then.territories).map_err(corrupt)?),
+            ),
+        };
+        let mut stmt = tx.prepare_cached(sql)?;
+        let mut bound = Vec::<&dyn rusqlite::ToSql>::new();
+        match then.role {
+            Role::Admin => {}
+            Role::Manager => bound.push(&then.team_id),
+            Role::Rep => {
+                bound.push(&then.user_id);
+                bound.push(&territories);
+            }
+        }
+        let rows = stmt.query_map(bound.as_slice(), |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                Scope {
+                    territory_id: row.get(1)?,
+                    owner_id: row.get(2)?,
+                    team_id: row.get(3)?,
+                },
+            ))
+        })?;
+        let mut lost = Vec::new();
+        for row in rows {
+            let (id, scope) = row?;
+            if !scope::visible(now, &scope) {
+                lost.push(id);
+            }
+        }
+        Ok(lost)
+    }
+
+    /// Runs `change` (a write to the user's territories or team) and records the change of
+    /// the user's visibility, in one transaction.
+    pub(crate) fn change_user_scope(
+        &self,
+        user_id: &str,
+        change: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let before = user_scope(&tx, user_id)?.ok_or(StorageError::NotFound("user"))?;
+        change(&tx)?;
+        record_user_scope_change(&tx, user_id, &before)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Moves a user to another team together with the documents they own (their visits and
+    /// tasks), which change scope like a moved customer's do.
+    pub(crate) fn move_user(&self, user_id: &str, team_id: &str) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM teams WHERE id = ?1)",
+            [team_id],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            return Err(StorageError::NotFound("team"));
+        }
+        let before = user_scope(&tx, user_id)?.ok_or(StorageError::NotFound("user"))?;
+        tx.execute(
+            "UPDATE users SET team_id = ?2 WHERE id = ?1",
+            params![user_id, team_id],
+        )?;
+        let owned: Vec<String> = tx
+            .prepare_cached("SELECT id FROM documents WHERE owner_id = ?1 AND team_id IS NOT ?2")?
+            .query_map(params![user_id, team_id], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let scope = Scope {
+            territory_id: None,
+            owner_id: Some(user_id.to_owned()),
+            team_id: Some(team_id.to_owned()),
+        };
+        for id in owned {
+            let seq = next_seq(&tx)?;
+            tx.prepare_cached(
+                "UPDATE documents SET team_id = ?2, last_seq = ?3, scope_seq = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, scope.team_id, seq])?;
+            insert_scope_history(&tx, &id, seq, &scope)?;
+        }
+        record_user_scope_change(&tx, user_id, &before)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Moves a customer, and the contacts, opportunities and cases that belong to it, to

@@ -274,6 +274,89 @@ fn a_reassigned_customer_leaves_one_rep_and_reaches_the_other() {
 }
 
 #[test]
+fn users_gaining_or_losing_sight_of_records_see_it_on_their_next_sync() {
+    let server = server();
+    let (ana, cat, maya) = (
+        device(&server, "ana"),
+        device(&server, "cat"),
+        device(&server, "maya"),
+    );
+    let kiosk = ana.store.create(customer("Hafenkiosk", "harbour")).unwrap();
+    let visit = ana
+        .store
+        .create(Visit::new(&kiosk.meta.id, &ana.user_id))
+        .unwrap();
+    ana.sync();
+    cat.sync();
+    maya.sync();
+    assert!(cat.customers().is_empty());
+    assert!(maya.store.get_any(&visit.meta.id).unwrap().is_some());
+    let metrics = agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("fieldcrm_connected_devices 3"),
+        "three devices synced:\n{metrics}"
+    );
+
+    // cat gains harbour: the customer arrives although it has not changed since cat's cursor.
+    admin(
+        &server.db,
+        &[
+            "territory",
+            "assign-user",
+            "--username",
+            "cat",
+            "--territory",
+            "harbour",
+        ],
+    );
+    cat.sync();
+    let names: Vec<String> = cat.customers().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["Hafenkiosk"]);
+
+    // ana loses harbour: the customer leaves her device; her own visit stays.
+    admin(
+        &server.db,
+        &[
+            "territory",
+            "unassign-user",
+            "--username",
+            "ana",
+            "--territory",
+            "harbour",
+        ],
+    );
+    let report = ana.sync();
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert!(ana.customers().is_empty());
+    assert!(ana.store.get_any(&visit.meta.id).unwrap().is_some());
+    // A second sync changes nothing more.
+    assert_eq!(ana.sync().removed, 0);
+    assert!(ana.store.get_any(&visit.meta.id).unwrap().is_some());
+
+    // ana moves to team south: her visit leaves manager maya's device.
+    admin(&server.db, &["team", "add", "--name", "south"]);
+    admin(
+        &server.db,
+        &["user", "move", "--username", "ana", "--team", "south"],
+    );
+    let report = maya.sync();
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert!(maya.store.get_any(&visit.meta.id).unwrap().is_none());
+    assert!(maya.store.get_any(&kiosk.meta.id).unwrap().is_some());
+    // ana still writes her visit, now in team south.
+    let mut done = ana.store.get::<Visit>(&visit.meta.id).unwrap().unwrap();
+    done.notes = "Regal aufgefüllt".to_owned();
+    ana.store.update(done).unwrap();
+    assert_eq!(ana.sync().rejected, 0);
+}
+
+#[test]
 fn forbidden_writes_are_rejected_per_document_and_stay_visible() {
     let server = server();
     let (ana, ben) = (device(&server, "ana"), device(&server, "ben"));
