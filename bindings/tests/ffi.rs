@@ -755,3 +755,27 @@ fn an_unreachable_server_is_offline() {
     let status = store.sync_status().unwrap();
     assert!(status.last_error.is_some() && !status.syncing);
 }
+
+#[test]
+fn a_failing_listener_does_not_fail_the_write_or_other_listeners() {
+    struct Throws;
+    impl QueryListener for Throws {
+        fn on_result(&self, _result: QueryResult) {
+            panic!("listener bug");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "crm.sqlite");
+    let healthy = Arc::new(Collect::default());
+    let query = Query::SearchCustomers {
+        text: "kiosk".into(),
+        limit: 10,
+    };
+    let _bad = store.subscribe(query.clone(), Arc::new(Throws)).unwrap();
+    let _good = store.subscribe(query, healthy.clone()).unwrap();
+    store
+        .create_customer(new_customer("Kiosk".into()))
+        .expect("the write committed and says so");
+    assert_eq!(healthy.names().last().map(Vec::len), Some(1));
+    assert_eq!(store.search_customers("kiosk".into(), 0).unwrap().len(), 1);
+}
