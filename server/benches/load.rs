@@ -19,10 +19,13 @@
 //!    bodies with the sum of the documents' compacted snapshots (`Store::document_bytes`).
 //! 4. `push_100_changes_median_ms`: a rep's device edits 50 of its customers and checks in 50
 //!    visits, then pushes the 100 changes and applies the acknowledgement; median of the rounds.
-//! 5. Load: simulated devices (one thread each, several devices per rep) push pre-built batches
-//!    of 50 changes (25 visits, 25 edits of customers the rep's other devices edit too), each
-//!    on a fixed schedule of one push every 0.9 s (staggered across devices), and pull to the
-//!    head after every push, for a bounded time. `merged_changes_per_s` is the server's
+//! 5. Load: simulated devices (one thread each; a rep carries two devices, a phone and a
+//!    tablet) push pre-built batches of 50 changes, a rep's working session: 20 visits planned,
+//!    20 earlier planned visits checked in and out (GPS stamps, verification, outcome, notes,
+//!    orders), 10 edits of customers of the rep's territory (200 customers, which the rep's
+//!    other device edits too). Each device pushes on a fixed schedule of one push every 0.9 s
+//!    (staggered across devices) and pulls to the head after every push, for a bounded time.
+//!    `merged_changes_per_s` is the server's
 //!    `fieldcrm_changes_merged_total` over the window; `push_p99_ms` is measured from each
 //!    push's *scheduled* time to its acknowledgement, so a server that falls behind shows it
 //!    (a device that is late sends at once, and the lateness counts); `server_rss_mb` is the
@@ -73,12 +76,17 @@ const PUSH_EDITS: usize = 50;
 const PUSH_VISITS: usize = 50;
 
 const LOAD_DEVICES: usize = 100;
-const LOAD_REPS: usize = 10;
+/// A rep carries a phone and a tablet: both push, and both edit the territory's customers.
+const DEVICES_PER_REP: usize = 2;
 const LOAD_SECONDS: f64 = 10.0;
 /// Customers per load territory, created before the window.
-const LOAD_CUSTOMERS: usize = 100;
-/// Changes per push of a simulated device (half new visits, half customer edits).
+const LOAD_CUSTOMERS: usize = 200;
+/// Changes per push of a simulated device: a field rep's working session.
 const LOAD_BATCH: usize = 50;
+/// Of those: visits planned, earlier planned visits checked in and out, customers edited.
+const LOAD_PLANNED: usize = 20;
+const LOAD_COMPLETED: usize = 20;
+const LOAD_CUSTOMER_EDITS: usize = LOAD_BATCH - LOAD_PLANNED - LOAD_COMPLETED;
 /// Each simulated device pushes on a fixed schedule, one push per period: 100 devices of 50
 /// changes every 0.9 s offer 5,556 changes/s, a tenth above the 5,000 target.
 const LOAD_PERIOD_S: f64 = 0.9;
@@ -487,6 +495,23 @@ fn gen_visit(rng: &mut SmallRng, customer: &Customer, rep: &str) -> Visit {
         visit.planned_start = Some(start);
         visit.planned_end = Some(start + 45 * MINUTE_MS);
     }
+    record_outcome(rng, &mut visit, customer, at);
+    visit
+}
+
+/// A planned visit for later today or the coming days.
+fn plan_visit(rng: &mut SmallRng, customer: &Customer, rep: &str) -> Visit {
+    let mut visit = Visit::new(&customer.meta.id, rep);
+    let start =
+        (BASE_MS + rng.random_range(1..96) * 30 * MINUTE_MS) / (30 * MINUTE_MS) * (30 * MINUTE_MS);
+    visit.planned_start = Some(start);
+    visit.planned_end = Some(start + *pick(rng, &[30, 45, 60]) * MINUTE_MS);
+    visit
+}
+
+/// Check-in and check-out with GPS stamps near the customer, verification, outcome, notes and
+/// sometimes an order: what the rep's device writes when the visit happens.
+fn record_outcome(rng: &mut SmallRng, visit: &mut Visit, customer: &Customer, at: Millis) {
     let (clat, clon, radius) = match &customer.location {
         Some(l) => (l.lat, l.lon, f64::from(customer.visit_radius_m)),
         None => {
@@ -543,7 +568,6 @@ fn gen_visit(rng: &mut SmallRng, customer: &Customer, rep: &str) -> Visit {
             })
             .collect();
     }
-    visit
 }
 
 /// A small edit a rep makes on a customer's page.
@@ -939,7 +963,7 @@ fn run() -> BenchResult<()> {
     // ---- Setup: the organisation, through the admin CLI.
     let started = Instant::now();
     let devices = scaled(LOAD_DEVICES, scale).max(2);
-    let load_reps = LOAD_REPS.min(devices);
+    let load_reps = (devices / DEVICES_PER_REP).max(1);
     admin(&binary, &db, &["team", "add", "--name", "berlin"])?;
     admin(&binary, &db, &["team", "add", "--name", "field"])?;
     for territory in TERRITORIES {
@@ -1518,18 +1542,37 @@ fn prepare_device(
     batches: usize,
 ) -> BenchResult<LoadDevice> {
     let transport = HttpTransport::new(base, &login.token);
-    push_all(store, &transport, 500)?;
     pull_all(store, &transport)?;
-    let cursor = u64::try_from(store.sync_status()?.cursor).unwrap_or(0);
     let customers = customers_in(store)?;
     if customers.is_empty() {
         return Err("a load device sees no customers".into());
     }
     let mut rng = SmallRng::seed_from_u64(SEED ^ (0x1000 + serial));
+    // The visits the first batch completes were planned (and synced) before the window.
+    let mut planned: Vec<(String, usize)> = Vec::new();
+    let plan = |rng: &mut SmallRng, planned: &mut Vec<(String, usize)>| -> BenchResult<()> {
+        for _ in 0..LOAD_PLANNED {
+            let c = rng.random_range(0..customers.len());
+            let visit = store.create(plan_visit(rng, &customers[c], &login.user_id))?;
+            planned.push((visit.meta.id, c));
+        }
+        Ok(())
+    };
+    plan(&mut rng, &mut planned)?;
+    push_all(store, &transport, 500)?;
+    pull_all(store, &transport)?;
+    let cursor = u64::try_from(store.sync_status()?.cursor).unwrap_or(0);
     for batch in 0..batches {
-        for i in 0..LOAD_BATCH / 2 {
-            let customer = pick(&mut rng, &customers);
-            store.create(gen_visit(&mut rng, customer, &login.user_id))?;
+        let due: Vec<(String, usize)> =
+            planned.drain(..LOAD_COMPLETED.min(planned.len())).collect();
+        plan(&mut rng, &mut planned)?;
+        for (id, c) in due {
+            let mut visit: Visit = store.get(&id)?.ok_or("visit vanished")?;
+            let at = visit.planned_start.unwrap_or(BASE_MS) + rng.random_range(-10..15) * MINUTE_MS;
+            record_outcome(&mut rng, &mut visit, &customers[c], at);
+            store.update(visit)?;
+        }
+        for i in 0..LOAD_CUSTOMER_EDITS {
             let id = &pick(&mut rng, &customers).meta.id;
             let mut edited: Customer = store.get(id)?.ok_or("customer vanished")?;
             edit_customer(&mut rng, &mut edited, batch * LOAD_BATCH + i);

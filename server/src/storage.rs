@@ -146,6 +146,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_sync.sql"),
     include_str!("../migrations/0003_appended.sql"),
     include_str!("../migrations/0004_user_scope.sql"),
+    include_str!("../migrations/0005_scope_order_indexes.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -585,18 +585,33 @@ impl SqliteStorage {
                 has_more: true,
             });
         }
-        let visibility = match principal.role {
-            Role::Admin => "1 = 1",
-            Role::Manager => "team_id = ?2",
-            Role::Rep => {
-                "(owner_id = ?3 OR territory_id IN (SELECT territory_id FROM user_territories WHERE user_id = ?3))"
-            }
+        // Who may see a document, as a filter (for lookups by id) and as candidate rows read
+        // from the (scope, last_seq) indexes only (for a page in log order). Candidates come
+        // from the indexes so that a page reads N rows, not the whole scope.
+        let (visibility, candidates) = match principal.role {
+            Role::Admin => (
+                "1 = 1",
+                "SELECT rowid AS r, last_seq AS s FROM documents WHERE last_seq > ?1",
+            ),
+            Role::Manager => (
+                "team_id = ?2",
+                "SELECT rowid AS r, last_seq AS s FROM documents WHERE team_id = ?2 AND last_seq > ?1",
+            ),
+            Role::Rep => (
+                "(owner_id = ?3 OR territory_id IN (SELECT territory_id FROM user_territories WHERE user_id = ?3))",
+                "SELECT rowid AS r, last_seq AS s FROM documents WHERE owner_id = ?3 AND last_seq > ?1
+                 UNION
+                 SELECT d.rowid, d.last_seq FROM user_territories t
+                   CROSS JOIN documents d ON d.territory_id = t.territory_id
+                 WHERE t.user_id = ?3 AND d.last_seq > ?1",
+            ),
         };
         let sql = format!(
-            "SELECT id, bytes, record, first_seq, last_seq, scope_seq FROM documents
-             WHERE last_seq > ?1 AND {visibility} ORDER BY last_seq LIMIT ?4"
+            "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT ?4)
+             SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq
+             FROM page CROSS JOIN documents d ON d.rowid = page.r"
         );
-        let rows: Vec<PageRow> = tx
+        let mut rows: Vec<PageRow> = tx
             .prepare_cached(&sql)?
             .query_map(
                 params![
@@ -617,6 +632,7 @@ impl SqliteStorage {
                 },
             )?
             .collect::<rusqlite::Result<_>>()?;
+        rows.sort_unstable_by_key(|row| row.last_seq);
         let has_more = rows.len() > limit;
         let mut page: Vec<PageRow> = rows.into_iter().take(limit).collect();
         let next_cursor = match (has_more, page.last()) {
@@ -628,9 +644,10 @@ impl SqliteStorage {
             // later page; the device would then only get their changes after next_cursor.
             // They travel in this page too, with all their changes after `cursor`.
             let sql = format!(
-                "SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq FROM documents d
-                 WHERE d.last_seq > ?4 AND {visibility}
-                   AND d.id IN (SELECT doc_id FROM changes WHERE seq > ?1 AND seq <= ?4)"
+                "SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq
+                 FROM (SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?4) c
+                   CROSS JOIN documents d ON d.id = c.doc_id
+                 WHERE d.last_seq > ?4 AND {visibility}"
             );
             let straddling = tx
                 .prepare_cached(&sql)?
