@@ -662,7 +662,11 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(
+                std::fs::File::create("/tmp/server-diag.log")
+                    .map(Stdio::from)
+                    .unwrap_or(Stdio::null()),
+            )
             .spawn()?;
         let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();

@@ -200,13 +200,13 @@ struct LoginResponse {
 
 /// Password hashing takes ~19 MiB and a core for tens of milliseconds: at most this many run at
 /// once, so a burst of logins queues instead of growing memory and starving sync requests.
-static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
 
 /// Pushes merged at once. Each push merges its documents first and then holds the single
 /// writer briefly; two in flight keep one merging while the other writes. More would only queue
 /// at the writer while holding a thread each, and a push that waits long merges against a
 /// version that is stale by the time it writes (and must merge again).
-static PUSHES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+static PUSHES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
 
 /// Pulls served at once: as many as there are read connections (see storage.rs), so waiting
 /// pulls queue here without holding a thread each.

@@ -35,6 +35,8 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("could not start the checkpoint thread: {0}")]
+    Thread(String),
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -147,6 +149,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_appended.sql"),
     include_str!("../migrations/0004_user_scope.sql"),
     include_str!("../migrations/0005_scope_order_indexes.sql"),
+    include_str!("../migrations/0006_changes_by_rowid.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -161,6 +164,8 @@ pub struct SqliteStorage {
     readers: Vec<Mutex<Connection>>,
     /// Documents recently written, kept loaded for the next push (see `doc_cache.rs`).
     pub(crate) docs: DocCache,
+    /// Copies the WAL into the database file in the background (file databases only).
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -178,6 +183,10 @@ impl SqliteStorage {
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut writer)?;
+        // Every transaction on the writer takes the write lock when it begins. A deferred one
+        // that read first could not upgrade after a checkpoint reset the WAL under it.
+        writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        let checkpointer = Checkpointer::start(path)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let conn = Connection::open_with_flags(
@@ -191,6 +200,7 @@ impl SqliteStorage {
             writer: Mutex::new(writer),
             readers,
             docs: DocCache::new(doc_cache::CAPACITY),
+            _checkpointer: Some(checkpointer),
         })
     }
 
@@ -203,6 +213,7 @@ impl SqliteStorage {
             writer: Mutex::new(writer),
             readers: Vec::new(),
             docs: DocCache::new(doc_cache::CAPACITY),
+            _checkpointer: None,
         })
     }
 
@@ -221,6 +232,60 @@ impl SqliteStorage {
         match self.readers.first() {
             Some(reader) => reader.lock().unwrap_or_else(|e| e.into_inner()),
             None => self.write(),
+        }
+    }
+}
+
+/// How often the background checkpoint runs.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A thread with its own connection that copies the WAL into the database file in passive
+/// mode (it blocks neither the writer nor readers), so that SQLite's automatic checkpoint,
+/// which runs inside the commit that crosses 1,000 WAL pages while the write lock is held,
+/// finds most pages already copied. The automatic one still runs: the WAL only starts over
+/// after a checkpoint that completes while nobody writes, and it is that one.
+///
+/// Dropping it stops the thread after one last checkpoint.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let checkpoint = |mode: &str| {
+                    if let Err(e) =
+                        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, mode, "WAL checkpoint failed");
+                    }
+                };
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    checkpoint("PASSIVE");
+                }
+                checkpoint("TRUNCATE");
+            })
+            .map_err(|e| StorageError::Thread(e.to_string()))?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
