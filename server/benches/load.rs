@@ -662,11 +662,7 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(
-                std::fs::File::create("/tmp/server-diag.log")
-                    .map(Stdio::from)
-                    .unwrap_or(Stdio::null()),
-            )
+            .stderr(Stdio::null())
             .spawn()?;
         let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();

@@ -186,6 +186,11 @@ impl SqliteStorage {
         // Every transaction on the writer takes the write lock when it begins. A deferred one
         // that read first could not upgrade after a checkpoint reset the WAL under it.
         writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        // The automatic checkpoint, run inside a commit, resets the WAL; the background
+        // thread has copied most pages by the time this many have accumulated.
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        // A WAL file that grew during a burst is cut back to this size when it starts over.
+        writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         let checkpointer = Checkpointer::start(path)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -236,6 +241,8 @@ impl SqliteStorage {
     }
 }
 
+/// WAL pages after which a commit runs SQLite's own checkpoint (its default is 1,000).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_000;
 /// How often the background checkpoint runs.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 

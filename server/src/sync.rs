@@ -585,32 +585,7 @@ impl SqliteStorage {
                 has_more: true,
             });
         }
-        // Who may see a document, as a filter (for lookups by id) and as candidate rows read
-        // from the (scope, last_seq) indexes only (for a page in log order). Candidates come
-        // from the indexes so that a page reads N rows, not the whole scope.
-        let (visibility, candidates) = match principal.role {
-            Role::Admin => (
-                "1 = 1",
-                "SELECT rowid AS r, last_seq AS s FROM documents WHERE last_seq > ?1",
-            ),
-            Role::Manager => (
-                "team_id = ?2",
-                "SELECT rowid AS r, last_seq AS s FROM documents WHERE team_id = ?2 AND last_seq > ?1",
-            ),
-            Role::Rep => (
-                "(owner_id = ?3 OR territory_id IN (SELECT territory_id FROM user_territories WHERE user_id = ?3))",
-                "SELECT rowid AS r, last_seq AS s FROM documents WHERE owner_id = ?3 AND last_seq > ?1
-                 UNION
-                 SELECT d.rowid, d.last_seq FROM user_territories t
-                   CROSS JOIN documents d ON d.territory_id = t.territory_id
-                 WHERE t.user_id = ?3 AND d.last_seq > ?1",
-            ),
-        };
-        let sql = format!(
-            "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT ?4)
-             SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq
-             FROM page CROSS JOIN documents d ON d.rowid = page.r"
-        );
+        let (visibility, sql) = page_sql(principal.role);
         let mut rows: Vec<PageRow> = tx
             .prepare_cached(&sql)?
             .query_map(
@@ -913,6 +888,39 @@ impl SqliteStorage {
     }
 }
 
+/// The SQL of a pull page for `role` and its visibility filter. Parameters: ?1 cursor, ?2 team,
+/// ?3 user, ?4 page size + 1.
+///
+/// The page's rowids come from the (scope column, `last_seq`) indexes alone, then only those
+/// rows are read: a page costs its size, not the size of the user's scope
+/// (`page_queries_read_only_the_page` checks the plans).
+fn page_sql(role: Role) -> (&'static str, String) {
+    let (visibility, candidates) = match role {
+        Role::Admin => (
+            "1 = 1",
+            "SELECT rowid AS r, last_seq AS s FROM documents WHERE last_seq > ?1",
+        ),
+        Role::Manager => (
+            "team_id = ?2",
+            "SELECT rowid AS r, last_seq AS s FROM documents WHERE team_id = ?2 AND last_seq > ?1",
+        ),
+        Role::Rep => (
+            "(owner_id = ?3 OR territory_id IN (SELECT territory_id FROM user_territories WHERE user_id = ?3))",
+            "SELECT rowid AS r, last_seq AS s FROM documents WHERE owner_id = ?3 AND last_seq > ?1
+             UNION
+             SELECT d.rowid, d.last_seq FROM user_territories t
+               CROSS JOIN documents d ON d.territory_id = t.territory_id
+             WHERE t.user_id = ?3 AND d.last_seq > ?1",
+        ),
+    };
+    let sql = format!(
+        "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT ?4)
+         SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq
+         FROM page CROSS JOIN documents d ON d.rowid = page.r"
+    );
+    (visibility, sql)
+}
+
 /// A document created by this push starts at the sequence number of its first change.
 fn accepted_first_seq(accepted: &authority::Accepted, last_seq: i64) -> i64 {
     last_seq - accepted.new_changes.len() as i64 + 1
@@ -1054,5 +1062,34 @@ mod tests {
         storage.docs.take(&c.meta.id, i64::MAX);
         let fresh = fresh_pull(&storage, &principal, &dir);
         assert_eq!(fresh.get::<Customer>(&c.meta.id).unwrap(), Some(c));
+    }
+
+    #[test]
+    fn page_queries_read_only_the_page() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let conn = storage.write();
+        for role in [Role::Admin, Role::Manager, Role::Rep] {
+            let (_, sql) = page_sql(role);
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(params![0, "team", "user", 10], |row| {
+                    row.get::<_, String>(3)
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let documents: Vec<&String> = plan
+                .iter()
+                .filter(|step| step.contains("documents") || step.contains(" d "))
+                .collect();
+            assert!(!documents.is_empty(), "{role:?}: {plan:?}");
+            for step in documents {
+                assert!(
+                    step.contains("COVERING INDEX") || step.contains("INTEGER PRIMARY KEY"),
+                    "{role:?} reads documents rows beyond the page: {step} in {plan:?}"
+                );
+            }
+        }
     }
 }
