@@ -6,6 +6,7 @@
 pub mod authority;
 mod chunks;
 mod error;
+mod geo;
 #[cfg(feature = "http")]
 mod http_transport;
 mod live;
@@ -19,6 +20,10 @@ mod store;
 mod sync;
 
 pub use error::{ImportError, Result, StoreError, ValidationError};
+pub use geo::{
+    DayPlan, EXACT_UP_TO, LatLon, plan_day, plan_day_brute_force, plan_day_heuristic,
+    verify_check_in,
+};
 #[cfg(feature = "http")]
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
