@@ -68,7 +68,7 @@ pub trait QueryListener: Send + Sync {
 
 /// Moves sync messages to the FieldCRM server; implemented by the host over its own HTTP client
 /// (OkHttp, URLSession, ...). `push` POSTs the body to `/v1/sync/push`, `pull` to
-/// `/v1/sync/pull`, both with `content-type: application/x-fieldcrm-sync` and the bearer
+/// `/v1/sync/pull`, `upload_pings` to `/v1/sync/pings`, all with `content-type: application/x-fieldcrm-sync` and the bearer
 /// token, and return the 200 response body. Throw `FieldCrmError.Offline` when the request did
 /// not reach the server (retried with backoff) and `FieldCrmError.ServerRefused` with the status
 /// and the JSON error's `code` for any other status.
@@ -76,6 +76,7 @@ pub trait QueryListener: Send + Sync {
 pub trait SyncTransport: Send + Sync {
     fn push(&self, body: Vec<u8>) -> Result<Vec<u8>>;
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>>;
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>>;
 }
 
 struct ListenerAdapter(Arc<dyn QueryListener>);
@@ -101,6 +102,12 @@ impl fc::Transport for TransportAdapter {
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
         self.0
             .pull(body)
+            .map_err(FieldCrmError::into_transport_error)
+    }
+
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
+        self.0
+            .upload_pings(body)
             .map_err(FieldCrmError::into_transport_error)
     }
 }
@@ -343,6 +350,63 @@ impl FieldStore {
             Ok(Arc::new(Subscription {
                 inner: Mutex::new(Some(subscription)),
             }))
+        })
+    }
+
+    // -- visits in the field ------------------------------------------------------------------
+
+    /// Checks in to a planned visit with the current fix: written once, verified offline
+    /// against the customer's location and visit radius (`verification` on the visit).
+    pub fn check_in(&self, visit_id: String, fix: GpsFix) -> Result<Visit> {
+        self.with("check_in", |s| {
+            Ok(s.check_in(&visit_id, fix.into())?.into())
+        })
+    }
+
+    /// Checks out of a visit checked in before (written once); the visit becomes done.
+    pub fn check_out(
+        &self,
+        visit_id: String,
+        fix: GpsFix,
+        outcome: Option<String>,
+    ) -> Result<Visit> {
+        self.with("check_out", |s| {
+            Ok(s.check_out(&visit_id, fix.into(), outcome)?.into())
+        })
+    }
+
+    /// Records location pings between visits (append-only; a repeated fix time is kept once).
+    /// They upload in batches with the next sync. Returns how many were new.
+    pub fn record_pings(&self, pings: Vec<GpsFix>) -> Result<u32> {
+        self.with("record_pings", |s| {
+            let fixes: Vec<fc::Fix> = pings.into_iter().map(Into::into).collect();
+            Ok(s.record_pings(&fixes)?)
+        })
+    }
+
+    /// The pings recorded with fix times in `[from, to)`, in time order.
+    pub fn pings_between(&self, from: i64, to: i64) -> Result<Vec<GpsFix>> {
+        self.with("pings_between", |s| {
+            Ok(s.pings_between(from, to)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Pings the server refused, with its reasons.
+    pub fn refused_pings(&self) -> Result<Vec<RefusedPing>> {
+        self.with("refused_pings", |s| {
+            Ok(s.refused_pings()?.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// The signed-in rep's planned visits of `[day_start, day_end)` in visiting order from
+    /// (`lat`, `lon`), with the total distance.
+    pub fn plan_day(&self, lat: f64, lon: f64, day_start: i64, day_end: i64) -> Result<DayRoute> {
+        self.with("plan_day", |s| {
+            Ok(s.plan_day(fc::LatLon::new(lat, lon), day_start, day_end)?
+                .into())
         })
     }
 
@@ -608,6 +672,12 @@ mod tests {
                 })
             }
             fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Err(FieldCrmError::ServerRefused {
+                    status: 401,
+                    code: "unauthorized".into(),
+                })
+            }
+            fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),

@@ -625,6 +625,10 @@ impl SyncTransport for HostHttp {
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, FieldCrmError> {
         self.post("/v1/sync/pull", body)
     }
+
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, FieldCrmError> {
+        self.post("/v1/sync/pings", body)
+    }
 }
 
 #[test]

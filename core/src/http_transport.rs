@@ -77,4 +77,8 @@ impl Transport for HttpTransport {
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.post("/v1/sync/pull", body)
     }
+
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.post("/v1/sync/pings", body)
+    }
 }

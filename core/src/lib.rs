@@ -11,13 +11,16 @@ mod geo;
 mod http_transport;
 mod live;
 mod model;
+mod pings;
 mod projection;
 pub mod protocol;
 mod query;
 mod record;
+pub mod route;
 mod schema;
 mod store;
 mod sync;
+mod visits;
 
 pub use error::{ImportError, Result, StoreError, ValidationError};
 pub use geo::{
@@ -28,16 +31,19 @@ pub use geo::{
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
+pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord};
 pub use query::{
     CaseSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal, TaskSummary,
     VisitSummary, distance_m,
 };
 pub use record::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
+pub use route::{Fix, RouteReview, review_route};
 pub use store::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange, Store,
     SyncStatus, VerifyReport,
 };
 pub use sync::{
-    MAX_RESPONSE_BYTES, OutgoingPush, PullOutcome, PushOutcome, RetryPolicy, SyncError, SyncReport,
-    SyncSession, Transport, TransportError, sync,
+    MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome, RetryPolicy,
+    SyncError, SyncReport, SyncSession, Transport, TransportError, sync,
 };
+pub use visits::{DayRoute, PlannedStop};

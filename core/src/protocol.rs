@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::model::Kind;
 use crate::record::AnyRecord;
+use crate::route::Fix;
 
 pub const MAGIC: [u8; 4] = *b"FCRM";
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -160,6 +161,36 @@ pub enum PulledPayload {
         bytes: Vec<u8>,
         record: Box<AnyRecord>,
     },
+}
+
+/// Most pings one upload may carry.
+pub const MAX_PINGS_PER_BATCH: usize = 5_000;
+
+/// Device → server: location pings recorded between visits. Idempotent by `batch_id`: a batch
+/// sent again (the acknowledgement was lost) is acknowledged again and stored once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PingUpload {
+    /// UUID made by the device when it closed the batch.
+    pub batch_id: String,
+    pub pings: Vec<Fix>,
+}
+
+/// Server → device: the batch is stored (or was already). Pings the server refused (a fix time
+/// far in the future of the server's clock, say) are listed; the rest are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PingAck {
+    pub batch_id: String,
+    pub stored: u32,
+    /// Pings the server already had (same fix time), from this batch or another.
+    pub duplicates: u32,
+    pub refused: Vec<RefusedPing>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedPing {
+    /// The fix time of the refused ping (how the device knows it).
+    pub at: i64,
+    pub reason: String,
 }
 
 /// Encodes a message body: header, then the postcard payload, deflated when worth it.

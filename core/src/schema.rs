@@ -10,6 +10,7 @@ pub(crate) const APPLICATION_ID: i64 = 0x4643_524D;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_rejected.sql"),
+    include_str!("../migrations/0003_pings.sql"),
 ];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -102,6 +102,8 @@ pub struct SyncStatus {
     pub last_attempt_at: Option<Millis>,
     pub last_error: Option<String>,
     pub rejected_changes: u64,
+    /// Location pings recorded and not yet acknowledged by the server.
+    pub pending_pings: u64,
 }
 
 struct Inner {
@@ -254,6 +256,12 @@ impl Store {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the store's connection, under the store's lock (for the modules that keep
+    /// tables of their own beside the documents, such as pings).
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        f(&mut self.lock().conn)
     }
 
     /// This device's Automerge actor id (hex); the server binds it to the signed-in user.
@@ -868,6 +876,12 @@ impl Store {
         let rejected: i64 = inner
             .conn
             .query_row("SELECT count(*) FROM rejected", [], |row| row.get(0))?;
+        let pending_pings: i64 = inner.conn.query_row(
+            "SELECT count(*) FROM pings p LEFT JOIN ping_batches b ON b.id = p.batch_id
+             WHERE b.acknowledged_at IS NULL",
+            [],
+            |row| row.get(0),
+        )?;
         let status = inner.conn.query_row(
             "SELECT cursor, last_sync_at, last_attempt_at, last_error FROM sync_state WHERE id = 1",
             [],
@@ -879,6 +893,7 @@ impl Store {
                     last_attempt_at: row.get(2)?,
                     last_error: row.get(3)?,
                     rejected_changes: rejected.max(0) as u64,
+                    pending_pings: pending_pings.max(0) as u64,
                 })
             },
         )?;

@@ -13,8 +13,8 @@ use thiserror::Error;
 use crate::error::StoreError;
 use crate::model::Millis;
 use crate::protocol::{
-    self, DocChanges, ProtocolError, PullRequest, PullResponse, PulledPayload, PushRequest,
-    PushResponse,
+    self, DocChanges, PingAck, ProtocolError, PullRequest, PullResponse, PulledPayload,
+    PushRequest, PushResponse,
 };
 use crate::store::{ImportReport, IncomingDoc, IncomingPayload, Store};
 
@@ -47,6 +47,8 @@ impl TransportError {
 pub trait Transport {
     fn push(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    /// Sends a batch of location pings (`POST /v1/sync/pings`).
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
 }
 
 #[derive(Debug, Error)]
@@ -93,6 +95,16 @@ pub struct SyncSession<'s> {
     pub push_batch: u32,
     /// Documents per pull page.
     pub page_size: u32,
+    /// Pings per upload batch.
+    pub ping_batch: usize,
+}
+
+/// A batch of pings ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingPings {
+    pub body: Vec<u8>,
+    pub batch_id: String,
+    pub count: usize,
 }
 
 impl<'s> SyncSession<'s> {
@@ -101,7 +113,35 @@ impl<'s> SyncSession<'s> {
             store,
             push_batch: 500,
             page_size: 1_000,
+            ping_batch: 1_000,
         }
+    }
+
+    /// The next batch of pings to upload (the same batch again until it is acknowledged).
+    pub fn build_ping_upload(&self) -> Result<Option<OutgoingPings>, SyncError> {
+        let Some(upload) = self.store.next_ping_batch(self.ping_batch)? else {
+            return Ok(None);
+        };
+        Ok(Some(OutgoingPings {
+            body: protocol::encode(&upload)?,
+            batch_id: upload.batch_id,
+            count: upload.pings.len(),
+        }))
+    }
+
+    /// Applies the server's acknowledgement of `sent`. Returns how many pings the server
+    /// stored or already had.
+    pub fn apply_ping_ack(&self, sent: &OutgoingPings, body: &[u8]) -> Result<u32, SyncError> {
+        let ack: PingAck = protocol::decode(body, MAX_RESPONSE_BYTES)?;
+        if ack.batch_id != sent.batch_id {
+            return Err(ProtocolError::Malformed(format!(
+                "acknowledgement of batch {} for batch {}",
+                ack.batch_id, sent.batch_id
+            ))
+            .into());
+        }
+        self.store.acknowledge_ping_batch(&ack)?;
+        Ok(ack.stored + ack.duplicates)
     }
 
     /// The oldest unacknowledged changes, grouped by document in upload order; `None` when
@@ -208,6 +248,7 @@ pub struct SyncReport {
     pub pulled_docs: u32,
     pub removed: usize,
     pub pages: u32,
+    pub pings_uploaded: u32,
 }
 
 fn with_retry<T>(
@@ -261,6 +302,12 @@ fn sync_round(
         if outcome.acknowledged + outcome.rejected == 0 {
             break; // the server took none of them: do not spin; the next round retries
         }
+    }
+    while let Some(batch) = session.build_ping_upload()? {
+        let response = with_retry(policy, sleep, || {
+            Ok(transport.upload_pings(batch.body.clone())?)
+        })?;
+        report.pings_uploaded += session.apply_ping_ack(&batch, &response)?;
     }
     loop {
         let request = session.build_pull()?;
@@ -431,6 +478,18 @@ mod tests {
             .map_err(|e| TransportError::Offline(e.to_string()))
         }
 
+        fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            let upload: crate::protocol::PingUpload = protocol::decode(&body, 1 << 20)
+                .map_err(|e| TransportError::Offline(e.to_string()))?;
+            protocol::encode(&PingAck {
+                batch_id: upload.batch_id,
+                stored: upload.pings.len() as u32,
+                duplicates: 0,
+                refused: vec![],
+            })
+            .map_err(|e| TransportError::Offline(e.to_string()))
+        }
+
         fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
             let page = PullResponse {
                 docs: vec![],
@@ -447,6 +506,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let device = store(&dir, "d.sqlite");
         device.create(Customer::new("Kiosk")).unwrap();
+        device
+            .record_pings(&[crate::Fix {
+                at: crate::store::now_ms() - 1_000,
+                lat: 52.5,
+                lon: 13.4,
+                accuracy_m: 5.0,
+                mock: false,
+            }])
+            .unwrap();
         let policy = RetryPolicy {
             attempts: 4,
             first_delay: Duration::from_millis(100),
@@ -465,7 +533,11 @@ mod tests {
         ));
         assert_eq!(waits, [100, 200, 250].map(Duration::from_millis));
         let status = device.sync_status().unwrap();
-        assert_eq!(status.pending_changes, 1, "nothing lost");
+        assert_eq!(
+            (status.pending_changes, status.pending_pings),
+            (1, 1),
+            "nothing lost"
+        );
         assert!(status.last_error.is_some());
 
         let flaky = Flaky {
@@ -473,11 +545,19 @@ mod tests {
             pushes: RefCell::new(vec![]),
         };
         let report = sync(&device, &flaky, &policy, &mut |_| {}, &|| NOW + 1).unwrap();
-        assert_eq!((report.pushed, report.pages), (1, 1));
+        assert_eq!(
+            (report.pushed, report.pages, report.pings_uploaded),
+            (1, 1, 1)
+        );
         let status = device.sync_status().unwrap();
         assert_eq!(
-            (status.pending_changes, status.cursor, status.last_error),
-            (0, 3, None)
+            (
+                status.pending_changes,
+                status.pending_pings,
+                status.cursor,
+                status.last_error
+            ),
+            (0, 0, 3, None)
         );
         assert_eq!(flaky.pushes.borrow().len(), 1);
     }

@@ -866,6 +866,10 @@ impl Transport for Counting<'_> {
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.exchange(body, |b| self.inner.pull(b))
     }
+
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.exchange(body, |b| self.inner.upload_pings(b))
+    }
 }
 
 /// Pushes everything pending in `store`, `batch` changes per request. Returns the count.

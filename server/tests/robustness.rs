@@ -592,6 +592,10 @@ impl Transport for DroppingTransport {
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.call(|| self.inner.pull(body))
     }
+
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.call(|| self.inner.upload_pings(body))
+    }
 }
 
 /// Devices: 0 = rep ana, 1 = rep ben (both harbour), 2 = manager maya.
