@@ -109,6 +109,8 @@ pub struct VisitFacts {
 pub struct Segment {
     /// `[lat, lon]` pairs, in order.
     pub points: Vec<[f64; 2]>,
+    /// The fix time of each point.
+    pub times: Vec<Millis>,
     pub start_at: Millis,
     pub end_at: Millis,
     pub distance_m: f64,
@@ -151,6 +153,7 @@ pub struct VisitReview {
     pub sequence: u32,
     /// 1-based position in the day's plan (by planned start), when planned.
     pub planned_sequence: Option<u32>,
+    #[serde(with = "status_code")]
     pub status: VisitStatus,
     pub planned_start: Option<Millis>,
     pub check_in_at: Millis,
@@ -163,6 +166,7 @@ pub struct VisitReview {
     pub distance_from_customer_m: Option<f64>,
     pub customer_lat: Option<f64>,
     pub customer_lon: Option<f64>,
+    #[serde(with = "verification_code")]
     pub verification: Option<Verification>,
     pub mock: bool,
     pub stale: bool,
@@ -193,6 +197,45 @@ pub struct RouteReview {
     pub actual_order: Vec<String>,
     pub first_check_in_at: Option<Millis>,
     pub last_check_in_at: Option<Millis>,
+}
+
+/// Status and verification travel as their stable codes (`in_progress`, `out_of_range`) in
+/// JSON, as everywhere else in the API.
+mod status_code {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::model::VisitStatus;
+
+    pub fn serialize<S: Serializer>(status: &VisitStatus, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(status.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VisitStatus, D::Error> {
+        let code = String::deserialize(d)?;
+        VisitStatus::parse(&code).ok_or_else(|| D::Error::custom(format!("unknown status {code}")))
+    }
+}
+
+mod verification_code {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::model::Verification;
+
+    pub fn serialize<S: Serializer>(value: &Option<Verification>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_some(v.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Verification>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(code) => Verification::parse(&code)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("unknown verification {code}"))),
+        }
+    }
 }
 
 fn stamp_is_stale(stamp: &GpsStamp) -> bool {
@@ -264,6 +307,7 @@ pub fn review_route(mut fixes: Vec<Fix>, visits: &[VisitFacts]) -> RouteReview {
         if new_segment {
             segments.push(Segment {
                 points: Vec::new(),
+                times: Vec::new(),
                 start_at: fix.at,
                 end_at: fix.at,
                 distance_m: 0.0,
@@ -271,6 +315,7 @@ pub fn review_route(mut fixes: Vec<Fix>, visits: &[VisitFacts]) -> RouteReview {
         }
         if let Some(segment) = segments.last_mut() {
             segment.points.push([fix.lat, fix.lon]);
+            segment.times.push(fix.at);
             segment.end_at = fix.at;
         }
     }

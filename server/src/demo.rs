@@ -17,10 +17,12 @@
 
 use std::collections::BTreeSet;
 
+use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::protocol::{DocChanges, PushRequest};
+use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Address, Customer, GeoLocation, GpsStamp, Grade, LocationSource, Millis, Money, Opportunity,
-    OrderLine, Record, Stage, Store, StoreError, Verification, Visit, VisitStatus, distance_m,
+    Address, Customer, GeoLocation, GpsStamp, Grade, LatLon, LocationSource, Millis, Money,
+    Opportunity, OrderLine, Record, Stage, Store, StoreError, Visit, VisitStatus, verify_check_in,
 };
 
 use crate::auth::{self, AuthError, PasswordParams};
@@ -117,6 +119,8 @@ pub struct DemoSummary {
     pub customers: usize,
     pub visits: usize,
     pub opportunities: usize,
+    /// Location pings stored.
+    pub pings: usize,
     /// Automerge changes acknowledged by the push path.
     pub changes: usize,
 }
@@ -223,6 +227,7 @@ pub fn seed(
         customers: plan.customers.len(),
         visits: plan.visits.len(),
         opportunities: plan.opportunities.len(),
+        pings: 0,
         changes: 0,
     };
     for (rep, user) in users.iter().filter(|u| u.role == Role::Rep).enumerate() {
@@ -235,6 +240,16 @@ pub fn seed(
         write_all(&store, plan.visits.iter(), rep)?;
         write_all(&store, plan.opportunities.iter(), rep)?;
         summary.changes += push(storage, &store, &principal)?;
+        for (_, pings) in plan.pings.iter().filter(|(owner, _)| *owner == rep) {
+            for (index, batch) in pings.chunks(1_000).enumerate() {
+                let upload = PingUpload {
+                    batch_id: format!("demo-{}-{index}", user.id),
+                    pings: batch.to_vec(),
+                };
+                storage.store_pings(&user.id, &upload, now)?;
+                summary.pings += batch.len();
+            }
+        }
     }
     storage.create_user(NewUser {
         username: DEMO_USERS[DEMO_USERS.len() - 1].username,
@@ -583,6 +598,8 @@ pub struct DemoPlan {
     pub customers: Vec<(usize, Customer)>,
     pub visits: Vec<(usize, Visit)>,
     pub opportunities: Vec<(usize, Opportunity)>,
+    /// Location pings per rep along the routes of the days with visits.
+    pub pings: Vec<(usize, Vec<Fix>)>,
 }
 
 const DAY: Millis = 86_400_000;
@@ -738,6 +755,23 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
         }
     }
 
+    // What a manager should notice: one check-in from a mock-location app (the third rep's
+    // first visit), one whose GPS fix was six minutes old (the second rep's third visit).
+    for (rep, nth, mock) in [(2, 0, true), (1, 2, false)] {
+        let stamp = visits
+            .iter_mut()
+            .filter(|(owner, v)| *owner == rep && v.check_in.is_some())
+            .nth(nth)
+            .and_then(|(_, v)| v.check_in.as_mut());
+        if let Some(stamp) = stamp {
+            if mock {
+                stamp.mock = true;
+            } else {
+                stamp.fix_at = stamp.at - 6 * MINUTE;
+            }
+        }
+    }
+
     let mut opportunities = Vec::new();
     let stages = [
         (Stage::Lead, 10),
@@ -781,10 +815,14 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
             opportunities.push((rep, deal));
         }
     }
+    let pings = (0..REPS)
+        .map(|rep| (rep, route_pings(&mut rng, rep, &visits)))
+        .collect();
     DemoPlan {
         customers,
         visits,
         opportunities,
+        pings,
     }
 }
 
@@ -826,16 +864,13 @@ fn past_visit(rng: &mut Rng, visit: &mut Visit, customer: &Customer, start: Mill
         fix_at: out_at - rng.int(0, 20) * 1_000,
         mock: false,
     });
-    let distance = distance_m(location.lat, location.lon, lat, lon);
-    let radius = f64::from(customer.visit_radius_m);
-    let accuracy = accuracy.round();
-    visit.verification = Some(if distance + accuracy <= radius {
-        Verification::Verified
-    } else if distance - accuracy > radius {
-        Verification::OutOfRange
-    } else {
-        Verification::Uncertain
-    });
+    if let Some(stamp) = &visit.check_in {
+        visit.verification = Some(verify_check_in(
+            Some(LatLon::new(location.lat, location.lon)),
+            f64::from(customer.visit_radius_m),
+            stamp,
+        ));
+    }
     visit.status = VisitStatus::Done;
     let outcome = *rng.pick(OUTCOMES);
     visit.outcome = Some(outcome.to_owned());
@@ -859,6 +894,89 @@ fn past_visit(rng: &mut Rng, visit: &mut Visit, customer: &Customer, start: Mill
             ])
             .to_string(),
         );
+    }
+}
+
+/// Pings every 30 s while driving and every 2 min while on site, along straight lines between
+/// the day's check-ins, with GPS noise; the route starts 20 min before the first check-in and
+/// ends 15 min after the last check-out. A few days carry what a route review must catch: the
+/// first rep's phone is off for 25 minutes once (a gap), the second rep's GPS jumps 30 km
+/// for one fix (implausible speed).
+fn route_pings(rng: &mut Rng, rep: usize, visits: &[(usize, Visit)]) -> Vec<Fix> {
+    let mut by_day: std::collections::BTreeMap<Millis, Vec<&Visit>> = Default::default();
+    for (_, visit) in visits.iter().filter(|(owner, _)| *owner == rep) {
+        if let Some(check_in) = &visit.check_in {
+            by_day
+                .entry(check_in.at.div_euclid(DAY))
+                .or_default()
+                .push(visit);
+        }
+    }
+    let mut pings = Vec::new();
+    for (day_index, (_, mut day)) in by_day.into_iter().enumerate() {
+        day.sort_by_key(|v| v.check_in.as_ref().map(|c| c.at));
+        let Some(first) = day.first().and_then(|v| v.check_in.clone()) else {
+            continue;
+        };
+        let home = offset(rng, first.lat, first.lon, 2_500.0);
+        let mut position = (home.0, home.1, first.at - 20 * MINUTE);
+        let gap_leg = (rep == 0 && day_index == 1).then_some(1);
+        let jump_leg = (rep == 1 && day_index == 2).then_some(2);
+        for (leg, visit) in day.iter().enumerate() {
+            let (Some(check_in), Some(check_out)) = (&visit.check_in, &visit.check_out) else {
+                continue;
+            };
+            let target = (check_in.lat, check_in.lon, check_in.at);
+            let mut t = position.2;
+            while t < target.2 {
+                let f = (t - position.2) as f64 / (target.2 - position.2).max(1) as f64;
+                let silent = gap_leg == Some(leg)
+                    && f > 0.1
+                    && f < 0.1 + 25.0 * MINUTE as f64 / (target.2 - position.2).max(1) as f64;
+                if !silent {
+                    let lat = position.0 + (target.0 - position.0) * f;
+                    let lon = position.1 + (target.1 - position.1) * f;
+                    let noise = rng.range(2.0, 12.0);
+                    let (lat, lon) = offset(rng, lat, lon, noise);
+                    pings.push(demo_fix(t, lat, lon, rng.range(4.0, 15.0)));
+                }
+                if jump_leg == Some(leg) && (f - 0.5).abs() < 0.02 {
+                    pings.push(demo_fix(t + 5_000, position.0 + 0.27, position.1, 20.0));
+                }
+                t += 30_000;
+            }
+            let mut t = check_in.at + 60_000;
+            while t < check_out.at {
+                let noise = rng.range(2.0, 20.0);
+                let (lat, lon) = offset(rng, check_in.lat, check_in.lon, noise);
+                pings.push(demo_fix(t, lat, lon, rng.range(5.0, 25.0)));
+                t += 2 * MINUTE;
+            }
+            position = (check_out.lat, check_out.lon, check_out.at + 30_000);
+        }
+        let away = offset(rng, position.0, position.1, 3_000.0);
+        let mut t = position.2;
+        while t < position.2 + 15 * MINUTE {
+            let f = (t - position.2) as f64 / (15 * MINUTE) as f64;
+            pings.push(demo_fix(
+                t,
+                position.0 + (away.0 - position.0) * f,
+                position.1 + (away.1 - position.1) * f,
+                8.0,
+            ));
+            t += 30_000;
+        }
+    }
+    pings
+}
+
+fn demo_fix(at: Millis, lat: f64, lon: f64, accuracy_m: f64) -> Fix {
+    Fix {
+        at,
+        lat,
+        lon,
+        accuracy_m: accuracy_m.round(),
+        mock: false,
     }
 }
 

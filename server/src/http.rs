@@ -69,6 +69,18 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", post(pull))
+        .route("/v1/sync/pings", post(fieldwork::upload_pings))
+        .route("/v1/reps", get(fieldwork::reps))
+        .route("/v1/routes/{rep_id}/{date}", get(fieldwork::route))
+        .route(
+            "/v1/routes/{rep_id}/{date}/export",
+            get(fieldwork::route_export),
+        )
+        .route("/v1/team/overview", get(fieldwork::team_overview))
+        .route("/v1/coverage/overdue", get(fieldwork::overdue))
+        .route("/dashboard", get(fieldwork::dashboard))
+        .route("/dashboard/app.js", get(fieldwork::dashboard_js))
+        .route("/dashboard/app.css", get(fieldwork::dashboard_css))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -405,5 +417,9 @@ async fn pull(
     ))
 }
 
+mod fieldwork;
+
+#[cfg(test)]
+mod fieldwork_tests;
 #[cfg(test)]
 mod tests;

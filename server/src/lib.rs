@@ -9,9 +9,12 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod dates;
 pub mod demo;
 pub mod doc_cache;
 pub mod error;
+pub mod export;
+pub mod fieldwork;
 pub mod http;
 pub mod metrics;
 pub mod model;

@@ -104,6 +104,13 @@ impl std::fmt::Debug for SigningKey {
 }
 
 /// Seconds since the Unix epoch (the server's clock; device clocks are never trusted).
+/// Unix milliseconds (the unit of every time inside records and pings).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -8,7 +8,6 @@ use crate::demo::{self, DemoError, DemoOutcome};
 use crate::http::{AppState, Limits, app};
 use crate::metrics::{Metrics, MetricsError};
 use crate::storage::Storage;
-use fieldcrm_core::Millis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -117,7 +116,11 @@ pub async fn serve_on(
 /// Seeds the demo organisation on the blocking pool (argon2 and SQLite are blocking).
 async fn seed_demo(storage: Arc<dyn Storage>) -> Result<DemoOutcome, ServeError> {
     let outcome = tokio::task::spawn_blocking(move || {
-        demo::ensure_demo(storage.as_ref(), &PasswordParams::default(), now_ms())
+        demo::ensure_demo(
+            storage.as_ref(),
+            &PasswordParams::default(),
+            crate::model::now_ms(),
+        )
     })
     .await??;
     match &outcome {
@@ -132,12 +135,6 @@ async fn seed_demo(storage: Arc<dyn Storage>) -> Result<DemoOutcome, ServeError>
         DemoOutcome::NotEmpty => tracing::warn!("database not empty: demo data not seeded"),
     }
     Ok(outcome)
-}
-
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 async fn shutdown_signal() {

@@ -9,10 +9,11 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use fieldcrm_core::Kind;
-use fieldcrm_core::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
+use fieldcrm_core::protocol::{PingUpload, PullRequest, PullResponse, PushRequest, PushResponse};
+use fieldcrm_core::{Kind, Millis};
 
 use crate::doc_cache::{self, DocCache};
+use crate::fieldwork::{self, OverdueCustomer, PingBatchOutcome, RepDay, RepInfo, RepOverview};
 use crate::model::{Device, Role, SigningKey, Team, Territory, User, new_id};
 use crate::scope::Principal;
 use crate::sync::PushStats;
@@ -138,6 +139,29 @@ pub trait Storage: Send + Sync + 'static {
     fn document_count(&self, kind: Kind) -> Result<i64>;
     /// Retires the active key (if any) at `now` and makes `key` the active one, atomically.
     fn rotate_signing_key(&self, key: &SigningKey, now: i64) -> Result<()>;
+
+    /// Stores a batch of `rep_id`'s location pings (idempotent by batch id), at server time
+    /// `now` (unix ms).
+    fn store_pings(
+        &self,
+        rep_id: &str,
+        upload: &PingUpload,
+        now: Millis,
+    ) -> Result<PingBatchOutcome>;
+    /// The reps whose routes `principal` may review.
+    fn reviewable_reps(&self, principal: &Principal) -> Result<Vec<RepInfo>>;
+    /// A rep's pings and visits of `[from, to)` (unix ms).
+    fn rep_day(&self, rep_id: &str, from: Millis, to: Millis) -> Result<RepDay>;
+    /// Per-rep figures of `[from, to)`.
+    fn team_overview(&self, reps: &[RepInfo], from: Millis, to: Millis)
+    -> Result<Vec<RepOverview>>;
+    /// Customers in `principal`'s sight overdue against their cadence at `now`.
+    fn overdue_customers(
+        &self,
+        principal: &Principal,
+        now: Millis,
+        limit: u32,
+    ) -> Result<Vec<OverdueCustomer>>;
 }
 
 /// Marks a SQLite file as a FieldCRM server database ("FCRS"; device stores use "FCRM").
@@ -150,6 +174,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_user_scope.sql"),
     include_str!("../migrations/0005_scope_order_indexes.sql"),
     include_str!("../migrations/0006_changes_by_rowid.sql"),
+    include_str!("../migrations/0007_fieldwork.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -332,6 +357,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if index + 1 == crate::fieldwork::SCHEMA_VERSION {
+            crate::fieldwork::backfill(&tx)?;
+        }
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
@@ -574,6 +602,45 @@ impl Storage for SqliteStorage {
 
     fn move_customer(&self, customer_id: &str, territory_id: &str) -> Result<()> {
         self.reassign_customer(customer_id, territory_id)
+    }
+
+    fn store_pings(
+        &self,
+        rep_id: &str,
+        upload: &PingUpload,
+        now: Millis,
+    ) -> Result<PingBatchOutcome> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let outcome = fieldwork::store_ping_batch(&tx, rep_id, upload, now)?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn reviewable_reps(&self, principal: &Principal) -> Result<Vec<RepInfo>> {
+        fieldwork::reviewable_reps(&self.read(), principal)
+    }
+
+    fn rep_day(&self, rep_id: &str, from: Millis, to: Millis) -> Result<RepDay> {
+        fieldwork::rep_day(&self.read(), rep_id, from, to)
+    }
+
+    fn team_overview(
+        &self,
+        reps: &[RepInfo],
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<RepOverview>> {
+        fieldwork::team_overview(&self.read(), reps, from, to)
+    }
+
+    fn overdue_customers(
+        &self,
+        principal: &Principal,
+        now: Millis,
+        limit: u32,
+    ) -> Result<Vec<OverdueCustomer>> {
+        fieldwork::overdue_customers(&self.read(), principal, now, limit)
     }
 
     fn document_count(&self, kind: Kind) -> Result<i64> {

@@ -14,6 +14,7 @@ use fieldcrm_core::protocol::{
 use fieldcrm_core::{AnyRecord, Kind};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::fieldwork;
 use crate::model::{Role, now_unix};
 use crate::scope::{self, Principal, Scope};
 use crate::storage::{Result, SqliteStorage, StorageError};
@@ -382,6 +383,7 @@ impl SqliteStorage {
         let mut conn = self.write();
         let tx = conn.transaction()?;
         let now = now_unix();
+        let now_ms = fieldwork::now_ms();
         let mut response = PushResponse::default();
         let mut stats = PushStats::default();
         let mut written = Vec::new();
@@ -416,6 +418,12 @@ impl SqliteStorage {
                     RejectCode::Forbidden,
                     format!("you may not write this {}", doc.kind),
                 ));
+                continue;
+            }
+            if let Some(reason) = fieldwork::future_fix(&accepted.record, now_ms) {
+                response
+                    .rejected
+                    .push(reject(doc, RejectCode::InvalidRecord, reason));
                 continue;
             }
             if accepted.new_changes.is_empty() {
@@ -495,6 +503,7 @@ impl SqliteStorage {
                 )?
                 .execute(params![doc.doc_id, territory, now])?;
             }
+            fieldwork::project(&tx, &accepted.record, &after, now_ms)?;
             stats.merged_changes += accepted.new_changes.len() as u64;
             response.acknowledged.extend(accepted.acknowledged);
             // Only documents written at least twice are kept loaded: a burst of new visits
@@ -875,6 +884,12 @@ impl SqliteStorage {
             .execute(params![id, scope.territory_id, scope.team_id, seq])?;
             insert_scope_history(&tx, &id, seq, &scope)?;
         }
+        fieldwork::move_place(
+            &tx,
+            customer_id,
+            territory_id,
+            scope.team_id.as_deref().unwrap_or_default(),
+        )?;
         tx.commit()?;
         Ok(())
     }

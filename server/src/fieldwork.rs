@@ -1,0 +1,607 @@
+//! Work in the field as the server keeps it: customer places and visit facts projected from the
+//! documents (with the server's own check-in verification), location pings stored from batches,
+//! and the reads behind route review, the team overview and coverage.
+//!
+//! Writers take a `&Transaction`, readers a `&Connection`; `SqliteStorage` wraps them for the
+//! [`crate::Storage`] trait.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use fieldcrm_core::protocol::{self, PingAck, PingUpload, RefusedPing};
+use fieldcrm_core::route::{FUTURE_TOLERANCE_MS, Fix, StepKind, VisitFacts, classify_step};
+use fieldcrm_core::{
+    AnyRecord, GpsStamp, LatLon, Millis, Verification, Visit, VisitStatus, verify_check_in,
+};
+
+use crate::model::Role;
+use crate::scope::{Principal, Scope};
+use crate::storage::{Result, StorageError};
+
+/// The schema version that adds these tables (its migration runs [`backfill`]).
+pub(crate) const SCHEMA_VERSION: usize = 7;
+
+pub(crate) use crate::model::now_ms;
+
+fn corrupt(detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(detail.to_string())
+}
+
+// -- projection on write ------------------------------------------------------------------------
+
+/// Why a visit's fixes cannot be accepted now: a check-in or check-out time (or its fix time)
+/// further in the future than clock drift explains. `None` when they can.
+pub(crate) fn future_fix(record: &AnyRecord, now: Millis) -> Option<String> {
+    let AnyRecord::Visit(visit) = record else {
+        return None;
+    };
+    let limit = now.saturating_add(FUTURE_TOLERANCE_MS);
+    for (name, stamp) in [
+        ("check-in", &visit.check_in),
+        ("check-out", &visit.check_out),
+    ] {
+        if let Some(stamp) = stamp
+            && (stamp.at > limit || stamp.fix_at > limit)
+        {
+            return Some(format!(
+                "the {name} time is in the future of the server's clock"
+            ));
+        }
+    }
+    None
+}
+
+/// Keeps `customer_places` and `visit_facts` in step with an accepted document, inside the
+/// push's transaction.
+pub(crate) fn project(
+    tx: &Transaction<'_>,
+    record: &AnyRecord,
+    scope: &Scope,
+    now: Millis,
+) -> Result<()> {
+    match record {
+        AnyRecord::Customer(customer) => {
+            let location = customer.location.as_ref().map(|l| (l.lat, l.lon));
+            tx.prepare_cached(
+                "INSERT INTO customer_places (customer_id, name, lat, lon, radius_m, cadence_days, territory_id,
+                   team_id, deleted, known_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, lat = excluded.lat,
+                   lon = excluded.lon, radius_m = excluded.radius_m, cadence_days = excluded.cadence_days,
+                   territory_id = excluded.territory_id, team_id = excluded.team_id, deleted = excluded.deleted",
+            )?
+            .execute(params![
+                customer.meta.id,
+                customer.name,
+                location.map(|l| l.0),
+                location.map(|l| l.1),
+                customer.visit_radius_m,
+                customer.visit_cadence_days,
+                scope.territory_id,
+                scope.team_id,
+                customer.meta.deleted,
+                now
+            ])?;
+            if location.is_some() {
+                reverify_unlocated(tx, &customer.meta.id)?;
+            }
+        }
+        AnyRecord::Visit(visit) => upsert_visit(tx, visit)?,
+        AnyRecord::Contact(_)
+        | AnyRecord::Opportunity(_)
+        | AnyRecord::Task(_)
+        | AnyRecord::Case(_) => {}
+    }
+    Ok(())
+}
+
+/// The customer's location and visit radius as the server knows them now.
+fn place(conn: &Connection, customer_id: &str) -> Result<(Option<LatLon>, f64)> {
+    let row: Option<(Option<f64>, Option<f64>, u32)> = conn
+        .prepare_cached("SELECT lat, lon, radius_m FROM customer_places WHERE customer_id = ?1")?
+        .query_row([customer_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    Ok(match row {
+        Some((Some(lat), Some(lon), radius)) => (Some(LatLon::new(lat, lon)), f64::from(radius)),
+        Some((_, _, radius)) => (None, f64::from(radius)),
+        None => (None, 0.0),
+    })
+}
+
+fn upsert_visit(tx: &Transaction<'_>, visit: &Visit) -> Result<()> {
+    let verification = match &visit.check_in {
+        Some(stamp) => {
+            let (location, radius) = place(tx, &visit.customer_id)?;
+            Some(verify_check_in(location, radius, stamp))
+        }
+        None => None,
+    };
+    let fix = |stamp: &Option<GpsStamp>| {
+        stamp
+            .as_ref()
+            .map_or((None, None, None, None, None, None), |s| {
+                (
+                    Some(s.at),
+                    Some(s.lat),
+                    Some(s.lon),
+                    Some(s.accuracy_m),
+                    Some(s.fix_at),
+                    Some(s.mock),
+                )
+            })
+    };
+    let (in_at, in_lat, in_lon, in_acc, in_fix, in_mock) = fix(&visit.check_in);
+    let (out_at, out_lat, out_lon, out_acc, out_fix, out_mock) = fix(&visit.check_out);
+    tx.prepare_cached(
+        "INSERT INTO visit_facts (visit_id, rep_id, customer_id, status, planned_start,
+           in_at, in_lat, in_lon, in_accuracy_m, in_fix_at, in_mock,
+           out_at, out_lat, out_lon, out_accuracy_m, out_fix_at, out_mock, verification, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+         ON CONFLICT (visit_id) DO UPDATE SET status = excluded.status, planned_start = excluded.planned_start,
+           in_at = excluded.in_at, in_lat = excluded.in_lat, in_lon = excluded.in_lon,
+           in_accuracy_m = excluded.in_accuracy_m, in_fix_at = excluded.in_fix_at, in_mock = excluded.in_mock,
+           out_at = excluded.out_at, out_lat = excluded.out_lat, out_lon = excluded.out_lon,
+           out_accuracy_m = excluded.out_accuracy_m, out_fix_at = excluded.out_fix_at,
+           out_mock = excluded.out_mock,
+           verification = coalesce(visit_facts.verification, excluded.verification),
+           deleted = excluded.deleted",
+    )?
+    .execute(params![
+        visit.meta.id,
+        visit.rep,
+        visit.customer_id,
+        visit.status.as_str(),
+        visit.planned_start,
+        in_at,
+        in_lat,
+        in_lon,
+        in_acc,
+        in_fix,
+        in_mock,
+        out_at,
+        out_lat,
+        out_lon,
+        out_acc,
+        out_fix,
+        out_mock,
+        verification.map(Verification::as_str),
+        visit.meta.deleted
+    ])?;
+    Ok(())
+}
+
+/// A customer got a location: visits that had none to be compared with are verified now.
+/// Visits verified against an earlier location keep their result (moving a customer's pin
+/// afterwards neither clears nor condemns a check-in).
+fn reverify_unlocated(tx: &Transaction<'_>, customer_id: &str) -> Result<()> {
+    let (location, radius) = place(tx, customer_id)?;
+    let stamps: Vec<(String, GpsStamp)> = tx
+        .prepare_cached(
+            "SELECT visit_id, in_at, in_lat, in_lon, in_accuracy_m, in_fix_at, in_mock FROM visit_facts
+             WHERE customer_id = ?1 AND verification = 'no_customer_location'",
+        )?
+        .query_map([customer_id], |row| {
+            Ok((
+                row.get(0)?,
+                GpsStamp {
+                    at: row.get(1)?,
+                    lat: row.get(2)?,
+                    lon: row.get(3)?,
+                    accuracy_m: row.get(4)?,
+                    fix_at: row.get(5)?,
+                    mock: row.get(6)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (visit_id, stamp) in stamps {
+        let verification = verify_check_in(location, radius, &stamp);
+        tx.prepare_cached("UPDATE visit_facts SET verification = ?2 WHERE visit_id = ?1")?
+            .execute(params![visit_id, verification.as_str()])?;
+    }
+    Ok(())
+}
+
+/// A customer moved to another territory (by an admin): its place follows.
+pub(crate) fn move_place(
+    tx: &Transaction<'_>,
+    customer_id: &str,
+    territory_id: &str,
+    team_id: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE customer_places SET territory_id = ?2, team_id = ?3 WHERE customer_id = ?1",
+    )?
+    .execute(params![customer_id, territory_id, team_id])?;
+    Ok(())
+}
+
+/// Fills the tables from documents stored before they existed (customers first, so visits are
+/// verified against them).
+pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
+    let now = now_ms();
+    for kind in ["customer", "visit"] {
+        let rows: Vec<(Vec<u8>, Scope)> = tx
+            .prepare(
+                "SELECT record, territory_id, owner_id, team_id FROM documents WHERE kind = ?1",
+            )?
+            .query_map([kind], |row| {
+                let scope = Scope {
+                    territory_id: row.get(1)?,
+                    owner_id: row.get(2)?,
+                    team_id: row.get(3)?,
+                };
+                Ok((row.get(0)?, scope))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (blob, scope) in rows {
+            let record: AnyRecord = postcard::from_bytes(&blob).map_err(corrupt)?;
+            project(tx, &record, &scope, now)?;
+        }
+    }
+    Ok(())
+}
+
+// -- pings ------------------------------------------------------------------------------------
+
+/// What became of an uploaded batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PingBatchOutcome {
+    /// Stored now, or earlier (the same acknowledgement again).
+    Acknowledged(PingAck),
+    /// The batch id was used by another user.
+    BatchIdTaken,
+}
+
+/// Stores a batch of `rep_id`'s pings: invalid ones are refused one by one with a reason, a
+/// fix time already stored is a duplicate, and the steps around the new pings are recomputed.
+pub(crate) fn store_ping_batch(
+    tx: &Transaction<'_>,
+    rep_id: &str,
+    upload: &PingUpload,
+    now: Millis,
+) -> Result<PingBatchOutcome> {
+    let earlier: Option<(String, Vec<u8>)> = tx
+        .prepare_cached("SELECT rep_id, ack FROM ping_batches WHERE batch_id = ?1")?
+        .query_row([&upload.batch_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    if let Some((owner, ack)) = earlier {
+        if owner != rep_id {
+            return Ok(PingBatchOutcome::BatchIdTaken);
+        }
+        let ack = protocol::decode(&ack, usize::MAX).map_err(corrupt)?;
+        return Ok(PingBatchOutcome::Acknowledged(ack));
+    }
+    let mut refused = Vec::new();
+    let mut valid: Vec<Fix> = Vec::with_capacity(upload.pings.len());
+    for ping in &upload.pings {
+        match ping.validate("ping", now) {
+            Ok(()) => valid.push(*ping),
+            Err(e) => refused.push(RefusedPing {
+                at: ping.at,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    valid.sort_by_key(|p| p.at);
+    let mut stored = 0u32;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO pings (rep_id, fix_at, lat, lon, accuracy_m, mock) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (rep_id, fix_at) DO NOTHING",
+        )?;
+        for p in &valid {
+            stored +=
+                insert.execute(params![rep_id, p.at, p.lat, p.lon, p.accuracy_m, p.mock])? as u32;
+        }
+    }
+    if let (Some(first), Some(last)) = (valid.first(), valid.last())
+        && stored > 0
+    {
+        restep(tx, rep_id, first.at, last.at)?;
+    }
+    let ack = PingAck {
+        batch_id: upload.batch_id.clone(),
+        stored,
+        duplicates: valid.len() as u32 - stored,
+        refused,
+    };
+    tx.prepare_cached(
+        "INSERT INTO ping_batches (batch_id, rep_id, received_at, ack) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        upload.batch_id,
+        rep_id,
+        now,
+        protocol::encode(&ack).map_err(corrupt)?
+    ])?;
+    Ok(PingBatchOutcome::Acknowledged(ack))
+}
+
+fn fix_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Fix> {
+    Ok(Fix {
+        at: row.get(0)?,
+        lat: row.get(1)?,
+        lon: row.get(2)?,
+        accuracy_m: row.get(3)?,
+        mock: row.get(4)?,
+    })
+}
+
+/// Recomputes `prev_fix_at` and `step_m` of the rep's pings from `from` through the first ping
+/// after `to` (the one whose predecessor may have changed). Appending a batch touches the batch
+/// and one more row.
+fn restep(tx: &Transaction<'_>, rep_id: &str, from: Millis, to: Millis) -> Result<()> {
+    let mut previous: Option<Fix> = tx
+        .prepare_cached(
+            "SELECT fix_at, lat, lon, accuracy_m, mock FROM pings WHERE rep_id = ?1 AND fix_at < ?2
+             ORDER BY fix_at DESC LIMIT 1",
+        )?
+        .query_row(params![rep_id, from], fix_row)
+        .optional()?;
+    let rows: Vec<(Fix, Option<Millis>, f64)> = tx
+        .prepare_cached(
+            "SELECT fix_at, lat, lon, accuracy_m, mock, prev_fix_at, step_m FROM pings
+             WHERE rep_id = ?1 AND fix_at >= ?2 AND fix_at <= coalesce(
+               (SELECT min(fix_at) FROM pings WHERE rep_id = ?1 AND fix_at > ?3), ?3)
+             ORDER BY fix_at",
+        )?
+        .query_map(params![rep_id, from, to], |row| {
+            Ok((fix_row(row)?, row.get(5)?, row.get(6)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare_cached(
+        "UPDATE pings SET prev_fix_at = ?3, step_m = ?4 WHERE rep_id = ?1 AND fix_at = ?2",
+    )?;
+    for (fix, stored_prev, stored_step) in rows {
+        let (prev_at, step) = match &previous {
+            None => (None, 0.0),
+            Some(p) => match classify_step(p, &fix) {
+                (StepKind::Travel, distance) => (Some(p.at), distance),
+                (StepKind::Gap | StepKind::Implausible, _) => (Some(p.at), 0.0),
+            },
+        };
+        if prev_at != stored_prev || step != stored_step {
+            update.execute(params![rep_id, fix.at, prev_at, step])?;
+        }
+        previous = Some(fix);
+    }
+    Ok(())
+}
+
+// -- reads ------------------------------------------------------------------------------------
+
+/// A rep whose routes a user may review.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RepInfo {
+    pub id: String,
+    pub username: String,
+    pub last_check_in_at: Option<Millis>,
+}
+
+/// The reps `principal` may review: themself (a rep), their team's reps (a manager), every rep
+/// (an admin).
+pub(crate) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Result<Vec<RepInfo>> {
+    let sql = "SELECT u.id, u.username,
+                 (SELECT max(in_at) FROM visit_facts v WHERE v.rep_id = u.id AND v.deleted = 0)
+               FROM users u WHERE u.role = 'rep' AND ";
+    // A manager without a team reviews nobody.
+    let (filter, value) = match principal.role {
+        Role::Admin => ("1 = 1", None),
+        Role::Manager => (
+            "u.team_id = ?1",
+            Some(principal.team_id.as_deref().unwrap_or("")),
+        ),
+        Role::Rep => ("u.id = ?1", Some(principal.user_id.as_str())),
+    };
+    let rows = conn
+        .prepare_cached(&format!("{sql}{filter} ORDER BY u.username"))?
+        .query_map(rusqlite::params_from_iter(value), |row| {
+            Ok(RepInfo {
+                id: row.get(0)?,
+                username: row.get(1)?,
+                last_check_in_at: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// A rep's pings and visits of `[from, to)`: visits checked in then, and visits planned then
+/// and not checked in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepDay {
+    pub fixes: Vec<Fix>,
+    pub visits: Vec<VisitFacts>,
+}
+
+pub(crate) fn rep_day(conn: &Connection, rep_id: &str, from: Millis, to: Millis) -> Result<RepDay> {
+    let fixes = conn
+        .prepare_cached(
+            "SELECT fix_at, lat, lon, accuracy_m, mock FROM pings
+             WHERE rep_id = ?1 AND fix_at >= ?2 AND fix_at < ?3 ORDER BY fix_at",
+        )?
+        .query_map(params![rep_id, from, to], fix_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    const COLUMNS: &str =
+        "v.visit_id, v.customer_id, c.name, c.lat, c.lon, v.planned_start, v.status,
+        v.in_at, v.in_lat, v.in_lon, v.in_accuracy_m, v.in_fix_at, v.in_mock,
+        v.out_at, v.out_lat, v.out_lon, v.out_accuracy_m, v.out_fix_at, v.out_mock, v.verification
+        FROM visit_facts v LEFT JOIN customer_places c ON c.customer_id = v.customer_id";
+    let sql = format!(
+        "SELECT {COLUMNS} WHERE v.rep_id = ?1 AND v.in_at >= ?2 AND v.in_at < ?3 AND v.deleted = 0
+         UNION ALL
+         SELECT {COLUMNS} WHERE v.rep_id = ?1 AND v.planned_start >= ?2 AND v.planned_start < ?3
+           AND v.in_at IS NULL AND v.deleted = 0"
+    );
+    let visits = conn
+        .prepare_cached(&sql)?
+        .query_map(params![rep_id, from, to], |row| {
+            let stamp = |base: usize| -> rusqlite::Result<Option<GpsStamp>> {
+                let at: Option<Millis> = row.get(base)?;
+                Ok(match at {
+                    None => None,
+                    Some(at) => Some(GpsStamp {
+                        at,
+                        lat: row.get(base + 1)?,
+                        lon: row.get(base + 2)?,
+                        accuracy_m: row.get(base + 3)?,
+                        fix_at: row.get(base + 4)?,
+                        mock: row.get(base + 5)?,
+                    }),
+                })
+            };
+            let location = match (row.get::<_, Option<f64>>(3)?, row.get::<_, Option<f64>>(4)?) {
+                (Some(lat), Some(lon)) => Some(LatLon::new(lat, lon)),
+                _ => None,
+            };
+            Ok(VisitFacts {
+                visit_id: row.get(0)?,
+                customer_id: row.get(1)?,
+                customer_name: row.get(2)?,
+                customer_location: location,
+                planned_start: row.get(5)?,
+                status: VisitStatus::parse(&row.get::<_, String>(6)?)
+                    .unwrap_or(VisitStatus::Planned),
+                check_in: stamp(7)?,
+                check_out: stamp(13)?,
+                verification: row
+                    .get::<_, Option<String>>(19)?
+                    .as_deref()
+                    .and_then(Verification::parse),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(RepDay { fixes, visits })
+}
+
+/// One rep's figures over a date range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RepOverview {
+    pub rep_id: String,
+    pub username: String,
+    /// Visits checked in within the range.
+    pub visits: u32,
+    pub verified: u32,
+    /// `verified / visits`, 0 without visits.
+    pub verified_share: f64,
+    /// Travel distance from pings (both ends of a step inside the range; gaps not counted).
+    pub distance_m: f64,
+    pub first_check_in_at: Option<Millis>,
+    pub last_check_in_at: Option<Millis>,
+}
+
+pub(crate) fn team_overview(
+    conn: &Connection,
+    reps: &[RepInfo],
+    from: Millis,
+    to: Millis,
+) -> Result<Vec<RepOverview>> {
+    let mut visits = conn.prepare_cached(
+        "SELECT count(*), coalesce(sum(verification = 'verified'), 0), min(in_at), max(in_at) FROM visit_facts
+         WHERE rep_id = ?1 AND in_at >= ?2 AND in_at < ?3 AND deleted = 0",
+    )?;
+    let mut distance = conn.prepare_cached(
+        "SELECT coalesce(sum(step_m), 0) FROM pings
+         WHERE rep_id = ?1 AND fix_at >= ?2 AND fix_at < ?3 AND prev_fix_at >= ?2",
+    )?;
+    let mut out = Vec::with_capacity(reps.len());
+    for rep in reps {
+        let (count, verified, first, last): (u32, u32, Option<Millis>, Option<Millis>) = visits
+            .query_row(params![rep.id, from, to], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?;
+        let distance_m: f64 = distance.query_row(params![rep.id, from, to], |row| row.get(0))?;
+        out.push(RepOverview {
+            rep_id: rep.id.clone(),
+            username: rep.username.clone(),
+            visits: count,
+            verified,
+            verified_share: if count == 0 {
+                0.0
+            } else {
+                f64::from(verified) / f64::from(count)
+            },
+            distance_m,
+            first_check_in_at: first,
+            last_check_in_at: last,
+        });
+    }
+    Ok(out)
+}
+
+/// A customer due for a visit against its cadence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueCustomer {
+    pub customer_id: String,
+    pub name: String,
+    pub territory: Option<String>,
+    pub cadence_days: u32,
+    /// Check-in of the last done visit; `None`: never visited.
+    pub last_visit_at: Option<Millis>,
+    /// Whole days past due (since the server first knew the customer, when never visited).
+    pub overdue_days: i64,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+const DAY_MS: Millis = 86_400_000;
+
+/// Customers in `principal`'s sight whose last done visit is older than their cadence, most
+/// overdue first.
+pub(crate) fn overdue_customers(
+    conn: &Connection,
+    principal: &Principal,
+    now: Millis,
+    limit: u32,
+) -> Result<Vec<OverdueCustomer>> {
+    let filter = match principal.role {
+        Role::Admin => "1 = 1",
+        Role::Manager => "c.team_id = ?3",
+        Role::Rep => "c.territory_id IN (SELECT value FROM json_each(?4))",
+    };
+    let sql = format!(
+        "SELECT * FROM (
+           SELECT c.customer_id, c.name, t.name, c.cadence_days, c.lat, c.lon, c.known_since,
+             (SELECT max(v.in_at) FROM visit_facts v
+               WHERE v.customer_id = c.customer_id AND v.status = 'done' AND v.deleted = 0) AS last_visit
+           FROM customer_places c LEFT JOIN territories t ON t.id = c.territory_id
+           WHERE c.cadence_days IS NOT NULL AND c.deleted = 0 AND {filter})
+         WHERE last_visit IS NULL OR last_visit + cadence_days * {DAY_MS} < ?1
+         ORDER BY coalesce(last_visit + cadence_days * {DAY_MS}, known_since), name
+         LIMIT ?5"
+    );
+    let territories = serde_json::to_string(&principal.territories).map_err(corrupt)?;
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                now,
+                principal.user_id,
+                principal.team_id,
+                territories,
+                limit
+            ],
+            |row| {
+                let cadence_days: u32 = row.get(3)?;
+                let known_since: Millis = row.get(6)?;
+                let last_visit_at: Option<Millis> = row.get(7)?;
+                let due =
+                    last_visit_at.map_or(known_since, |at| at + i64::from(cadence_days) * DAY_MS);
+                Ok(OverdueCustomer {
+                    customer_id: row.get(0)?,
+                    name: row.get(1)?,
+                    territory: row.get(2)?,
+                    cadence_days,
+                    last_visit_at,
+                    overdue_days: ((now - due) / DAY_MS).max(0),
+                    lat: row.get(4)?,
+                    lon: row.get(5)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,340 @@
+//! Field work over HTTP: ping uploads from devices, and for managers the route review of a
+//! rep-day, its exports, the team overview, overdue customers and the dashboard page.
+//!
+//! Who may see whose routes is decided in one place, [`Storage::reviewable_reps`]: a rep only
+//! their own, a manager their team's reps, an admin everyone's.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use fieldcrm_core::protocol::{self, MAX_PINGS_PER_BATCH, PingUpload};
+use fieldcrm_core::{Millis, RouteReview, review_route};
+
+use super::{AppState, blocking, saw_session, sync_response};
+use crate::auth::AuthUser;
+use crate::dates::{self, DAY_MS, MAX_OFFSET_MIN};
+use crate::error::ApiError;
+use crate::export::{self, RepDayLabel};
+use crate::fieldwork::{self, OverdueCustomer, PingBatchOutcome, RepInfo, RepOverview};
+use crate::model::Role;
+use crate::storage::StorageError;
+
+/// Longest range of the team overview.
+pub const MAX_OVERVIEW_DAYS: i64 = 92;
+
+/// `POST /v1/sync/pings`: a batch of the caller's location pings (see docs/PROTOCOL.md).
+pub(super) async fn upload_pings(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    saw_session(&state, &headers);
+    let body = body?;
+    let upload: PingUpload = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
+    if upload.batch_id.is_empty() || upload.batch_id.len() > 64 {
+        return Err(ApiError::BadRequest(
+            "batch_id must be 1 to 64 characters".into(),
+        ));
+    }
+    if upload.pings.len() > MAX_PINGS_PER_BATCH {
+        return Err(ApiError::BadRequest(format!(
+            "a batch carries at most {MAX_PINGS_PER_BATCH} pings"
+        )));
+    }
+    let storage = state.storage.clone();
+    let outcome =
+        blocking(move || storage.store_pings(&user.id, &upload, fieldwork::now_ms())).await?;
+    match outcome {
+        PingBatchOutcome::Acknowledged(ack) => Ok(sync_response(
+            protocol::encode(&ack).map_err(ApiError::internal)?,
+        )),
+        PingBatchOutcome::BatchIdTaken => Err(ApiError::Conflict {
+            code: "batch_id_taken",
+            message: "another user sent a batch with this id".into(),
+        }),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RepsResponse {
+    reps: Vec<RepInfo>,
+}
+
+/// `GET /v1/reps`: the reps whose routes the caller may review.
+pub(super) async fn reps(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<RepsResponse>, ApiError> {
+    let storage = state.storage.clone();
+    let reps = blocking(move || {
+        let principal = storage.principal(&user)?;
+        storage.reviewable_reps(&principal)
+    })
+    .await?;
+    Ok(Json(RepsResponse { reps }))
+}
+
+/// `?tz_offset_min=N`: the viewer's offset east of UTC, which decides where a day begins.
+#[derive(Debug, Deserialize)]
+pub(super) struct DayQuery {
+    #[serde(default)]
+    tz_offset_min: i32,
+    format: Option<String>,
+}
+
+fn offset(minutes: i32) -> Result<i32, ApiError> {
+    if minutes.abs() > MAX_OFFSET_MIN {
+        return Err(ApiError::BadRequest(format!(
+            "tz_offset_min must be within -{MAX_OFFSET_MIN} and {MAX_OFFSET_MIN}"
+        )));
+    }
+    Ok(minutes)
+}
+
+fn date(text: &str, field: &str) -> Result<i64, ApiError> {
+    dates::parse_date(text).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "{field} must be a date YYYY-MM-DD between 2000 and 2099"
+        ))
+    })
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+/// A reviewed rep-day as the API returns it.
+#[derive(Debug, Serialize)]
+pub(super) struct RouteResponse {
+    rep_id: String,
+    username: String,
+    date: String,
+    day_start: Millis,
+    day_end: Millis,
+    #[serde(flatten)]
+    review: RouteReview,
+}
+
+/// Loads and reviews `rep_id`'s day if the caller may see it.
+async fn reviewed_day(
+    state: &AppState,
+    user: crate::model::User,
+    rep_id: String,
+    day: &str,
+    tz_offset_min: i32,
+) -> Result<RouteResponse, ApiError> {
+    let days = date(day, "date")?;
+    let (day_start, day_end) = dates::local_day(days, offset(tz_offset_min)?);
+    let storage = state.storage.clone();
+    let wanted = rep_id.clone();
+    let loaded = blocking(move || {
+        let principal = storage.principal(&user)?;
+        let Some(rep) = storage
+            .reviewable_reps(&principal)?
+            .into_iter()
+            .find(|r| r.id == wanted)
+        else {
+            return Ok::<_, StorageError>(None);
+        };
+        Ok(Some((rep, storage.rep_day(&wanted, day_start, day_end)?)))
+    })
+    .await?;
+    let Some((rep, rep_day)) = loaded else {
+        // The same answer whether the rep exists or not: no probing for user ids.
+        return Err(ApiError::Forbidden(
+            "you may not review this rep's routes".into(),
+        ));
+    };
+    Ok(RouteResponse {
+        rep_id: rep.id,
+        username: rep.username,
+        date: dates::format_date(days),
+        day_start,
+        day_end,
+        review: review_route(rep_day.fixes, &rep_day.visits),
+    })
+}
+
+/// `GET /v1/routes/{rep_id}/{date}?tz_offset_min=N`: route review of one rep-day.
+pub(super) async fn route(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((rep_id, day)): Path<(String, String)>,
+    params: Result<Query<DayQuery>, QueryRejection>,
+) -> Result<Json<RouteResponse>, ApiError> {
+    let params = query(params)?;
+    Ok(Json(
+        reviewed_day(&state, user, rep_id, &day, params.tz_offset_min).await?,
+    ))
+}
+
+/// `GET /v1/routes/{rep_id}/{date}/export?format=geojson|gpx|csv&tz_offset_min=N`.
+pub(super) async fn route_export(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((rep_id, day)): Path<(String, String)>,
+    params: Result<Query<DayQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    let format = params.format.as_deref().unwrap_or("geojson");
+    if !matches!(format, "geojson" | "gpx" | "csv") {
+        return Err(ApiError::BadRequest(
+            "format must be geojson, gpx or csv".into(),
+        ));
+    }
+    let day = reviewed_day(&state, user, rep_id, &day, params.tz_offset_min).await?;
+    let label = RepDayLabel {
+        rep_id: day.rep_id,
+        username: day.username,
+        date: day.date,
+    };
+    let (content_type, extension, body) = match format {
+        "gpx" => (
+            "application/gpx+xml",
+            "gpx",
+            export::gpx(&label, &day.review),
+        ),
+        "csv" => ("text/csv; charset=utf-8", "csv", export::csv(&day.review)),
+        _ => (
+            "application/geo+json",
+            "geojson",
+            export::geojson(&label, &day.review).to_string(),
+        ),
+    };
+    let disposition = format!("attachment; filename=\"{}\"", label.file_name(extension));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct OverviewQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    tz_offset_min: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct OverviewResponse {
+    from: String,
+    to: String,
+    reps: Vec<RepOverview>,
+}
+
+/// `GET /v1/team/overview?from=YYYY-MM-DD&to=YYYY-MM-DD&tz_offset_min=N` (both days included):
+/// per rep of the caller's team, visits, verified share, distance, first and last check-in.
+pub(super) async fn team_overview(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    params: Result<Query<OverviewQuery>, QueryRejection>,
+) -> Result<Json<OverviewResponse>, ApiError> {
+    let params = query(params)?;
+    if user.role == Role::Rep {
+        return Err(ApiError::Forbidden(
+            "the team overview is for managers".into(),
+        ));
+    }
+    let (from, to) = (date(&params.from, "from")?, date(&params.to, "to")?);
+    if to < from || to - from >= MAX_OVERVIEW_DAYS {
+        return Err(ApiError::BadRequest(format!(
+            "to must be on or after from, at most {MAX_OVERVIEW_DAYS} days in all"
+        )));
+    }
+    let offset = offset(params.tz_offset_min)?;
+    let start = dates::local_day(from, offset).0;
+    let end = dates::local_day(to, offset).0 + DAY_MS;
+    let storage = state.storage.clone();
+    let reps = blocking(move || {
+        let principal = storage.principal(&user)?;
+        let reps = storage.reviewable_reps(&principal)?;
+        storage.team_overview(&reps, start, end)
+    })
+    .await?;
+    Ok(Json(OverviewResponse {
+        from: dates::format_date(from),
+        to: dates::format_date(to),
+        reps,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct OverdueQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    50
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct OverdueResponse {
+    customers: Vec<OverdueCustomer>,
+}
+
+/// `GET /v1/coverage/overdue?limit=N`: customers in the caller's sight due for a visit against
+/// their cadence, most overdue first.
+pub(super) async fn overdue(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    params: Result<Query<OverdueQuery>, QueryRejection>,
+) -> Result<Json<OverdueResponse>, ApiError> {
+    let params = query(params)?;
+    if !(1..=1_000).contains(&params.limit) {
+        return Err(ApiError::BadRequest("limit must be 1 to 1000".into()));
+    }
+    let storage = state.storage.clone();
+    let customers = blocking(move || {
+        let principal = storage.principal(&user)?;
+        storage.overdue_customers(&principal, fieldwork::now_ms(), params.limit)
+    })
+    .await?;
+    Ok(Json(OverdueResponse { customers }))
+}
+
+// -- the dashboard page: everything it loads comes from here ------------------------------------
+
+const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
+const APP_JS: &str = include_str!("../../dashboard/app.js");
+const APP_CSS: &str = include_str!("../../dashboard/app.css");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub(super) async fn dashboard() -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+pub(super) async fn dashboard_js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+pub(super) async fn dashboard_css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
