@@ -141,10 +141,19 @@
     return visit.customer_name || `Customer ${String(visit.customer_id || '').slice(0, 8)}`;
   }
 
+  // The visit's verification class. null (not verified) counts as uncertain, or as
+  // no_customer_location when there is nothing to compare with; a value outside the API's
+  // contract is shown as "unknown" rather than guessed, so it does not go unnoticed.
   function verificationOf(visit) {
     if (VERIFICATIONS.includes(visit.verification)) return visit.verification;
-    // Not verified by the server: no customer location to compare with, or unknown.
-    return isNum(visit.customer_lat) && isNum(visit.customer_lon) ? 'uncertain' : 'no_customer_location';
+    if (visit.verification === null || visit.verification === undefined) {
+      return isNum(visit.customer_lat) && isNum(visit.customer_lon) ? 'uncertain' : 'no_customer_location';
+    }
+    return 'unknown';
+  }
+
+  function verificationLabel(visit, verification) {
+    return VERIFICATION_LABELS[verification] || `Unknown (${String(visit.verification)})`;
   }
 
   // ---------------------------------------------------------------- errors
@@ -594,7 +603,7 @@
     lines.push(times);
     if (isNum(v.distance_from_customer_m)) lines.push(`${Math.round(v.distance_from_customer_m)} m from the customer`);
     if (isNum(v.accuracy_m)) lines.push(`GPS accuracy ±${Math.round(v.accuracy_m)} m`);
-    lines.push(VERIFICATION_LABELS[verification]);
+    lines.push(verificationLabel(v, verification));
     if (isNum(v.planned_sequence)) lines.push(`Planned as #${v.planned_sequence}`);
     if (v.mock) lines.push('Mock location reported by the device');
     if (v.stale) lines.push('Stale GPS fix');
@@ -634,11 +643,11 @@
 
   const BADGE_LABELS = { ...VERIFICATION_LABELS, no_customer_location: 'No location' };
 
-  function badge(verification) {
+  function badge(visit, verification) {
     return el('span', {
       class: `badge badge-${verification}`,
-      title: VERIFICATION_LABELS[verification],
-      text: BADGE_LABELS[verification],
+      title: verificationLabel(visit, verification),
+      text: BADGE_LABELS[verification] || verificationLabel(visit, verification),
     });
   }
 
@@ -649,8 +658,11 @@
       const outOfOrder = isNum(v.planned_sequence) && v.planned_sequence !== v.sequence;
       const customer = el('td', { class: 'customer-cell' },
         el('span', { class: 'customer-name', text: customerLabel(v) }));
-      if (v.status && v.status !== 'done') customer.append(el('span', { class: `status status-${v.status}`, text: v.status.replace('_', ' ') }));
-      const verificationCell = el('td', { class: 'verification-cell' }, badge(verification));
+      if (v.status && v.status !== 'done') {
+        const status = /^[a-z_]+$/.test(v.status) ? v.status : 'other';
+        customer.append(el('span', { class: `status status-${status}`, text: String(v.status).replace(/_/g, ' ') }));
+      }
+      const verificationCell = el('td', { class: 'verification-cell' }, badge(v, verification));
       if (v.mock) verificationCell.append(el('span', { class: 'marker marker-mock', title: 'Mock location reported by the device', text: 'mock' }));
       if (v.stale) verificationCell.append(el('span', { class: 'marker marker-stale', title: 'Stale GPS fix', text: 'stale' }));
       const row = el('tr', { 'data-visit-id': v.visit_id, tabindex: 0 },
@@ -791,7 +803,7 @@
         cell(c.territory || '–', { class: 'muted' }),
         cell(isNum(c.cadence_days) ? `${c.cadence_days} d` : '–', { class: 'num' }),
         cell(isNum(c.last_visit_at) ? longDate.format(new Date(c.last_visit_at)) : 'never', { class: isNum(c.last_visit_at) ? '' : 'never' }),
-        el('td', { class: 'num' }, el('span', { class: `overdue overdue-${severity}`, text: days === null ? '–' : `${days} d` })));
+        el('td', { class: 'num' }, el('span', { class: `overdue overdue-${severity}`, text: days === null ? '–' : days <= 0 ? 'due' : `${days} d` })));
     });
     $('overdue').tBodies[0].replaceChildren(...rows);
     $('overdue-empty').hidden = rows.length > 0;
