@@ -528,3 +528,99 @@ fn small_pages_still_deliver_every_change_of_documents_edited_later() {
         assert_eq!(fresh.customers(), all, "page size {page_size}");
     }
 }
+
+/// GET `path` as the holder of `token`; status and JSON body.
+fn get_json(server: &Server, path: &str, token: &str) -> (u16, Value) {
+    let mut response = agent()
+        .get(format!("{}{path}", server.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap())
+}
+
+#[test]
+fn a_field_day_syncs_and_its_manager_reviews_the_route() {
+    let server = server();
+    let ana = device(&server, "ana");
+    let maya = device(&server, "maya");
+    let ben = device(&server, "ben");
+
+    // Offline: a customer with a pin, a planned visit, a drive with pings, check in and out.
+    let mut bakery = customer("Bäckerei Lührs", "harbour");
+    bakery.visit_radius_m = 100;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    bakery.location = Some(GeoLocation {
+        lat: 53.5450,
+        lon: 9.9500,
+        source: LocationSource::Gps,
+        at: now,
+    });
+    let bakery = ana.store.create(bakery).unwrap();
+    let mut visit = Visit::new(&bakery.meta.id, &ana.user_id);
+    visit.planned_start = Some(now - 30 * 60_000);
+    let visit = ana.store.create(visit).unwrap();
+    // 20 minutes of driving north towards the bakery, a ping a minute.
+    let drive: Vec<Fix> = (0..20)
+        .map(|i| Fix {
+            at: now - (25 - i) * 60_000,
+            lat: 53.5350 + i as f64 * 0.0005,
+            lon: 9.9500,
+            accuracy_m: 8.0,
+            mock: false,
+        })
+        .collect();
+    ana.store.record_pings(&drive).unwrap();
+    let here = |minutes_ago: i64| Fix {
+        at: now - minutes_ago * 60_000,
+        lat: 53.5451,
+        lon: 9.9500,
+        accuracy_m: 12.0,
+        mock: false,
+    };
+    let checked_in = ana.store.check_in(&visit.meta.id, here(4)).unwrap();
+    assert_eq!(checked_in.verification, Some(Verification::Verified));
+    ana.store
+        .check_out(&visit.meta.id, here(0), Some("Ordered bread rolls".into()))
+        .unwrap();
+    assert_eq!(ana.store.sync_status().unwrap().pending_pings, 20);
+
+    let report = ana.sync();
+    assert_eq!(report.pings_uploaded, 20);
+    assert_eq!(ana.store.sync_status().unwrap().pending_pings, 0);
+    // A second round sends no ping again.
+    assert_eq!(ana.sync().pings_uploaded, 0);
+
+    // The manager reviews today's route (UTC day).
+    let today = now.div_euclid(86_400_000);
+    let date = fieldcrm_server::dates::format_date(today);
+    if now.rem_euclid(86_400_000) < 30 * 60_000 {
+        return; // the drive began yesterday (UTC): the day's route is split; nothing to check
+    }
+    let path = format!("/v1/routes/{}/{date}", ana.user_id);
+    let (status, route) = get_json(&server, &path, &maya.token);
+    assert_eq!(status, 200, "{route}");
+    assert_eq!(route["pings"], 20);
+    assert_eq!(route["visits"][0]["verification"], "verified");
+    // Checked in and out straight away: `at` is when the button was pressed.
+    assert!(route["visits"][0]["dwell_ms"].as_i64().unwrap() < 60_000);
+    let km = route["total_distance_m"].as_f64().unwrap() / 1000.0;
+    assert!((km - 1.06).abs() < 0.05, "{km}");
+    // Ana sees her own route; Ben, another rep, does not.
+    assert_eq!(get_json(&server, &path, &ana.token).0, 200);
+    let (status, body) = get_json(&server, &path, &ben.token);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+
+    // The manager's device got the visit, checked out, with the fixes written once.
+    maya.sync();
+    let synced = maya.store.get::<Visit>(&visit.meta.id).unwrap().unwrap();
+    assert_eq!(synced.status, VisitStatus::Done);
+    assert_eq!(synced.check_in, checked_in.check_in);
+}
