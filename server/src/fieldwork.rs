@@ -605,3 +605,85 @@ pub(crate) fn overdue_customers(
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{NewUser, SqliteStorage, Storage};
+    use fieldcrm_core::protocol::{DocChanges, PushRequest};
+    use fieldcrm_core::{Customer, GeoLocation, LocationSource, Store};
+
+    /// A database written before migration 0007 has documents but no places or visit facts:
+    /// the migration's backfill derives them, with the server's verification.
+    #[test]
+    fn backfill_projects_documents_stored_before_the_tables_existed() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let team = storage.create_team("north").unwrap();
+        let harbour = storage.create_territory("harbour", &team.id).unwrap();
+        let rep = storage
+            .create_user(NewUser {
+                username: "ana",
+                password_hash: None,
+                role: Role::Rep,
+                team_id: Some(&team.id),
+            })
+            .unwrap();
+        storage.assign_user_territory(&rep.id, &harbour.id).unwrap();
+        let device = Store::open(":memory:").unwrap();
+        device.set_user(&rep.id).unwrap();
+        storage
+            .register_device(&rep.id, &device.actor_id())
+            .unwrap();
+        let mut customer = Customer::new("Kiosk");
+        customer.territory = Some("harbour".into());
+        customer.visit_cadence_days = Some(7);
+        customer.location = Some(GeoLocation {
+            lat: 53.55,
+            lon: 9.93,
+            source: LocationSource::Gps,
+            at: now_ms(),
+        });
+        let customer = device.create(customer).unwrap();
+        let mut visit = Visit::new(&customer.meta.id, &rep.id);
+        visit.check_in = Some(GpsStamp {
+            at: now_ms() - 1_000,
+            lat: 53.56,
+            lon: 9.93,
+            accuracy_m: 10.0,
+            fix_at: now_ms() - 2_000,
+            mock: false,
+        });
+        visit.status = VisitStatus::Done;
+        device.create(visit).unwrap();
+        let docs = device
+            .pending_changes(100)
+            .unwrap()
+            .into_iter()
+            .map(|c| DocChanges {
+                doc_id: c.doc_id,
+                kind: c.kind,
+                changes: vec![c.bytes],
+            })
+            .collect();
+        let principal = storage.principal(&rep).unwrap();
+        let (response, _) = storage
+            .push_changes(&principal, PushRequest { docs })
+            .unwrap();
+        assert!(response.rejected.is_empty());
+
+        let mut conn = storage.write();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch("DELETE FROM customer_places; DELETE FROM visit_facts;")
+            .unwrap();
+        backfill(&tx).unwrap();
+        let (places, verification): (i64, String) = tx
+            .query_row(
+                "SELECT (SELECT count(*) FROM customer_places WHERE team_id IS NOT NULL),
+                        (SELECT verification FROM visit_facts)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((places, verification.as_str()), (1, "out_of_range"));
+    }
+}
