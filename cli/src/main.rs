@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, Parser, Subcommand};
 use fieldcrm_core::{
     AnyRecord, Customer, CustomerFilter, CustomerSummary, GeoLocation, GpsStamp, Grade,
-    HttpTransport, LocationSource, Millis, Query, QueryResult, RetryPolicy, Store, Verification,
-    Visit, VisitStatus, check_coordinates, distance_m, sync,
+    HttpTransport, LatLon, LocationSource, Millis, Query, QueryResult, RetryPolicy, Store,
+    Verification, Visit, VisitStatus, check_coordinates, distance_m, sync, verify_check_in,
 };
 
 use crate::api::Api;
@@ -513,8 +513,9 @@ fn checkin(
     Ok(())
 }
 
-/// Verified when distance + accuracy is within the customer's radius, out of range when
-/// distance - accuracy is beyond it, uncertain otherwise.
+/// The check-in's verification (`verify_check_in`: verified when distance + accuracy is within
+/// the customer's radius, out of range when distance - accuracy is beyond it, uncertain
+/// otherwise) and its distance from the customer, if the customer has a location.
 fn verify(customer: Option<&Customer>, stamp: &GpsStamp) -> (Verification, Option<f64>) {
     let Some((location, radius)) = customer.and_then(|c| {
         c.location
@@ -524,13 +525,8 @@ fn verify(customer: Option<&Customer>, stamp: &GpsStamp) -> (Verification, Optio
         return (Verification::NoCustomerLocation, None);
     };
     let distance = distance_m(location.lat, location.lon, stamp.lat, stamp.lon);
-    let verification = if distance + stamp.accuracy_m <= radius {
-        Verification::Verified
-    } else if distance - stamp.accuracy_m > radius {
-        Verification::OutOfRange
-    } else {
-        Verification::Uncertain
-    };
+    let verification =
+        verify_check_in(Some(LatLon::new(location.lat, location.lon)), radius, stamp);
     (verification, Some(distance))
 }
 

@@ -12,6 +12,7 @@
 
 use std::time::Instant;
 
+use fieldcrm_bench_support::{comment, emit, ms, scale, scaled};
 use fieldcrm_core::{LatLon, plan_day, plan_day_brute_force, plan_day_heuristic};
 
 const SEED: u64 = 0x0DA7_F1A2;
@@ -38,12 +39,7 @@ impl Points {
 }
 
 fn main() {
-    let scale: f64 = std::env::var("FIELDCRM_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|s: &f64| s.is_finite() && *s > 0.0)
-        .unwrap_or(1.0);
-    let instances = ((200.0 * scale).round() as usize).max(5);
+    let instances = scaled(200, scale()).max(5);
     let mut points = Points(SEED);
 
     let days: Vec<(LatLon, Vec<LatLon>)> = (0..instances).map(|_| points.day(30)).collect();
@@ -52,19 +48,19 @@ fn main() {
     for (start, stops) in &days {
         let t = Instant::now();
         let plan = plan_day(*start, stops);
-        times.push(t.elapsed().as_secs_f64() * 1e3);
+        times.push(ms(t.elapsed()));
         total_km += plan.total_m / 1e3;
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    println!("bench: day_plan_30_stops_ms = {median:.3} ms");
-    println!(
-        "# day_plan: {} days of 30 stops, p90 {:.3} ms, max {:.3} ms, mean route {:.1} km",
+    emit("day_plan_30_stops_ms", median, "ms");
+    comment(&format!(
+        "day_plan: {} days of 30 stops, p90 {:.3} ms, max {:.3} ms, mean route {:.1} km",
         days.len(),
         times[times.len() * 9 / 10],
         times[times.len() - 1],
         total_km / days.len() as f64
-    );
+    ));
 
     let mut gaps = Vec::new();
     let mut worst: f64 = 0.0;
@@ -82,9 +78,9 @@ fn main() {
     }
     let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
     let optimal = gaps.iter().filter(|g| **g < 1e-9).count();
-    println!("bench: day_plan_gap_to_optimal_pct = {mean:.3} pct");
-    println!(
-        "# day_plan gap: {} instances of 2-9 stops, heuristic optimal on {optimal}, worst gap {worst:.2} %",
+    emit("day_plan_gap_to_optimal_pct", mean, "pct");
+    comment(&format!(
+        "day_plan gap: {} instances of 2-9 stops, heuristic optimal on {optimal}, worst gap {worst:.2} %",
         gaps.len()
-    );
+    ));
 }

@@ -17,15 +17,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 use std::hint::black_box;
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use fieldcrm_bench_support::{comment, emit, median, ms, scale, scaled};
 use fieldcrm_core::{
     Address, Customer, CustomerFilter, CustomerKind, GeoLocation, GpsStamp, Grade, IncomingDoc,
-    IncomingPayload, LocationSource, Millis, Money, Opportunity, OrderLine, Query, Stage, Store,
-    Verification, Visit, VisitStatus, distance_m,
+    IncomingPayload, LatLon, LocationSource, Millis, Money, Opportunity, OrderLine, Query, Stage,
+    Store, Visit, VisitStatus, distance_m, verify_check_in,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -33,7 +33,6 @@ use rand::{Rng, SeedableRng};
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const SEED: u64 = 0x000F_1E1D_C7A1;
-const SCALE_ENV: &str = "FIELDCRM_BENCH_SCALE";
 const RSS_CHILD_ENV: &str = "FIELDCRM_BENCH_RSS_CHILD";
 
 /// Fixed "now" of the dataset (2026-09-21T10:13:20Z); never the wall clock.
@@ -374,43 +373,16 @@ fn random_point(rng: &mut SmallRng) -> (f64, f64) {
     )
 }
 
-fn scaled(count: usize, scale: f64) -> usize {
-    ((count as f64 * scale).round() as usize).max(1)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1_000.0
-}
-
-/// Median, 90th percentile and maximum of `samples`, in milliseconds.
+/// Median, 90th percentile and maximum of `samples`, in milliseconds. The 90th percentile is
+/// the sample at index `9n/10` of the sorted samples (not `quantile`'s nearest rank).
 fn stats(samples: &mut [Duration]) -> (f64, f64, f64) {
-    samples.sort_unstable();
+    let median = median(samples);
     let n = samples.len();
     if n == 0 {
         return (0.0, 0.0, 0.0);
     }
-    let median = if n % 2 == 1 {
-        ms(samples[n / 2])
-    } else {
-        (ms(samples[n / 2 - 1]) + ms(samples[n / 2])) / 2.0
-    };
     let p90 = ms(samples[((n * 9) / 10).min(n - 1)]);
     (median, p90, ms(samples[n - 1]))
-}
-
-fn emit(name: &str, value: f64, unit: &str) {
-    println!("bench: {name} = {value:.3} {unit}");
-    flush();
-}
-
-fn comment(text: &str) {
-    println!("# {text}");
-    flush();
-}
-
-fn flush() {
-    // Losing a flush of stdout is not worth failing the benchmark over.
-    let _ = std::io::stdout().flush();
 }
 
 fn day_time(rng: &mut SmallRng, days_ago: std::ops::Range<i64>) -> Millis {
@@ -645,25 +617,31 @@ fn gen_visit(rng: &mut SmallRng, customer: &Customer, reps: &[String]) -> Visit 
         visit.planned_start = Some(start);
         visit.planned_end = Some(start + 45 * MINUTE_MS);
     }
-    let (clat, clon, radius) = match &customer.location {
-        Some(l) => (l.lat, l.lon, f64::from(customer.visit_radius_m)),
-        None => {
-            let (lat, lon) = random_point(rng);
-            (lat, lon, 150.0)
-        }
+    let (clat, clon) = match &customer.location {
+        Some(l) => (l.lat, l.lon),
+        None => random_point(rng),
     };
     let far = rng.random_bool(0.03);
     let spread = if far { 1_500.0 } else { 25.0 };
     let (lat, lon) = offset(clat, clon, gaussian(rng, spread), gaussian(rng, spread));
     let accuracy_m = rng.random_range(3.0..45.0);
-    visit.check_in = Some(GpsStamp {
+    let check_in = GpsStamp {
         at,
         lat,
         lon,
         accuracy_m,
         fix_at: at - rng.random_range(0..20_000),
         mock: rng.random_bool(0.002),
-    });
+    };
+    visit.verification = Some(verify_check_in(
+        customer
+            .location
+            .as_ref()
+            .map(|l| LatLon::new(l.lat, l.lon)),
+        f64::from(customer.visit_radius_m),
+        &check_in,
+    ));
+    visit.check_in = Some(check_in);
     if rng.random_bool(0.9) {
         let out = at + rng.random_range(10..75) * MINUTE_MS;
         let (olat, olon) = offset(lat, lon, gaussian(rng, 10.0), gaussian(rng, 10.0));
@@ -677,18 +655,6 @@ fn gen_visit(rng: &mut SmallRng, customer: &Customer, reps: &[String]) -> Visit 
         });
     }
     visit.status = VisitStatus::Done;
-    visit.verification = Some(if customer.location.is_none() {
-        Verification::NoCustomerLocation
-    } else {
-        let d = distance_m(clat, clon, lat, lon);
-        if d > radius + accuracy_m {
-            Verification::OutOfRange
-        } else if accuracy_m > radius / 2.0 {
-            Verification::Uncertain
-        } else {
-            Verification::Verified
-        }
-    });
     visit.outcome = Some((*pick(rng, OUTCOMES)).to_owned());
     if rng.random_bool(0.4) {
         visit.notes = (*pick(rng, NOTES)).to_owned();
@@ -932,16 +898,7 @@ fn main() -> BenchResult<()> {
         return rss_child(Path::new(&path));
     }
 
-    let scale: f64 = match std::env::var(SCALE_ENV) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map_err(|e| format!("{SCALE_ENV}={text:?}: {e}"))?,
-        Err(_) => 1.0,
-    };
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!("{SCALE_ENV} must be a positive number, got {scale}").into());
-    }
+    let scale = scale();
 
     let dir = tempfile::TempDir::new()?;
     let source_path = dir.path().join("source.sqlite");

@@ -35,18 +35,19 @@
 
 use std::collections::BTreeSet;
 use std::error::Error;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use fieldcrm_bench_support::{comment, emit, median, ms, quantile, scale, scaled};
 use fieldcrm_core::protocol::{self, PullRequest, PullResponse, PulledPayload, PushResponse};
 use fieldcrm_core::{
-    Address, Customer, CustomerKind, GeoLocation, GpsStamp, Grade, HttpTransport, Kind,
+    Address, Customer, CustomerKind, GeoLocation, GpsStamp, Grade, HttpTransport, Kind, LatLon,
     LocationSource, MAX_RESPONSE_BYTES, Millis, OrderLine, Store, SyncSession, Transport,
-    TransportError, Verification, Visit, VisitStatus, distance_m,
+    TransportError, Visit, VisitStatus, distance_m, verify_check_in,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -56,7 +57,6 @@ type BenchError = Box<dyn Error + Send + Sync>;
 type BenchResult<T> = Result<T, BenchError>;
 
 const SEED: u64 = 0x000F_1E1D_C7A1;
-const SCALE_ENV: &str = "FIELDCRM_BENCH_SCALE";
 
 /// Fixed "now" of the dataset (2026-09-21T10:13:20Z); never the wall clock.
 const BASE_MS: Millis = 1_790_000_000_000;
@@ -268,52 +268,6 @@ fn random_point(rng: &mut SmallRng) -> (f64, f64) {
     )
 }
 
-fn scaled(count: usize, scale: f64) -> usize {
-    ((count as f64 * scale).round() as usize).max(1)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1_000.0
-}
-
-/// The `q` quantile (0..=1, nearest rank) of `samples` in milliseconds; sorts them.
-fn quantile(samples: &mut [Duration], q: f64) -> f64 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    samples.sort_unstable();
-    let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
-    ms(samples[rank - 1])
-}
-
-fn median(samples: &mut [Duration]) -> f64 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    samples.sort_unstable();
-    let n = samples.len();
-    if n % 2 == 1 {
-        ms(samples[n / 2])
-    } else {
-        (ms(samples[n / 2 - 1]) + ms(samples[n / 2])) / 2.0
-    }
-}
-
-fn emit(name: &str, value: f64, unit: &str) {
-    println!("bench: {name} = {value:.3} {unit}");
-    flush();
-}
-
-fn comment(text: &str) {
-    println!("# {text}");
-    flush();
-}
-
-fn flush() {
-    // Losing a flush of stdout is not worth failing the benchmark over.
-    let _ = std::io::stdout().flush();
-}
-
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -512,24 +466,30 @@ fn plan_visit(rng: &mut SmallRng, customer: &Customer, rep: &str) -> Visit {
 /// Check-in and check-out with GPS stamps near the customer, verification, outcome, notes and
 /// sometimes an order: what the rep's device writes when the visit happens.
 fn record_outcome(rng: &mut SmallRng, visit: &mut Visit, customer: &Customer, at: Millis) {
-    let (clat, clon, radius) = match &customer.location {
-        Some(l) => (l.lat, l.lon, f64::from(customer.visit_radius_m)),
-        None => {
-            let (lat, lon) = random_point(rng);
-            (lat, lon, 150.0)
-        }
+    let (clat, clon) = match &customer.location {
+        Some(l) => (l.lat, l.lon),
+        None => random_point(rng),
     };
     let spread = if rng.random_bool(0.03) { 1_500.0 } else { 25.0 };
     let (lat, lon) = offset(clat, clon, gaussian(rng, spread), gaussian(rng, spread));
     let accuracy_m = rng.random_range(3.0..45.0);
-    visit.check_in = Some(GpsStamp {
+    let check_in = GpsStamp {
         at,
         lat,
         lon,
         accuracy_m,
         fix_at: at - rng.random_range(0..20_000),
         mock: false,
-    });
+    };
+    visit.verification = Some(verify_check_in(
+        customer
+            .location
+            .as_ref()
+            .map(|l| LatLon::new(l.lat, l.lon)),
+        f64::from(customer.visit_radius_m),
+        &check_in,
+    ));
+    visit.check_in = Some(check_in);
     if rng.random_bool(0.9) {
         let out = at + rng.random_range(10..75) * MINUTE_MS;
         let (olat, olon) = offset(lat, lon, gaussian(rng, 10.0), gaussian(rng, 10.0));
@@ -543,15 +503,6 @@ fn record_outcome(rng: &mut SmallRng, visit: &mut Visit, customer: &Customer, at
         });
     }
     visit.status = VisitStatus::Done;
-    visit.verification = Some(if customer.location.is_none() {
-        Verification::NoCustomerLocation
-    } else if distance_m(clat, clon, lat, lon) > radius + accuracy_m {
-        Verification::OutOfRange
-    } else if accuracy_m > radius / 2.0 {
-        Verification::Uncertain
-    } else {
-        Verification::Verified
-    });
     visit.outcome = Some((*pick(rng, OUTCOMES)).to_owned());
     if rng.random_bool(0.4) {
         visit.notes = (*pick(rng, NOTES)).to_owned();
@@ -950,16 +901,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> BenchResult<()> {
-    let scale: f64 = match std::env::var(SCALE_ENV) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map_err(|e| format!("{SCALE_ENV}={text:?}: {e}"))?,
-        Err(_) => 1.0,
-    };
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!("{SCALE_ENV} must be a positive number, got {scale}").into());
-    }
+    let scale = scale();
     let binary = server_binary()?;
     let dir = tempfile::TempDir::new()?;
     let db = dir.path().join("server.sqlite");
