@@ -12,9 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use fieldcrm_core::{
-    AnyRecord, Customer, CustomerFilter, CustomerSummary, GeoLocation, GpsStamp, Grade,
-    HttpTransport, LatLon, LocationSource, Millis, Query, QueryResult, RetryPolicy, Store,
-    Verification, Visit, VisitStatus, check_coordinates, distance_m, sync, verify_check_in,
+    AnyRecord, Customer, CustomerFilter, CustomerSummary, Fix, GeoLocation, Grade, HttpTransport,
+    LocationSource, Millis, Query, QueryResult, RetryPolicy, Store, StoreError, Visit,
+    check_coordinates, distance_m, sync,
 };
 
 use crate::api::Api;
@@ -456,23 +456,22 @@ fn checkin(
     // The visit is recorded in the signed-in rep's name.
     Session::require(session_path)?;
     let now = now_ms();
-    let stamp = GpsStamp {
+    let fix = Fix {
         at: now,
         lat,
         lon,
         accuracy_m: accuracy,
-        fix_at: now,
         mock: false,
     };
-    stamp
-        .validate("check_in")
+    // Checked before a visit is started at a customer, so a bad fix leaves nothing behind.
+    fix.validate("check_in", now)
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    let (mut visit, existing) = match store.get_any(id)? {
-        Some(AnyRecord::Visit(visit)) => (visit, true),
+    let visit_id = match store.get_any(id)? {
+        Some(AnyRecord::Visit(visit)) => visit.meta.id,
         Some(AnyRecord::Customer(customer)) => {
             let mut visit = Visit::new(customer.meta.id.clone(), store.user());
             visit.planned_start = Some(now);
-            (visit, false)
+            store.create(visit)?.meta.id
         }
         Some(other) => {
             return Err(CliError::Usage(format!(
@@ -482,52 +481,30 @@ fn checkin(
         }
         None => return Err(CliError::NotFound(id.to_owned())),
     };
-    if visit.check_in.is_some() {
-        return Err(CliError::Usage(format!(
-            "visit {} is already checked in",
-            visit.meta.id
-        )));
-    }
-    if !visit.status.can_move_to(VisitStatus::InProgress) {
-        return Err(CliError::Usage(format!(
-            "visit {} is {}: too late to check in",
-            visit.meta.id, visit.status
-        )));
-    }
+    // Written once and verified offline by the store.
+    let visit = store.check_in(&visit_id, fix).map_err(|e| match e {
+        StoreError::Validation(e) => CliError::Usage(format!("visit {visit_id}: {e}")),
+        other => other.into(),
+    })?;
     let customer: Option<Customer> = store.get(&visit.customer_id)?;
-    let (verification, distance) = verify(customer.as_ref(), &stamp);
-    visit.status = VisitStatus::InProgress;
-    visit.check_in = Some(stamp);
-    visit.verification = Some(verification);
-    let visit = if existing {
-        store.update(visit)?
-    } else {
-        store.create(visit)?
-    };
+    let distance = customer
+        .as_ref()
+        .and_then(|c| c.location.as_ref())
+        .map_or(String::new(), |l| {
+            format!(
+                ", {:.0} m from the customer",
+                distance_m(l.lat, l.lon, lat, lon)
+            )
+        });
     let name = customer.map(|c| c.name).unwrap_or_default();
-    let distance = distance.map_or(String::new(), |d| format!(", {d:.0} m from the customer"));
+    let verification = visit
+        .verification
+        .map_or("unverified".to_owned(), |v| v.to_string());
     println!(
         "checked in: visit {} at {name} ({verification}{distance})",
         visit.meta.id
     );
     Ok(())
-}
-
-/// The check-in's verification (`verify_check_in`: verified when distance + accuracy is within
-/// the customer's radius, out of range when distance - accuracy is beyond it, uncertain
-/// otherwise) and its distance from the customer, if the customer has a location.
-fn verify(customer: Option<&Customer>, stamp: &GpsStamp) -> (Verification, Option<f64>) {
-    let Some((location, radius)) = customer.and_then(|c| {
-        c.location
-            .as_ref()
-            .map(|l| (l, f64::from(c.visit_radius_m)))
-    }) else {
-        return (Verification::NoCustomerLocation, None);
-    };
-    let distance = distance_m(location.lat, location.lon, stamp.lat, stamp.lon);
-    let verification =
-        verify_check_in(Some(LatLon::new(location.lat, location.lon)), radius, stamp);
-    (verification, Some(distance))
 }
 
 fn status(store: &Store, session_path: &Path) -> Result<(), CliError> {

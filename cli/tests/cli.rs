@@ -217,7 +217,8 @@ fn two_reps_of_a_territory_share_a_customer_through_the_server() {
     ]);
     assert!(checkin.contains("verified"), "{checkin}");
     let synced = ben.ok(&["sync"]);
-    assert!(synced.contains("2 changes pushed, 0 rejected"), "{synced}");
+    // The edit, the visit started at the customer, and its check-in.
+    assert!(synced.contains("3 changes pushed, 0 rejected"), "{synced}");
     ana.ok(&["sync"]);
     let shown = ana.ok(&["customer", "show", &id]);
     assert!(shown.contains("+49 40 7654321"), "{shown}");
