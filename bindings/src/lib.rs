@@ -363,6 +363,26 @@ impl FieldStore {
         })
     }
 
+    /// What a check-in with `fix` at `customer_id` would be verified as, against the customer's
+    /// location and radius on this device, without writing anything (for showing "you are
+    /// 180 m from the customer" before the rep checks in). The fix is validated as a check-in's.
+    pub fn preview_verification(&self, customer_id: String, fix: GpsFix) -> Result<Verification> {
+        self.with("preview_verification", |s| {
+            let now = now_ms();
+            let fix: fc::Fix = fix.into();
+            fix.validate("check_in", now)?;
+            let stamp = fc::GpsStamp {
+                at: now,
+                lat: fix.lat,
+                lon: fix.lon,
+                accuracy_m: fix.accuracy_m,
+                fix_at: fix.at,
+                mock: fix.mock,
+            };
+            Ok(s.verify(&customer_id, &stamp)?.into())
+        })
+    }
+
     /// Checks out of a visit checked in before (written once); the visit becomes done.
     pub fn check_out(
         &self,
@@ -605,6 +625,37 @@ mod tests {
 
     fn open(dir: &tempfile::TempDir) -> Arc<FieldStore> {
         FieldStore::open(dir.path().join("t.sqlite").display().to_string()).unwrap()
+    }
+
+    #[test]
+    fn previewing_a_check_in_writes_nothing_and_refuses_bad_fixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let mut customer = new_customer("Kiosk".into());
+        customer.location = Some(GeoLocation {
+            lat: 53.55,
+            lon: 9.93,
+            source: LocationSource::Gps,
+            at: now_ms(),
+        });
+        customer.visit_radius_m = 100;
+        let customer = store.create_customer(customer).unwrap();
+        let pending = store.sync_status().unwrap().pending_changes;
+        let fix = |lat: f64| GpsFix {
+            lat,
+            lon: 9.93,
+            accuracy_m: 10.0,
+            fix_at: now_ms(),
+            mock: false,
+        };
+        let preview = |f| store.preview_verification(customer.meta.id.clone(), f);
+        assert_eq!(preview(fix(53.5502)), Ok(Verification::Verified));
+        assert_eq!(preview(fix(53.57)), Ok(Verification::OutOfRange));
+        assert!(matches!(
+            preview(fix(91.0)),
+            Err(FieldCrmError::InvalidValue { .. })
+        ));
+        assert_eq!(store.sync_status().unwrap().pending_changes, pending);
     }
 
     #[test]
