@@ -68,10 +68,11 @@ pub trait QueryListener: Send + Sync {
 
 /// Moves sync messages to the FieldCRM server; implemented by the host over its own HTTP client
 /// (OkHttp, URLSession, ...). `push` POSTs the body to `/v1/sync/push`, `pull` to
-/// `/v1/sync/pull`, `upload_pings` to `/v1/sync/pings`, all with `content-type: application/x-fieldcrm-sync` and the bearer
-/// token, and return the 200 response body. Throw `FieldCrmError.Offline` when the request did
-/// not reach the server (retried with backoff) and `FieldCrmError.ServerRefused` with the status
-/// and the JSON error's `code` for any other status.
+/// `/v1/sync/pull`, `upload_pings` to `/v1/sync/pings`, all with
+/// `content-type: application/vnd.fieldcrm.sync` and the bearer token, and return the 200
+/// response body. Throw `FieldCrmError.Offline` when the request did not reach the server
+/// (retried with backoff) and `FieldCrmError.ServerRefused` with the status and the JSON
+/// error's `code` for any other status.
 #[uniffi::export(with_foreign)]
 pub trait SyncTransport: Send + Sync {
     fn push(&self, body: Vec<u8>) -> Result<Vec<u8>>;

@@ -592,7 +592,7 @@ impl HostHttp {
             .agent
             .post(format!("{}{path}", self.base))
             .header("authorization", &format!("Bearer {}", self.token))
-            .header("content-type", "application/x-fieldcrm-sync")
+            .header("content-type", "application/vnd.fieldcrm.sync")
             .send(&body[..])
             .map_err(|e| FieldCrmError::Offline {
                 reason: e.to_string(),

@@ -1,0 +1,295 @@
+import Combine
+import FieldCRMCore
+import Foundation
+import os
+
+/// Queues for store calls. Every `FieldStore` method blocks (SQLite; the network for sync), so
+/// none runs on the main thread.
+enum Background {
+    /// Reads and writes. Concurrent: a `FieldStore` may be used from many threads at once.
+    static let store = DispatchQueue(label: "app.fieldcrm.store", qos: .userInitiated, attributes: .concurrent)
+    /// Sync rounds: long (network, and retries that sleep on the calling thread), one at a time.
+    static let sync = DispatchQueue(label: "app.fieldcrm.sync", qos: .utility)
+
+    static func run<T>(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+}
+
+enum AppPhase: Equatable {
+    case starting
+    case failed(String)
+    case signedOut
+    case ready
+}
+
+enum AppError: LocalizedError {
+    case badServerURL
+    case anotherUsersChanges(UInt64)
+    case syncRunning
+
+    var errorDescription: String? {
+        switch self {
+        case .badServerURL:
+            return "Enter the server address, starting with https://."
+        case .anotherUsersChanges(let count):
+            return "This device holds \(count) unsynced change(s) of another user. Sign in as that user and sync first."
+        case .syncRunning:
+            return "A sync is running. Try again when it has finished."
+        }
+    }
+}
+
+/// The app's state and its only owner of the `FieldStore`.
+@MainActor
+final class AppModel: ObservableObject {
+    static let shared = AppModel()
+
+    @Published private(set) var phase = AppPhase.starting
+    @Published private(set) var session: Session?
+    @Published private(set) var syncStatus: SyncStatus?
+    @Published private(set) var rejected: [RejectedChange] = []
+    @Published private(set) var lastReport: SyncReport?
+    @Published private(set) var isSyncing = false
+    @Published var isAlertShown = false
+    @Published private(set) var alertMessage = ""
+
+    let location = LocationService()
+
+    /// `nil` before `start()` has opened it and after `close()`.
+    private var store: FieldStore?
+    private var starting: _Concurrency.Task<Void, Never>?
+    private let log = Logger(subsystem: "app.fieldcrm", category: "store")
+
+    private init() {}
+
+    // MARK: Lifetime
+
+    /// Opens the store and restores the saved session. Called once at launch (also for a launch
+    /// in the background to run a background task).
+    func start() {
+        guard starting == nil else { return }
+        starting = _Concurrency.Task {
+            do {
+                store = try await Self.openStore()
+                let user = try await perform { store in try store.user() }
+                if let saved = SessionStore.load(), saved.isValid, saved.userId == user {
+                    session = saved
+                    phase = .ready
+                    await refreshSyncState()
+                } else {
+                    phase = .signedOut
+                }
+            } catch {
+                phase = .failed(userMessage(for: error))
+            }
+        }
+    }
+
+    /// Closes the store when the app terminates. Called on the main thread because the process
+    /// ends right after: `FieldStore.close()` only swaps a pointer under a lock and never waits
+    /// for running calls (they finish on their own reference; the file is released after them).
+    func close() {
+        store?.close()
+        store = nil
+    }
+
+    func becameActive() {
+        guard phase == .ready else { return }
+        _Concurrency.Task { await syncNow(userInitiated: false) }
+    }
+
+    /// Runs `work` with the open store on the store queue, never on the main thread.
+    @discardableResult
+    func perform<T>(_ work: @escaping @Sendable (FieldStore) throws -> T) async throws -> T {
+        guard let store else { throw FieldCrmError.StoreClosed }
+        return try await Background.run(on: Background.store) { try work(store) }
+    }
+
+    nonisolated static func storeURL() throws -> URL {
+        let folder = try FileManager.default.url(
+            for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+        return folder.appendingPathComponent("fieldcrm.sqlite")
+    }
+
+    private static func openStore() async throws -> FieldStore {
+        try await Background.run(on: Background.store) {
+            let path = try Self.storeURL().path
+            return try FieldStore.open(path: path)
+        }
+    }
+
+    // MARK: Session
+
+    func signIn(server: String, username: String, password: String) async {
+        do {
+            guard let base = URL(string: server.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  let scheme = base.scheme?.lowercased(), scheme == "https" || scheme == "http",
+                  base.host != nil
+            else { throw AppError.badServerURL }
+            let auth = AuthClient(baseURL: base)
+            let login = try await auth.login(username: username, password: password)
+            try await prepareStore(for: login.user.id)
+            let actorId = try await perform { store in try store.actorId() }
+            try await auth.registerDevice(token: login.token, actorId: actorId)
+            let session = Session(
+                server: base, token: login.token, expiresAt: login.expiresAt,
+                userId: login.user.id, username: login.user.username)
+            try SessionStore.save(session)
+            self.session = session
+            phase = .ready
+            await syncNow()
+        } catch {
+            show(error)
+        }
+    }
+
+    /// Signs out; the records stay on the device for the next sign-in of the same user.
+    func signOut() {
+        SessionStore.clear()
+        session = nil
+        syncStatus = nil
+        rejected = []
+        lastReport = nil
+        phase = .signedOut
+    }
+
+    /// A store belongs to one user: the server binds its actor id to the first user who
+    /// registers it. Another user gets a new store, unless the old one has unsynced changes.
+    private func prepareStore(for userId: String) async throws {
+        let current = try await perform { store in try store.user() }
+        if !current.isEmpty && current != userId {
+            guard !isSyncing else { throw AppError.syncRunning }
+            let status = try await perform { store in try store.syncStatus() }
+            guard status.pendingChanges == 0 else {
+                throw AppError.anotherUsersChanges(status.pendingChanges)
+            }
+            let old = store
+            store = nil
+            let url = try Self.storeURL()
+            try await Background.run(on: Background.store) {
+                old?.close()
+                for suffix in ["", "-wal", "-shm"] {
+                    let path = url.path + suffix
+                    if FileManager.default.fileExists(atPath: path) {
+                        try FileManager.default.removeItem(atPath: path)
+                    }
+                }
+            }
+            store = try await Self.openStore()
+        }
+        try await perform { store in try store.setUser(userId: userId) }
+    }
+
+    // MARK: Sync
+
+    func syncNow(userInitiated: Bool = true) async {
+        guard let session else { return }
+        _ = await runSync(session, timeout: 60, userInitiated: userInitiated)
+    }
+
+    /// For a background task: waits for `start()`, then syncs with short request timeouts.
+    func backgroundSync() async -> Bool {
+        await starting?.value
+        guard phase == .ready, let session else { return true }
+        return await runSync(session, timeout: 20, userInitiated: false)
+    }
+
+    private func runSync(_ session: Session, timeout: TimeInterval, userInitiated: Bool) async -> Bool {
+        guard let store, !isSyncing else { return false }
+        isSyncing = true
+        defer { isSyncing = false }
+        let transport = URLSessionSyncTransport(baseURL: session.server, token: session.token, timeout: timeout)
+        var succeeded = false
+        do {
+            lastReport = try await Background.run(on: Background.sync) {
+                try store.sync(transport: transport)
+            }
+            succeeded = true
+            await verifyReceivedDocuments()
+        } catch let error as FieldCrmError {
+            if case let .ServerRefused(_, code) = error, FieldCrmError.sessionCodes.contains(code) {
+                signOut()
+                show("Your session has expired. Sign in again.")
+            } else if userInitiated {
+                show(error)
+            }
+        } catch {
+            if userInitiated { show(error) }
+        }
+        await refreshSyncState()
+        return succeeded
+    }
+
+    /// Documents received in a bootstrap are checked against their projections in the
+    /// background, a batch at a time, until none remain.
+    private func verifyReceivedDocuments() async {
+        while true {
+            guard let report = try? await perform({ store in try store.verifyDocuments(limit: 200) }) else {
+                return
+            }
+            if !report.failedIds.isEmpty {
+                log.error("\(report.failedIds.count) received document(s) did not match their records")
+            }
+            if report.remaining == 0 || report.verified == 0 { return }
+        }
+    }
+
+    func refreshSyncState() async {
+        do {
+            let state = try await perform { store in try (store.syncStatus(), store.rejectedChanges()) }
+            syncStatus = state.0
+            rejected = state.1
+        } catch {
+            log.error("sync status unavailable: \(userMessage(for: error), privacy: .public)")
+        }
+    }
+
+    func dismiss(_ change: RejectedChange) async {
+        let docId = change.docId
+        do {
+            try await perform { store in try store.dismissRejections(docId: docId) }
+        } catch {
+            show(error)
+        }
+        await refreshSyncState()
+    }
+
+    // MARK: Visits
+
+    /// An unplanned visit starting now, for a customer the rep is at.
+    func startVisit(customerId: String) async throws -> Visit {
+        let now = Date().millis
+        return try await perform { (store: FieldStore) throws -> Visit in
+            let rep = try store.user()
+            var visit = newVisit(customerId: customerId, rep: rep)
+            visit.plannedStart = now
+            return try store.createVisit(record: visit)
+        }
+    }
+
+    func checkIn(visitId: String) async throws -> Visit {
+        let fix = try await location.currentFix()
+        return try await perform { store in try store.checkIn(visitId: visitId, fix: fix) }
+    }
+
+    func checkOut(visitId: String, outcome: String?) async throws -> Visit {
+        let fix = try await location.currentFix()
+        return try await perform { store in try store.checkOut(visitId: visitId, fix: fix, outcome: outcome) }
+    }
+
+    // MARK: Messages
+
+    func show(_ error: Error) {
+        show(userMessage(for: error))
+    }
+
+    func show(_ message: String) {
+        alertMessage = message
+        isAlertShown = true
+    }
+}

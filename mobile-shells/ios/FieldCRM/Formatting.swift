@@ -1,0 +1,98 @@
+import FieldCRMCore
+import Foundation
+import SwiftUI
+
+/// The store's timestamps are milliseconds since 1970 (UTC).
+extension Date {
+    init(millis: Int64) {
+        self.init(timeIntervalSince1970: TimeInterval(millis) / 1000)
+    }
+
+    var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+}
+
+enum Day {
+    /// Today from local midnight to the next, in milliseconds.
+    static func today() -> (start: Int64, end: Int64) {
+        let calendar = Calendar.current
+        let start = calendar.startOfDay(for: Date())
+        let end = calendar.date(byAdding: .day, value: 1, to: start) ?? start.addingTimeInterval(86_400)
+        return (start.millis, end.millis)
+    }
+}
+
+func formatDistance(_ metres: Double) -> String {
+    Measurement(value: metres, unit: UnitLength.meters)
+        .formatted(.measurement(width: .abbreviated, usage: .road))
+}
+
+func formatTime(_ millis: Int64) -> String {
+    Date(millis: millis).formatted(date: .abbreviated, time: .shortened)
+}
+
+extension VisitStatus {
+    var label: String {
+        switch self {
+        case .planned: return "Planned"
+        case .inProgress: return "In progress"
+        case .done: return "Done"
+        case .cancelled: return "Cancelled"
+        case .skipped: return "Skipped"
+        }
+    }
+}
+
+extension Verification {
+    var label: String {
+        switch self {
+        case .verified: return "Verified at the customer"
+        case .uncertain: return "Uncertain: the GPS accuracy overlaps the visit radius"
+        case .outOfRange: return "Out of range: away from the customer"
+        case .noCustomerLocation: return "Not verified: the customer has no location"
+        }
+    }
+
+    var color: Color {
+        switch self {
+        case .verified: return .green
+        case .uncertain: return .orange
+        case .outOfRange: return .red
+        case .noCustomerLocation: return .secondary
+        }
+    }
+}
+
+extension Grade {
+    var label: String {
+        switch self {
+        case .a: return "A"
+        case .b: return "B"
+        case .c: return "C"
+        }
+    }
+}
+
+extension RecordKind {
+    var label: String {
+        switch self {
+        case .customer: return "Customer"
+        case .contact: return "Contact"
+        case .opportunity: return "Opportunity"
+        case .visit: return "Visit"
+        case .task: return "Task"
+        case .`case`: return "Case"
+        }
+    }
+}
+
+extension RejectCode {
+    var label: String {
+        switch self {
+        case .forbidden: return "Not allowed"
+        case .malformedChange: return "Malformed change"
+        case .foreignActor: return "Made on another device"
+        case .invalidRecord: return "Invalid record"
+        case .immutableField: return "Field cannot change"
+        }
+    }
+}

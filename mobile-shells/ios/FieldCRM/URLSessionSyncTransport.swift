@@ -1,0 +1,92 @@
+import FieldCRMCore
+import Foundation
+
+/// The `SyncTransport` the store syncs through: POSTs each sync message to the server with the
+/// bearer token and returns the 200 body.
+///
+/// Rust calls these methods synchronously on the thread running `FieldStore.sync` (the app's
+/// sync queue, never the main thread), so each request blocks that thread on a semaphore until
+/// URLSession answers. Errors follow the protocol's contract: `Offline` when the request did
+/// not reach the server (the store retries with backoff), `ServerRefused` with the status and
+/// the JSON error's code for any other status than 200.
+final class URLSessionSyncTransport: SyncTransport {
+    static let contentType = "application/vnd.fieldcrm.sync"
+
+    private let baseURL: URL
+    private let token: String
+    private let timeout: TimeInterval
+    private let session: URLSession
+
+    init(baseURL: URL, token: String, timeout: TimeInterval = 60, session: URLSession = .shared) {
+        self.baseURL = baseURL
+        self.token = token
+        self.timeout = timeout
+        self.session = session
+    }
+
+    func push(body: Data) throws -> Data {
+        try post("v1/sync/push", body)
+    }
+
+    func pull(body: Data) throws -> Data {
+        try post("v1/sync/pull", body)
+    }
+
+    func uploadPings(body: Data) throws -> Data {
+        try post("v1/sync/pings", body)
+    }
+
+    private func post(_ path: String, _ body: Data) throws -> Data {
+        dispatchPrecondition(condition: .notOnQueue(.main))
+        var request = URLRequest(
+            url: baseURL.appendingPathComponent(path),
+            cachePolicy: .reloadIgnoringLocalCacheData,
+            timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue(Self.contentType, forHTTPHeaderField: "Content-Type")
+        request.setValue(Self.contentType, forHTTPHeaderField: "Accept")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = body
+
+        let reply = Reply()
+        let done = DispatchSemaphore(value: 0)
+        session.dataTask(with: request) { data, response, error in
+            reply.data = data
+            reply.response = response
+            reply.error = error
+            done.signal()
+        }.resume()
+        done.wait()
+
+        if let error = reply.error {
+            throw FieldCrmError.Offline(reason: error.localizedDescription)
+        }
+        guard let http = reply.response as? HTTPURLResponse else {
+            throw FieldCrmError.Offline(reason: "no HTTP response")
+        }
+        let data = reply.data ?? Data()
+        guard http.statusCode == 200 else {
+            throw FieldCrmError.ServerRefused(
+                status: UInt16(clamping: http.statusCode),
+                code: Self.errorCode(in: data) ?? "http_\(http.statusCode)")
+        }
+        return data
+    }
+
+    /// The stable code of the server's JSON error body `{"error": {"code": ...}}`.
+    static func errorCode(in body: Data) -> String? {
+        struct Envelope: Decodable {
+            struct Detail: Decodable { let code: String }
+            let error: Detail
+        }
+        return try? JSONDecoder().decode(Envelope.self, from: body).error.code
+    }
+}
+
+/// Filled in by URLSession's completion handler before the semaphore is signalled and read only
+/// after the wait, so the semaphore orders every access.
+private final class Reply: @unchecked Sendable {
+    var data: Data?
+    var response: URLResponse?
+    var error: Error?
+}
