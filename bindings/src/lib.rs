@@ -63,7 +63,10 @@ fn customer_rows(result: fc::QueryResult) -> Result<Vec<CustomerSummary>> {
 /// into the store; hand the result to the UI thread yourself.
 #[uniffi::export(with_foreign)]
 pub trait QueryListener: Send + Sync {
-    fn on_result(&self, result: QueryResult);
+    /// What the listener throws is dropped (the write has committed; other listeners still
+    /// run). Declared fallible so that a throw comes back as an error value instead of a panic
+    /// whose message, which may quote the app's data, the panic hook would print.
+    fn on_result(&self, result: QueryResult) -> Result<()>;
 }
 
 /// Moves sync messages to the FieldCRM server; implemented by the host over its own HTTP client
@@ -87,7 +90,9 @@ impl fc::QueryListener for ListenerAdapter {
         let result = QueryResult::from(result);
         // A listener that throws or panics must not make the write that triggered it look
         // failed (it has committed), nor stop other listeners.
-        let _ = catch_unwind(AssertUnwindSafe(|| self.0.on_result(result)));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let _ = self.0.on_result(result);
+        }));
     }
 }
 

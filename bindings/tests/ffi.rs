@@ -177,8 +177,9 @@ fn nearby_finds_the_closest_first() {
 struct Collect(Mutex<Vec<QueryResult>>);
 
 impl QueryListener for Collect {
-    fn on_result(&self, result: QueryResult) {
+    fn on_result(&self, result: QueryResult) -> Result<(), FieldCrmError> {
         self.0.lock().unwrap().push(result);
+        Ok(())
     }
 }
 
@@ -764,8 +765,17 @@ fn an_unreachable_server_is_offline() {
 fn a_failing_listener_does_not_fail_the_write_or_other_listeners() {
     struct Throws;
     impl QueryListener for Throws {
-        fn on_result(&self, _result: QueryResult) {
+        fn on_result(&self, _result: QueryResult) -> Result<(), FieldCrmError> {
             panic!("listener bug");
+        }
+    }
+    // A listener that returns an error (what a Kotlin or Swift throw becomes) is the same.
+    struct Fails;
+    impl QueryListener for Fails {
+        fn on_result(&self, _result: QueryResult) -> Result<(), FieldCrmError> {
+            Err(FieldCrmError::Internal {
+                operation: "listener".into(),
+            })
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -776,6 +786,7 @@ fn a_failing_listener_does_not_fail_the_write_or_other_listeners() {
         limit: 10,
     };
     let _bad = store.subscribe(query.clone(), Arc::new(Throws)).unwrap();
+    let _failing = store.subscribe(query.clone(), Arc::new(Fails)).unwrap();
     let _good = store.subscribe(query, healthy.clone()).unwrap();
     store
         .create_customer(new_customer("Kiosk".into()))

@@ -15,7 +15,7 @@ final class MainActorQueryListener: QueryListener, @unchecked Sendable {
         self.deliver = deliver
     }
 
-    func onResult(result: QueryResult) {
+    func onResult(result: QueryResult) throws {
         lock.lock()
         sequence += 1
         let number = sequence
