@@ -1,0 +1,94 @@
+package app.fieldcrm.android.ui
+
+import androidx.compose.foundation.clickable
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.automirrored.filled.ArrowBack
+import androidx.compose.material3.Button
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.FilterChip
+import androidx.compose.material3.Icon
+import androidx.compose.material3.IconButton
+import androidx.compose.material3.ListItem
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.saveable.rememberSaveable
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.fieldcrm.android.logic.CustomerDetailViewModel
+import app.fieldcrm.android.logic.FieldRepository
+import app.fieldcrm.core.Customer
+import app.fieldcrm.core.Grade
+import app.fieldcrm.core.VisitSummary
+import kotlinx.coroutines.launch
+
+@Composable
+fun CustomerDetailScreen(repository: FieldRepository, customerId: String, onVisit: (String) -> Unit, onBack: () -> Unit) {
+    val vm = rememberLogic(customerId) { scope -> CustomerDetailViewModel(repository, scope, customerId) }
+    val state by vm.state.collectAsStateWithLifecycle()
+    val customer = state.customer
+
+    Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+        Row(verticalAlignment = Alignment.CenterVertically) {
+            IconButton(onClick = onBack) { Icon(Icons.AutoMirrored.Filled.ArrowBack, contentDescription = "Back") }
+            Text(customer?.name ?: "", style = MaterialTheme.typography.headlineSmall)
+        }
+        ErrorText(state.message)
+        if (state.loading) CircularProgressIndicator()
+        if (customer != null) CustomerDetails(customer, state.todaysVisits, vm, onVisit)
+    }
+}
+
+@Composable
+private fun CustomerDetails(customer: Customer, todaysVisits: List<VisitSummary>, vm: CustomerDetailViewModel, onVisit: (String) -> Unit) {
+    val scope = rememberCoroutineScope()
+    Column(verticalArrangement = Arrangement.spacedBy(8.dp)) {
+        val address = customer.address
+        listOfNotNull(address.line, listOfNotNull(address.postalCode, address.city).joinToString(" ").ifBlank { null })
+            .forEach { Text(it) }
+        customer.phones.forEach { Text("☎ $it") }
+        customer.emails.forEach { Text(it) }
+        customer.territory?.let { Text("Territory: $it", style = MaterialTheme.typography.bodySmall) }
+
+        Row(horizontalArrangement = Arrangement.spacedBy(8.dp), verticalAlignment = Alignment.CenterVertically) {
+            Text("Grade")
+            Grade.entries.forEach { grade ->
+                FilterChip(
+                    selected = customer.grade == grade,
+                    onClick = { vm.save { it.copy(grade = if (it.grade == grade) null else grade) } },
+                    label = { Text(grade.name) },
+                )
+            }
+        }
+
+        var notes by rememberSaveable(customer.meta.id) { mutableStateOf(customer.notes) }
+        OutlinedTextField(notes, { notes = it }, label = { Text("Notes") }, modifier = Modifier.fillMaxWidth(), minLines = 3)
+        OutlinedButton(onClick = { vm.save { it.copy(notes = notes) } }, enabled = notes != customer.notes) { Text("Save notes") }
+
+        Text("Today's visits", style = MaterialTheme.typography.titleMedium)
+        todaysVisits.forEach { visit ->
+            ListItem(
+                headlineContent = { Text(visit.status.name.lowercase().replace('_', ' ')) },
+                supportingContent = { visit.plannedStart?.let { Text("Planned ${formatTime(it)}") } },
+                modifier = Modifier.clickable { onVisit(visit.id) },
+            )
+        }
+        Button(onClick = { scope.launch { vm.startVisit()?.let(onVisit) } }) { Text("Start a visit now") }
+    }
+}

@@ -1,0 +1,265 @@
+package app.fieldcrm.android.logic
+
+import app.fieldcrm.core.Customer
+import app.fieldcrm.core.CustomerFilter
+import app.fieldcrm.core.CustomerKind
+import app.fieldcrm.core.CustomerSummary
+import app.fieldcrm.core.DayRoute
+import app.fieldcrm.core.FieldCrmException
+import app.fieldcrm.core.FieldStore
+import app.fieldcrm.core.GeoLocation
+import app.fieldcrm.core.GpsFix
+import app.fieldcrm.core.Grade
+import app.fieldcrm.core.Query
+import app.fieldcrm.core.QueryListener
+import app.fieldcrm.core.QueryResult
+import app.fieldcrm.core.RejectedChange
+import app.fieldcrm.core.SyncReport
+import app.fieldcrm.core.SyncStatus
+import app.fieldcrm.core.SyncTransport
+import app.fieldcrm.core.Visit
+import app.fieldcrm.core.VisitSummary
+import app.fieldcrm.core.newCustomer
+import app.fieldcrm.core.newVisit
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.buffer
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.flatMapLatest
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.flowOn
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
+
+/** What a rep types in to create a customer; the store fills in the rest with core's defaults. */
+data class CustomerDraft(
+    val name: String,
+    val kind: CustomerKind = CustomerKind.COMPANY,
+    val addressLine: String? = null,
+    val city: String? = null,
+    val postalCode: String? = null,
+    val phones: List<String> = emptyList(),
+    val emails: List<String> = emptyList(),
+    val grade: Grade? = null,
+    val territory: String? = null,
+    val owner: String? = null,
+    val location: GeoLocation? = null,
+    /** Null keeps core's default (150 m). */
+    val visitRadiusM: Int? = null,
+    val visitCadenceDays: Int? = null,
+    val notes: String = "",
+)
+
+/**
+ * The app's one door to the offline store. Every call runs on [dispatcher] (`Dispatchers.IO` in
+ * the app), never on the caller's thread: the library blocks on SQLite and, for sync, on the
+ * network. Live queries are cold [Flow]s over `FieldStore.subscribe`: collecting one subscribes,
+ * cancelling it unsubscribes.
+ */
+class FieldRepository(
+    private val store: FieldStore,
+    private val dispatcher: CoroutineDispatcher,
+    private val clock: Clock = Clock.System,
+    /** How often the sync status and rejected list are re-read while collected. */
+    private val pollIntervalMs: Long = 5_000,
+) {
+    companion object {
+        /** Opens (or creates) the store file at [path] (in the app: `context.filesDir`). */
+        suspend fun open(
+            path: String,
+            dispatcher: CoroutineDispatcher,
+            clock: Clock = Clock.System,
+        ): FieldRepository = withContext(dispatcher) {
+            FieldRepository(FieldStore.open(path), dispatcher, clock)
+        }
+    }
+
+    private val version = MutableStateFlow(0L)
+
+    /**
+     * Bumped after every write made through this repository and after every sync attempt. The
+     * library has no live query for the sync status or for single records; this drives them.
+     */
+    val changes: StateFlow<Long> = version.asStateFlow()
+
+    private fun changed() = version.update { it + 1 }
+
+    private suspend fun <T> io(block: FieldStore.() -> T): T = withContext(dispatcher) { store.block() }
+
+    private suspend fun <T> write(block: FieldStore.() -> T): T = io(block).also { changed() }
+
+    // -- identity -------------------------------------------------------------------------------
+
+    /** This device's actor id, to register with the server after login. */
+    suspend fun actorId(): String = io { actorId() }
+
+    /** The signed-in user's id (empty before the first login). */
+    suspend fun userId(): String = io { user() }
+
+    suspend fun setUser(userId: String) = write { setUser(userId) }
+
+    // -- live queries ---------------------------------------------------------------------------
+
+    private fun live(query: Query): Flow<QueryResult> = callbackFlow {
+        // Runs on the dispatcher (flowOn below): the first result arrives inside subscribe.
+        val subscription = store.subscribe(
+            query,
+            object : QueryListener {
+                // Called on the thread of the write that changed the result.
+                override fun onResult(result: QueryResult) {
+                    trySend(result)
+                }
+            },
+        )
+        awaitClose {
+            subscription.unsubscribe()
+            subscription.close()
+        }
+    }.buffer(Channel.CONFLATED).flowOn(dispatcher)
+
+    private fun Flow<QueryResult>.customers(): Flow<List<CustomerSummary>> =
+        map { (it as? QueryResult.Customers)?.rows ?: emptyList() }
+
+    /** Prefix search over name, contacts, city and phones; blank text lists customers by name. */
+    fun searchCustomers(text: String, limit: Int = 50): Flow<List<CustomerSummary>> {
+        val query = if (text.isBlank()) {
+            Query.Customers(CustomerFilter(limit = limit.toUInt()))
+        } else {
+            Query.SearchCustomers(text.trim(), limit.toUInt())
+        }
+        return live(query).customers()
+    }
+
+    /** Customers closest to a position first, with `distanceM` set. */
+    fun nearbyCustomers(lat: Double, lon: Double, maxDistanceM: Double? = null, limit: Int = 30): Flow<List<CustomerSummary>> =
+        live(Query.NearbyCustomers(lat, lon, maxDistanceM, limit.toUInt())).customers()
+
+    /** A rep's visits checked in (or planned) in `[from, to)`. */
+    fun visitsForRep(rep: String, from: Long, to: Long): Flow<List<VisitSummary>> =
+        live(Query.VisitsForRep(rep, from, to)).map { (it as? QueryResult.Visits)?.rows ?: emptyList() }
+
+    /**
+     * The signed-in rep's visits of today (in the clock's time zone); follows a new sign-in and
+     * the next day on the next change.
+     */
+    fun todaysVisits(): Flow<List<VisitSummary>> =
+        version.map { store.user() to clock.today() }
+            .distinctUntilChanged()
+            .flowOn(dispatcher)
+            .flatMapLatest { (rep, day) -> visitsForRep(rep, day.start, day.end) }
+
+    /** Re-read after every change made through this repository, and every [pollIntervalMs]. */
+    private fun <T> watched(read: FieldStore.() -> T): Flow<T> = flow {
+        while (true) {
+            val seen = version.value
+            emit(store.read())
+            withTimeoutOrNull(pollIntervalMs) { version.first { it != seen } }
+        }
+    }.distinctUntilChanged().flowOn(dispatcher)
+
+    fun syncStatus(): Flow<SyncStatus> = watched { syncStatus() }
+
+    /** Changes the server refused, newest first, with its reasons. */
+    fun rejectedChanges(): Flow<List<RejectedChange>> = watched { rejectedChanges() }
+
+    // -- customers ------------------------------------------------------------------------------
+
+    suspend fun customer(id: String): Customer? = io { getCustomer(id) }?.takeUnless { it.meta.deleted }
+
+    suspend fun createCustomer(draft: CustomerDraft): Customer = write {
+        val base = newCustomer(draft.name.trim())
+        createCustomer(
+            base.copy(
+                customerKind = draft.kind,
+                address = base.address.copy(line = draft.addressLine, city = draft.city, postalCode = draft.postalCode),
+                phones = draft.phones,
+                emails = draft.emails,
+                grade = draft.grade,
+                territory = draft.territory,
+                owner = draft.owner,
+                location = draft.location,
+                visitRadiusM = draft.visitRadiusM?.toUInt() ?: base.visitRadiusM,
+                visitCadenceDays = draft.visitCadenceDays?.toUInt(),
+                notes = draft.notes,
+            ),
+        )
+    }
+
+    /**
+     * Reads the customer, applies [edit] and saves it: only the fields that differ are written,
+     * so concurrent edits of other fields on other devices survive the merge.
+     */
+    suspend fun updateCustomer(id: String, edit: (Customer) -> Customer): Customer = write {
+        val current = getCustomer(id) ?: throw FieldCrmException.NotFound(id)
+        updateCustomer(edit(current))
+    }
+
+    // -- visits ---------------------------------------------------------------------------------
+
+    suspend fun visit(id: String): Visit? = io { getVisit(id) }?.takeUnless { it.meta.deleted }
+
+    /** A planned visit of the signed-in rep. */
+    suspend fun planVisit(customerId: String, plannedStart: Long? = null, plannedEnd: Long? = null): Visit = write {
+        createVisit(newVisit(customerId, user()).copy(plannedStart = plannedStart, plannedEnd = plannedEnd))
+    }
+
+    /** Checks in with [fix]; the returned visit carries the offline verification. */
+    suspend fun checkIn(visitId: String, fix: GpsFix): Visit = write { checkIn(visitId, fix) }
+
+    suspend fun checkOut(visitId: String, fix: GpsFix, outcome: String? = null): Visit =
+        write { checkOut(visitId, fix, outcome?.takeIf { it.isNotBlank() }) }
+
+    /** Stores location pings between visits; they upload with the next sync. Returns the new ones. */
+    suspend fun recordPings(fixes: List<GpsFix>): Int = write { recordPings(fixes).toInt() }
+
+    suspend fun pingsBetween(from: Long, to: Long): List<GpsFix> = io { pingsBetween(from, to) }
+
+    /** The signed-in rep's planned visits of `[dayStart, dayEnd)` in visiting order from a position. */
+    suspend fun planDay(lat: Double, lon: Double, day: TimeRange = clock.today()): DayRoute =
+        io { planDay(lat, lon, day.start, day.end) }
+
+    // -- sync -----------------------------------------------------------------------------------
+
+    suspend fun syncStatusNow(): SyncStatus = io { syncStatus() }
+
+    suspend fun rejectedChangesNow(): List<RejectedChange> = io { rejectedChanges() }
+
+    /** Hides a record's refused changes once the user has seen them (the local edit stays). */
+    suspend fun dismissRejections(docId: String) = write { dismissRejections(docId) }
+
+    /**
+     * One sync round (push, then pull every page) through [transport]. Blocks a dispatcher
+     * thread for its duration, including the library's offline retries (about 7.5 s).
+     */
+    suspend fun sync(transport: SyncTransport): SyncReport = withContext(dispatcher) {
+        try {
+            store.sync(transport)
+        } finally {
+            changed()
+        }
+    }
+
+    /** Checks documents that arrived in a bootstrap; returns how many are left. */
+    suspend fun verifyDocuments(limit: Int = 200): Long = io { verifyDocuments(limit.toUInt()).remaining.toLong() }
+
+    /**
+     * Closes the store: live queries stop and every later call fails with
+     * [FieldCrmException.StoreClosed]. The native handle itself is freed by the cleaner.
+     */
+    suspend fun close() = withContext(dispatcher + NonCancellable) {
+        store.closeStore()
+        changed()
+    }
+
+    suspend fun isClosed(): Boolean = io { isClosed() }
+}

@@ -1,0 +1,68 @@
+package app.fieldcrm.android.logic
+
+import app.fieldcrm.core.FieldCrmException
+import app.fieldcrm.core.ValidationRule
+import app.fieldcrm.core.Verification
+import kotlin.coroutines.cancellation.CancellationException
+
+/** What to tell the rep about a failed call. The library's errors carry codes, not prose. */
+fun FieldCrmException.userMessage(): String = when (this) {
+    is FieldCrmException.StoreClosed -> "The app's data is closed. Restart the app."
+    is FieldCrmException.InvalidValue -> invalidValueMessage(field, rule, detail)
+    is FieldCrmException.NotFound -> "That record no longer exists on this device."
+    is FieldCrmException.WrongKind -> "That record is not a $expected."
+    is FieldCrmException.NotAStore -> "The data file is not FieldCRM's. Reinstall the app or contact support."
+    is FieldCrmException.NewerSchema -> "This data was written by a newer version of the app. Update the app."
+    is FieldCrmException.CorruptDocument -> "A record on this device is unreadable. Contact support (record $id)."
+    is FieldCrmException.Database -> "Could not read or write the phone's storage. Is it full? ($detail)"
+    is FieldCrmException.Document -> "A record could not be updated ($detail)."
+    is FieldCrmException.Offline -> "You're offline. Your changes are kept on this phone and sync later."
+    is FieldCrmException.ServerRefused -> when (status.toInt()) {
+        401 -> "Your session has expired. Sign in again."
+        403 -> "The server does not allow this ($code)."
+        in 500..599 -> "The server has a problem (${status.toInt()}). Try again later."
+        else -> "The server refused the request (${status.toInt()} $code)."
+    }
+    is FieldCrmException.Protocol -> "The server's answer could not be read ($code). Is the app up to date?"
+    is FieldCrmException.Internal -> "Something went wrong ($operation). Please try again."
+}
+
+private fun invalidValueMessage(field: String, rule: ValidationRule, detail: String): String = when {
+    field == "check_in" && rule == ValidationRule.IMMUTABLE -> "You already checked in to this visit."
+    field == "check_out" && rule == ValidationRule.IMMUTABLE -> "You already checked out of this visit."
+    field == "check_in" && rule == ValidationRule.REQUIRED -> "Check in before checking out."
+    rule == ValidationRule.STATUS_REGRESSION -> "This visit is already past that step ($detail)."
+    field.endsWith("fix_at") -> "The location fix has a wrong time. Check the phone's clock."
+    field.startsWith("check_in") || field.startsWith("check_out") ->
+        "The location fix cannot be used ($detail)."
+    rule == ValidationRule.REQUIRED -> "${label(field)} is required."
+    else -> "${label(field)}: $detail."
+}
+
+private fun label(field: String): String =
+    field.substringAfterLast('.').replace('_', ' ').replaceFirstChar { it.uppercase() }
+
+/** Any failure as a message: the library's typed errors, a bad server address, or a bug. */
+fun Throwable.userMessage(): String = when (this) {
+    is FieldCrmException -> userMessage()
+    is IllegalArgumentException -> message ?: "Invalid input."
+    else -> "Something went wrong (${javaClass.simpleName}). Please try again."
+}
+
+/** Runs [block]; a failure becomes its user-facing message (cancellation still propagates). */
+internal suspend fun attempt(block: suspend () -> Unit): String? = try {
+    block()
+    null
+} catch (e: CancellationException) {
+    throw e
+} catch (e: Exception) {
+    e.userMessage()
+}
+
+/** A check-in's verification in words. */
+fun Verification.label(): String = when (this) {
+    Verification.VERIFIED -> "Verified: at the customer"
+    Verification.UNCERTAIN -> "Uncertain: the fix is not accurate enough"
+    Verification.OUT_OF_RANGE -> "Out of range: too far from the customer"
+    Verification.NO_CUSTOMER_LOCATION -> "Not verifiable: the customer has no location"
+}
