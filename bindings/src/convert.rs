@@ -832,6 +832,15 @@ pub enum Query {
         from: i64,
         to: i64,
     },
+    /// A customer's visits, newest first.
+    VisitsForCustomer {
+        customer_id: String,
+        limit: u32,
+    },
+    /// A customer's contacts, by name.
+    ContactsOfCustomer {
+        customer_id: String,
+    },
     Pipeline {
         owner: Option<String>,
     },
@@ -863,6 +872,12 @@ impl From<Query> for fc::Query {
                 fc::Query::OverdueCustomers { now, owner, limit }
             }
             Query::VisitsForRep { rep, from, to } => fc::Query::VisitsForRep { rep, from, to },
+            Query::VisitsForCustomer { customer_id, limit } => {
+                fc::Query::VisitsForCustomer { customer_id, limit }
+            }
+            Query::ContactsOfCustomer { customer_id } => {
+                fc::Query::ContactsOfCustomer { customer_id }
+            }
             Query::Pipeline { owner } => fc::Query::Pipeline { owner },
             Query::OpenTasks { assignee } => fc::Query::OpenTasks { assignee },
             Query::OpenCases { customer_id } => fc::Query::OpenCases { customer_id },
@@ -996,11 +1011,36 @@ impl From<fc::CaseSummary> for CaseSummary {
     }
 }
 
+/// A contact of a customer, as lists show it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ContactSummary {
+    pub id: String,
+    pub customer_id: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+}
+
+impl From<fc::ContactSummary> for ContactSummary {
+    fn from(c: fc::ContactSummary) -> Self {
+        ContactSummary {
+            id: c.id,
+            customer_id: c.customer_id,
+            name: c.name,
+            title: c.title,
+            phones: c.phones,
+            emails: c.emails,
+        }
+    }
+}
+
 /// A query's rows; the variant follows the query (customers for the three customer queries).
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum QueryResult {
     Customers { rows: Vec<CustomerSummary> },
     Visits { rows: Vec<VisitSummary> },
+    Contacts { rows: Vec<ContactSummary> },
     Pipeline { rows: Vec<StageTotal> },
     Tasks { rows: Vec<TaskSummary> },
     Cases { rows: Vec<CaseSummary> },
@@ -1015,6 +1055,7 @@ impl From<fc::QueryResult> for QueryResult {
         match r {
             fc::QueryResult::Customers(r) => QueryResult::Customers { rows: rows(r) },
             fc::QueryResult::Visits(r) => QueryResult::Visits { rows: rows(r) },
+            fc::QueryResult::Contacts(r) => QueryResult::Contacts { rows: rows(r) },
             fc::QueryResult::Pipeline(r) => QueryResult::Pipeline { rows: rows(r) },
             fc::QueryResult::Tasks(r) => QueryResult::Tasks { rows: rows(r) },
             fc::QueryResult::Cases(r) => QueryResult::Cases { rows: rows(r) },

@@ -322,6 +322,28 @@ impl FieldStore {
         }
     }
 
+    /// A customer's visits, newest first (by check-in, or planned start before check-in).
+    pub fn visits_for_customer(
+        &self,
+        customer_id: String,
+        limit: u32,
+    ) -> Result<Vec<VisitSummary>> {
+        let query = fc::Query::VisitsForCustomer { customer_id, limit };
+        match self.query_core("visits_for_customer", query)? {
+            fc::QueryResult::Visits(rows) => Ok(rows.into_iter().map(Into::into).collect()),
+            _ => Err(internal("visit query returned other rows")),
+        }
+    }
+
+    /// A customer's contacts, by name.
+    pub fn contacts_of_customer(&self, customer_id: String) -> Result<Vec<ContactSummary>> {
+        let query = fc::Query::ContactsOfCustomer { customer_id };
+        match self.query_core("contacts_of_customer", query)? {
+            fc::QueryResult::Contacts(rows) => Ok(rows.into_iter().map(Into::into).collect()),
+            _ => Err(internal("contact query returned other rows")),
+        }
+    }
+
     /// Opportunity count and amount per stage and currency.
     pub fn pipeline(&self, owner: Option<String>) -> Result<Vec<StageTotal>> {
         match self.query_core("pipeline", fc::Query::Pipeline { owner })? {

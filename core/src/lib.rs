@@ -33,8 +33,8 @@ pub use live::{QueryListener, Subscription};
 pub use model::*;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord};
 pub use query::{
-    CaseSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal, TaskSummary,
-    VisitSummary, distance_m,
+    CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal,
+    TaskSummary, VisitSummary, distance_m,
 };
 pub use record::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
 pub use route::{Fix, RouteReview, review_route};

@@ -38,6 +38,16 @@ pub enum Query {
         from: Millis,
         to: Millis,
     },
+    /// A customer's visits (any rep this device sees), newest first by check-in or, before
+    /// check-in, planned start.
+    VisitsForCustomer {
+        customer_id: String,
+        limit: u32,
+    },
+    /// A customer's contacts, by name.
+    ContactsOfCustomer {
+        customer_id: String,
+    },
     /// Open and closed opportunities per stage and currency.
     Pipeline {
         owner: Option<String>,
@@ -91,6 +101,16 @@ pub struct VisitSummary {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct ContactSummary {
+    pub id: String,
+    pub customer_id: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct StageTotal {
     pub stage: Stage,
     pub currency: String,
@@ -120,6 +140,7 @@ pub struct CaseSummary {
 pub enum QueryResult {
     Customers(Vec<CustomerSummary>),
     Visits(Vec<VisitSummary>),
+    Contacts(Vec<ContactSummary>),
     Pipeline(Vec<StageTotal>),
     Tasks(Vec<TaskSummary>),
     Cases(Vec<CaseSummary>),
@@ -133,7 +154,10 @@ impl Query {
             Query::NearbyCustomers { .. }
             | Query::Customers(_)
             | Query::OverdueCustomers { .. } => &[Kind::Customer, Kind::Visit],
-            Query::VisitsForRep { .. } => &[Kind::Visit, Kind::Customer],
+            Query::VisitsForRep { .. } | Query::VisitsForCustomer { .. } => {
+                &[Kind::Visit, Kind::Customer]
+            }
+            Query::ContactsOfCustomer { .. } => &[Kind::Contact],
             Query::Pipeline { .. } => &[Kind::Opportunity],
             Query::OpenTasks { .. } => &[Kind::Task],
             Query::OpenCases { .. } => &[Kind::Case],
@@ -171,6 +195,29 @@ fn fts_query(text: &str) -> Option<String> {
         .map(|t| format!("\"{t}\"*"))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+const VISIT_COLUMNS: &str =
+    "v.id, v.customer_id, c.name, v.rep, v.planned_start, v.planned_end, v.status,
+    v.check_in_at, v.check_out_at, v.verification
+    FROM visits v LEFT JOIN customers c ON c.id = v.customer_id";
+
+fn visit_row(row: &Row<'_>) -> rusqlite::Result<VisitSummary> {
+    Ok(VisitSummary {
+        id: row.get(0)?,
+        customer_id: row.get(1)?,
+        customer_name: row.get(2)?,
+        rep: row.get(3)?,
+        planned_start: row.get(4)?,
+        planned_end: row.get(5)?,
+        status: VisitStatus::parse(&row.get::<_, String>(6)?).unwrap_or(VisitStatus::Planned),
+        check_in_at: row.get(7)?,
+        check_out_at: row.get(8)?,
+        verification: row
+            .get::<_, Option<String>>(9)?
+            .as_deref()
+            .and_then(Verification::parse),
+    })
 }
 
 fn limit(value: u32) -> i64 {
@@ -259,29 +306,51 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
         }
         Query::VisitsForRep { rep, from, to } => {
             let rows = conn
+                .prepare_cached(&format!(
+                    "SELECT {VISIT_COLUMNS} WHERE v.rep = ?1 AND v.day_at >= ?2 AND v.day_at < ?3 AND v.deleted = 0
+                     ORDER BY v.day_at, v.id"
+                ))?
+                .query_map(params![rep, from, to], visit_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Visits(rows)
+        }
+        Query::VisitsForCustomer {
+            customer_id,
+            limit: max,
+        } => {
+            let rows = conn
+                .prepare_cached(&format!(
+                    "SELECT {VISIT_COLUMNS} WHERE v.customer_id = ?1 AND v.deleted = 0
+                     ORDER BY v.day_at DESC, v.id LIMIT ?2"
+                ))?
+                .query_map(params![customer_id, limit(*max)], visit_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            QueryResult::Visits(rows)
+        }
+        Query::ContactsOfCustomer { customer_id } => {
+            let split = |text: String| -> Vec<String> {
+                text.split('\n')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let rows = conn
                 .prepare_cached(
-                    "SELECT v.id, v.customer_id, c.name, v.rep, v.planned_start, v.planned_end, v.status,
-                       v.check_in_at, v.check_out_at, v.verification
-                     FROM visits v LEFT JOIN customers c ON c.id = v.customer_id
-                     WHERE v.rep = ?1 AND v.day_at >= ?2 AND v.day_at < ?3 AND v.deleted = 0
-                     ORDER BY v.day_at, v.id",
+                    "SELECT id, customer_id, name, title, phones, emails FROM contacts
+                     WHERE customer_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id",
                 )?
-                .query_map(params![rep, from, to], |row| {
-                    Ok(VisitSummary {
+                .query_map([customer_id], |row| {
+                    Ok(ContactSummary {
                         id: row.get(0)?,
                         customer_id: row.get(1)?,
-                        customer_name: row.get(2)?,
-                        rep: row.get(3)?,
-                        planned_start: row.get(4)?,
-                        planned_end: row.get(5)?,
-                        status: VisitStatus::parse(&row.get::<_, String>(6)?).unwrap_or(VisitStatus::Planned),
-                        check_in_at: row.get(7)?,
-                        check_out_at: row.get(8)?,
-                        verification: row.get::<_, Option<String>>(9)?.as_deref().and_then(Verification::parse),
+                        name: row.get(2)?,
+                        title: row.get(3)?,
+                        phones: split(row.get(4)?),
+                        emails: split(row.get(5)?),
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
-            QueryResult::Visits(rows)
+            QueryResult::Contacts(rows)
         }
         Query::Pipeline { owner } => {
             let mut totals: Vec<StageTotal> = conn

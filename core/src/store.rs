@@ -1038,6 +1038,69 @@ mod tests {
     }
 
     #[test]
+    fn a_customers_contacts_and_visits_for_its_detail_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        let kiosk = store.create(customer("Kiosk")).unwrap();
+        let other = store.create(customer("Other")).unwrap();
+        let mut zoe = Contact::new(&kiosk.meta.id, "zoe Winter");
+        zoe.phones.insert("+49 30 1".into());
+        zoe.phones.insert("+49 170 2".into());
+        store.create(zoe).unwrap();
+        let anton = store
+            .create(Contact::new(&kiosk.meta.id, "Anton Berg"))
+            .unwrap();
+        store
+            .create(Contact::new(&other.meta.id, "Elsewhere"))
+            .unwrap();
+        store.delete(&anton.meta.id).unwrap();
+        store
+            .create(Contact::new(&kiosk.meta.id, "Ben Alt"))
+            .unwrap();
+        let QueryResult::Contacts(contacts) = store
+            .query(&Query::ContactsOfCustomer {
+                customer_id: kiosk.meta.id.clone(),
+            })
+            .unwrap()
+        else {
+            panic!("contacts expected");
+        };
+        let names: Vec<&str> = contacts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Ben Alt", "zoe Winter"],
+            "by name, deleted ones left out"
+        );
+        assert_eq!(contacts[1].phones, ["+49 170 2", "+49 30 1"]);
+
+        for (day, customer) in [(1, &kiosk), (3, &kiosk), (2, &other), (2, &kiosk)] {
+            let mut visit = Visit::new(&customer.meta.id, "rep-1");
+            visit.planned_start = Some(1_790_000_000_000 + day * 86_400_000);
+            store.create(visit).unwrap();
+        }
+        let QueryResult::Visits(visits) = store
+            .query(&Query::VisitsForCustomer {
+                customer_id: kiosk.meta.id.clone(),
+                limit: 2,
+            })
+            .unwrap()
+        else {
+            panic!("visits expected");
+        };
+        let days: Vec<Option<Millis>> = visits.iter().map(|v| v.planned_start).collect();
+        assert_eq!(
+            days,
+            [3, 2].map(|d| Some(1_790_000_000_000 + d * 86_400_000)),
+            "newest first, limited"
+        );
+        assert!(
+            visits
+                .iter()
+                .all(|v| v.customer_name.as_deref() == Some("Kiosk"))
+        );
+    }
+
+    #[test]
     fn invalid_values_write_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("s.sqlite")).unwrap();
