@@ -84,4 +84,9 @@ extension QueryResult {
         if case let .visits(rows) = self { return rows }
         return []
     }
+
+    var contactRows: [ContactSummary] {
+        if case let .contacts(rows) = self { return rows }
+        return []
+    }
 }

@@ -4,10 +4,16 @@ import SwiftUI
 struct CustomerDetailView: View {
     let customerId: String
 
+    /// How many of the latest visits the history lists.
+    static let historyLimit: UInt32 = 20
+
     @EnvironmentObject private var model: AppModel
     @State private var customer: Customer?
     @State private var cases: [CaseSummary] = []
-    @State private var visits: [VisitSummary] = []
+    /// The customer's contacts and its visits, newest first: live queries, so they follow a
+    /// sync or a check-in without a reload.
+    @StateObject private var contacts = LiveQuery()
+    @StateObject private var history = LiveQuery()
     @State private var openedVisitId: String?
     @State private var showVisit = false
     @State private var starting = false
@@ -26,29 +32,32 @@ struct CustomerDetailView: View {
                 }
                 Section("Contact") {
                     if let address = addressText(customer.address) { Text(address) }
-                    ForEach(customer.phones, id: \.self) { phone in
-                        if let url = URL(string: "tel:\(phone.filter { !$0.isWhitespace })") {
-                            Link(phone, destination: url)
-                        } else {
-                            Text(phone)
-                        }
-                    }
-                    ForEach(customer.emails, id: \.self) { email in
-                        if let url = URL(string: "mailto:\(email)") { Link(email, destination: url) }
-                    }
+                    ForEach(customer.phones, id: \.self) { PhoneLink(phone: $0) }
+                    ForEach(customer.emails, id: \.self) { EmailLink(email: $0) }
                 }
-                Section("My visits, last 30 days") {
+                Section("People") {
+                    let rows = contacts.result?.contactRows ?? []
+                    if rows.isEmpty {
+                        Text(contacts.failure ?? "No contacts.").foregroundStyle(.secondary)
+                    }
+                    ForEach(rows, id: \.id) { ContactRow(contact: $0) }
+                }
+                Section("Visits") {
                     Button {
                         startVisit()
                     } label: {
                         Label("Start a visit now", systemImage: "mappin.and.ellipse")
                     }
                     .disabled(starting)
+                    let visits = history.result?.visitRows ?? []
+                    if visits.isEmpty {
+                        Text(history.failure ?? "No visits yet.").foregroundStyle(.secondary)
+                    }
                     ForEach(visits, id: \.id) { visit in
                         NavigationLink {
                             VisitView(visitId: visit.id)
                         } label: {
-                            VisitRow(visit: visit)
+                            VisitHistoryRow(visit: visit)
                         }
                     }
                 }
@@ -70,7 +79,10 @@ struct CustomerDetailView: View {
         .navigationDestination(isPresented: $showVisit) {
             if let openedVisitId { VisitView(visitId: openedVisitId) }
         }
-        .task { await load() }
+        .task {
+            await watch()
+            await load()
+        }
         .refreshable { await load() }
     }
 
@@ -81,20 +93,24 @@ struct CustomerDetailView: View {
         return parts.isEmpty ? nil : parts.joined(separator: "\n")
     }
 
+    /// Subscribes to the contacts and the visit history (on the store queue; see `LiveQuery`).
+    @MainActor
+    private func watch() async {
+        await contacts.watch(.contactsOfCustomer(customerId: customerId), in: model)
+        await history.watch(.visitsForCustomer(customerId: customerId, limit: Self.historyLimit), in: model)
+    }
+
+    /// The customer and its open cases; no live query covers single records, so these are
+    /// re-read on appearance and on pull to refresh.
     @MainActor
     private func load() async {
         let id = customerId
-        let rep = model.session?.userId ?? ""
-        let now = Date().millis
-        let from = now - 30 * 86_400_000
         do {
-            let loaded = try await model.perform { (store: FieldStore) throws -> (Customer?, [CaseSummary], [VisitSummary]) in
-                let visits = try store.visitsForRep(rep: rep, from: from, to: now + 86_400_000)
-                return try (store.getCustomer(id: id), store.openCases(customerId: id), visits.filter { $0.customerId == id })
+            let loaded = try await model.perform { (store: FieldStore) throws -> (Customer?, [CaseSummary]) in
+                try (store.getCustomer(id: id), store.openCases(customerId: id))
             }
             customer = loaded.0
             cases = loaded.1
-            visits = loaded.2.reversed()
         } catch {
             model.show(error)
         }
@@ -132,6 +148,71 @@ struct VisitRow: View {
             if let verification = visit.verification {
                 Text(verification.label).font(.caption).foregroundStyle(verification.color)
             }
+        }
+    }
+}
+
+/// A visit in a customer's history: when (checked in, else planned), status and verification.
+struct VisitHistoryRow: View {
+    let visit: VisitSummary
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 2) {
+            HStack {
+                if let at = visit.checkInAt ?? visit.plannedStart {
+                    Text(formatTime(at)).font(.headline)
+                } else {
+                    Text("Not scheduled").font(.headline)
+                }
+                Spacer()
+                Text(visit.status.label).font(.subheadline).foregroundStyle(.secondary)
+            }
+            if let verification = visit.verification {
+                Text(verification.label).font(.caption).foregroundStyle(verification.color)
+            }
+        }
+    }
+}
+
+struct ContactRow: View {
+    let contact: ContactSummary
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 2) {
+            Text(contact.name).font(.headline)
+            if let title = contact.title {
+                Text(title).font(.subheadline).foregroundStyle(.secondary)
+            }
+            ForEach(contact.phones, id: \.self) { PhoneLink(phone: $0).font(.callout) }
+            ForEach(contact.emails, id: \.self) { EmailLink(email: $0).font(.callout) }
+        }
+        // Each link answers its own tap: in a List row, buttons would otherwise all fire at once.
+        .buttonStyle(.borderless)
+    }
+}
+
+/// A phone number that dials when tapped (plain text if it makes no `tel:` URL).
+struct PhoneLink: View {
+    let phone: String
+
+    var body: some View {
+        if let url = URL(string: "tel:\(phone.filter { !$0.isWhitespace })") {
+            Link(phone, destination: url)
+        } else {
+            Text(phone)
+        }
+    }
+}
+
+/// An email address that opens a new mail when tapped.
+struct EmailLink: View {
+    let email: String
+
+    var body: some View {
+        if let url = URL(string: "mailto:\(email)") {
+            Link(email, destination: url)
+        } else {
+            Text(email)
         }
     }
 }

@@ -31,8 +31,11 @@ import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.fieldcrm.android.logic.CustomerDetailUiState
 import app.fieldcrm.android.logic.CustomerDetailViewModel
 import app.fieldcrm.android.logic.FieldRepository
+import app.fieldcrm.android.logic.label
+import app.fieldcrm.core.ContactSummary
 import app.fieldcrm.core.Customer
 import app.fieldcrm.core.Grade
 import app.fieldcrm.core.VisitSummary
@@ -51,12 +54,12 @@ fun CustomerDetailScreen(repository: FieldRepository, customerId: String, onVisi
         }
         ErrorText(state.message)
         if (state.loading) CircularProgressIndicator()
-        if (customer != null) CustomerDetails(customer, state.todaysVisits, vm, onVisit)
+        if (customer != null) CustomerDetails(customer, state, vm, onVisit)
     }
 }
 
 @Composable
-private fun CustomerDetails(customer: Customer, todaysVisits: List<VisitSummary>, vm: CustomerDetailViewModel, onVisit: (String) -> Unit) {
+private fun CustomerDetails(customer: Customer, state: CustomerDetailUiState, vm: CustomerDetailViewModel, onVisit: (String) -> Unit) {
     val scope = rememberCoroutineScope()
     Column(verticalArrangement = Arrangement.spacedBy(8.dp)) {
         val address = customer.address
@@ -81,14 +84,55 @@ private fun CustomerDetails(customer: Customer, todaysVisits: List<VisitSummary>
         OutlinedTextField(notes, { notes = it }, label = { Text("Notes") }, modifier = Modifier.fillMaxWidth(), minLines = 3)
         OutlinedButton(onClick = { vm.save { it.copy(notes = notes) } }, enabled = notes != customer.notes) { Text("Save notes") }
 
+        Text("Contacts", style = MaterialTheme.typography.titleMedium)
+        if (state.contacts.isEmpty()) Text("No contacts.", style = MaterialTheme.typography.bodySmall)
+        state.contacts.forEach { contact -> ContactItem(contact) }
+
         Text("Today's visits", style = MaterialTheme.typography.titleMedium)
-        todaysVisits.forEach { visit ->
+        state.todaysVisits.forEach { visit ->
             ListItem(
-                headlineContent = { Text(visit.status.name.lowercase().replace('_', ' ')) },
+                headlineContent = { Text(visit.statusText()) },
                 supportingContent = { visit.plannedStart?.let { Text("Planned ${formatTime(it)}") } },
                 modifier = Modifier.clickable { onVisit(visit.id) },
             )
         }
         Button(onClick = { scope.launch { vm.startVisit()?.let(onVisit) } }) { Text("Start a visit now") }
+
+        Text("Visit history", style = MaterialTheme.typography.titleMedium)
+        if (state.visitHistory.isEmpty()) Text("No visits yet.", style = MaterialTheme.typography.bodySmall)
+        state.visitHistory.forEach { visit -> VisitHistoryItem(visit, onVisit) }
     }
 }
+
+@Composable
+private fun ContactItem(contact: ContactSummary) {
+    ListItem(
+        headlineContent = { Text(contact.name) },
+        overlineContent = contact.title?.let { title -> @Composable { Text(title) } },
+        supportingContent = if (contact.phones.isEmpty() && contact.emails.isEmpty()) {
+            null
+        } else {
+            @Composable {
+                Column {
+                    contact.phones.forEach { Text("☎ $it") }
+                    contact.emails.forEach { Text(it) }
+                }
+            }
+        },
+    )
+}
+
+/** A visit of any rep: when (checked in, else planned), its status and its verification. */
+@Composable
+private fun VisitHistoryItem(visit: VisitSummary, onVisit: (String) -> Unit) {
+    val at = visit.checkInAt ?: visit.plannedStart
+    ListItem(
+        headlineContent = { Text(at?.let(::formatDateTime) ?: "Not scheduled") },
+        supportingContent = {
+            Text(listOfNotNull(visit.statusText(), visit.verification?.label()).joinToString(" · "))
+        },
+        modifier = Modifier.clickable { onVisit(visit.id) },
+    )
+}
+
+private fun VisitSummary.statusText(): String = status.name.lowercase().replace('_', ' ')

@@ -1,5 +1,6 @@
 package app.fieldcrm.android.logic
 
+import app.fieldcrm.core.ContactSummary
 import app.fieldcrm.core.Customer
 import app.fieldcrm.core.VisitSummary
 import kotlinx.coroutines.CancellationException
@@ -19,17 +20,26 @@ import kotlinx.coroutines.launch
 data class CustomerDetailUiState(
     val customer: Customer? = null,
     val loading: Boolean = true,
-    /** Today's visits of the signed-in rep at this customer. */
+    /** Today's visits of the signed-in rep at this customer (to check in to). */
     val todaysVisits: List<VisitSummary> = emptyList(),
+    /** The customer's contacts, by name. */
+    val contacts: List<ContactSummary> = emptyList(),
+    /** The customer's latest visits (every rep's), newest first; at most the view model's limit. */
+    val visitHistory: List<VisitSummary> = emptyList(),
     val message: String? = null,
 )
 
-/** One customer, re-read after every change (an edit here, a sync); edit it or start a visit. */
+/**
+ * One customer, re-read after every change (an edit here, a sync), with its contacts and visit
+ * history as live queries (they follow syncs and check-ins); edit it or start a visit.
+ */
 class CustomerDetailViewModel(
     private val repository: FieldRepository,
     private val scope: CoroutineScope,
     private val customerId: String,
     private val clock: Clock = Clock.System,
+    /** How many of the latest visits [CustomerDetailUiState.visitHistory] lists. */
+    historyLimit: Int = 20,
 ) {
     private class Loaded(val customer: Customer?, val error: String?)
 
@@ -50,12 +60,22 @@ class CustomerDetailViewModel(
         .catch { emit(emptyList()) }
         .onStart { emit(emptyList()) }
 
+    private val contacts = repository.contactsOfCustomer(customerId)
+        .catch { emit(emptyList()) }
+        .onStart { emit(emptyList()) }
+
+    private val history = repository.visitsForCustomer(customerId, historyLimit)
+        .catch { emit(emptyList()) }
+        .onStart { emit(emptyList()) }
+
     val state: StateFlow<CustomerDetailUiState> =
-        combine(loaded, visits, message) { data, today, note ->
+        combine(loaded, visits, contacts, history, message) { data, today, people, past, note ->
             CustomerDetailUiState(
                 data.customer,
                 loading = false,
                 todaysVisits = today,
+                contacts = people,
+                visitHistory = past,
                 message = note ?: data.error ?: if (data.customer == null) "This customer is not on this phone." else null,
             )
         }.stateIn(scope, SharingStarted.Eagerly, CustomerDetailUiState())

@@ -1,5 +1,7 @@
 package app.fieldcrm.android.logic
 
+import app.fieldcrm.core.Contact
+import app.fieldcrm.core.ContactSummary
 import app.fieldcrm.core.Customer
 import app.fieldcrm.core.CustomerFilter
 import app.fieldcrm.core.CustomerKind
@@ -19,6 +21,7 @@ import app.fieldcrm.core.SyncStatus
 import app.fieldcrm.core.SyncTransport
 import app.fieldcrm.core.Visit
 import app.fieldcrm.core.VisitSummary
+import app.fieldcrm.core.newContact
 import app.fieldcrm.core.newCustomer
 import app.fieldcrm.core.newVisit
 import kotlinx.coroutines.CoroutineDispatcher
@@ -130,6 +133,9 @@ class FieldRepository(
     private fun Flow<QueryResult>.customers(): Flow<List<CustomerSummary>> =
         map { (it as? QueryResult.Customers)?.rows ?: emptyList() }
 
+    private fun Flow<QueryResult>.visits(): Flow<List<VisitSummary>> =
+        map { (it as? QueryResult.Visits)?.rows ?: emptyList() }
+
     /** Prefix search over name, contacts, city and phones; blank text lists customers by name. */
     fun searchCustomers(text: String, limit: Int = 50): Flow<List<CustomerSummary>> {
         val query = if (text.isBlank()) {
@@ -146,7 +152,21 @@ class FieldRepository(
 
     /** A rep's visits checked in (or planned) in `[from, to)`. */
     fun visitsForRep(rep: String, from: Long, to: Long): Flow<List<VisitSummary>> =
-        live(Query.VisitsForRep(rep, from, to)).map { (it as? QueryResult.Visits)?.rows ?: emptyList() }
+        live(Query.VisitsForRep(rep, from, to)).visits()
+
+    /**
+     * A customer's visits (of every rep this device sees), newest first by check-in or, before
+     * check-in, planned start; at most [limit] (1 to 10,000).
+     */
+    fun visitsForCustomer(customerId: String, limit: Int = 20): Flow<List<VisitSummary>> {
+        // The library reads a limit of 0 as its default (50); a negative one would wrap around.
+        require(limit > 0) { "limit must be positive: $limit" }
+        return live(Query.VisitsForCustomer(customerId, limit.toUInt())).visits()
+    }
+
+    /** A customer's contacts, by name. */
+    fun contactsOfCustomer(customerId: String): Flow<List<ContactSummary>> =
+        live(Query.ContactsOfCustomer(customerId)).map { (it as? QueryResult.Contacts)?.rows ?: emptyList() }
 
     /**
      * The signed-in rep's visits of today (in the clock's time zone); follows a new sign-in and
@@ -202,6 +222,25 @@ class FieldRepository(
     suspend fun updateCustomer(id: String, edit: (Customer) -> Customer): Customer = write {
         val current = getCustomer(id) ?: throw FieldCrmException.NotFound(id)
         updateCustomer(edit(current))
+    }
+
+    // -- contacts -------------------------------------------------------------------------------
+
+    /** A new contact of a customer; blank phones and emails are left out. */
+    suspend fun createContact(
+        customerId: String,
+        name: String,
+        title: String? = null,
+        phones: List<String> = emptyList(),
+        emails: List<String> = emptyList(),
+    ): Contact = write {
+        createContact(
+            newContact(customerId, name.trim()).copy(
+                title = title?.trim()?.takeIf { it.isNotEmpty() },
+                phones = phones.map { it.trim() }.filter { it.isNotEmpty() },
+                emails = emails.map { it.trim() }.filter { it.isNotEmpty() },
+            ),
+        )
     }
 
     // -- visits ---------------------------------------------------------------------------------

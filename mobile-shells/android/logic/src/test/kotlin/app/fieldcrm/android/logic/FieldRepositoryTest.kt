@@ -104,6 +104,38 @@ class FieldRepositoryTest : StoreTest() {
     }
 
     @Test
+    fun `a customer's contacts and visits are live queries`() = runBlocking<Unit> {
+        val repo = repository()
+        val shop = repo.createCustomer(CustomerDraft("Fischhalle", location = at(53.55, 9.99)))
+        val contacts = Channel<List<String>>(Channel.UNLIMITED)
+        val visits = Channel<List<String>>(Channel.UNLIMITED)
+        val job = launch {
+            launch { repo.contactsOfCustomer(shop.meta.id).collect { rows -> contacts.send(rows.map { it.name }) } }
+            launch { repo.visitsForCustomer(shop.meta.id, limit = 2).collect { rows -> visits.send(rows.map { it.id }) } }
+        }
+        withTimeout(10_000) {
+            assertEquals(emptyList<String>(), contacts.receive(), "the current result first")
+            assertEquals(emptyList<String>(), visits.receive())
+            val contact = repo.createContact(shop.meta.id, "  Max Weber ", title = " ", phones = listOf("+49 40 2"))
+            assertEquals("Max Weber", contact.name)
+            assertNull(contact.title, "a blank title is left out")
+            assertEquals(listOf("Max Weber"), contacts.receive())
+            val first = repo.planVisit(shop.meta.id, plannedStart = clock.now - 7_200_000)
+            assertEquals(listOf(first.meta.id), visits.receive())
+            val second = repo.planVisit(shop.meta.id, plannedStart = clock.now - 3_600_000)
+            val third = repo.planVisit(shop.meta.id, plannedStart = clock.now - 1_800_000)
+            var ids = visits.receive()
+            while (ids.firstOrNull() != third.meta.id) ids = visits.receive()
+            assertEquals(listOf(third.meta.id, second.meta.id), ids, "newest first, at most the limit")
+        }
+        job.cancel()
+        job.join()
+        assertEquals(listOf("Max Weber"), repo.contactsOfCustomer(shop.meta.id).first().map { it.name })
+        assertEquals(emptyList<Any>(), repo.contactsOfCustomer("missing").first())
+        assertFailsWith<IllegalArgumentException> { repo.visitsForCustomer(shop.meta.id, limit = 0) }
+    }
+
+    @Test
     fun `today's visits, pings and the day plan`() = runBlocking<Unit> {
         val repo = repository()
         val near = repo.createCustomer(CustomerDraft("Near", location = at(53.551, 9.993)))

@@ -68,11 +68,17 @@ class ServerSyncTest : StoreTest() {
         val shop = anaList.createCustomer(CustomerDraft("Fischhalle Altona", territory = "harbour"), atCurrentLocation = true)!!
         // ... and one in a territory she does not work in: the server will refuse it.
         val elsewhere = anaList.createCustomer(CustomerDraft("Hofladen Berg", territory = "hills"))!!
-        val visitId = CustomerDetailViewModel(ana, scope, shop.meta.id, clock).startVisit()!!
+        ana.createContact(shop.meta.id, "Max Weber", title = "Owner", phones = listOf("+49 40 2"))
+        val anaDetail = CustomerDetailViewModel(ana, scope, shop.meta.id, clock)
+        val visitId = anaDetail.startVisit()!!
         val visit = VisitViewModel(ana, scope, anaLocation, visitId)
         visit.state.await { it.canCheckIn }
         visit.checkIn().join()
         assertEquals(Verification.VERIFIED, visit.state.await { it.visit?.checkIn != null && !it.busy }.verification)
+        // Her customer screen's history follows the check-in.
+        val history = anaDetail.state.await { it.visitHistory.firstOrNull()?.verification != null }.visitHistory
+        assertEquals(listOf(visitId), history.map { it.id })
+        assertEquals(Verification.VERIFIED, history[0].verification)
         assertEquals(1, ana.recordPings(listOf(fix(53.54, 9.93))))
 
         // The sync button: OkHttp transport with the session's token.
@@ -105,8 +111,15 @@ class ServerSyncTest : StoreTest() {
         val benList = CustomerListViewModel(ben, scope, debounceMs = 50)
         benList.onQueryChange("fisch")
         benList.state.await { it.query == "fisch" && !it.searching && it.customers.isEmpty() }
+        // His customer screen, opened before the sync, shows the customer and its contact after it.
+        val benDetail = CustomerDetailViewModel(ben, scope, shop.meta.id, clock)
+        assertEquals("This customer is not on this phone.", benDetail.state.await { !it.loading }.message)
         val benRunner = SyncRunner(ben) { OkHttpSyncTransport(base) { benLogin.token } }
         val pulled = benRunner.run() as SyncOutcome.Synced
+        val benShop = benDetail.state.await { it.customer != null && it.contacts.isNotEmpty() }
+        assertEquals(listOf("Max Weber" to "Owner"), benShop.contacts.map { it.name to it.title })
+        assertEquals(listOf("+49 40 2"), benShop.contacts[0].phones)
+        assertEquals(emptyList<Any>(), benShop.visitHistory, "ana's visits are hers")
         assertTrue(pulled.report.pulledDocs >= 1u)
         val found = benList.state.await { it.customers.isNotEmpty() }
         assertEquals(listOf(shop.meta.id), found.customers.map { it.id })

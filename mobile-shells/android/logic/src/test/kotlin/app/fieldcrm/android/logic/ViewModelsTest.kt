@@ -104,6 +104,60 @@ class ViewModelsTest : StoreTest() {
     }
 
     @Test
+    fun `customer detail lists contacts and visit history, newest first, and follows writes`() = runBlocking<Unit> {
+        val repo = repository()
+        val shop = repo.createCustomer(CustomerDraft("Fischhalle", location = at(53.55, 9.99), visitRadiusM = 150))
+        val other = repo.createCustomer(CustomerDraft("Kiosk"))
+        repo.createContact(shop.meta.id, "Max Weber", title = "Owner", phones = listOf("+49 40 2", " "), emails = listOf("max@fischhalle.de"))
+        repo.createContact(shop.meta.id, "anna Berg", phones = listOf("+49 40 3", "+49 170 4"))
+        repo.createContact(other.meta.id, "Someone Else")
+        val day = 86_400_000L
+        // Today for certain (the clock's zone), and before any check-in below.
+        val todayStart = maxOf(clock.today().start, clock.now - 60_000)
+        val oldest = repo.planVisit(shop.meta.id, plannedStart = clock.now - 3 * day)
+        val newest = repo.planVisit(shop.meta.id, plannedStart = todayStart)
+        val middle = repo.planVisit(shop.meta.id, plannedStart = clock.now - day)
+        repo.planVisit(other.meta.id, plannedStart = clock.now)
+
+        val vm = CustomerDetailViewModel(repo, scope, shop.meta.id, clock)
+        val state = vm.state.await {
+            it.customer != null && it.contacts.size == 2 && it.visitHistory.size == 3 && it.todaysVisits.isNotEmpty()
+        }
+        assertNull(state.message)
+        assertEquals(listOf("anna Berg", "Max Weber"), state.contacts.map { it.name }, "by name, ignoring case")
+        val (anna, max) = state.contacts
+        assertEquals(shop.meta.id, anna.customerId)
+        assertNull(anna.title)
+        assertEquals(listOf("+49 170 4", "+49 40 3"), anna.phones, "phones are a set: sorted")
+        assertEquals(emptyList<String>(), anna.emails)
+        assertEquals("Owner", max.title)
+        assertEquals(listOf("+49 40 2"), max.phones, "blank phones are left out")
+        assertEquals(listOf("max@fischhalle.de"), max.emails)
+        assertEquals(listOf(newest, middle, oldest).map { it.meta.id }, state.visitHistory.map { it.id })
+        assertEquals(listOf(todayStart, clock.now - day, clock.now - 3 * day), state.visitHistory.map { it.plannedStart })
+        assertTrue(state.visitHistory.all { it.status == VisitStatus.PLANNED && it.verification == null })
+        assertEquals(listOf(newest.meta.id), state.todaysVisits.map { it.id }, "today's visits stay for the check-in")
+
+        // A contact created afterwards appears through the live query, in name order.
+        repo.createContact(shop.meta.id, "Carla Diaz", emails = listOf("carla@fischhalle.de"))
+        val withCarla = vm.state.await { it.contacts.size == 3 }
+        assertEquals(listOf("anna Berg", "Carla Diaz", "Max Weber"), withCarla.contacts.map { it.name })
+
+        // Checking in to the oldest visit moves it to the top, with its verification.
+        repo.checkIn(oldest.meta.id, fix(53.5501, 9.9901).copy(fixAt = System.currentTimeMillis()))
+        val checkedIn = vm.state.await { it.visitHistory.firstOrNull()?.id == oldest.meta.id }
+        assertEquals(listOf(oldest, newest, middle).map { it.meta.id }, checkedIn.visitHistory.map { it.id })
+        assertEquals(VisitStatus.IN_PROGRESS, checkedIn.visitHistory[0].status)
+        assertEquals(Verification.VERIFIED, checkedIn.visitHistory[0].verification)
+        assertNotNull(checkedIn.visitHistory[0].checkInAt)
+
+        // The history keeps the latest visits only.
+        val short = CustomerDetailViewModel(repo, scope, shop.meta.id, clock, historyLimit = 2)
+        val two = short.state.await { it.visitHistory.size == 2 && it.contacts.size == 3 }
+        assertEquals(listOf(oldest, newest).map { it.meta.id }, two.visitHistory.map { it.id })
+    }
+
+    @Test
     fun `check in and out with the current fix shows the verification`() = runBlocking<Unit> {
         val repo = repository()
         val shop = repo.createCustomer(CustomerDraft("Fischhalle", location = at(53.55, 9.99), visitRadiusM = 150))
