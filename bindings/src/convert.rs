@@ -1077,6 +1077,9 @@ pub struct SyncStatus {
     pub last_attempt_at: Option<i64>,
     /// The last failed attempt's error, cleared by a successful sync.
     pub last_error: Option<String>,
+    /// Its stable code: `offline`, the server's error code (`token_expired`, ...), a protocol
+    /// code (`malformed_message`, ...) or `storage`.
+    pub last_error_code: Option<String>,
     /// The server position this device has pulled up to.
     pub cursor: i64,
     /// A sync through this store object is running now.
@@ -1093,6 +1096,7 @@ impl SyncStatus {
             last_sync_at: s.last_sync_at,
             last_attempt_at: s.last_attempt_at,
             last_error: s.last_error,
+            last_error_code: s.last_error_code,
             cursor: s.cursor,
             syncing,
             pending_pings: s.pending_pings,

@@ -191,20 +191,106 @@ impl FieldStore {
         self.with(operation, |s| Ok(s.query(&query)?))
     }
 
-    fn run_sync(&self, operation: &str, transport: &dyn fc::Transport) -> Result<SyncReport> {
+    fn run_sync(
+        &self,
+        operation: &str,
+        transport: &dyn fc::Transport,
+        cancellation: Option<&SyncCancellation>,
+    ) -> Result<SyncReport> {
         let store = self.store()?;
         guarded(operation, || {
             let _one_at_a_time = lock(&self.sync_lock);
             let _syncing = Syncing::start(&self.syncing);
-            let report = fc::sync(
-                &store,
-                transport,
-                &fc::RetryPolicy::default(),
-                &mut std::thread::sleep,
-                &now_ms,
-            )?;
+            let report = match cancellation {
+                None => fc::sync(
+                    &store,
+                    transport,
+                    &fc::RetryPolicy::default(),
+                    &mut std::thread::sleep,
+                    &now_ms,
+                )?,
+                Some(cancellation) => fc::sync(
+                    &store,
+                    &Cancellable {
+                        inner: transport,
+                        cancellation,
+                    },
+                    &fc::RetryPolicy::default(),
+                    &mut |pause| cancellation.sleep(pause),
+                    &now_ms,
+                )?,
+            };
             Ok(report.into())
         })
+    }
+}
+
+/// Lets the app stop a sync round early: Android's WorkManager stopping a worker, iOS ending a
+/// background task. Pass it to `FieldStore::sync_cancellable` and call `cancel()` from any
+/// thread: a request already on the wire finishes, no further request starts and backoff
+/// waits end at once; the round fails with `Offline` ("sync cancelled"). Nothing is lost: what
+/// was not acknowledged goes with the next round.
+#[derive(uniffi::Object, Debug, Default)]
+pub struct SyncCancellation {
+    cancelled: std::sync::atomic::AtomicBool,
+}
+
+#[uniffi::export]
+impl SyncCancellation {
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(SyncCancellation::default())
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl SyncCancellation {
+    /// Waits `pause`, or less when cancelled meanwhile.
+    fn sleep(&self, pause: std::time::Duration) {
+        let step = std::time::Duration::from_millis(50);
+        let mut left = pause;
+        while !left.is_zero() && !self.is_cancelled() {
+            let now = left.min(step);
+            std::thread::sleep(now);
+            left = left.saturating_sub(now);
+        }
+    }
+
+    fn check(&self) -> Result<(), fc::TransportError> {
+        if self.is_cancelled() {
+            return Err(fc::TransportError::Offline("sync cancelled".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A transport that refuses to start a request once its sync was cancelled.
+struct Cancellable<'a> {
+    inner: &'a dyn fc::Transport,
+    cancellation: &'a SyncCancellation,
+}
+
+impl fc::Transport for Cancellable<'_> {
+    fn push(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
+        self.cancellation.check()?;
+        self.inner.push(body)
+    }
+
+    fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
+        self.cancellation.check()?;
+        self.inner.pull(body)
+    }
+
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
+        self.cancellation.check()?;
+        self.inner.upload_pings(body)
     }
 }
 
@@ -491,7 +577,21 @@ impl FieldStore {
     /// page. Offline errors are retried with backoff (up to 5 tries per request, sleeping on
     /// this thread); the outcome is recorded in `sync_status`.
     pub fn sync(&self, transport: Arc<dyn SyncTransport>) -> Result<SyncReport> {
-        self.run_sync("sync", &TransportAdapter(transport))
+        self.run_sync("sync", &TransportAdapter(transport), None)
+    }
+
+    /// `sync`, stoppable from another thread through `cancellation` (see
+    /// [`SyncCancellation`]).
+    pub fn sync_cancellable(
+        &self,
+        transport: Arc<dyn SyncTransport>,
+        cancellation: Arc<SyncCancellation>,
+    ) -> Result<SyncReport> {
+        self.run_sync(
+            "sync_cancellable",
+            &TransportAdapter(transport),
+            Some(&cancellation),
+        )
     }
 
     /// The same over the library's own blocking HTTP client (plain HTTP), for hosts without
@@ -500,6 +600,7 @@ impl FieldStore {
         self.run_sync(
             "sync_with_builtin_http",
             &fc::HttpTransport::new(&base_url, &token),
+            None,
         )
     }
 }
@@ -777,5 +878,60 @@ mod tests {
         let status = store.sync_status().unwrap();
         assert_eq!(status.pending_changes, 1, "nothing lost");
         assert!(status.last_error.is_some());
+        assert_eq!(status.last_error_code.as_deref(), Some("unauthorized"));
+    }
+
+    #[test]
+    fn a_cancelled_sync_starts_no_further_request_and_loses_nothing() {
+        /// The network is down; while the first push fails, the app cancels the round.
+        struct CancelledWhileDown {
+            cancellation: Arc<SyncCancellation>,
+            requests: AtomicUsize,
+        }
+        impl SyncTransport for CancelledWhileDown {
+            fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                self.requests.fetch_add(1, Ordering::SeqCst);
+                self.cancellation.cancel();
+                Err(FieldCrmError::Offline {
+                    reason: "no route to host".into(),
+                })
+            }
+            fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                self.requests.fetch_add(1, Ordering::SeqCst);
+                Ok(Vec::new())
+            }
+            fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                self.requests.fetch_add(1, Ordering::SeqCst);
+                Ok(Vec::new())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        store.create_task(new_task("Call back".into())).unwrap();
+        let cancellation = SyncCancellation::new();
+        let transport = Arc::new(CancelledWhileDown {
+            cancellation: cancellation.clone(),
+            requests: AtomicUsize::new(0),
+        });
+        let err = store
+            .sync_cancellable(transport.clone(), cancellation.clone())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            FieldCrmError::Offline {
+                reason: "sync cancelled".into()
+            }
+        );
+        assert_eq!(
+            transport.requests.load(Ordering::SeqCst),
+            1,
+            "no retry after cancel"
+        );
+        let status = store.sync_status().unwrap();
+        assert_eq!(
+            (status.pending_changes, status.last_error_code.as_deref()),
+            (1, Some("offline"))
+        );
+        assert!(cancellation.is_cancelled() && !status.syncing);
     }
 }

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_rejected.sql"),
     include_str!("../migrations/0003_pings.sql"),
     include_str!("../migrations/0004_visits_by_customer.sql"),
+    include_str!("../migrations/0005_sync_error_code.sql"),
 ];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -101,6 +101,9 @@ pub struct SyncStatus {
     pub last_sync_at: Option<Millis>,
     pub last_attempt_at: Option<Millis>,
     pub last_error: Option<String>,
+    /// The last error's stable code: `offline`, the server's error code (`token_expired`,
+    /// `forbidden`, ...), a protocol code (`malformed_message`, ...) or `storage`.
+    pub last_error_code: Option<String>,
     pub rejected_changes: u64,
     /// Location pings recorded and not yet acknowledged by the server.
     pub pending_pings: u64,
@@ -883,7 +886,7 @@ impl Store {
             |row| row.get(0),
         )?;
         let status = inner.conn.query_row(
-            "SELECT cursor, last_sync_at, last_attempt_at, last_error FROM sync_state WHERE id = 1",
+            "SELECT cursor, last_sync_at, last_attempt_at, last_error, last_error_code FROM sync_state WHERE id = 1",
             [],
             |row| {
                 Ok(SyncStatus {
@@ -892,6 +895,7 @@ impl Store {
                     last_sync_at: row.get(1)?,
                     last_attempt_at: row.get(2)?,
                     last_error: row.get(3)?,
+                    last_error_code: row.get(4)?,
                     rejected_changes: rejected.max(0) as u64,
                     pending_pings: pending_pings.max(0) as u64,
                 })
@@ -903,17 +907,19 @@ impl Store {
     /// Records a completed sync round: the server cursor reached, and when.
     pub fn record_sync_success(&self, cursor: i64, at: Millis) -> Result<()> {
         self.lock().conn.execute(
-            "UPDATE sync_state SET cursor = ?1, last_sync_at = ?2, last_attempt_at = ?2, last_error = NULL WHERE id = 1",
+            "UPDATE sync_state SET cursor = ?1, last_sync_at = ?2, last_attempt_at = ?2, last_error = NULL,
+               last_error_code = NULL WHERE id = 1",
             params![cursor, at],
         )?;
         Ok(())
     }
 
-    /// Records a failed sync attempt; the message is shown to the user as is.
-    pub fn record_sync_error(&self, message: &str, at: Millis) -> Result<()> {
+    /// Records a failed sync attempt: the message is shown to the user as is, the code is for
+    /// the app to branch on.
+    pub fn record_sync_error(&self, message: &str, code: &str, at: Millis) -> Result<()> {
         self.lock().conn.execute(
-            "UPDATE sync_state SET last_error = ?1, last_attempt_at = ?2 WHERE id = 1",
-            params![message, at],
+            "UPDATE sync_state SET last_error = ?1, last_error_code = ?2, last_attempt_at = ?3 WHERE id = 1",
+            params![message, code, at],
         )?;
         Ok(())
     }
@@ -1290,18 +1296,27 @@ mod tests {
             "repeat is harmless"
         );
         store
-            .record_sync_error("server unreachable", 1_790_000_000_000)
+            .record_sync_error("server unreachable", "offline", 1_790_000_000_000)
             .unwrap();
         let status = store.sync_status().unwrap();
         assert_eq!(
-            (status.pending_changes, status.last_error.as_deref()),
-            (1, Some("server unreachable"))
+            (
+                status.pending_changes,
+                status.last_error.as_deref(),
+                status.last_error_code.as_deref()
+            ),
+            (1, Some("server unreachable"), Some("offline"))
         );
         store.record_sync_success(42, 1_790_000_100_000).unwrap();
         let status = store.sync_status().unwrap();
         assert_eq!(
-            (status.cursor, status.last_sync_at, status.last_error),
-            (42, Some(1_790_000_100_000), None)
+            (
+                status.cursor,
+                status.last_sync_at,
+                status.last_error,
+                status.last_error_code
+            ),
+            (42, Some(1_790_000_100_000), None, None)
         );
     }
 

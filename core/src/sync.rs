@@ -62,6 +62,17 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// A stable code for apps: `offline`, the server's error code, a protocol code, or
+    /// `storage`.
+    pub fn code(&self) -> String {
+        match self {
+            SyncError::Transport(TransportError::Offline(_)) => "offline".to_owned(),
+            SyncError::Transport(TransportError::Server { code, .. }) => code.clone(),
+            SyncError::Protocol(p) => p.code().to_owned(),
+            SyncError::Store(_) => "storage".to_owned(),
+        }
+    }
+
     fn is_retryable(&self) -> bool {
         matches!(self, SyncError::Transport(e) if e.is_retryable())
     }
@@ -280,7 +291,7 @@ pub fn sync(
 ) -> Result<SyncReport, SyncError> {
     let result = sync_round(store, transport, policy, sleep, now);
     if let Err(e) = &result {
-        store.record_sync_error(&e.to_string(), now())?;
+        store.record_sync_error(&e.to_string(), &e.code(), now())?;
     }
     result
 }
@@ -539,6 +550,7 @@ mod tests {
             "nothing lost"
         );
         assert!(status.last_error.is_some());
+        assert_eq!(status.last_error_code.as_deref(), Some("offline"));
 
         let flaky = Flaky {
             failures: Cell::new(2),

@@ -205,9 +205,16 @@ final class AppModel: ObservableObject {
         defer { isSyncing = false }
         let transport = URLSessionSyncTransport(baseURL: session.server, token: session.token, timeout: timeout)
         var succeeded = false
+        // Cancelling this task (an expiring background task) stops the round between requests;
+        // what was not acknowledged goes with the next one.
+        let cancellation = SyncCancellation()
         do {
-            lastReport = try await Background.run(on: Background.sync) {
-                try store.sync(transport: transport)
+            lastReport = try await withTaskCancellationHandler {
+                try await Background.run(on: Background.sync) {
+                    try store.syncCancellable(transport: transport, cancellation: cancellation)
+                }
+            } onCancel: {
+                cancellation.cancel()
             }
             succeeded = true
             await verifyReceivedDocuments()

@@ -46,7 +46,7 @@ enum BackgroundSync {
             let succeeded = await model.backgroundSync()
             completion.finish(success: succeeded)
         }
-        // The sync itself cannot be interrupted: it finishes when the app next runs. Its
+        // Cancelling the work cancels the sync between requests (see AppModel.runSync); its
         // progress is committed as it goes, so nothing is lost.
         task.expirationHandler = {
             work.cancel()

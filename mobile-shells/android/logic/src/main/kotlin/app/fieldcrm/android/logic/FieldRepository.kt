@@ -16,6 +16,7 @@ import app.fieldcrm.core.Query
 import app.fieldcrm.core.QueryListener
 import app.fieldcrm.core.QueryResult
 import app.fieldcrm.core.RejectedChange
+import app.fieldcrm.core.SyncCancellation
 import app.fieldcrm.core.SyncReport
 import app.fieldcrm.core.SyncStatus
 import app.fieldcrm.core.SyncTransport
@@ -26,6 +27,9 @@ import app.fieldcrm.core.newCustomer
 import app.fieldcrm.core.newVisit
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.awaitCancellation
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
@@ -278,12 +282,26 @@ class FieldRepository(
 
     /**
      * One sync round (push, then pull every page) through [transport]. Blocks a dispatcher
-     * thread for its duration, including the library's offline retries (about 7.5 s).
+     * thread for its duration, including the library's offline retries (about 7.5 s), unless
+     * the calling coroutine is cancelled (WorkManager stopping the worker, the screen going
+     * away): then no further request starts, backoff waits end, and the round fails with
+     * `FieldCrmException.Offline` ("sync cancelled"); nothing unacknowledged is lost.
      */
-    suspend fun sync(transport: SyncTransport): SyncReport = withContext(dispatcher) {
+    suspend fun sync(transport: SyncTransport): SyncReport = coroutineScope {
+        val cancellation = SyncCancellation()
+        // Turns this coroutine's cancellation into the library's: the blocking call below
+        // cannot be interrupted, but it checks the flag before every request and backoff wait.
+        val watcher = launch {
+            try {
+                awaitCancellation()
+            } finally {
+                cancellation.cancel()
+            }
+        }
         try {
-            store.sync(transport)
+            withContext(dispatcher) { store.syncCancellable(transport, cancellation) }
         } finally {
+            watcher.cancel()
             changed()
         }
     }

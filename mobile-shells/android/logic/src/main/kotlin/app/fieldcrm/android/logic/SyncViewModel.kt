@@ -63,7 +63,7 @@ class SyncViewModel(
             // Nothing ran in this process yet: the store remembers the last attempt's error.
             null -> when {
                 status.lastError == null -> base
-                status.lastError!!.startsWith("offline") ->
+                status.lastErrorCode == "offline" ->
                     base.copy(phase = SyncPhase.OFFLINE, message = offlineMessage(base.pendingChanges))
                 else -> base.copy(phase = SyncPhase.ERROR, message = "The last sync failed: ${status.lastError}")
             }

@@ -45,6 +45,34 @@ class FieldRepositoryTest : StoreTest() {
         val status = repo.syncStatusNow()
         assertEquals(1L, status.pendingChanges.toLong(), "nothing lost")
         assertTrue(status.lastError != null)
+        assertEquals("invalid_token", status.lastErrorCode)
+    }
+
+    @Test
+    fun `cancelling the coroutine stops a sync between requests and loses nothing`() = runBlocking<Unit> {
+        val repo = repository()
+        repo.createCustomer(CustomerDraft("Kiosk"))
+        val requests = java.util.concurrent.atomic.AtomicInteger()
+        val firstRequest = kotlinx.coroutines.CompletableDeferred<Unit>()
+        val down = object : SyncTransport {
+            private fun fail(): ByteArray {
+                requests.incrementAndGet()
+                firstRequest.complete(Unit)
+                throw FieldCrmException.Offline("no route to host")
+            }
+            override fun push(body: ByteArray) = fail()
+            override fun pull(body: ByteArray) = fail()
+            override fun uploadPings(body: ByteArray) = fail()
+        }
+        val sync = async { runCatching { repo.sync(down) } }
+        firstRequest.await()
+        // The library is now in its backoff wait before the second try.
+        sync.cancel()
+        sync.join()
+        assertEquals(1, requests.get(), "no request after the cancel")
+        val status = repo.syncStatusNow()
+        assertEquals(1L, status.pendingChanges.toLong(), "nothing lost")
+        assertEquals("offline", status.lastErrorCode)
     }
 
     @Test
