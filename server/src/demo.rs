@@ -177,6 +177,9 @@ pub fn login_hint(base_url: &str) -> String {
         ));
     }
     text.push_str(&format!(
+        "Manager dashboard: {base_url}/dashboard (sign in as mia: routes, check-ins, team overview)\n"
+    ));
+    text.push_str(&format!(
         "Log in: POST {base_url}/v1/auth/login {{\"username\": \"anna\", \"password\": \"{DEMO_PASSWORD}\"}}\n\
          Or try sync from a terminal with the device CLI:\n  \
          FIELDCRM_PASSWORD={DEMO_PASSWORD} cargo run -p fieldcrm-cli -- login --server {base_url} --username anna\n  \
@@ -1176,6 +1179,7 @@ mod tests {
         }
         assert!(hint.contains(DEMO_PASSWORD));
         assert!(hint.contains("http://127.0.0.1:8080/v1/auth/login"));
+        assert!(hint.contains("http://127.0.0.1:8080/dashboard"));
     }
 
     #[test]
