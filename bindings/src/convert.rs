@@ -850,6 +850,8 @@ pub enum Query {
     OpenCases {
         customer_id: Option<String>,
     },
+    /// The sync status; live, it follows writes, acknowledgements, rejections and rounds.
+    SyncStatus,
 }
 
 impl From<Query> for fc::Query {
@@ -881,6 +883,7 @@ impl From<Query> for fc::Query {
             Query::Pipeline { owner } => fc::Query::Pipeline { owner },
             Query::OpenTasks { assignee } => fc::Query::OpenTasks { assignee },
             Query::OpenCases { customer_id } => fc::Query::OpenCases { customer_id },
+            Query::SyncStatus => fc::Query::SyncStatus,
         }
     }
 }
@@ -1044,6 +1047,7 @@ pub enum QueryResult {
     Pipeline { rows: Vec<StageTotal> },
     Tasks { rows: Vec<TaskSummary> },
     Cases { rows: Vec<CaseSummary> },
+    SyncStatus { status: SyncStatus },
 }
 
 fn rows<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
@@ -1059,6 +1063,7 @@ impl From<fc::QueryResult> for QueryResult {
             fc::QueryResult::Pipeline(r) => QueryResult::Pipeline { rows: rows(r) },
             fc::QueryResult::Tasks(r) => QueryResult::Tasks { rows: rows(r) },
             fc::QueryResult::Cases(r) => QueryResult::Cases { rows: rows(r) },
+            fc::QueryResult::SyncStatus(s) => QueryResult::SyncStatus { status: s.into() },
         }
     }
 }
@@ -1088,8 +1093,16 @@ pub struct SyncStatus {
     pub pending_pings: u64,
 }
 
+impl From<fc::SyncStatus> for SyncStatus {
+    fn from(s: fc::SyncStatus) -> Self {
+        let syncing = s.syncing;
+        SyncStatus::from_core(s, syncing)
+    }
+}
+
 impl SyncStatus {
     pub(crate) fn from_core(s: fc::SyncStatus, syncing: bool) -> Self {
+        let syncing = syncing || s.syncing;
         SyncStatus {
             pending_changes: s.pending_changes,
             rejected_changes: s.rejected_changes,

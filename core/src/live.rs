@@ -98,14 +98,27 @@ impl LiveQueries {
     pub(crate) fn refresh<E>(
         &self,
         touched: Option<&[Kind]>,
+        run: impl FnMut(&Query) -> Result<QueryResult, E>,
+    ) {
+        self.refresh_where(
+            |query| {
+                touched.is_none_or(|kinds| query.depends_on().iter().any(|k| kinds.contains(k)))
+            },
+            run,
+        );
+    }
+
+    /// Re-runs the queries `affected` selects and queues the results that changed. Call with
+    /// the store's lock held.
+    pub(crate) fn refresh_where<E>(
+        &self,
+        affected: impl Fn(&Query) -> bool,
         mut run: impl FnMut(&Query) -> Result<QueryResult, E>,
     ) {
         let mut subscribers = lock(&self.subscribers);
         let mut changed = Vec::new();
         for (id, sub) in subscribers.iter_mut() {
-            let affected = touched
-                .is_none_or(|kinds| sub.query.depends_on().iter().any(|k| kinds.contains(k)));
-            if !affected {
+            if !affected(&sub.query) {
                 continue;
             }
             // A query that fails now (say, the database is busy) keeps its last result; the

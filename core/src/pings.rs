@@ -54,6 +54,7 @@ impl Store {
             tx.commit()?;
             Ok(added as u32)
         })
+        .inspect(|_| self.notify_sync_state())
     }
 
     /// The pings recorded with fix times in `[from, to)`, in time order.
@@ -143,6 +144,7 @@ impl Store {
             tx.commit()?;
             Ok(known)
         })
+        .inspect(|_| self.notify_sync_state())
     }
 
     /// Pings the server refused, with its reasons.

@@ -6,6 +6,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::error::Result;
 use crate::model::*;
+use crate::store::SyncStatus;
 
 /// What an app can ask the store, directly ([`crate::Store::query`]) or live
 /// ([`crate::Store::subscribe`]).
@@ -58,6 +59,9 @@ pub enum Query {
     OpenCases {
         customer_id: Option<String>,
     },
+    /// The sync status: upload queue, rejected changes, pending pings, last sync and error.
+    /// Live, it follows local writes, acknowledgements, rejections and sync outcomes.
+    SyncStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -144,9 +148,14 @@ pub enum QueryResult {
     Pipeline(Vec<StageTotal>),
     Tasks(Vec<TaskSummary>),
     Cases(Vec<CaseSummary>),
+    SyncStatus(SyncStatus),
 }
 
 impl Query {
+    pub(crate) fn is_sync_status(&self) -> bool {
+        matches!(self, Query::SyncStatus)
+    }
+
     /// The kinds whose changes can alter this query's result.
     pub fn depends_on(&self) -> &'static [Kind] {
         match self {
@@ -161,6 +170,8 @@ impl Query {
             Query::Pipeline { .. } => &[Kind::Opportunity],
             Query::OpenTasks { .. } => &[Kind::Task],
             Query::OpenCases { .. } => &[Kind::Case],
+            // Every local write queues a change; sync events refresh it separately.
+            Query::SyncStatus => &Kind::ALL,
         }
     }
 }
@@ -228,8 +239,40 @@ fn limit(value: u32) -> i64 {
     }
 }
 
+/// Upload queue, rejected list, pending pings and the last sync's outcome.
+pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
+    let count = |sql: &str| -> Result<u64> {
+        let n: i64 = conn.prepare_cached(sql)?.query_row([], |row| row.get(0))?;
+        Ok(n.max(0) as u64)
+    };
+    let pending_changes = count("SELECT count(*) FROM pending")?;
+    let rejected_changes = count("SELECT count(*) FROM rejected")?;
+    let pending_pings = count(
+        "SELECT count(*) FROM pings p LEFT JOIN ping_batches b ON b.id = p.batch_id
+         WHERE b.acknowledged_at IS NULL",
+    )?;
+    Ok(conn
+        .prepare_cached(
+            "SELECT cursor, last_sync_at, last_attempt_at, last_error, last_error_code FROM sync_state WHERE id = 1",
+        )?
+        .query_row([], |row| {
+            Ok(SyncStatus {
+                pending_changes,
+                cursor: row.get(0)?,
+                last_sync_at: row.get(1)?,
+                last_attempt_at: row.get(2)?,
+                last_error: row.get(3)?,
+                last_error_code: row.get(4)?,
+                rejected_changes,
+                pending_pings,
+                syncing: false,
+            })
+        })?)
+}
+
 pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
     Ok(match query {
+        Query::SyncStatus => QueryResult::SyncStatus(sync_status(conn)?),
         Query::SearchCustomers { text, limit: max } => {
             let Some(fts) = fts_query(text) else {
                 return Ok(QueryResult::Customers(Vec::new()));

@@ -107,6 +107,20 @@ pub struct SyncStatus {
     pub rejected_changes: u64,
     /// Location pings recorded and not yet acknowledged by the server.
     pub pending_pings: u64,
+    /// A sync round is running on this store now.
+    pub syncing: bool,
+}
+
+/// A sync round in progress (see [`Store::sync_round`]).
+pub(crate) struct SyncRound<'s>(&'s Store);
+
+impl Drop for SyncRound<'_> {
+    fn drop(&mut self) {
+        self.0
+            .syncing
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.notify_sync_state();
+    }
 }
 
 struct Inner {
@@ -121,6 +135,8 @@ struct Inner {
 pub struct Store {
     inner: Mutex<Inner>,
     live: Arc<LiveQueries>,
+    /// Sync rounds running now (see [`crate::sync`]).
+    syncing: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Store {
@@ -250,6 +266,7 @@ impl Store {
                 user,
             }),
             live: Arc::new(LiveQueries::default()),
+            syncing: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -426,7 +443,8 @@ impl Store {
 
     fn refresh_live(&self, inner: MutexGuard<'_, Inner>, touched: Option<&[Kind]>) {
         if self.live.has_subscribers() {
-            self.live.refresh(touched, |q| query::run(&inner.conn, q));
+            self.live
+                .refresh(touched, |q| self.run_query(&inner.conn, q));
         }
         drop(inner);
         self.live.deliver();
@@ -464,7 +482,7 @@ impl Store {
     }
 
     pub fn query(&self, query: &Query) -> Result<QueryResult> {
-        query::run(&self.lock().conn, query)
+        self.run_query(&self.lock().conn, query)
     }
 
     /// Calls `listener` with the query's current result now, then again after every committed
@@ -475,7 +493,7 @@ impl Store {
         listener: Arc<dyn QueryListener>,
     ) -> Result<Subscription> {
         let inner = self.lock();
-        query::run(&inner.conn, &query)?; // refuse an invalid query up front
+        self.run_query(&inner.conn, &query)?; // refuse an invalid query up front
         let subscription = self.live.add(query, listener);
         self.refresh_live(inner, None);
         Ok(subscription)
@@ -530,6 +548,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.sync_state_changed(inner);
         Ok(removed)
     }
 
@@ -756,6 +775,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.sync_state_changed(inner);
         Ok(())
     }
 
@@ -798,9 +818,11 @@ impl Store {
 
     /// Removes a document's entries from the rejected list once the user has seen them.
     pub fn dismiss_rejections(&self, doc_id: &str) -> Result<()> {
-        self.lock()
+        let inner = self.lock();
+        inner
             .conn
             .execute("DELETE FROM rejected WHERE doc_id = ?1", [doc_id])?;
+        self.sync_state_changed(inner);
         Ok(())
     }
 
@@ -872,55 +894,70 @@ impl Store {
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        let inner = self.lock();
-        let pending: i64 = inner
-            .conn
-            .query_row("SELECT count(*) FROM pending", [], |row| row.get(0))?;
-        let rejected: i64 = inner
-            .conn
-            .query_row("SELECT count(*) FROM rejected", [], |row| row.get(0))?;
-        let pending_pings: i64 = inner.conn.query_row(
-            "SELECT count(*) FROM pings p LEFT JOIN ping_batches b ON b.id = p.batch_id
-             WHERE b.acknowledged_at IS NULL",
-            [],
-            |row| row.get(0),
-        )?;
-        let status = inner.conn.query_row(
-            "SELECT cursor, last_sync_at, last_attempt_at, last_error, last_error_code FROM sync_state WHERE id = 1",
-            [],
-            |row| {
-                Ok(SyncStatus {
-                    pending_changes: pending.max(0) as u64,
-                    cursor: row.get(0)?,
-                    last_sync_at: row.get(1)?,
-                    last_attempt_at: row.get(2)?,
-                    last_error: row.get(3)?,
-                    last_error_code: row.get(4)?,
-                    rejected_changes: rejected.max(0) as u64,
-                    pending_pings: pending_pings.max(0) as u64,
-                })
-            },
-        )?;
+        let mut status = query::sync_status(&self.lock().conn)?;
+        status.syncing = self.is_syncing();
         Ok(status)
+    }
+
+    /// Re-runs the live sync-status queries after the upload queue, the rejected list or the
+    /// sync state changed without a record changing.
+    fn sync_state_changed(&self, inner: MutexGuard<'_, Inner>) {
+        if self.live.has_subscribers() {
+            self.live
+                .refresh_where(Query::is_sync_status, |q| self.run_query(&inner.conn, q));
+        }
+        drop(inner);
+        self.live.deliver();
+    }
+
+    /// Runs a query; the sync status gets whether a round is running, which only the store
+    /// knows.
+    fn run_query(&self, conn: &Connection, query: &Query) -> Result<QueryResult> {
+        let mut result = query::run(conn, query)?;
+        if let QueryResult::SyncStatus(status) = &mut result {
+            status.syncing = self.is_syncing();
+        }
+        Ok(result)
+    }
+
+    fn is_syncing(&self) -> bool {
+        self.syncing.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// Marks a sync round as running until the guard drops (live sync statuses see both).
+    pub(crate) fn sync_round(&self) -> SyncRound<'_> {
+        self.syncing
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notify_sync_state();
+        SyncRound(self)
+    }
+
+    /// [`Store::sync_state_changed`] for modules that do not hold the lock.
+    pub(crate) fn notify_sync_state(&self) {
+        self.sync_state_changed(self.lock());
     }
 
     /// Records a completed sync round: the server cursor reached, and when.
     pub fn record_sync_success(&self, cursor: i64, at: Millis) -> Result<()> {
-        self.lock().conn.execute(
+        let inner = self.lock();
+        inner.conn.execute(
             "UPDATE sync_state SET cursor = ?1, last_sync_at = ?2, last_attempt_at = ?2, last_error = NULL,
                last_error_code = NULL WHERE id = 1",
             params![cursor, at],
         )?;
+        self.sync_state_changed(inner);
         Ok(())
     }
 
     /// Records a failed sync attempt: the message is shown to the user as is, the code is for
     /// the app to branch on.
     pub fn record_sync_error(&self, message: &str, code: &str, at: Millis) -> Result<()> {
-        self.lock().conn.execute(
+        let inner = self.lock();
+        inner.conn.execute(
             "UPDATE sync_state SET last_error = ?1, last_error_code = ?2, last_attempt_at = ?3 WHERE id = 1",
             params![message, code, at],
         )?;
+        self.sync_state_changed(inner);
         Ok(())
     }
 }

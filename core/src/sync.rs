@@ -289,10 +289,12 @@ pub fn sync(
     sleep: &mut dyn FnMut(Duration),
     now: &dyn Fn() -> Millis,
 ) -> Result<SyncReport, SyncError> {
+    let round = store.sync_round();
     let result = sync_round(store, transport, policy, sleep, now);
     if let Err(e) = &result {
         store.record_sync_error(&e.to_string(), &e.code(), now())?;
     }
+    drop(round); // the last status a live query sees is the finished one
     result
 }
 
@@ -510,6 +512,54 @@ mod tests {
             };
             protocol::encode(&page).map_err(|e| TransportError::Offline(e.to_string()))
         }
+    }
+
+    #[test]
+    fn a_live_sync_status_follows_writes_and_rounds() {
+        struct Statuses(std::sync::Mutex<Vec<crate::SyncStatus>>);
+        impl crate::QueryListener for Statuses {
+            fn on_result(&self, result: crate::QueryResult) {
+                if let crate::QueryResult::SyncStatus(status) = result {
+                    self.0.lock().unwrap().push(status);
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let device = store(&dir, "d.sqlite");
+        let seen = std::sync::Arc::new(Statuses(std::sync::Mutex::new(Vec::new())));
+        let _live = device
+            .subscribe(crate::Query::SyncStatus, seen.clone())
+            .unwrap();
+        device.create(Customer::new("Kiosk")).unwrap();
+        let flaky = Flaky {
+            failures: Cell::new(0),
+            pushes: RefCell::new(vec![]),
+        };
+        sync(
+            &device,
+            &flaky,
+            &RetryPolicy::default(),
+            &mut |_| {},
+            &|| NOW,
+        )
+        .unwrap();
+        let seen = seen.0.lock().unwrap();
+        let summary: Vec<(u64, bool, i64)> = seen
+            .iter()
+            .map(|s| (s.pending_changes, s.syncing, s.cursor))
+            .collect();
+        assert_eq!(summary.first(), Some(&(0, false, 0)), "{summary:?}");
+        assert!(summary.contains(&(1, false, 0)), "the write: {summary:?}");
+        assert!(
+            summary.contains(&(1, true, 0)),
+            "the round starts: {summary:?}"
+        );
+        assert!(summary.contains(&(0, true, 0)), "acknowledged: {summary:?}");
+        assert_eq!(
+            summary.last(),
+            Some(&(0, false, 3)),
+            "finished: {summary:?}"
+        );
     }
 
     #[test]

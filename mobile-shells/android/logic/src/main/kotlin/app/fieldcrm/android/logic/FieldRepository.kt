@@ -39,14 +39,12 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.distinctUntilChanged
-import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.flatMapLatest
-import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.flowOn
 import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.mapNotNull
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.withContext
-import kotlinx.coroutines.withTimeoutOrNull
 
 /** What a rep types in to create a customer; the store fills in the rest with core's defaults. */
 data class CustomerDraft(
@@ -77,8 +75,6 @@ class FieldRepository(
     private val store: FieldStore,
     private val dispatcher: CoroutineDispatcher,
     private val clock: Clock = Clock.System,
-    /** How often the sync status and rejected list are re-read while collected. */
-    private val pollIntervalMs: Long = 5_000,
 ) {
     companion object {
         /** Opens (or creates) the store file at [path] (in the app: `context.filesDir`). */
@@ -182,19 +178,22 @@ class FieldRepository(
             .flowOn(dispatcher)
             .flatMapLatest { (rep, day) -> visitsForRep(rep, day.start, day.end) }
 
-    /** Re-read after every change made through this repository, and every [pollIntervalMs]. */
-    private fun <T> watched(read: FieldStore.() -> T): Flow<T> = flow {
-        while (true) {
-            val seen = version.value
-            emit(store.read())
-            withTimeoutOrNull(pollIntervalMs) { version.first { it != seen } }
-        }
-    }.distinctUntilChanged().flowOn(dispatcher)
+    /**
+     * The sync status, live: it follows local writes, acknowledgements, rejections and sync
+     * rounds (including rounds run by the background worker), without polling.
+     */
+    fun syncStatus(): Flow<SyncStatus> =
+        live(Query.SyncStatus).mapNotNull { (it as? QueryResult.SyncStatus)?.status }
 
-    fun syncStatus(): Flow<SyncStatus> = watched { syncStatus() }
-
-    /** Changes the server refused, newest first, with its reasons. */
-    fun rejectedChanges(): Flow<List<RejectedChange>> = watched { rejectedChanges() }
+    /**
+     * Changes the server refused, newest first, with its reasons. Re-read whenever the sync
+     * status changes: a rejection or a dismissal changes its count.
+     */
+    fun rejectedChanges(): Flow<List<RejectedChange>> =
+        syncStatus()
+            .map { store.rejectedChanges() }
+            .distinctUntilChanged()
+            .flowOn(dispatcher)
 
     // -- customers ------------------------------------------------------------------------------
 
