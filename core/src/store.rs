@@ -535,6 +535,33 @@ impl Store {
         Ok(out)
     }
 
+    /// The oldest `limit` unacknowledged changes as a push request, grouped by document in
+    /// upload order, with their hashes (what the acknowledgement will name); `None` when
+    /// nothing is pending.
+    pub fn push_request(
+        &self,
+        limit: u32,
+    ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
+        let pending = self.pending_changes(limit)?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let mut docs: Vec<crate::protocol::DocChanges> = Vec::new();
+        let mut hashes = Vec::with_capacity(pending.len());
+        for change in pending {
+            hashes.push(change.hash);
+            match docs.iter_mut().find(|d| d.doc_id == change.doc_id) {
+                Some(doc) => doc.changes.push(change.bytes),
+                None => docs.push(crate::protocol::DocChanges {
+                    doc_id: change.doc_id,
+                    kind: change.kind,
+                    changes: vec![change.bytes],
+                }),
+            }
+        }
+        Ok(Some((crate::protocol::PushRequest { docs }, hashes)))
+    }
+
     /// Removes acknowledged changes from the upload queue; unknown hashes are ignored, so
     /// repeating an acknowledgement is harmless. Returns how many were removed.
     pub fn acknowledge(&self, hashes: &[String]) -> Result<usize> {

@@ -13,8 +13,7 @@ use thiserror::Error;
 use crate::error::StoreError;
 use crate::model::Millis;
 use crate::protocol::{
-    self, DocChanges, PingAck, ProtocolError, PullRequest, PullResponse, PulledPayload,
-    PushRequest, PushResponse,
+    self, PingAck, ProtocolError, PullRequest, PullResponse, PulledPayload, PushResponse,
 };
 use crate::store::{ImportReport, IncomingDoc, IncomingPayload, Store};
 
@@ -158,24 +157,10 @@ impl<'s> SyncSession<'s> {
     /// The oldest unacknowledged changes, grouped by document in upload order; `None` when
     /// there is nothing to send.
     pub fn build_push(&self) -> Result<Option<OutgoingPush>, SyncError> {
-        let pending = self.store.pending_changes(self.push_batch)?;
-        if pending.is_empty() {
+        let Some((request, hashes)) = self.store.push_request(self.push_batch)? else {
             return Ok(None);
-        }
-        let mut docs: Vec<DocChanges> = Vec::new();
-        let mut hashes = Vec::with_capacity(pending.len());
-        for change in pending {
-            hashes.push(change.hash);
-            match docs.iter_mut().find(|d| d.doc_id == change.doc_id) {
-                Some(doc) => doc.changes.push(change.bytes),
-                None => docs.push(DocChanges {
-                    doc_id: change.doc_id,
-                    kind: change.kind,
-                    changes: vec![change.bytes],
-                }),
-            }
-        }
-        let body = protocol::encode(&PushRequest { docs })?;
+        };
+        let body = protocol::encode(&request)?;
         Ok(Some(OutgoingPush { body, hashes }))
     }
 
@@ -341,7 +326,7 @@ mod tests {
 
     use super::*;
     use crate::model::{Customer, Kind};
-    use crate::protocol::{PulledDoc, RejectCode, Rejection};
+    use crate::protocol::{PulledDoc, PushRequest, RejectCode, Rejection};
     use crate::record::AnyRecord;
 
     const NOW: Millis = 1_790_000_000_000;

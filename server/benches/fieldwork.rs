@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use fieldcrm_bench_support::{comment, emit, median, quantile, scale, scaled};
-use fieldcrm_core::protocol::{DocChanges, PingUpload, PushRequest};
+use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
     Customer, GeoLocation, GpsStamp, LatLon, LocationSource, Millis, Store, Visit, VisitStatus,
@@ -203,28 +203,14 @@ fn seed_rep(
 }
 
 fn push_all(storage: &SqliteStorage, principal: &Principal, device: &Store) -> BenchResult<()> {
-    loop {
-        let pending = device.pending_changes(2_000)?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut docs: Vec<DocChanges> = Vec::new();
-        for change in pending {
-            match docs.last_mut() {
-                Some(doc) if doc.doc_id == change.doc_id => doc.changes.push(change.bytes),
-                _ => docs.push(DocChanges {
-                    doc_id: change.doc_id,
-                    kind: change.kind,
-                    changes: vec![change.bytes],
-                }),
-            }
-        }
-        let (response, _) = storage.push_changes(principal, PushRequest { docs })?;
+    while let Some((request, _)) = device.push_request(2_000)? {
+        let (response, _) = storage.push_changes(principal, request)?;
         if let Some(rejection) = response.rejected.first() {
             return Err(format!("push rejected: {}", rejection.reason).into());
         }
         device.acknowledge(&response.acknowledged)?;
     }
+    Ok(())
 }
 
 async fn get(state: &AppState, path: &str, token: &str) -> BenchResult<(Duration, Value)> {

@@ -18,7 +18,6 @@
 use std::collections::BTreeSet;
 
 use fieldcrm_core::protocol::PingUpload;
-use fieldcrm_core::protocol::{DocChanges, PushRequest};
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
     Address, Customer, GeoLocation, GpsStamp, Grade, LatLon, LocationSource, Millis, Money,
@@ -276,20 +275,11 @@ fn write_all<'a, R: Record + Clone + 'a>(
 
 /// Pushes everything the store has queued, as a device would, and checks all of it was taken.
 fn push(storage: &dyn Storage, store: &Store, principal: &Principal) -> Result<usize, DemoError> {
-    let pending = store.pending_changes(u32::MAX)?;
-    let count = pending.len();
-    let mut docs: Vec<DocChanges> = Vec::new();
-    for change in pending {
-        match docs.last_mut() {
-            Some(doc) if doc.doc_id == change.doc_id => doc.changes.push(change.bytes),
-            _ => docs.push(DocChanges {
-                doc_id: change.doc_id,
-                kind: change.kind,
-                changes: vec![change.bytes],
-            }),
-        }
-    }
-    let (response, _) = storage.push_changes(principal, PushRequest { docs })?;
+    let Some((request, hashes)) = store.push_request(u32::MAX)? else {
+        return Ok(0);
+    };
+    let count = hashes.len();
+    let (response, _) = storage.push_changes(principal, request)?;
     if let Some(rejection) = response.rejected.into_iter().next() {
         return Err(DemoError::Rejected {
             doc_id: rejection.doc_id,

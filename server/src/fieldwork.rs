@@ -610,7 +610,6 @@ pub(crate) fn overdue_customers(
 mod tests {
     use super::*;
     use crate::storage::{NewUser, SqliteStorage, Storage};
-    use fieldcrm_core::protocol::{DocChanges, PushRequest};
     use fieldcrm_core::{Customer, GeoLocation, LocationSource, Store};
 
     /// A database written before migration 0007 has documents but no places or visit facts:
@@ -655,20 +654,9 @@ mod tests {
         });
         visit.status = VisitStatus::Done;
         device.create(visit).unwrap();
-        let docs = device
-            .pending_changes(100)
-            .unwrap()
-            .into_iter()
-            .map(|c| DocChanges {
-                doc_id: c.doc_id,
-                kind: c.kind,
-                changes: vec![c.bytes],
-            })
-            .collect();
+        let (request, _) = device.push_request(100).unwrap().unwrap();
         let principal = storage.principal(&rep).unwrap();
-        let (response, _) = storage
-            .push_changes(&principal, PushRequest { docs })
-            .unwrap();
+        let (response, _) = storage.push_changes(&principal, request).unwrap();
         assert!(response.rejected.is_empty());
 
         let mut conn = storage.write();

@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use fieldcrm_core::protocol::{self, DocChanges, PingAck, PingUpload, PushRequest, RejectCode};
+use fieldcrm_core::protocol::{self, PingAck, PingUpload, RejectCode};
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
     Customer, GeoLocation, GpsStamp, LocationSource, Store, Verification, Visit, VisitStatus,
@@ -145,21 +145,10 @@ impl FieldApp {
     fn push(&self, name: &str, store: &Store) -> Vec<fieldcrm_core::protocol::Rejection> {
         let user = self.user(name);
         let principal = self.storage.principal(&user).unwrap();
-        let mut docs: Vec<DocChanges> = Vec::new();
-        for change in store.pending_changes(u32::MAX).unwrap() {
-            match docs.last_mut() {
-                Some(doc) if doc.doc_id == change.doc_id => doc.changes.push(change.bytes),
-                _ => docs.push(DocChanges {
-                    doc_id: change.doc_id,
-                    kind: change.kind,
-                    changes: vec![change.bytes],
-                }),
-            }
-        }
-        let (response, _) = self
-            .storage
-            .push_changes(&principal, PushRequest { docs })
-            .unwrap();
+        let Some((request, _)) = store.push_request(u32::MAX).unwrap() else {
+            return Vec::new();
+        };
+        let (response, _) = self.storage.push_changes(&principal, request).unwrap();
         store.acknowledge(&response.acknowledged).unwrap();
         response.rejected
     }
