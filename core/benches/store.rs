@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use fieldcrm_bench_support::{comment, emit, median, ms, scale, scaled};
 use fieldcrm_core::{
     Address, Customer, CustomerFilter, CustomerKind, GeoLocation, GpsStamp, Grade, IncomingDoc,
-    IncomingPayload, LatLon, LocationSource, Millis, Money, Opportunity, OrderLine, Query, Stage,
-    Store, Visit, VisitStatus, distance_m, verify_check_in,
+    IncomingPayload, LocationSource, Millis, Money, Opportunity, OrderLine, Query, Stage, Store,
+    Visit, VisitStatus, distance_m,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -633,14 +633,7 @@ fn gen_visit(rng: &mut SmallRng, customer: &Customer, reps: &[String]) -> Visit 
         fix_at: at - rng.random_range(0..20_000),
         mock: rng.random_bool(0.002),
     };
-    visit.verification = Some(verify_check_in(
-        customer
-            .location
-            .as_ref()
-            .map(|l| LatLon::new(l.lat, l.lon)),
-        f64::from(customer.visit_radius_m),
-        &check_in,
-    ));
+    visit.verification = Some(customer.verify_check_in(&check_in));
     visit.check_in = Some(check_in);
     if rng.random_bool(0.9) {
         let out = at + rng.random_range(10..75) * MINUTE_MS;

@@ -4,7 +4,7 @@
 //! Both are pure functions of their inputs, so the device and the server compute the same
 //! result (the server recomputes verification after sync; its result is what managers see).
 
-use crate::model::{GpsStamp, Verification};
+use crate::model::{Customer, GpsStamp, Verification};
 use crate::query::distance_m;
 
 /// A point on the map, in degrees.
@@ -56,6 +56,17 @@ pub fn verify_check_in(customer: Option<LatLon>, radius_m: f64, stamp: &GpsStamp
         Verification::OutOfRange
     } else {
         Verification::Uncertain
+    }
+}
+
+impl Customer {
+    /// [`verify_check_in`] against this customer's location and visit radius.
+    pub fn verify_check_in(&self, stamp: &GpsStamp) -> Verification {
+        verify_check_in(
+            self.location.as_ref().map(|l| LatLon::new(l.lat, l.lon)),
+            f64::from(self.visit_radius_m),
+            stamp,
+        )
     }
 }
 

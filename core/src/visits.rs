@@ -120,15 +120,10 @@ impl Store {
 
     /// Verification of `stamp` against the customer as this device knows it.
     pub fn verify(&self, customer_id: &str, stamp: &GpsStamp) -> Result<Verification> {
-        let customer = self.get::<Customer>(customer_id)?;
-        let (location, radius) = match &customer {
-            Some(c) => (
-                c.location.as_ref().map(|l| LatLon::new(l.lat, l.lon)),
-                c.visit_radius_m,
-            ),
-            None => (None, 0),
-        };
-        Ok(verify_check_in(location, f64::from(radius), stamp))
+        Ok(match self.get::<Customer>(customer_id)? {
+            Some(customer) => customer.verify_check_in(stamp),
+            None => verify_check_in(None, 0.0, stamp),
+        })
     }
 
     fn visit(&self, visit_id: &str) -> Result<Visit> {

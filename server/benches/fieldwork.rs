@@ -27,8 +27,7 @@ use fieldcrm_bench_support::{comment, emit, median, quantile, scale, scaled};
 use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Customer, GeoLocation, GpsStamp, LatLon, LocationSource, Millis, Store, Visit, VisitStatus,
-    verify_check_in,
+    Customer, GeoLocation, GpsStamp, LocationSource, Millis, Store, Visit, VisitStatus,
 };
 use fieldcrm_server::auth::{Auth, PasswordParams, TokenSettings, hash_password};
 use fieldcrm_server::metrics::Metrics;
@@ -134,11 +133,7 @@ fn seed_rep(
             let mut visit = Visit::new(&customer.meta.id, &principal.user_id);
             // Planned order differs from the actual one now and then.
             visit.planned_start = Some(at + rng.random_range(-1..=1) * 16 * MINUTE_MS);
-            visit.verification = Some(verify_check_in(
-                Some(LatLon::new(place.lat, place.lon)),
-                f64::from(customer.visit_radius_m),
-                &stamp,
-            ));
+            visit.verification = Some(customer.verify_check_in(&stamp));
             visit.check_out = Some(GpsStamp {
                 at: at + 10 * MINUTE_MS,
                 fix_at: at + 10 * MINUTE_MS - 2_000,

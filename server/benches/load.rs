@@ -45,9 +45,9 @@ use std::time::{Duration, Instant};
 use fieldcrm_bench_support::{comment, emit, median, ms, quantile, scale, scaled};
 use fieldcrm_core::protocol::{self, PullRequest, PullResponse, PulledPayload, PushResponse};
 use fieldcrm_core::{
-    Address, Customer, CustomerKind, GeoLocation, GpsStamp, Grade, HttpTransport, Kind, LatLon,
+    Address, Customer, CustomerKind, GeoLocation, GpsStamp, Grade, HttpTransport, Kind,
     LocationSource, MAX_RESPONSE_BYTES, Millis, OrderLine, Store, SyncSession, Transport,
-    TransportError, Visit, VisitStatus, distance_m, verify_check_in,
+    TransportError, Visit, VisitStatus, distance_m,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -481,14 +481,7 @@ fn record_outcome(rng: &mut SmallRng, visit: &mut Visit, customer: &Customer, at
         fix_at: at - rng.random_range(0..20_000),
         mock: false,
     };
-    visit.verification = Some(verify_check_in(
-        customer
-            .location
-            .as_ref()
-            .map(|l| LatLon::new(l.lat, l.lon)),
-        f64::from(customer.visit_radius_m),
-        &check_in,
-    ));
+    visit.verification = Some(customer.verify_check_in(&check_in));
     visit.check_in = Some(check_in);
     if rng.random_bool(0.9) {
         let out = at + rng.random_range(10..75) * MINUTE_MS;

@@ -20,8 +20,8 @@ use std::collections::BTreeSet;
 use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Address, Customer, GeoLocation, GpsStamp, Grade, LatLon, LocationSource, Millis, Money,
-    Opportunity, OrderLine, Record, Stage, Store, StoreError, Visit, VisitStatus, verify_check_in,
+    Address, Customer, GeoLocation, GpsStamp, Grade, LocationSource, Millis, Money, Opportunity,
+    OrderLine, Record, Stage, Store, StoreError, Visit, VisitStatus,
 };
 
 use crate::auth::{self, AuthError, PasswordParams};
@@ -858,11 +858,7 @@ fn past_visit(rng: &mut Rng, visit: &mut Visit, customer: &Customer, start: Mill
         mock: false,
     });
     if let Some(stamp) = &visit.check_in {
-        visit.verification = Some(verify_check_in(
-            Some(LatLon::new(location.lat, location.lon)),
-            f64::from(customer.visit_radius_m),
-            stamp,
-        ));
+        visit.verification = Some(customer.verify_check_in(stamp));
     }
     visit.status = VisitStatus::Done;
     let outcome = *rng.pick(OUTCOMES);
