@@ -19,6 +19,30 @@ fn leb128_u64(input: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
+/// Change and compressed-change chunk types.
+const CHANGE_CHUNK_TYPES: std::ops::RangeInclusive<u8> = 1..=2;
+
+/// `Ok` when `bytes` is exactly one well-formed change chunk (plain or compressed) with a valid
+/// checksum: what a device pushes as one change. The checksum is the head of the change's
+/// SHA-256 hash, so a change whose bytes were damaged after hashing is refused here, before
+/// anything stores it.
+pub(crate) fn check_change(bytes: &[u8]) -> Result<(), String> {
+    check(bytes)?;
+    if !CHANGE_CHUNK_TYPES.contains(&bytes[8]) {
+        return Err(format!("chunk type {} is not a change", bytes[8]));
+    }
+    let (length, length_size) =
+        leb128_u64(&bytes[9..]).ok_or_else(|| "bad chunk length".to_owned())?;
+    if usize::try_from(length)
+        .ok()
+        .and_then(|l| l.checked_add(9 + length_size))
+        != Some(bytes.len())
+    {
+        return Err("more than one chunk where one change was expected".to_owned());
+    }
+    Ok(())
+}
+
 /// `Ok` when `bytes` is a sequence of well-formed Automerge chunks with valid checksums.
 pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
     if bytes.is_empty() {
@@ -57,7 +81,7 @@ mod tests {
     use automerge::transaction::Transactable;
     use automerge::{Automerge, ROOT};
 
-    use super::check;
+    use super::{check, check_change};
 
     #[test]
     fn accepts_documents_and_changes_and_refuses_damage() {
@@ -87,5 +111,24 @@ mod tests {
             check(b"\x85\x6f\x4a\x83\0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_pushed_change_is_exactly_one_intact_change_chunk() {
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "name", "Café Mitte")?;
+            Ok(())
+        })
+        .unwrap();
+        let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+        assert_eq!(check_change(&change), Ok(()));
+        let mut wrong_checksum = change.clone();
+        wrong_checksum[4] ^= 0xff;
+        assert!(check_change(&wrong_checksum).is_err());
+        let mut two = change.clone();
+        two.extend_from_slice(&change);
+        assert!(check_change(&two).is_err(), "two chunks");
+        assert!(check_change(&doc.save()).is_err(), "a whole document");
     }
 }

@@ -3,7 +3,7 @@
 //! them: contacts, opportunities, cases) and their own visits and tasks; a manager sees their
 //! team's; an admin sees everything. Pure functions: every storage backend applies the same.
 
-use fieldcrm_core::AnyRecord;
+use fieldcrm_core::{AnyRecord, Kind};
 
 use crate::model::{Role, User};
 
@@ -79,6 +79,48 @@ pub fn customer_of(record: &AnyRecord) -> Option<&str> {
         AnyRecord::Opportunity(o) => Some(o.customer_id.as_str()),
         AnyRecord::Case(c) => Some(c.customer_id.as_str()),
         AnyRecord::Visit(_) | AnyRecord::Task(_) => None,
+    }
+}
+
+/// A document id a record carries, and the kinds it may name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference<'r> {
+    pub field: &'static str,
+    pub id: &'r str,
+    pub kinds: &'static [Kind],
+}
+
+/// Every document a record refers to by id, other than through its own scope (a contact's,
+/// opportunity's or case's customer gives them their scope, and an assignee or a visit's rep
+/// their owner: those are checked as the scope is). A push may add or change a reference only
+/// to a document the writer may see.
+pub fn references(record: &AnyRecord) -> Vec<Reference<'_>> {
+    match record {
+        AnyRecord::Visit(v) => vec![Reference {
+            field: "customer_id",
+            id: v.customer_id.as_str(),
+            kinds: &[Kind::Customer],
+        }],
+        AnyRecord::Task(t) => t
+            .linked_id
+            .as_deref()
+            .map(|id| Reference {
+                field: "linked_id",
+                id,
+                kinds: &[
+                    Kind::Customer,
+                    Kind::Contact,
+                    Kind::Visit,
+                    Kind::Opportunity,
+                    Kind::Case,
+                ],
+            })
+            .into_iter()
+            .collect(),
+        AnyRecord::Customer(_)
+        | AnyRecord::Contact(_)
+        | AnyRecord::Opportunity(_)
+        | AnyRecord::Case(_) => Vec::new(),
     }
 }
 

@@ -84,6 +84,7 @@ struct PageRow {
 }
 
 struct StoredDoc {
+    kind: String,
     scope: Scope,
     first_seq: i64,
     last_seq: i64,
@@ -115,7 +116,7 @@ fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
 fn stored_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<StoredDoc>> {
     Ok(tx
         .prepare_cached(
-            "SELECT territory_id, owner_id, team_id, first_seq, last_seq, scope_seq, appended
+            "SELECT territory_id, owner_id, team_id, first_seq, last_seq, scope_seq, appended, kind
              FROM documents WHERE id = ?1",
         )?
         .query_row([id], |row| {
@@ -129,6 +130,7 @@ fn stored_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<StoredDoc>> {
                 last_seq: row.get(4)?,
                 scope_seq: row.get(5)?,
                 appended: row.get(6)?,
+                kind: row.get(7)?,
             })
         })
         .optional()?)
@@ -138,14 +140,6 @@ fn stored_bytes(conn: &Connection, id: &str) -> Result<Vec<u8>> {
     Ok(conn
         .prepare_cached("SELECT bytes FROM documents WHERE id = ?1")?
         .query_row([id], |row| row.get(0))?)
-}
-
-/// The version (`last_seq`) of a stored document, if it exists.
-fn stored_version(conn: &Connection, id: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT last_seq FROM documents WHERE id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()?)
 }
 
 fn device_actors(conn: &Connection, user_id: &str) -> Result<HashSet<String>> {
@@ -170,27 +164,26 @@ fn resolve_territory(tx: &Transaction<'_>, reference: &str) -> Result<Option<Str
         .optional()?)
 }
 
-/// The scope a record gets when written. `Err` is a refusal reason for the device.
-fn scope_of(
-    tx: &Transaction<'_>,
-    record: &AnyRecord,
-) -> Result<std::result::Result<Scope, String>> {
+/// The scope a record gets when written; `None` when it names a user, customer or territory the
+/// server does not know, which the push refuses exactly like a forbidden write (see
+/// [`forbidden`]).
+fn scope_of(tx: &Transaction<'_>, record: &AnyRecord) -> Result<Option<Scope>> {
     if let Some(owner) = scope::owner_of(record) {
         let team: Option<Option<String>> = tx
             .prepare_cached("SELECT team_id FROM users WHERE id = ?1")?
             .query_row([owner], |row| row.get(0))
             .optional()?;
         let Some(team_id) = team else {
-            return Ok(Err(format!("the {} names an unknown user", record.kind())));
+            return Ok(None);
         };
-        return Ok(Ok(Scope {
+        return Ok(Some(Scope {
             territory_id: None,
             owner_id: Some(owner.to_owned()),
             team_id,
         }));
     }
     let Some(customer_id) = scope::customer_of(record) else {
-        return Ok(Err("record has no scope".to_owned()));
+        return Ok(None);
     };
     // The server's assignment wins; a new customer takes the territory its document names.
     let assigned: Option<String> = tx
@@ -206,19 +199,127 @@ fn scope_of(
         (None, _) => None,
     };
     let Some(territory_id) = territory else {
-        return Ok(Err(match record {
-            AnyRecord::Customer(_) => {
-                "the customer needs a territory known to the server".to_owned()
-            }
-            _ => "the customer this record belongs to is unknown to the server".to_owned(),
-        }));
+        return Ok(None);
     };
     let team_id = territory_team(tx, &territory_id)?;
-    Ok(Ok(Scope {
+    Ok(Some(Scope {
         territory_id: Some(territory_id),
         owner_id: None,
         team_id,
     }))
+}
+
+/// The one answer to a write outside the writer's scope: the same whether the document, its
+/// customer, territory, assignee or linked record exists and is someone else's, or does not
+/// exist at all, so a refusal never tells a device what lies beyond its scope.
+fn forbidden(kind: Kind) -> String {
+    format!(
+        "you may not write this {kind}: it, its territory or a record it refers to is outside what you may see"
+    )
+}
+
+/// Whether every reference `record` carries that is new in this push (absent from
+/// `previous`) names a document the writer may see, of the kind the reference requires.
+fn references_in_scope(
+    tx: &Transaction<'_>,
+    principal: &Principal,
+    previous: Option<&AnyRecord>,
+    record: &AnyRecord,
+) -> Result<bool> {
+    let before = previous.map(scope::references).unwrap_or_default();
+    for reference in scope::references(record) {
+        if before.contains(&reference) {
+            continue;
+        }
+        let target: Option<(String, Scope)> = tx
+            .prepare_cached(
+                "SELECT kind, territory_id, owner_id, team_id FROM documents WHERE id = ?1",
+            )?
+            .query_row([reference.id], |row| {
+                Ok((
+                    row.get(0)?,
+                    Scope {
+                        territory_id: row.get(1)?,
+                        owner_id: row.get(2)?,
+                        team_id: row.get(3)?,
+                    },
+                ))
+            })
+            .optional()?;
+        let allowed = target.is_some_and(|(kind, target_scope)| {
+            reference.kinds.iter().any(|k| k.as_str() == kind)
+                && scope::visible(principal, &target_scope)
+        });
+        if !allowed {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A push's entries with one entry per document, in the order documents first appear, each
+/// holding every change pushed for it (so a document is loaded and merged once per push,
+/// however often the push names it). Entries without changes are dropped: they cost nothing.
+/// A document pushed under two kinds is refused whole.
+fn coalesce(request: PushRequest) -> (Vec<DocChanges>, Vec<Rejection>) {
+    let mut docs: Vec<DocChanges> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut conflicting: HashSet<String> = HashSet::new();
+    for entry in request.docs {
+        if entry.changes.is_empty() {
+            continue;
+        }
+        match index.get(&entry.doc_id) {
+            Some(&at) => {
+                if docs[at].kind != entry.kind {
+                    conflicting.insert(entry.doc_id.clone());
+                }
+                docs[at].changes.extend(entry.changes);
+            }
+            None => {
+                index.insert(entry.doc_id.clone(), docs.len());
+                docs.push(entry);
+            }
+        }
+    }
+    let (refused, docs): (Vec<DocChanges>, Vec<DocChanges>) = docs
+        .into_iter()
+        .partition(|doc| conflicting.contains(&doc.doc_id));
+    let rejections = refused
+        .iter()
+        .map(|doc| {
+            reject(
+                doc,
+                RejectCode::MalformedChange,
+                "the document is pushed under two kinds",
+            )
+        })
+        .collect();
+    (docs, rejections)
+}
+
+/// What can be decided about a pushed document from its stored row alone, before its bytes are
+/// loaded: a document the writer may not see is refused as forbidden (the same answer as for
+/// any write out of scope), and one pushed under another kind than it has is refused.
+fn precheck(
+    principal: &Principal,
+    doc: &DocChanges,
+    stored: Option<&StoredDoc>,
+) -> Option<(RejectCode, String)> {
+    let stored = stored?;
+    if !scope::visible(principal, &stored.scope) {
+        return Some((RejectCode::Forbidden, forbidden(doc.kind)));
+    }
+    if stored.kind != doc.kind.as_str() {
+        return Some((
+            RejectCode::InvalidRecord,
+            format!(
+                "the document is not the {} {} it was pushed as",
+                doc.kind, doc.doc_id
+            ),
+        ));
+    }
+    None
 }
 
 fn reject(doc: &DocChanges, code: RejectCode, reason: impl Into<String>) -> Rejection {
@@ -363,6 +464,7 @@ impl SqliteStorage {
         principal: &Principal,
         request: PushRequest,
     ) -> Result<(PushResponse, PushStats)> {
+        let (docs, mut rejected) = coalesce(request);
         // The Automerge work (load, apply, read, validate) runs first, outside the write lock,
         // so pushes use every core; the write transaction then only checks that each document
         // is still at the version the work started from (and redoes the work when it is not).
@@ -371,10 +473,16 @@ impl SqliteStorage {
             let mut conn = self.read();
             let snapshot = conn.transaction()?;
             let actors = device_actors(&snapshot, &principal.user_id)?;
-            let mut prepared = Vec::with_capacity(request.docs.len());
-            for doc in &request.docs {
-                let version = stored_version(&snapshot, &doc.doc_id)?;
-                let outcome = self.merge(&snapshot, doc, version, &actors)?;
+            let mut prepared = Vec::with_capacity(docs.len());
+            for doc in &docs {
+                let stored = stored_doc(&snapshot, &doc.doc_id)?;
+                let version = stored.as_ref().map(|s| s.last_seq);
+                let outcome = match precheck(principal, doc, stored.as_ref()) {
+                    // Refused from its row: the write phase refuses it again from the row it
+                    // reads there; nothing is loaded.
+                    Some(_) => None,
+                    None => Some(self.merge(&snapshot, doc, version, principal, &actors)?),
+                };
                 prepared.push((version, outcome));
             }
             snapshot.commit()?;
@@ -385,41 +493,63 @@ impl SqliteStorage {
         let now = now_unix();
         let now_ms = fieldwork::now_ms();
         let mut response = PushResponse::default();
+        response.rejected.append(&mut rejected);
         let mut stats = PushStats::default();
         let mut written = Vec::new();
-        for (doc, (version, outcome)) in request.docs.iter().zip(prepared) {
+        for (doc, (version, outcome)) in docs.iter().zip(prepared) {
             let stored = stored_doc(&tx, &doc.doc_id)?;
-            let outcome = if stored.as_ref().map(|s| s.last_seq) == version {
-                outcome
-            } else {
-                // Written meanwhile (or twice in this push): merge into what is stored now.
-                self.merge(&tx, doc, stored.as_ref().map(|s| s.last_seq), &actors)?
+            if let Some((code, reason)) = precheck(principal, doc, stored.as_ref()) {
+                response.rejected.push(reject(doc, code, reason));
+                continue;
+            }
+            let outcome = match outcome {
+                Some(outcome) if stored.as_ref().map(|s| s.last_seq) == version => outcome,
+                // Written meanwhile: merge into what is stored now.
+                _ => self.merge(
+                    &tx,
+                    doc,
+                    stored.as_ref().map(|s| s.last_seq),
+                    principal,
+                    &actors,
+                )?,
             };
             let accepted = match outcome {
                 Ok(accepted) => accepted,
-                Err(Refusal { code, reason }) => {
-                    response.rejected.push(reject(doc, code, reason));
-                    continue;
-                }
-            };
-            let after = match scope_of(&tx, &accepted.record)? {
-                Ok(scope) => scope,
-                Err(reason) => {
+                Err(refusal) => {
+                    if refusal.contained_panic {
+                        tracing::warn!(
+                            doc_id = %doc.doc_id,
+                            user = %principal.user_id,
+                            code = "rejected_change",
+                            "Automerge panicked on pushed changes; the document was refused"
+                        );
+                    }
                     response
                         .rejected
-                        .push(reject(doc, RejectCode::Forbidden, reason));
+                        .push(reject(doc, refusal.code, refusal.reason));
                     continue;
                 }
             };
             let before = stored.as_ref().map(|s| &s.scope);
-            if !scope::may_write(principal, before, &after) {
-                response.rejected.push(reject(
-                    doc,
-                    RejectCode::Forbidden,
-                    format!("you may not write this {}", doc.kind),
-                ));
-                continue;
-            }
+            let after = match scope_of(&tx, &accepted.record)? {
+                Some(after)
+                    if scope::may_write(principal, before, &after)
+                        && references_in_scope(
+                            &tx,
+                            principal,
+                            accepted.previous.as_ref(),
+                            &accepted.record,
+                        )? =>
+                {
+                    after
+                }
+                _ => {
+                    response
+                        .rejected
+                        .push(reject(doc, RejectCode::Forbidden, forbidden(doc.kind)));
+                    continue;
+                }
+            };
             if let Some(reason) = fieldwork::future_fix(&accepted.record, now_ms) {
                 response
                     .rejected
@@ -469,7 +599,15 @@ impl SqliteStorage {
                 }
                 (bytes, already_appended + count)
             } else {
-                (accepted.doc.save(), 0)
+                match authority::save(&accepted.doc) {
+                    Ok(bytes) => (bytes, 0),
+                    Err(refusal) => {
+                        response
+                            .rejected
+                            .push(reject(doc, refusal.code, refusal.reason));
+                        continue;
+                    }
+                }
             };
             tx.prepare_cached(
                 "INSERT INTO documents (id, kind, customer_id, bytes, record, territory_id, owner_id, team_id,
@@ -530,14 +668,25 @@ impl SqliteStorage {
     }
 
     /// Merges one document's pushed changes into the stored document at `version` (its
-    /// `last_seq`; `None`: not stored yet), from the cache when it holds that version.
+    /// `last_seq`; `None`: not stored yet), from the cache when it holds that version. The
+    /// changes are checked (framing, checksums, authors) before anything is loaded.
     fn merge(
         &self,
         conn: &Connection,
         doc: &DocChanges,
         version: Option<i64>,
+        principal: &Principal,
         actors: &HashSet<String>,
     ) -> Result<std::result::Result<authority::Accepted, Refusal>> {
+        let actor_allowed = |actor: &authority::ActorId| actors.contains(&actor.to_hex_string());
+        let writer = authority::Writer {
+            user_id: &principal.user_id,
+            actor_allowed: &actor_allowed,
+        };
+        let checked = match authority::check_changes(&doc.changes, &writer) {
+            Ok(checked) => checked,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         let current = match version {
             Some(last_seq) => Some(match self.docs.take(&doc.doc_id, last_seq) {
                 Some(cached) => cached,
@@ -550,8 +699,8 @@ impl SqliteStorage {
             current,
             &doc.doc_id,
             doc.kind,
-            &doc.changes,
-            &|actor| actors.contains(&actor.to_hex_string()),
+            checked,
+            &writer,
         ))
     }
 

@@ -1,0 +1,146 @@
+//! The invariants the server re-checks on the merged result of every push, whatever the pushed
+//! changes say. A device runs our own code, but a rep can craft any Automerge change, so the
+//! rules a device keeps by construction (`Store` never writes them otherwise) are enforced here,
+//! on the document as merged, against the record before the push. One list, in the order
+//! `docs/ARCHITECTURE.md` gives it:
+//!
+//! 1. The identity keys (`id`, `kind`, `created_at`, `created_by`) hold exactly one value: a
+//!    change that writes them again (another document's creation change merged into this one,
+//!    a concurrent rewrite) is refused, whichever value the merge would show.
+//! 2. Written-once fields never change (`check_written_once`: identity, a visit's rep,
+//!    customer, check-in and check-out, a contact's customer, the stage history kept in order).
+//! 3. A visit's status only moves forward (planned < in progress < the terminal states).
+//! 4. Authorship is the authenticated user's: a new document's `created_by`, and every stage
+//!    history entry the push adds.
+//! 5. The merged record is valid (`validate`).
+//!
+//! The check-in verification that managers see is the server's own, against the customer's
+//! place held before the push (server `fieldwork.rs`); references a record carries are
+//! authorized against the writer's scope by the server (`scope.rs`), which knows who sees what.
+
+use automerge::{Automerge, ROOT, ReadDoc};
+
+use super::{Refusal, refuse};
+use crate::protocol::RejectCode;
+use crate::record::{AnyRecord, check_written_once};
+
+/// Root keys written once, in a document's first change.
+const IDENTITY_KEYS: [&str; 4] = ["id", "kind", "created_at", "created_by"];
+
+pub(super) fn check(
+    doc: &Automerge,
+    previous: Option<&AnyRecord>,
+    merged: &AnyRecord,
+    author: &str,
+) -> Result<(), Refusal> {
+    identity_written_once(doc)?;
+    if let Some(previous) = previous {
+        check_written_once(previous, merged)
+            .map_err(|e| refuse(RejectCode::ImmutableField, e.to_string()))?;
+        status_moves_forward(previous, merged)?;
+    }
+    authored_by(previous, merged, author)?;
+    merged
+        .validate()
+        .map_err(|e| refuse(RejectCode::InvalidRecord, e.to_string()))
+}
+
+fn identity_written_once(doc: &Automerge) -> Result<(), Refusal> {
+    for key in IDENTITY_KEYS {
+        let values = doc
+            .get_all(ROOT, key)
+            .map_err(|e| refuse(RejectCode::InvalidRecord, e.to_string()))?;
+        if values.len() > 1 {
+            return Err(refuse(
+                RejectCode::ImmutableField,
+                format!("{key} is written once, and the changes write it again"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn status_moves_forward(previous: &AnyRecord, merged: &AnyRecord) -> Result<(), Refusal> {
+    if let (AnyRecord::Visit(before), AnyRecord::Visit(after)) = (previous, merged)
+        && after.status.rank() < before.status.rank()
+    {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            format!(
+                "a visit's status only moves forward ({} to {} refused)",
+                before.status.as_str(),
+                after.status.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn authored_by(
+    previous: Option<&AnyRecord>,
+    merged: &AnyRecord,
+    author: &str,
+) -> Result<(), Refusal> {
+    if previous.is_none() && merged.meta().created_by != author {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            "created_by must be the user who pushes the record",
+        ));
+    }
+    if let AnyRecord::Opportunity(after) = merged {
+        let before: &[crate::model::StageChange] = match previous {
+            Some(AnyRecord::Opportunity(before)) => &before.stage_history,
+            _ => &[],
+        };
+        let forged = after
+            .stage_history
+            .iter()
+            .filter(|entry| !before.contains(entry))
+            .any(|entry| entry.by != author);
+        if forged {
+            return Err(refuse(
+                RejectCode::InvalidRecord,
+                "a stage change must be by the user who pushes it",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Customer, Visit, VisitStatus};
+
+    fn meta_by(record: &mut crate::model::RecordMeta, by: &str) {
+        record.id = "r1".into();
+        record.created_by = by.into();
+    }
+
+    #[test]
+    fn a_new_record_must_be_created_by_its_author() {
+        let mut c = Customer::new("Kiosk");
+        meta_by(&mut c.meta, "ben");
+        let forged = authored_by(None, &AnyRecord::Customer(c.clone()), "anna").unwrap_err();
+        assert_eq!(forged.code, RejectCode::InvalidRecord);
+        assert!(authored_by(None, &AnyRecord::Customer(c.clone()), "ben").is_ok());
+        // Editing someone else's record keeps their created_by.
+        let record = AnyRecord::Customer(c);
+        assert!(authored_by(Some(&record), &record, "anna").is_ok());
+    }
+
+    #[test]
+    fn visit_status_never_moves_back() {
+        let mut done = Visit::new("c1", "anna");
+        done.status = VisitStatus::Done;
+        let mut planned = done.clone();
+        planned.status = VisitStatus::Planned;
+        let back = status_moves_forward(
+            &AnyRecord::Visit(done.clone()),
+            &AnyRecord::Visit(planned.clone()),
+        )
+        .unwrap_err();
+        assert_eq!(back.code, RejectCode::InvalidRecord);
+        assert!(status_moves_forward(&AnyRecord::Visit(planned), &AnyRecord::Visit(done)).is_ok());
+    }
+}

@@ -1,0 +1,472 @@
+//! The security review's findings, replayed against the real binary as a rep's device would
+//! send them (a valid login, a registered device, raw protocol bodies crafted with our own
+//! core library and Automerge), each asserting the refusal. The server runs under an
+//! address-space limit (`ulimit -v`), so an attack that makes it allocate without bound kills
+//! it, and every test ends by checking that it is still up and serving honest devices.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ROOT, ReadDoc};
+use fieldcrm_core::authority::{self, Current, Writer};
+use fieldcrm_core::protocol::{self, DocChanges, PushRequest, PushResponse, RejectCode};
+use fieldcrm_core::*;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+mod support;
+use support::{BIN, agent, seed_org};
+
+const NOW: i64 = 1_790_000_000_000;
+/// The server's address space: enough for its threads, SQLite and honest work, far below what
+/// the million-entry push once reserved (23 GB).
+const ADDRESS_SPACE_KB: u64 = 3 * 1024 * 1024;
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Team north: reps ana (harbour) and cat (hills), manager maya.
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.sqlite");
+        let users = [
+            ("ana", "rep", Some("harbour")),
+            ("cat", "rep", Some("hills")),
+            ("maya", "manager", None),
+        ];
+        seed_org(&db, &users, "secret pass");
+        let child = spawn_limited(&db);
+        let mut child = child;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("fieldcrm-server listening on ")
+            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
+            .to_owned();
+        Server {
+            child,
+            base,
+            _dir: dir,
+        }
+    }
+
+    /// Still running, and answering `/healthz`.
+    fn assert_up(&mut self) {
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "the server died under attack"
+        );
+        let health = agent()
+            .get(format!("{}/healthz", self.base))
+            .call()
+            .unwrap();
+        assert_eq!(health.status(), 200);
+    }
+}
+
+fn spawn_limited(db: &Path) -> Child {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {ADDRESS_SPACE_KB} && exec \"$0\" --db \"$1\" serve --listen 127.0.0.1:0"
+        ))
+        .arg(BIN)
+        .arg(db)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+struct Device {
+    store: Store,
+    transport: HttpTransport,
+    token: String,
+    user_id: String,
+    _dir: tempfile::TempDir,
+}
+
+fn login(server: &Server, username: &str) -> (String, String) {
+    let mut login = agent()
+        .post(format!("{}/v1/auth/login", server.base))
+        .send_json(json!({"username": username, "password": "secret pass"}))
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let login: Value = login.body_mut().read_json().unwrap();
+    (
+        login["token"].as_str().unwrap().to_owned(),
+        login["user"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A device of `username`, registered; its store signed in as `signed_in_as` (normally the
+/// user's own id).
+fn device_as(server: &Server, username: &str, signed_in_as: Option<&str>) -> Device {
+    let (token, user_id) = login(server, username);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    store.set_user(signed_in_as.unwrap_or(&user_id)).unwrap();
+    let registered = agent()
+        .post(format!("{}/v1/devices", server.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(json!({"actor_id": store.actor_id()}))
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let transport = HttpTransport::new(&server.base, &token);
+    Device {
+        store,
+        transport,
+        token,
+        user_id,
+        _dir: dir,
+    }
+}
+
+fn device(server: &Server, username: &str) -> Device {
+    device_as(server, username, None)
+}
+
+impl Device {
+    fn sync(&self) -> SyncReport {
+        sync(
+            &self.store,
+            &self.transport,
+            &RetryPolicy::default(),
+            &mut |_| {},
+            &|| NOW,
+        )
+        .unwrap()
+    }
+
+    /// Sends a raw push body; returns the HTTP status and, on 200, the decoded answer.
+    fn push_raw(&self, server: &Server, body: Vec<u8>) -> (u16, Option<PushResponse>) {
+        let mut response = agent()
+            .post(format!("{}/v1/sync/push", server.base))
+            .header("authorization", &format!("Bearer {}", self.token))
+            .header("content-type", protocol::CONTENT_TYPE)
+            .send(&body[..])
+            .unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.body_mut().read_to_vec().unwrap();
+        let decoded = (status == 200).then(|| protocol::decode(&bytes, 64 << 20).unwrap());
+        (status, decoded)
+    }
+
+    fn push(&self, server: &Server, request: &PushRequest) -> PushResponse {
+        let (status, response) = self.push_raw(server, protocol::encode(request).unwrap());
+        assert_eq!(status, 200);
+        response.unwrap()
+    }
+
+    fn pending_request(&self) -> PushRequest {
+        self.store.push_request(500).unwrap().unwrap().0
+    }
+}
+
+fn customer(name: &str, territory: &str) -> Customer {
+    let mut c = Customer::new(name);
+    c.territory = Some(territory.to_owned());
+    c
+}
+
+fn only_rejection(response: &PushResponse) -> (RejectCode, String) {
+    assert_eq!(response.rejected.len(), 1, "{response:?}");
+    assert!(response.acknowledged.is_empty(), "{response:?}");
+    (
+        response.rejected[0].code,
+        response.rejected[0].reason.clone(),
+    )
+}
+
+/// Recomputes a change chunk's checksum, as an attacker who edits a change's bytes does.
+fn reseal(chunk: &mut [u8]) {
+    let digest = Sha256::digest(&chunk[8..]);
+    chunk[4..8].copy_from_slice(&digest[..4]);
+}
+
+/// The honest path still works: a new customer pushed, pulled by a fresh device of the manager.
+fn assert_honest_sync_works(server: &mut Server) {
+    server.assert_up();
+    let ana = device(server, "ana");
+    let c = ana
+        .store
+        .create(customer("Honest Kiosk", "harbour"))
+        .unwrap();
+    let report = ana.sync();
+    assert_eq!(report.rejected, 0, "{report:?}");
+    let maya = device(server, "maya");
+    maya.sync();
+    assert!(maya.store.get::<Customer>(&c.meta.id).unwrap().is_some());
+    server.assert_up();
+}
+
+/// Finding 3: crafted changes that make Automerge panic. Each is refused for its document
+/// (inside a 200), more than four of them poison nothing, and the server keeps serving.
+#[test]
+fn changes_that_panic_automerge_are_refused_and_poison_nothing() {
+    let mut server = Server::start();
+    let ana = device(&server, "ana");
+    let mut c = ana.store.create(customer("Fischhalle", "harbour")).unwrap();
+    let creation: Vec<Vec<u8>> = ana
+        .store
+        .pending_changes(10)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.bytes)
+        .collect();
+    ana.sync();
+    c.notes = "Liefert dienstags, Rampe hinten".into();
+    c.phones.insert("+49 40 123".into());
+    ana.store.update(c.clone()).unwrap();
+    let edit = ana.store.pending_changes(10).unwrap()[0].bytes.clone();
+
+    // Find mutants of the edit that panic Automerge on the server's copy (seeded, bounded).
+    let base = Current::load(&creation.concat()).unwrap();
+    let own_actor = automerge::ActorId::from(hex::decode(ana.store.actor_id()).unwrap());
+    let writer = Writer {
+        user_id: &ana.user_id,
+        actor_allowed: &|actor| *actor == own_actor,
+    };
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut panicking = Vec::new();
+    for _ in 0..5_000 {
+        let mut mutant = edit.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = 12 + (next() as usize) % (mutant.len() - 12);
+            mutant[at] = next() as u8;
+        }
+        reseal(&mut mutant);
+        let outcome =
+            authority::check_changes(std::slice::from_ref(&mutant), &writer).and_then(|checked| {
+                authority::apply_push(
+                    Some(base.clone()),
+                    &c.meta.id,
+                    Kind::Customer,
+                    checked,
+                    &writer,
+                )
+            });
+        if outcome.is_err_and(|refusal| refusal.contained_panic) {
+            panicking.push(mutant);
+            if panicking.len() == 6 {
+                break;
+            }
+        }
+    }
+    assert!(
+        panicking.len() > 4,
+        "found {} panicking mutants",
+        panicking.len()
+    );
+    for mutant in panicking {
+        let response = ana.push(
+            &server,
+            &PushRequest {
+                docs: vec![DocChanges {
+                    doc_id: c.meta.id.clone(),
+                    kind: Kind::Customer,
+                    changes: vec![mutant],
+                }],
+            },
+        );
+        assert_eq!(only_rejection(&response).0, RejectCode::MalformedChange);
+    }
+    assert_honest_sync_works(&mut server);
+}
+
+/// Finding 4: a visit naming a customer of another territory is refused exactly like one
+/// naming no customer at all, so route review never shows that customer.
+#[test]
+fn a_visit_to_another_territorys_customer_is_forbidden_like_an_unknown_one() {
+    let mut server = Server::start();
+    let (ana, cat) = (device(&server, "ana"), device(&server, "cat"));
+    let hidden = cat.store.create(customer("Bergkiosk", "hills")).unwrap();
+    cat.sync();
+    ana.store
+        .create(Visit::new(&hidden.meta.id, &ana.user_id))
+        .unwrap();
+    let forbidden = only_rejection(&ana.push(&server, &ana.pending_request()));
+    ana.sync();
+    ana.store
+        .create(Visit::new(
+            "0190a0b0-0000-7000-8000-00000000beef",
+            &ana.user_id,
+        ))
+        .unwrap();
+    let unknown = only_rejection(&ana.push(&server, &ana.pending_request()));
+    assert_eq!(forbidden.0, RejectCode::Forbidden);
+    assert_eq!(forbidden, unknown);
+    assert_honest_sync_works(&mut server);
+}
+
+/// Finding 6: a change whose chunk checksum is wrong is refused before it is stored, so no
+/// fresh device later drops a document the server acknowledged.
+#[test]
+fn a_change_with_a_wrong_checksum_is_never_acknowledged() {
+    let mut server = Server::start();
+    let ana = device(&server, "ana");
+    ana.store.create(customer("Fischhalle", "harbour")).unwrap();
+    let mut request = ana.pending_request();
+    request.docs[0].changes[0][5] ^= 0x5a;
+    let (code, _) = only_rejection(&ana.push(&server, &request));
+    assert_eq!(code, RejectCode::MalformedChange);
+    let maya = device(&server, "maya");
+    maya.sync();
+    assert_eq!(maya.store.sync_status().unwrap().last_error, None);
+    assert_honest_sync_works(&mut server);
+}
+
+/// Finding 7: a raw change that deletes a done visit's reached states is refused.
+#[test]
+fn a_visit_status_never_moves_back() {
+    let mut server = Server::start();
+    let ana = device(&server, "ana");
+    let shop = ana.store.create(customer("Fischhalle", "harbour")).unwrap();
+    let mut visit = ana
+        .store
+        .create(Visit::new(&shop.meta.id, &ana.user_id))
+        .unwrap();
+    visit.status = VisitStatus::Done;
+    visit.outcome = Some("ordered".into());
+    let visit = ana.store.update(visit).unwrap();
+    // The device's own document, rebuilt from its changes, then edited with raw Automerge by
+    // the device's own actor.
+    let own: Vec<u8> = ana
+        .store
+        .pending_changes(100)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.doc_id == visit.meta.id)
+        .flat_map(|p| p.bytes)
+        .collect();
+    ana.sync();
+    let mut doc = Automerge::load(&own).unwrap();
+    doc.set_actor(automerge::ActorId::from(
+        hex::decode(ana.store.actor_id()).unwrap(),
+    ));
+    let heads = doc.get_heads();
+    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+        let (_, status) = tx.get(ROOT, "status")?.unwrap();
+        for state in ["in_progress", "done"] {
+            let _ = tx.delete(&status, state);
+        }
+        Ok(())
+    })
+    .unwrap();
+    let changes = doc
+        .get_changes(&heads)
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let response = ana.push(
+        &server,
+        &PushRequest {
+            docs: vec![DocChanges {
+                doc_id: visit.meta.id.clone(),
+                kind: Kind::Visit,
+                changes,
+            }],
+        },
+    );
+    let (code, reason) = only_rejection(&response);
+    assert_eq!(code, RejectCode::InvalidRecord);
+    assert!(reason.contains("only moves forward"), "{reason}");
+    assert_honest_sync_works(&mut server);
+}
+
+/// Finding 8: a device registered to ana cannot write records that claim cat made them.
+#[test]
+fn created_by_cannot_be_forged() {
+    let mut server = Server::start();
+    let cat_id = login(&server, "cat").1;
+    let forger = device_as(&server, "ana", Some(&cat_id));
+    forger
+        .store
+        .create(customer("Fischhalle", "harbour"))
+        .unwrap();
+    let (code, reason) = only_rejection(&forger.push(&server, &forger.pending_request()));
+    assert_eq!(code, RejectCode::InvalidRecord);
+    assert!(reason.contains("created_by"), "{reason}");
+    assert_honest_sync_works(&mut server);
+}
+
+/// Findings 2 and 11: entries without changes cost nothing (thousands naming a big document
+/// get an empty answer), a hidden document's id reveals nothing, and a document named once per
+/// change is merged once.
+#[test]
+fn empty_entries_hidden_ids_and_repeated_entries() {
+    let mut server = Server::start();
+    let (ana, cat) = (device(&server, "ana"), device(&server, "cat"));
+    let mut big = ana.store.create(customer("Fischhalle", "harbour")).unwrap();
+    for round in 0..200 {
+        big.notes = format!("{}Besuch {round}. ", big.notes);
+        big = ana.store.update(big).unwrap();
+    }
+    // One entry per change: 201 entries for one document.
+    let docs: Vec<DocChanges> = ana
+        .store
+        .pending_changes(500)
+        .unwrap()
+        .into_iter()
+        .map(|p| DocChanges {
+            doc_id: p.doc_id,
+            kind: p.kind,
+            changes: vec![p.bytes],
+        })
+        .collect();
+    let response = ana.push(&server, &PushRequest { docs });
+    assert!(response.rejected.is_empty(), "{response:?}");
+    assert_eq!(response.acknowledged.len(), 201);
+    ana.store.acknowledge(&response.acknowledged).unwrap();
+
+    let empties = PushRequest {
+        docs: (0..4_000)
+            .map(|_| DocChanges {
+                doc_id: big.meta.id.clone(),
+                kind: Kind::Customer,
+                changes: Vec::new(),
+            })
+            .collect(),
+    };
+    for _ in 0..3 {
+        assert_eq!(ana.push(&server, &empties), PushResponse::default());
+    }
+
+    // cat pushes a new task of hers under the id of ana's customer: forbidden, kind unsaid.
+    let task = cat.store.create(Task::new("Call back")).unwrap();
+    let mut request = cat.pending_request();
+    for doc in &mut request.docs {
+        if doc.doc_id == task.meta.id {
+            doc.doc_id = big.meta.id.clone();
+        }
+    }
+    let (code, reason) = only_rejection(&cat.push(&server, &request));
+    assert_eq!(code, RejectCode::Forbidden);
+    assert!(!reason.contains("customer"), "{reason}");
+    assert_honest_sync_works(&mut server);
+}
