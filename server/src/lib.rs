@@ -23,9 +23,6 @@ pub mod serve;
 pub mod storage;
 pub mod sync;
 
-#[cfg(test)]
-mod push_rules_tests;
-
 pub use error::ApiError;
 pub use http::{AppState, Limits, app};
 pub use storage::{SqliteStorage, Storage};
