@@ -24,3 +24,8 @@ CREATE INDEX pin_moves_customer ON pin_moves (customer_id, moved_at);
 -- A check-in pushed together with a move of its customer's pin by the same rep, further than
 -- the configured distance: the largest such move (metres), shown to the manager as a flag.
 ALTER TABLE visit_facts ADD COLUMN pin_moved_m REAL;
+
+-- A rep's overdue list: customers with a cadence in the rep's territories (the manager's comes
+-- from `customer_places_cadence`, which leads with the team).
+CREATE INDEX customer_places_territory_cadence ON customer_places (territory_id)
+    WHERE cadence_days IS NOT NULL AND deleted = 0;
