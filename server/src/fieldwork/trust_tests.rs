@@ -190,6 +190,27 @@ fn a_pin_moved_to_the_rep_and_back_in_one_push_verifies_against_the_pin_before()
     assert!(flags.contains(&(FlagKind::OutOfRange, Some(visit.meta.id.as_str()))));
 }
 
+/// The distance that flags is configurable (`--pin-move-flag-m`).
+#[test]
+fn the_flag_distance_is_configurable() {
+    let mut org = Org::new();
+    org.storage.fieldwork.pin_move_flag_m = 20_000.0;
+    let device = org.device();
+    let mut kiosk = device.create(customer("Kiosk", pin(53.55))).unwrap();
+    org.push(&device);
+    kiosk.location = pin(53.65);
+    kiosk = device.update(kiosk).unwrap();
+    let visit = device
+        .create(checked_in(&kiosk.meta.id, &org.ana.id, 53.65))
+        .unwrap();
+    org.push(&device);
+    assert_eq!(
+        org.facts(&visit.meta.id),
+        (Some("out_of_range".to_owned()), None),
+        "an 11 km move is under the configured 20 km"
+    );
+}
+
 /// The same with the check-in first in the push, and a small move that is recorded but not
 /// flagged.
 #[test]
