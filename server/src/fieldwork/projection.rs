@@ -147,52 +147,67 @@ impl<'p> PushProjection<'p> {
             customer.meta.deleted,
             self.now
         ])?;
-        // A customer stored before whose pin changed: a move. Creating one is not.
-        let Some(stored) = stored else {
-            return Ok(());
-        };
-        if stored.location == location {
-            return Ok(());
-        }
-        let distance = match (stored.location, location) {
-            (Some(from), Some(to)) => Some(from.distance_m(&to)),
-            _ => None,
-        };
-        if let Some(writer) = self.writer {
-            tx.prepare_cached(
-                "INSERT INTO pin_moves (customer_id, moved_by, moved_at, from_lat, from_lon, to_lat, to_lon, distance_m)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                id,
-                writer.user_id,
-                self.now,
-                stored.location.map(|l| l.lat),
-                stored.location.map(|l| l.lon),
-                location.map(|l| l.lat),
-                location.map(|l| l.lon),
-                distance
-            ])?;
-            if writer.role == Role::Rep
-                && let Some(distance) = distance
-            {
-                let largest = self.rep_moves.entry(id.to_owned()).or_insert(0.0);
-                *largest = largest.max(distance);
-                let largest = *largest;
-                for (visit_id, rep) in self.check_ins.get(id).into_iter().flatten() {
-                    if *rep == writer.user_id {
-                        self.flag_check_in(tx, visit_id, largest)?;
-                    }
-                }
+        let pinned_anew = match stored {
+            // A customer stored before whose pin changed: a move. Creating one is not.
+            Some(stored) if stored.location != location => {
+                self.record_move(tx, id, stored.location, location)?;
+                true
             }
-        }
-        if let Some(location) = location {
+            Some(_) => false,
+            None => location.is_some(),
+        };
+        if pinned_anew && let Some(location) = location {
             let skip = self
                 .check_ins
                 .get(id)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             reverify_unlocated(tx, id, location, f64::from(customer.visit_radius_m), skip)?;
+        }
+        Ok(())
+    }
+
+    /// Records a move of a stored customer's pin by the writer; a rep's move flags their
+    /// check-ins at that customer in this push when it is far enough.
+    fn record_move(
+        &mut self,
+        tx: &Transaction<'_>,
+        customer_id: &str,
+        from: Option<LatLon>,
+        to: Option<LatLon>,
+    ) -> Result<()> {
+        let Some(writer) = self.writer else {
+            return Ok(());
+        };
+        let distance = match (from, to) {
+            (Some(from), Some(to)) => Some(from.distance_m(&to)),
+            _ => None,
+        };
+        tx.prepare_cached(
+            "INSERT INTO pin_moves (customer_id, moved_by, moved_at, from_lat, from_lon, to_lat, to_lon, distance_m)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            customer_id,
+            writer.user_id,
+            self.now,
+            from.map(|l| l.lat),
+            from.map(|l| l.lon),
+            to.map(|l| l.lat),
+            to.map(|l| l.lon),
+            distance
+        ])?;
+        if writer.role == Role::Rep
+            && let Some(distance) = distance
+        {
+            let largest = self.rep_moves.entry(customer_id.to_owned()).or_insert(0.0);
+            *largest = largest.max(distance);
+            let largest = *largest;
+            for (visit_id, rep) in self.check_ins.get(customer_id).into_iter().flatten() {
+                if *rep == writer.user_id {
+                    self.flag_check_in(tx, visit_id, largest)?;
+                }
+            }
         }
         Ok(())
     }

@@ -298,6 +298,26 @@ fn a_first_pin_set_with_the_check_in_does_not_verify_it() {
     assert_eq!(org.facts(&second.meta.id).0.as_deref(), Some("verified"));
 }
 
+/// A visit stored before its customer reached the server is verified when the customer
+/// arrives with a pin.
+#[test]
+fn a_customer_arriving_with_a_pin_verifies_visits_that_waited_for_it() {
+    let org = Org::new();
+    let device = org.device();
+    let kiosk = device.create(customer("Kiosk", pin(53.55))).unwrap();
+    org.storage
+        .write()
+        .execute(
+            "INSERT INTO visit_facts (visit_id, rep_id, customer_id, status, in_at, in_lat, in_lon,
+               in_accuracy_m, in_fix_at, in_mock, verification, deleted)
+             VALUES ('v-early', ?1, ?2, 'done', ?3, 53.5501, 9.93, 10, ?3, 0, 'no_customer_location', 0)",
+            params![org.ana.id, kiosk.meta.id, now_ms() - 60_000],
+        )
+        .unwrap();
+    org.push(&device);
+    assert_eq!(org.facts("v-early").0.as_deref(), Some("verified"));
+}
+
 /// Finding 4, read side: a visit whose customer the reviewer may not see shows without the
 /// customer's name, location or the verification made against it, in the review, its
 /// exports and the team overview; an admin sees them.
