@@ -103,6 +103,9 @@ pub struct VisitFacts {
     pub check_out: Option<GpsStamp>,
     /// The verification to report (the server's, recomputed after sync).
     pub verification: Option<Verification>,
+    /// How far the rep moved the customer's pin (metres) in the push that carried this
+    /// check-in, when further than the server allows unflagged.
+    pub pin_moved_m: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,6 +137,9 @@ pub enum FlagKind {
     OutOfPlannedOrder,
     PlannedNotVisited,
     OutOfRange,
+    /// The rep moved the customer's pin in the push of this check-in (verified against the
+    /// pin before it).
+    PinMovedAtCheckIn,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,6 +369,17 @@ pub fn review_route(mut fixes: Vec<Fix>, visits: &[VisitFacts]) -> RouteReview {
                 ),
             });
         }
+        if let Some(moved) = visit.pin_moved_m {
+            flags.push(RouteFlag {
+                kind: FlagKind::PinMovedAtCheckIn,
+                at: Some(check_in.at),
+                visit_id: id.clone(),
+                detail: format!(
+                    "the rep moved the customer's pin {moved:.0} m when sending this check-in; \
+                     verified against the pin before"
+                ),
+            });
+        }
         if visit.verification == Some(Verification::OutOfRange) {
             flags.push(RouteFlag {
                 kind: FlagKind::OutOfRange,
@@ -532,6 +549,7 @@ mod tests {
             }),
             check_in,
             verification: Some(Verification::Verified),
+            pin_moved_m: None,
         }
     }
 
@@ -630,6 +648,27 @@ mod tests {
         let legs: f64 = review.legs.iter().map(|l| l.distance_m).sum();
         assert!(legs <= review.total_distance_m + 1e-6);
         assert_eq!(review.first_check_in_at, Some(T0 + 60 * MIN));
+    }
+
+    #[test]
+    fn a_pin_moved_with_the_check_in_is_flagged() {
+        let mut moved = visit("a", None, Some(stamp(60, 52.52, 13.40)));
+        moved.pin_moved_m = Some(11_000.0);
+        let review = review_route(
+            Vec::new(),
+            &[moved, visit("b", None, Some(stamp(90, 52.52, 13.40)))],
+        );
+        let flags: Vec<(FlagKind, Option<&str>)> = review
+            .flags
+            .iter()
+            .map(|f| (f.kind, f.visit_id.as_deref()))
+            .collect();
+        assert_eq!(flags, [(FlagKind::PinMovedAtCheckIn, Some("a"))]);
+        assert!(
+            review.flags[0].detail.contains("11000 m"),
+            "{}",
+            review.flags[0].detail
+        );
     }
 
     #[test]

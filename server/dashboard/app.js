@@ -24,6 +24,7 @@
     out_of_planned_order: 'Out of planned order',
     planned_not_visited: 'Planned, not visited',
     out_of_range: 'Out of range',
+    pin_moved_at_check_in: 'Pin moved at check-in',
   };
 
   const $ = (id) => document.getElementById(id);

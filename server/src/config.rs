@@ -81,6 +81,20 @@ pub struct ServeArgs {
     /// From the environment: `FIELDCRM_DEMO=1` (or true/yes/on; 0/false/no/off turn it off).
     #[arg(long, env = "FIELDCRM_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
+    /// A rep's move of a customer's pin further than this many metres, in the push that
+    /// carries one of their check-ins at that customer, is flagged to the manager.
+    #[arg(long, env = "FIELDCRM_PIN_MOVE_FLAG_M",
+          default_value_t = crate::fieldwork::DEFAULT_PIN_MOVE_FLAG_M,
+          value_parser = metres)]
+    pub pin_move_flag_m: f64,
+}
+
+/// A distance in metres: finite and not negative.
+fn metres(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),
+        _ => Err("expected a distance in metres (0 or more)".into()),
+    }
 }
 
 #[derive(Debug, Subcommand)]

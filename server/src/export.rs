@@ -164,14 +164,33 @@ pub fn gpx(label: &RepDayLabel, review: &RouteReview) -> String {
     out
 }
 
-/// A CSV cell: quoted when needed; a leading `=`, `+`, `-` or `@` is defused with a quote mark
-/// so a spreadsheet does not run it as a formula.
+/// Characters a spreadsheet may read as the start of a formula, with their full-width forms
+/// (some spreadsheets fold those to ASCII).
+const FORMULA_TRIGGERS: &[char] = &[
+    '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+];
+
+/// Invisible characters that are neither white space nor control characters to Rust.
+const INVISIBLE: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+
+/// Whether a spreadsheet could run `text` as a formula: its first character that is neither
+/// white space nor a control or invisible character (tab and carriage return are triggers
+/// themselves) is a formula trigger, and the whole is not a plain number.
+fn formula_like(text: &str) -> bool {
+    let skipped = |c: &char| c.is_whitespace() || c.is_control() || INVISIBLE.contains(c);
+    let first = text
+        .chars()
+        .find(|c| FORMULA_TRIGGERS.contains(c) || !skipped(c));
+    first.is_some_and(|c| FORMULA_TRIGGERS.contains(&c)) && text.trim().parse::<f64>().is_err()
+}
+
+/// A CSV cell: quoted when needed; a cell that could start a formula is defused with a
+/// leading quote mark so a spreadsheet shows it as text.
 fn csv_cell(text: &str) -> String {
-    let defused = match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') if text.parse::<f64>().is_err() => {
-            format!("'{text}")
-        }
-        _ => text.to_owned(),
+    let defused = if formula_like(text) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     };
     if defused.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", defused.replace('"', "\"\""))
@@ -281,6 +300,7 @@ mod tests {
             }),
             check_in: Some(stamp),
             verification: Some(Verification::Verified),
+            pin_moved_m: None,
         };
         review_route(fixes, &[visit])
     }
@@ -336,5 +356,39 @@ mod tests {
             "{visit}"
         );
         assert_eq!(csv_cell("-12.5"), "-12.5", "numbers stay numbers");
+    }
+
+    #[test]
+    fn csv_defuses_formulas_behind_white_space_and_in_full_width() {
+        for text in [
+            "=1+2",
+            " =1+2",
+            "\u{3000}=1+2",
+            "\u{a0}\u{200b}+1",
+            "\u{1}@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "\n-1+x",
+            "\u{FF1D}1+2",
+            " \u{FF0B}1",
+            "\u{FF0D}1+A1",
+            "\u{FF20}SUM(A1)",
+        ] {
+            let cell = csv_cell(text);
+            let unquoted = cell.strip_prefix('"').unwrap_or(&cell);
+            assert!(unquoted.starts_with('\''), "{text:?} became {cell:?}");
+        }
+        for text in [
+            "Bäckerei = gut",
+            "Kiosk",
+            "",
+            " ",
+            "-12.5",
+            " 3",
+            "a=1",
+            "12-3",
+        ] {
+            assert_eq!(csv_cell(text), text, "{text:?} is left alone");
+        }
     }
 }

@@ -9,13 +9,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use fieldcrm_core::protocol::{self, PingAck, PingUpload, RefusedPing};
-use fieldcrm_core::route::{FUTURE_TOLERANCE_MS, Fix, StepKind, VisitFacts, classify_step};
-use fieldcrm_core::{
-    AnyRecord, GpsStamp, LatLon, Millis, Verification, Visit, VisitStatus, verify_check_in,
-};
+use fieldcrm_core::route::{Fix, StepKind, VisitFacts, classify_step};
+use fieldcrm_core::{GpsStamp, LatLon, Millis, Verification, VisitStatus};
 
 use crate::model::Role;
-use crate::scope::{Principal, Scope};
+use crate::scope::{self, Principal, Scope};
 use crate::storage::{Result, StorageError};
 
 /// The schema version that adds these tables (its migration runs [`backfill`]).
@@ -27,222 +25,12 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(detail.to_string())
 }
 
-// -- projection on write ------------------------------------------------------------------------
+mod projection;
+#[cfg(test)]
+mod trust_tests;
 
-/// Why a visit's fixes cannot be accepted now: a check-in or check-out time (or its fix time)
-/// further in the future than clock drift explains. `None` when they can.
-pub(crate) fn future_fix(record: &AnyRecord, now: Millis) -> Option<String> {
-    let AnyRecord::Visit(visit) = record else {
-        return None;
-    };
-    let limit = now.saturating_add(FUTURE_TOLERANCE_MS);
-    for (name, stamp) in [
-        ("check-in", &visit.check_in),
-        ("check-out", &visit.check_out),
-    ] {
-        if let Some(stamp) = stamp
-            && (stamp.at > limit || stamp.fix_at > limit)
-        {
-            return Some(format!(
-                "the {name} time is in the future of the server's clock"
-            ));
-        }
-    }
-    None
-}
-
-/// Keeps `customer_places` and `visit_facts` in step with an accepted document, inside the
-/// push's transaction.
-pub(crate) fn project(
-    tx: &Transaction<'_>,
-    record: &AnyRecord,
-    scope: &Scope,
-    now: Millis,
-) -> Result<()> {
-    match record {
-        AnyRecord::Customer(customer) => {
-            let location = customer.location.as_ref().map(|l| (l.lat, l.lon));
-            tx.prepare_cached(
-                "INSERT INTO customer_places (customer_id, name, lat, lon, radius_m, cadence_days, territory_id,
-                   team_id, deleted, known_since)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, lat = excluded.lat,
-                   lon = excluded.lon, radius_m = excluded.radius_m, cadence_days = excluded.cadence_days,
-                   territory_id = excluded.territory_id, team_id = excluded.team_id, deleted = excluded.deleted",
-            )?
-            .execute(params![
-                customer.meta.id,
-                customer.name,
-                location.map(|l| l.0),
-                location.map(|l| l.1),
-                customer.visit_radius_m,
-                customer.visit_cadence_days,
-                scope.territory_id,
-                scope.team_id,
-                customer.meta.deleted,
-                now
-            ])?;
-            if location.is_some() {
-                reverify_unlocated(tx, &customer.meta.id)?;
-            }
-        }
-        AnyRecord::Visit(visit) => upsert_visit(tx, visit)?,
-        AnyRecord::Contact(_)
-        | AnyRecord::Opportunity(_)
-        | AnyRecord::Task(_)
-        | AnyRecord::Case(_) => {}
-    }
-    Ok(())
-}
-
-/// The customer's location and visit radius as the server knows them now.
-fn place(conn: &Connection, customer_id: &str) -> Result<(Option<LatLon>, f64)> {
-    let row: Option<(Option<f64>, Option<f64>, u32)> = conn
-        .prepare_cached("SELECT lat, lon, radius_m FROM customer_places WHERE customer_id = ?1")?
-        .query_row([customer_id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .optional()?;
-    Ok(match row {
-        Some((Some(lat), Some(lon), radius)) => (Some(LatLon::new(lat, lon)), f64::from(radius)),
-        Some((_, _, radius)) => (None, f64::from(radius)),
-        None => (None, 0.0),
-    })
-}
-
-fn upsert_visit(tx: &Transaction<'_>, visit: &Visit) -> Result<()> {
-    let verification = match &visit.check_in {
-        Some(stamp) => {
-            let (location, radius) = place(tx, &visit.customer_id)?;
-            Some(verify_check_in(location, radius, stamp))
-        }
-        None => None,
-    };
-    let fix = |stamp: &Option<GpsStamp>| {
-        stamp
-            .as_ref()
-            .map_or((None, None, None, None, None, None), |s| {
-                (
-                    Some(s.at),
-                    Some(s.lat),
-                    Some(s.lon),
-                    Some(s.accuracy_m),
-                    Some(s.fix_at),
-                    Some(s.mock),
-                )
-            })
-    };
-    let (in_at, in_lat, in_lon, in_acc, in_fix, in_mock) = fix(&visit.check_in);
-    let (out_at, out_lat, out_lon, out_acc, out_fix, out_mock) = fix(&visit.check_out);
-    tx.prepare_cached(
-        "INSERT INTO visit_facts (visit_id, rep_id, customer_id, status, planned_start,
-           in_at, in_lat, in_lon, in_accuracy_m, in_fix_at, in_mock,
-           out_at, out_lat, out_lon, out_accuracy_m, out_fix_at, out_mock, verification, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-         ON CONFLICT (visit_id) DO UPDATE SET status = excluded.status, planned_start = excluded.planned_start,
-           in_at = excluded.in_at, in_lat = excluded.in_lat, in_lon = excluded.in_lon,
-           in_accuracy_m = excluded.in_accuracy_m, in_fix_at = excluded.in_fix_at, in_mock = excluded.in_mock,
-           out_at = excluded.out_at, out_lat = excluded.out_lat, out_lon = excluded.out_lon,
-           out_accuracy_m = excluded.out_accuracy_m, out_fix_at = excluded.out_fix_at,
-           out_mock = excluded.out_mock,
-           verification = coalesce(visit_facts.verification, excluded.verification),
-           deleted = excluded.deleted",
-    )?
-    .execute(params![
-        visit.meta.id,
-        visit.rep,
-        visit.customer_id,
-        visit.status.as_str(),
-        visit.planned_start,
-        in_at,
-        in_lat,
-        in_lon,
-        in_acc,
-        in_fix,
-        in_mock,
-        out_at,
-        out_lat,
-        out_lon,
-        out_acc,
-        out_fix,
-        out_mock,
-        verification.map(Verification::as_str),
-        visit.meta.deleted
-    ])?;
-    Ok(())
-}
-
-/// A customer got a location: visits that had none to be compared with are verified now.
-/// Visits verified against an earlier location keep their result (moving a customer's pin
-/// afterwards neither clears nor condemns a check-in).
-fn reverify_unlocated(tx: &Transaction<'_>, customer_id: &str) -> Result<()> {
-    let (location, radius) = place(tx, customer_id)?;
-    let stamps: Vec<(String, GpsStamp)> = tx
-        .prepare_cached(
-            "SELECT visit_id, in_at, in_lat, in_lon, in_accuracy_m, in_fix_at, in_mock FROM visit_facts
-             WHERE customer_id = ?1 AND verification = 'no_customer_location'",
-        )?
-        .query_map([customer_id], |row| {
-            Ok((
-                row.get(0)?,
-                GpsStamp {
-                    at: row.get(1)?,
-                    lat: row.get(2)?,
-                    lon: row.get(3)?,
-                    accuracy_m: row.get(4)?,
-                    fix_at: row.get(5)?,
-                    mock: row.get(6)?,
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    for (visit_id, stamp) in stamps {
-        let verification = verify_check_in(location, radius, &stamp);
-        tx.prepare_cached("UPDATE visit_facts SET verification = ?2 WHERE visit_id = ?1")?
-            .execute(params![visit_id, verification.as_str()])?;
-    }
-    Ok(())
-}
-
-/// A customer moved to another territory (by an admin): its place follows.
-pub(crate) fn move_place(
-    tx: &Transaction<'_>,
-    customer_id: &str,
-    territory_id: &str,
-    team_id: &str,
-) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE customer_places SET territory_id = ?2, team_id = ?3 WHERE customer_id = ?1",
-    )?
-    .execute(params![customer_id, territory_id, team_id])?;
-    Ok(())
-}
-
-/// Fills the tables from documents stored before they existed (customers first, so visits are
-/// verified against them).
-pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
-    let now = now_ms();
-    for kind in ["customer", "visit"] {
-        let rows: Vec<(Vec<u8>, Scope)> = tx
-            .prepare(
-                "SELECT record, territory_id, owner_id, team_id FROM documents WHERE kind = ?1",
-            )?
-            .query_map([kind], |row| {
-                let scope = Scope {
-                    territory_id: row.get(1)?,
-                    owner_id: row.get(2)?,
-                    team_id: row.get(3)?,
-                };
-                Ok((row.get(0)?, scope))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        for (blob, scope) in rows {
-            let record: AnyRecord = postcard::from_bytes(&blob).map_err(corrupt)?;
-            project(tx, &record, &scope, now)?;
-        }
-    }
-    Ok(())
-}
+pub use projection::{DEFAULT_PIN_MOVE_FLAG_M, Settings};
+pub(crate) use projection::{PushProjection, backfill, future_fix, move_place};
 
 // -- pings ------------------------------------------------------------------------------------
 
@@ -417,7 +205,16 @@ pub struct RepDay {
     pub visits: Vec<VisitFacts>,
 }
 
-pub(crate) fn rep_day(conn: &Connection, rep_id: &str, from: Millis, to: Millis) -> Result<RepDay> {
+/// `viewer` reviews the day: a visit's customer name and location (and the verification made
+/// against that location) appear only when `viewer` may see the customer; otherwise the visit
+/// shows without them.
+pub(crate) fn rep_day(
+    conn: &Connection,
+    viewer: &Principal,
+    rep_id: &str,
+    from: Millis,
+    to: Millis,
+) -> Result<RepDay> {
     let fixes = conn
         .prepare_cached(
             "SELECT fix_at, lat, lon, accuracy_m, mock FROM pings
@@ -428,7 +225,8 @@ pub(crate) fn rep_day(conn: &Connection, rep_id: &str, from: Millis, to: Millis)
     const COLUMNS: &str =
         "v.visit_id, v.customer_id, c.name, c.lat, c.lon, v.planned_start, v.status,
         v.in_at, v.in_lat, v.in_lon, v.in_accuracy_m, v.in_fix_at, v.in_mock,
-        v.out_at, v.out_lat, v.out_lon, v.out_accuracy_m, v.out_fix_at, v.out_mock, v.verification
+        v.out_at, v.out_lat, v.out_lon, v.out_accuracy_m, v.out_fix_at, v.out_mock, v.verification,
+        v.pin_moved_m, c.territory_id, c.team_id
         FROM visit_facts v LEFT JOIN customer_places c ON c.customer_id = v.customer_id";
     let sql = format!(
         "SELECT {COLUMNS} WHERE v.rep_id = ?1 AND v.in_at >= ?2 AND v.in_at < ?3 AND v.deleted = 0
@@ -453,24 +251,34 @@ pub(crate) fn rep_day(conn: &Connection, rep_id: &str, from: Millis, to: Millis)
                     }),
                 })
             };
+            let customer = Scope {
+                territory_id: row.get(21)?,
+                owner_id: None,
+                team_id: row.get(22)?,
+            };
+            let seen = scope::visible(viewer, &customer);
             let location = match (row.get::<_, Option<f64>>(3)?, row.get::<_, Option<f64>>(4)?) {
-                (Some(lat), Some(lon)) => Some(LatLon::new(lat, lon)),
+                (Some(lat), Some(lon)) if seen => Some(LatLon::new(lat, lon)),
                 _ => None,
             };
             Ok(VisitFacts {
                 visit_id: row.get(0)?,
                 customer_id: row.get(1)?,
-                customer_name: row.get(2)?,
+                customer_name: if seen { row.get(2)? } else { None },
                 customer_location: location,
                 planned_start: row.get(5)?,
                 status: VisitStatus::parse(&row.get::<_, String>(6)?)
                     .unwrap_or(VisitStatus::Planned),
                 check_in: stamp(7)?,
                 check_out: stamp(13)?,
-                verification: row
-                    .get::<_, Option<String>>(19)?
-                    .as_deref()
-                    .and_then(Verification::parse),
+                verification: if seen {
+                    row.get::<_, Option<String>>(19)?
+                        .as_deref()
+                        .and_then(Verification::parse)
+                } else {
+                    None
+                },
+                pin_moved_m: row.get(20)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -493,15 +301,19 @@ pub struct RepOverview {
     pub last_check_in_at: Option<Millis>,
 }
 
+/// A check-in counts as verified only when `viewer` sees its customer (the verification was
+/// made against that customer's location).
 pub(crate) fn team_overview(
     conn: &Connection,
+    viewer: &Principal,
     reps: &[RepInfo],
     from: Millis,
     to: Millis,
 ) -> Result<Vec<RepOverview>> {
     let mut visits = conn.prepare_cached(
-        "SELECT count(*), coalesce(sum(verification = 'verified'), 0), min(in_at), max(in_at) FROM visit_facts
-         WHERE rep_id = ?1 AND in_at >= ?2 AND in_at < ?3 AND deleted = 0",
+        "SELECT v.in_at, v.verification = 'verified', c.territory_id, c.team_id
+         FROM visit_facts v LEFT JOIN customer_places c ON c.customer_id = v.customer_id
+         WHERE v.rep_id = ?1 AND v.in_at >= ?2 AND v.in_at < ?3 AND v.deleted = 0",
     )?;
     let mut distance = conn.prepare_cached(
         "SELECT coalesce(sum(step_m), 0) FROM pings
@@ -509,10 +321,24 @@ pub(crate) fn team_overview(
     )?;
     let mut out = Vec::with_capacity(reps.len());
     for rep in reps {
-        let (count, verified, first, last): (u32, u32, Option<Millis>, Option<Millis>) = visits
-            .query_row(params![rep.id, from, to], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })?;
+        let (mut count, mut verified) = (0u32, 0u32);
+        let (mut first, mut last): (Option<Millis>, Option<Millis>) = (None, None);
+        let mut rows = visits.query(params![rep.id, from, to])?;
+        while let Some(row) = rows.next()? {
+            let at: Millis = row.get(0)?;
+            let is_verified: Option<bool> = row.get(1)?;
+            let customer = Scope {
+                territory_id: row.get(2)?,
+                owner_id: None,
+                team_id: row.get(3)?,
+            };
+            count += 1;
+            if is_verified == Some(true) && scope::visible(viewer, &customer) {
+                verified += 1;
+            }
+            first = Some(first.map_or(at, |f| f.min(at)));
+            last = Some(last.map_or(at, |l| l.max(at)));
+        }
         let distance_m: f64 = distance.query_row(params![rep.id, from, to], |row| row.get(0))?;
         out.push(RepOverview {
             rep_id: rep.id.clone(),
@@ -550,7 +376,8 @@ pub struct OverdueCustomer {
 const DAY_MS: Millis = 86_400_000;
 
 /// Customers in `principal`'s sight whose last done visit is older than their cadence, most
-/// overdue first.
+/// overdue first. The SQL narrows by team or territories so the page stays indexed;
+/// `scope::visible` decides.
 pub(crate) fn overdue_customers(
     conn: &Connection,
     principal: &Principal,
@@ -566,7 +393,8 @@ pub(crate) fn overdue_customers(
         "SELECT * FROM (
            SELECT c.customer_id, c.name, t.name, c.cadence_days, c.lat, c.lon, c.known_since,
              (SELECT max(v.in_at) FROM visit_facts v
-               WHERE v.customer_id = c.customer_id AND v.status = 'done' AND v.deleted = 0) AS last_visit
+               WHERE v.customer_id = c.customer_id AND v.status = 'done' AND v.deleted = 0) AS last_visit,
+             c.territory_id, c.team_id
            FROM customer_places c LEFT JOIN territories t ON t.id = c.territory_id
            WHERE c.cadence_days IS NOT NULL AND c.deleted = 0 AND {filter})
          WHERE last_visit IS NULL OR last_visit + cadence_days * {DAY_MS} < ?1
@@ -585,23 +413,31 @@ pub(crate) fn overdue_customers(
                 limit
             ],
             |row| {
+                let customer = Scope {
+                    territory_id: row.get(8)?,
+                    owner_id: None,
+                    team_id: row.get(9)?,
+                };
                 let cadence_days: u32 = row.get(3)?;
                 let known_since: Millis = row.get(6)?;
                 let last_visit_at: Option<Millis> = row.get(7)?;
                 let due =
                     last_visit_at.map_or(known_since, |at| at + i64::from(cadence_days) * DAY_MS);
-                Ok(OverdueCustomer {
-                    customer_id: row.get(0)?,
-                    name: row.get(1)?,
-                    territory: row.get(2)?,
-                    cadence_days,
-                    last_visit_at,
-                    overdue_days: ((now - due) / DAY_MS).max(0),
-                    lat: row.get(4)?,
-                    lon: row.get(5)?,
-                })
+                Ok(
+                    scope::visible(principal, &customer).then_some(OverdueCustomer {
+                        customer_id: row.get(0)?,
+                        name: row.get(1)?,
+                        territory: row.get(2)?,
+                        cadence_days,
+                        last_visit_at,
+                        overdue_days: ((now - due) / DAY_MS).max(0),
+                        lat: row.get(4)?,
+                        lon: row.get(5)?,
+                    }),
+                )
             },
         )?
+        .filter_map(Result::transpose)
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -610,7 +446,7 @@ pub(crate) fn overdue_customers(
 mod tests {
     use super::*;
     use crate::storage::{NewUser, SqliteStorage, Storage};
-    use fieldcrm_core::{Customer, GeoLocation, LocationSource, Store};
+    use fieldcrm_core::{Customer, GeoLocation, LocationSource, Store, Visit};
 
     /// A database written before migration 0007 has documents but no places or visit facts:
     /// the migration's backfill derives them, with the server's verification.

@@ -18,6 +18,8 @@ pub mod fieldwork;
 pub mod http;
 pub mod metrics;
 pub mod model;
+#[cfg(test)]
+mod query_plan_tests;
 pub mod scope;
 pub mod serve;
 pub mod storage;

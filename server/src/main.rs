@@ -7,7 +7,7 @@ use clap::Parser;
 use fieldcrm_server::auth::PasswordParams;
 use fieldcrm_server::config::{Cli, Command};
 use fieldcrm_server::storage::{SqliteStorage, Storage};
-use fieldcrm_server::{admin, serve};
+use fieldcrm_server::{admin, fieldwork, serve};
 use tracing_subscriber::EnvFilter;
 
 /// glibc's allocator gives each thread that allocates under contention an arena of its own and
@@ -53,7 +53,10 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let storage: Arc<dyn Storage> = Arc::new(storage);
+            let storage: Arc<dyn Storage> =
+                Arc::new(storage.with_fieldwork_settings(fieldwork::Settings {
+                    pin_move_flag_m: args.pin_move_flag_m,
+                }));
             return match runtime.block_on(serve::run(args, storage)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {

@@ -3,8 +3,8 @@
 //! Methods are synchronous: axum handlers call them through `tokio::task::spawn_blocking`, so
 //! a slow disk never stalls the async runtime.
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -150,11 +150,18 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<PingBatchOutcome>;
     /// The reps whose routes `principal` may review.
     fn reviewable_reps(&self, principal: &Principal) -> Result<Vec<RepInfo>>;
-    /// A rep's pings and visits of `[from, to)` (unix ms).
-    fn rep_day(&self, rep_id: &str, from: Millis, to: Millis) -> Result<RepDay>;
-    /// Per-rep figures of `[from, to)`.
-    fn team_overview(&self, reps: &[RepInfo], from: Millis, to: Millis)
-    -> Result<Vec<RepOverview>>;
+    /// A rep's pings and visits of `[from, to)` (unix ms), as `viewer` may see them: a visit's
+    /// customer name and location only when `viewer` sees the customer.
+    fn rep_day(&self, viewer: &Principal, rep_id: &str, from: Millis, to: Millis)
+    -> Result<RepDay>;
+    /// Per-rep figures of `[from, to)`, as `viewer` may see them.
+    fn team_overview(
+        &self,
+        viewer: &Principal,
+        reps: &[RepInfo],
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<RepOverview>>;
     /// Customers in `principal`'s sight overdue against their cadence at `now`.
     fn overdue_customers(
         &self,
@@ -175,6 +182,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_scope_order_indexes.sql"),
     include_str!("../migrations/0006_changes_by_rowid.sql"),
     include_str!("../migrations/0007_fieldwork.sql"),
+    include_str!("../migrations/0008_fieldwork_trust.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -187,6 +195,10 @@ pub const READERS: usize = 4;
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
+    /// The database file, to reopen a connection that a panic abandoned (`None`: in memory).
+    path: Option<PathBuf>,
+    /// Settings of the field-work projection (pin-move flag distance).
+    pub(crate) fieldwork: fieldwork::Settings,
     /// Documents recently written, kept loaded for the next push (see `doc_cache.rs`).
     pub(crate) docs: DocCache,
     /// Copies the WAL into the database file in the background (file databases only).
@@ -208,30 +220,26 @@ impl SqliteStorage {
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut writer)?;
-        // Every transaction on the writer takes the write lock when it begins. A deferred one
-        // that read first could not upgrade after a checkpoint reset the WAL under it.
-        writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-        // The automatic checkpoint, run inside a commit, resets the WAL; the background
-        // thread has copied most pages by the time this many have accumulated.
-        writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
-        // A WAL file that grew during a burst is cut back to this size when it starts over.
-        writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        configure_writer(&mut writer)?;
         let checkpointer = Checkpointer::start(path)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let conn = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            configure(&conn)?;
-            readers.push(Mutex::new(conn));
+            readers.push(Mutex::new(open_reader(path)?));
         }
         Ok(SqliteStorage {
             writer: Mutex::new(writer),
             readers,
+            path: Some(path.to_owned()),
+            fieldwork: fieldwork::Settings::default(),
             docs: DocCache::new(doc_cache::CAPACITY),
             _checkpointer: Some(checkpointer),
         })
+    }
+
+    /// The same storage with other field-work settings (from the command line).
+    pub fn with_fieldwork_settings(mut self, settings: fieldwork::Settings) -> Self {
+        self.fieldwork = settings;
+        self
     }
 
     /// A private in-memory database (tests): reads go through the writer.
@@ -242,28 +250,115 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             writer: Mutex::new(writer),
             readers: Vec::new(),
+            path: None,
+            fieldwork: fieldwork::Settings::default(),
             docs: DocCache::new(doc_cache::CAPACITY),
             _checkpointer: None,
         })
     }
 
     pub(crate) fn write(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves no half-written state: SQLite rolls back an
-        // unfinished transaction when its guard drops. So a poisoned lock is still usable.
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+        match self.writer.lock() {
+            Ok(conn) => conn,
+            Err(poisoned) => self.recover(&self.writer, poisoned.into_inner(), Side::Writer),
+        }
     }
 
     pub(crate) fn read(&self) -> MutexGuard<'_, Connection> {
         for reader in &self.readers {
-            if let Ok(conn) = reader.try_lock() {
-                return conn;
+            match reader.try_lock() {
+                Ok(conn) => return conn,
+                Err(TryLockError::Poisoned(poisoned)) => {
+                    return self.recover(reader, poisoned.into_inner(), Side::Reader);
+                }
+                Err(TryLockError::WouldBlock) => {}
             }
         }
         match self.readers.first() {
-            Some(reader) => reader.lock().unwrap_or_else(|e| e.into_inner()),
+            Some(reader) => match reader.lock() {
+                Ok(conn) => conn,
+                Err(poisoned) => self.recover(reader, poisoned.into_inner(), Side::Reader),
+            },
             None => self.write(),
         }
     }
+
+    /// A connection whose holder panicked: the panic may have left it inside a transaction or
+    /// a half-stepped statement, so it is closed (SQLite rolls back what it held) and replaced
+    /// by a new one, and the lock serves again. An in-memory database cannot be reopened
+    /// without losing it: its connection is rolled back instead.
+    fn recover<'a>(
+        &self,
+        lock: &'a Mutex<Connection>,
+        mut conn: MutexGuard<'a, Connection>,
+        side: Side,
+    ) -> MutexGuard<'a, Connection> {
+        tracing::warn!(
+            ?side,
+            "a panic abandoned a database connection; reopening it"
+        );
+        let reopened = match (&self.path, side) {
+            (Some(path), Side::Reader) => open_reader(path).map(Some),
+            (Some(path), Side::Writer) => open_writer(path).map(Some),
+            (None, _) => Ok(None),
+        };
+        match reopened {
+            Ok(Some(fresh)) => *conn = fresh,
+            Ok(None) => rollback(&conn),
+            Err(e) => {
+                tracing::error!(error = %e, ?side, "cannot reopen the connection; rolling it back");
+                rollback(&conn);
+            }
+        }
+        lock.clear_poison();
+        conn
+    }
+}
+
+/// Which connection a panic abandoned.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Reader,
+    Writer,
+}
+
+/// Ends whatever transaction `conn` was left in and forgets its prepared statements.
+fn rollback(conn: &Connection) {
+    conn.flush_prepared_statement_cache();
+    if !conn.is_autocommit()
+        && let Err(e) = conn.execute_batch("ROLLBACK")
+    {
+        tracing::error!(error = %e, "cannot roll back an abandoned connection");
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// The writer of an already migrated database.
+fn open_writer(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    configure_writer(&mut conn)?;
+    Ok(conn)
+}
+
+fn configure_writer(writer: &mut Connection) -> Result<()> {
+    // Every transaction on the writer takes the write lock when it begins. A deferred one
+    // that read first could not upgrade after a checkpoint reset the WAL under it.
+    writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    // The automatic checkpoint, run inside a commit, resets the WAL; the background
+    // thread has copied most pages by the time this many have accumulated.
+    writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    // A WAL file that grew during a burst is cut back to this size when it starts over.
+    writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(())
 }
 
 /// WAL pages after which a commit runs SQLite's own checkpoint (its default is 1,000).
@@ -621,17 +716,24 @@ impl Storage for SqliteStorage {
         fieldwork::reviewable_reps(&self.read(), principal)
     }
 
-    fn rep_day(&self, rep_id: &str, from: Millis, to: Millis) -> Result<RepDay> {
-        fieldwork::rep_day(&self.read(), rep_id, from, to)
+    fn rep_day(
+        &self,
+        viewer: &Principal,
+        rep_id: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<RepDay> {
+        fieldwork::rep_day(&self.read(), viewer, rep_id, from, to)
     }
 
     fn team_overview(
         &self,
+        viewer: &Principal,
         reps: &[RepInfo],
         from: Millis,
         to: Millis,
     ) -> Result<Vec<RepOverview>> {
-        fieldwork::team_overview(&self.read(), reps, from, to)
+        fieldwork::team_overview(&self.read(), viewer, reps, from, to)
     }
 
     fn overdue_customers(
@@ -754,6 +856,75 @@ mod tests {
             "north"
         );
         storage.health().unwrap();
+    }
+
+    /// Panics while connections are held (one inside a transaction) leave no connection
+    /// poisoned or mid-transaction: each is reopened, and every reader serves again.
+    #[test]
+    fn connections_abandoned_by_a_panic_are_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("server.sqlite")).unwrap();
+        storage.create_team("north").unwrap();
+        std::thread::scope(|s| {
+            let held = s.spawn(|| {
+                let readers: Vec<_> = (0..READERS).map(|_| storage.read()).collect();
+                readers[1].execute_batch("BEGIN").unwrap();
+                readers[1]
+                    .query_row("SELECT count(*) FROM teams", [], |r| r.get::<_, i64>(0))
+                    .unwrap();
+                panic!("a push panicked while holding every reader");
+            });
+            assert!(held.join().is_err());
+            let writer = s.spawn(|| {
+                let conn = storage.write();
+                conn.execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO teams (id, name, created_at) VALUES ('t', 'lost', 0);",
+                )
+                .unwrap();
+                panic!("a push panicked inside its write transaction");
+            });
+            assert!(writer.join().is_err());
+        });
+        assert!(storage.readers.iter().all(|r| r.is_poisoned()));
+        assert!(storage.writer.is_poisoned());
+
+        // The writer: reopened, out of the abandoned transaction, which left nothing behind.
+        storage.create_team("south").unwrap();
+        assert!(!storage.writer.is_poisoned());
+        assert!(storage.write().is_autocommit());
+        assert_eq!(storage.team_by_name("lost").unwrap(), None);
+        // Every reader serves again, at once, none of them inside a transaction.
+        let readers: Vec<_> = (0..READERS).map(|_| storage.read()).collect();
+        for conn in &readers {
+            assert!(conn.is_autocommit());
+            let teams: i64 = conn
+                .query_row("SELECT count(*) FROM teams", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(teams, 2);
+        }
+        drop(readers);
+        assert!(storage.readers.iter().all(|r| !r.is_poisoned()));
+    }
+
+    /// An in-memory database cannot be reopened: its poisoned writer is rolled back instead.
+    #[test]
+    fn an_in_memory_writer_abandoned_by_a_panic_is_rolled_back() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let conn = storage.write();
+                conn.execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO teams (id, name, created_at) VALUES ('t', 'lost', 0);",
+                )
+                .unwrap();
+                panic!("a push panicked inside its write transaction");
+            });
+            assert!(writer.join().is_err());
+        });
+        storage.create_team("north").unwrap();
+        assert!(!storage.writer.is_poisoned());
+        assert_eq!(storage.team_by_name("lost").unwrap(), None);
+        assert!(storage.team_by_name("north").unwrap().is_some());
     }
 
     #[test]

@@ -547,7 +547,8 @@ fn a_field_day_syncs_and_its_manager_reviews_the_route() {
     let maya = device(&server, "maya");
     let ben = device(&server, "ben");
 
-    // Offline: a customer with a pin, a planned visit, a drive with pings, check in and out.
+    // A customer with a pin; then offline: a planned visit, a drive with pings, check in and
+    // out.
     let mut bakery = customer("Bäckerei Lührs", "harbour");
     bakery.visit_radius_m = 100;
     let now = std::time::SystemTime::now()
@@ -561,6 +562,9 @@ fn a_field_day_syncs_and_its_manager_reviews_the_route() {
         at: now,
     });
     let bakery = ana.store.create(bakery).unwrap();
+    // The server verifies a check-in against the pin it held before the push carrying it: the
+    // customer reaches it first.
+    ana.sync();
     let mut visit = Visit::new(&bakery.meta.id, &ana.user_id);
     visit.planned_start = Some(now - 30 * 60_000);
     let visit = ana.store.create(visit).unwrap();

@@ -144,7 +144,10 @@ async fn reviewed_day(
         else {
             return Ok::<_, StorageError>(None);
         };
-        Ok(Some((rep, storage.rep_day(&wanted, day_start, day_end)?)))
+        Ok(Some((
+            rep,
+            storage.rep_day(&principal, &wanted, day_start, day_end)?,
+        )))
     })
     .await?;
     let Some((rep, rep_day)) = loaded else {
@@ -261,7 +264,7 @@ pub(super) async fn team_overview(
     let reps = blocking(move || {
         let principal = storage.principal(&user)?;
         let reps = storage.reviewable_reps(&principal)?;
-        storage.team_overview(&reps, start, end)
+        storage.team_overview(&principal, &reps, start, end)
     })
     .await?;
     Ok(Json(OverviewResponse {

@@ -171,6 +171,9 @@ impl FieldApp {
         };
         let bakery = customer("Bakery", 53.5500, 9.9300);
         let kiosk = customer("Kiosk", 53.5600, 9.9300);
+        // The customers reach the server before the visits: a check-in is verified against
+        // the place the server held before the push that carries it.
+        assert!(self.push("ana", &device).is_empty());
         let stamp = |minutes: i64, lat: f64| GpsStamp {
             at: self.morning + minutes * 60_000,
             lat,

@@ -266,6 +266,7 @@ impl SqliteStorage {
         response.rejected.append(&mut rejected);
         let mut stats = PushStats::default();
         let mut written = Vec::new();
+        let mut projection = fieldwork::PushProjection::new(principal, now_ms, self.fieldwork);
         for (doc, (version, outcome)) in docs.iter().zip(prepared) {
             let stored = stored_doc(&tx, &doc.doc_id)?;
             if let Some((code, reason)) = precheck(principal, doc, stored.as_ref()) {
@@ -411,7 +412,7 @@ impl SqliteStorage {
                 )?
                 .execute(params![doc.doc_id, territory, now])?;
             }
-            fieldwork::project(&tx, &accepted.record, &after, now_ms)?;
+            projection.project(&tx, &accepted.record, &after)?;
             stats.merged_changes += accepted.new_changes.len() as u64;
             response.acknowledged.extend(accepted.acknowledged);
             // Only documents written at least twice are kept loaded: a burst of new visits
