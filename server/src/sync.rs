@@ -224,6 +224,37 @@ fn user_scope_before(conn: &Connection, user_id: &str, seq: i64) -> Result<Optio
     }))
 }
 
+/// How many scope changes of `user_id` are recorded: the epoch a pull cursor carries (see
+/// `sync/cursor.rs`). 0 until the first change, which records the scope before it too.
+fn scope_epoch(conn: &Connection, user_id: &str) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM user_scope_history WHERE user_id = ?1")?
+        .query_row([user_id], |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// The user's scope in effect at `epoch` (the scope a device was served under), if recorded.
+fn user_scope_at_epoch(conn: &Connection, user_id: &str, epoch: u64) -> Result<Option<UserScope>> {
+    let offset = i64::try_from(epoch.saturating_sub(1)).unwrap_or(i64::MAX);
+    let row: Option<(String, Option<String>, String)> = conn
+        .prepare_cached(
+            "SELECT role, team_id, territories FROM user_scope_history WHERE user_id = ?1
+             ORDER BY seq LIMIT 1 OFFSET ?2",
+        )?
+        .query_row(params![user_id, offset], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    row.map(|(role, team_id, territories)| {
+        Ok(UserScope {
+            role: Role::parse(&role).ok_or_else(|| corrupt(format!("unknown role {role}")))?,
+            team_id,
+            territories: serde_json::from_str(&territories).map_err(corrupt)?,
+        })
+    })
+    .transpose()
+}
+
 /// Records a change of `user_id`'s visibility (if `before` and the stored scope differ) with a
 /// sequence number, so that pulls from older cursors notice it.
 fn record_user_scope_change(tx: &Transaction<'_>, user_id: &str, before: &UserScope) -> Result<()> {
@@ -349,6 +380,7 @@ impl SqliteStorage {
     }
 }
 
+mod cursor;
 mod pull;
 mod push;
 #[cfg(test)]
@@ -356,4 +388,5 @@ mod push_rules_tests;
 #[cfg(test)]
 mod push_tests;
 
+pub use cursor::cursor_position;
 pub use pull::MAX_PAGE;

@@ -6,7 +6,8 @@ use fieldcrm_core::AnyRecord;
 use fieldcrm_core::protocol::{PullRequest, PullResponse, PulledDoc, PulledPayload};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{corrupt, user_scope, user_scope_before};
+use super::cursor::Cursor;
+use super::{corrupt, scope_epoch, user_scope, user_scope_at_epoch, user_scope_before};
 use crate::model::Role;
 use crate::scope::{self, Principal, Scope};
 use crate::storage::{Result, SqliteStorage, StorageError};
@@ -34,7 +35,8 @@ impl SqliteStorage {
         // one consistent snapshot, and pulls do not queue behind pushes.
         let mut conn = self.read();
         let tx = conn.transaction()?;
-        let cursor = i64::try_from(request.cursor).unwrap_or(i64::MAX);
+        let sent = Cursor::decode(request.cursor);
+        let cursor = sent.position;
         let limit = request.limit.clamp(1, MAX_PAGE) as usize;
         let head: i64 = tx.query_row("SELECT seq FROM log_head WHERE id = 1", [], |row| {
             row.get(0)
@@ -44,13 +46,23 @@ impl SqliteStorage {
         let principal = &user_scope(&tx, &principal.user_id)?
             .ok_or(StorageError::NotFound("user"))?
             .principal(&principal.user_id);
-        if cursor > 0
-            && let Some(then) = user_scope_before(&tx, &principal.user_id, cursor)?
-        {
-            // The user's own visibility changed after this device's cursor: it drops what the
-            // user no longer sees, and syncs again from the start (snapshots merge with what
-            // it has; its pending changes stay).
-            let then = then.principal(&principal.user_id);
+        let epoch = scope_epoch(&tx, &principal.user_id)?;
+        let served_under = match (cursor, sent.epoch) {
+            (0, _) => None,
+            (_, Some(sent_epoch)) if sent_epoch == epoch => None,
+            (_, Some(sent_epoch)) => Some(
+                user_scope_at_epoch(&tx, &principal.user_id, sent_epoch)?
+                    .map(|then| then.principal(&principal.user_id)),
+            ),
+            (_, None) => user_scope_before(&tx, &principal.user_id, cursor)?
+                .map(|then| Some(then.principal(&principal.user_id))),
+        };
+        if let Some(then) = served_under {
+            // The user's own visibility changed since this device's pages were served: it
+            // drops what the user no longer sees, and syncs again from the start (snapshots
+            // merge with what it has; its pending changes stay). A cursor naming an epoch that
+            // was never recorded restarts too, dropping nothing it cannot name.
+            let then = then.unwrap_or_else(|| principal.clone());
             let mut removals = self.removals(&tx, principal, cursor, head)?;
             removals.extend(self.lost_sight(&tx, &then, principal)?);
             removals.sort_unstable();
@@ -160,7 +172,7 @@ impl SqliteStorage {
         Ok(PullResponse {
             docs,
             removals,
-            next_cursor: u64::try_from(next_cursor).unwrap_or(0),
+            next_cursor: Cursor::encode(next_cursor, epoch),
             has_more,
         })
     }

@@ -134,3 +134,73 @@ fn appended_documents_are_compacted_and_read_back_identically() {
     let fresh = fresh_pull(&storage, &principal, &dir);
     assert_eq!(fresh.get::<Customer>(&c.meta.id).unwrap(), Some(c));
 }
+
+/// Pulls pages of `limit` from `cursor` until the server says there is no more, as a device
+/// does; returns the documents seen and the final cursor. Fails if it does not end.
+fn pull_until_done(
+    storage: &SqliteStorage,
+    principal: &Principal,
+    mut cursor: u64,
+    limit: u32,
+) -> (std::collections::BTreeSet<String>, u64) {
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..50 {
+        let page = storage
+            .pull_changes(principal, &PullRequest { cursor, limit })
+            .unwrap();
+        seen.extend(page.docs.into_iter().map(|d| d.doc_id));
+        cursor = page.next_cursor;
+        if !page.has_more {
+            return (seen, cursor);
+        }
+    }
+    panic!("the pull does not end");
+}
+
+#[test]
+fn a_bootstrap_after_a_scope_change_ends_however_many_pages_it_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, principal, device) = rep_and_device(&dir);
+    for n in 0..7 {
+        device
+            .create(Customer {
+                name: format!("Kiosk {n}"),
+                ..customer()
+            })
+            .unwrap();
+    }
+    let (request, _) = one_entry_per_change(&device);
+    storage.push_changes(&principal, request).unwrap();
+    let (_, old_cursor) = pull_until_done(&storage, &principal, 0, 100);
+
+    // The rep is given a second territory: a scope change recorded after every document.
+    let team = storage.team_by_name("team").unwrap().unwrap();
+    let south = storage.create_territory("south", &team.id).unwrap();
+    storage
+        .assign_user_territory(&principal.user_id, &south.id)
+        .unwrap();
+    let principal = storage
+        .principal(&storage.user_by_id(&principal.user_id).unwrap().unwrap())
+        .unwrap();
+
+    // A fresh device bootstraps in pages of 2, every page's position below the change.
+    let (fresh, _) = pull_until_done(&storage, &principal, 0, 2);
+    assert_eq!(fresh.len(), 7);
+    // A device synced before the change restarts once, then bootstraps to the end.
+    let first = storage
+        .pull_changes(
+            &principal,
+            &PullRequest {
+                cursor: old_cursor,
+                limit: 2,
+            },
+        )
+        .unwrap();
+    assert_eq!((first.next_cursor, first.has_more), (0, true), "restarted");
+    let (again, cursor) = pull_until_done(&storage, &principal, 0, 2);
+    assert_eq!(again.len(), 7);
+    // Settled: the next pull is empty and stays at the cursor.
+    let (nothing, same) = pull_until_done(&storage, &principal, cursor, 2);
+    assert!(nothing.is_empty());
+    assert_eq!(same, cursor);
+}

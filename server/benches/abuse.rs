@@ -1,0 +1,439 @@
+//! The server under attack: the real binary on a loopback port, abusive reps sending the worst
+//! requests the security review and our own search found, and honest devices beside them.
+//!
+//! Run with `cargo bench -p fieldcrm-server --bench abuse`; `FIELDCRM_BENCH_SCALE` (default 1.0)
+//! scales the request counts (CI runs 0.02 as a smoke run). Figures are printed as
+//! `bench: <name> = <value> <unit>`; nothing here asserts on timing.
+//!
+//! - `push_decode_peak_rss_mb`: the server process's peak resident memory (`VmHWM`), from its
+//!   start, after three clients sent the worst 64 KB push bodies at full speed: a deflate bomb
+//!   that inflates to the decompression limit, and a body declaring a million documents.
+//! - `honest_push_p99_under_abuse_ms`: p99 of an honest device's 50-change pushes (round trip,
+//!   one every 200 ms) while three abusive reps, each with a registered device, send at full
+//!   speed: the two bodies above, and pushes naming each of their 300 customers with a change
+//!   crafted to make Automerge panic (contained, refused per document, each costing a load).
+//! - `login_attempts_allowed_per_min_per_user`: wrong passwords sent for one user as fast as the
+//!   server answers, for up to a minute: how many were checked (not refused with 429).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails by panicking
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use fieldcrm_bench_support::{comment, emit, quantile, scale, scaled};
+use fieldcrm_core::authority::{self, Current, Writer};
+use fieldcrm_core::protocol::{self, DocChanges, PushRequest, PushResponse};
+use fieldcrm_core::{Customer, Kind, Store};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+use support::{BIN, agent, seed_org};
+
+const PASSWORD: &str = "bench password";
+const ABUSERS: [&str; 3] = ["eve", "mallory", "trudy"];
+const ABUSER_CUSTOMERS: usize = 300;
+const HONEST_CUSTOMERS: usize = 50;
+const HONEST_PUSHES: usize = 150;
+const HONEST_EVERY: Duration = Duration::from_millis(200);
+const WORST_BODY_BYTES: usize = 64 * 1024;
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.sqlite");
+        let mut users = vec![
+            ("ana", "rep", Some("harbour")),
+            ("fay", "rep", Some("harbour")),
+        ];
+        users.extend(ABUSERS.iter().map(|name| (*name, "rep", Some("hills"))));
+        seed_org(&db, &users, PASSWORD);
+        let mut child = spawn(&db);
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("fieldcrm-server listening on ")
+            .unwrap()
+            .to_owned();
+        Server {
+            child,
+            base,
+            _dir: dir,
+        }
+    }
+
+    /// Peak resident memory of the server process so far, in MB.
+    fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb / 1024.0
+    }
+}
+
+fn spawn(db: &Path) -> Child {
+    Command::new(BIN)
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+struct Device {
+    store: Store,
+    token: String,
+    user_id: String,
+}
+
+fn device(server: &Server, username: &str) -> Device {
+    let mut login = agent()
+        .post(format!("{}/v1/auth/login", server.base))
+        .send_json(json!({"username": username, "password": PASSWORD}))
+        .unwrap();
+    assert_eq!(login.status(), 200, "login of {username}");
+    let login: Value = login.body_mut().read_json().unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let user_id = login["user"]["id"].as_str().unwrap().to_owned();
+    let store = Store::open(":memory:").unwrap();
+    store.set_user(&user_id).unwrap();
+    let registered = agent()
+        .post(format!("{}/v1/devices", server.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(json!({"actor_id": store.actor_id()}))
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    Device {
+        store,
+        token,
+        user_id,
+    }
+}
+
+impl Device {
+    /// Sends a push body; returns the HTTP status (retrying a 429 after its Retry-After when
+    /// `honest`).
+    fn send(&self, server: &Server, body: &[u8], honest: bool) -> (u16, Option<PushResponse>) {
+        loop {
+            let mut response = agent()
+                .post(format!("{}/v1/sync/push", server.base))
+                .header("authorization", &format!("Bearer {}", self.token))
+                .header("content-type", protocol::CONTENT_TYPE)
+                .send(body)
+                .unwrap();
+            let status = response.status().as_u16();
+            if honest && status == 429 {
+                let wait: u64 = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                thread::sleep(Duration::from_secs(wait));
+                continue;
+            }
+            let bytes = response.body_mut().read_to_vec().unwrap();
+            let decoded = (status == 200).then(|| protocol::decode(&bytes, 64 << 20).unwrap());
+            return (status, decoded);
+        }
+    }
+
+    /// Pushes everything pending (honestly) and acknowledges it.
+    fn push_pending(&self, server: &Server) {
+        while let Some((request, _)) = self.store.push_request(500).unwrap() {
+            let (status, response) = self.send(server, &protocol::encode(&request).unwrap(), true);
+            assert_eq!(status, 200);
+            let response = response.unwrap();
+            assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+            self.store.acknowledge(&response.acknowledged).unwrap();
+        }
+    }
+}
+
+fn customer(name: String, territory: &str) -> Customer {
+    let mut c = Customer::new(name);
+    c.territory = Some(territory.to_owned());
+    c
+}
+
+/// A push body of at most 64 KB that deflates to far more: one change of zeros.
+fn deflate_bomb() -> Vec<u8> {
+    let mut size = 1 << 20;
+    loop {
+        let body = protocol::encode(&PushRequest {
+            docs: vec![DocChanges {
+                doc_id: "bomb".into(),
+                kind: Kind::Customer,
+                changes: vec![vec![0; size]],
+            }],
+        })
+        .unwrap();
+        if body.len() >= WORST_BODY_BYTES - 1024 || size >= 256 << 20 {
+            return body;
+        }
+        size *= 2;
+    }
+}
+
+/// A body of a few KB declaring a million documents without changes (finding 1).
+fn million_entries() -> Vec<u8> {
+    // Hand-made postcard: the varint count, then entries (doc_id "", kind 0, no changes).
+    let mut payload = Vec::new();
+    let mut count: u64 = 1_000_000;
+    loop {
+        let byte = (count & 0x7f) as u8;
+        count >>= 7;
+        if count == 0 {
+            payload.push(byte);
+            break;
+        }
+        payload.push(byte | 0x80);
+    }
+    for _ in 0..1_000_000 {
+        payload.extend_from_slice(&[0, 0, 0]);
+    }
+    let mut body = b"FCRM\x01\x01".to_vec();
+    let mut encoder = flate2::write::DeflateEncoder::new(body, flate2::Compression::best());
+    encoder.write_all(&payload).unwrap();
+    body = encoder.finish().unwrap();
+    body
+}
+
+fn reseal(chunk: &mut [u8]) {
+    let digest = Sha256::digest(&chunk[8..]);
+    chunk[4..8].copy_from_slice(&digest[..4]);
+}
+
+/// An abuser's push naming each of their customers with a change that makes Automerge panic
+/// (found by a seeded mutation search against the customer's own document).
+fn panicking_push(abuser: &Device, customers: &[Customer], history: &[u8]) -> Option<Vec<u8>> {
+    let first = &customers[0];
+    let mut edited = first.clone();
+    edited.notes = "Rampe hinten, Lieferung dienstags".into();
+    edited.phones.insert("+49 40 555".into());
+    abuser.store.update(edited).ok()?;
+    let pending = abuser.store.pending_changes(10).ok()?;
+    let edit = pending
+        .iter()
+        .find(|p| p.doc_id == first.meta.id)?
+        .bytes
+        .clone();
+    let base = Current::load(history).ok()?;
+    let actor = fieldcrm_core::authority::ActorId::from(hex::decode(abuser.store.actor_id()).ok()?);
+    let writer = Writer {
+        user_id: &abuser.user_id,
+        actor_allowed: &|a| *a == actor,
+    };
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..20_000 {
+        let mut mutant = edit.clone();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let at = 12 + (state as usize) % (mutant.len() - 12);
+        mutant[at] = (state >> 32) as u8;
+        reseal(&mut mutant);
+        let contained = authority::check_changes(std::slice::from_ref(&mutant), &writer)
+            .and_then(|checked| {
+                authority::apply_push(
+                    Some(base.clone()),
+                    &first.meta.id,
+                    Kind::Customer,
+                    checked,
+                    &writer,
+                )
+            })
+            .is_err_and(|refusal| refusal.contained_panic);
+        if contained {
+            let docs = customers
+                .iter()
+                .map(|c| DocChanges {
+                    doc_id: c.meta.id.clone(),
+                    kind: Kind::Customer,
+                    changes: vec![mutant.clone()],
+                })
+                .collect();
+            return Some(protocol::encode(&PushRequest { docs }).unwrap());
+        }
+    }
+    None
+}
+
+fn login_attempts_allowed(server: &Server, attempts: usize) -> usize {
+    let started = Instant::now();
+    let mut allowed = 0;
+    for _ in 0..attempts {
+        if started.elapsed() >= Duration::from_secs(60) {
+            break;
+        }
+        let response = agent()
+            .post(format!("{}/v1/auth/login", server.base))
+            .send_json(json!({"username": "fay", "password": "wrong password"}))
+            .unwrap();
+        if response.status() != 429 {
+            allowed += 1;
+        }
+    }
+    allowed
+}
+
+fn main() {
+    let scale = scale();
+    let server = Server::start();
+    let base_rss = server.peak_rss_mb();
+
+    // The worst 64 KB bodies, from three reps at once.
+    let bomb = deflate_bomb();
+    let million = million_entries();
+    comment(&format!(
+        "worst bodies: deflate bomb {} bytes, million entries {} bytes",
+        bomb.len(),
+        million.len()
+    ));
+    let abusers: Vec<Device> = ABUSERS.iter().map(|name| device(&server, name)).collect();
+    let rounds = scaled(40, scale).max(2);
+    thread::scope(|s| {
+        for abuser in &abusers {
+            let (server, bomb, million) = (&server, &bomb, &million);
+            s.spawn(move || {
+                for _ in 0..rounds {
+                    let (status, _) = abuser.send(server, bomb, false);
+                    assert!((400..500).contains(&status), "bomb answered {status}");
+                    let (status, _) = abuser.send(server, million, false);
+                    assert!((400..500).contains(&status), "million answered {status}");
+                }
+            });
+        }
+    });
+    comment(&format!(
+        "server resident memory at start: {base_rss:.1} MB"
+    ));
+    emit("push_decode_peak_rss_mb", server.peak_rss_mb(), "MB");
+
+    // The abusers' own customers, pushed honestly, then the panicking pushes over them.
+    let per_abuser = scaled(ABUSER_CUSTOMERS, scale).max(2);
+    let mut attacks = Vec::new();
+    for abuser in &abusers {
+        let customers: Vec<Customer> = (0..per_abuser)
+            .map(|n| {
+                abuser
+                    .store
+                    .create(customer(format!("{} {n}", abuser.user_id), "hills"))
+                    .unwrap()
+            })
+            .collect();
+        // The first customer's history as the server holds it, for the mutation search.
+        let history: Vec<u8> = abuser
+            .store
+            .pending_changes(10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.doc_id == customers[0].meta.id)
+            .flat_map(|p| p.bytes)
+            .collect();
+        abuser.push_pending(&server);
+        attacks.push(panicking_push(abuser, &customers, &history).expect("a panicking mutant"));
+    }
+
+    let honest = device(&server, "ana");
+    let honest_customers: Vec<Customer> = (0..HONEST_CUSTOMERS)
+        .map(|n| {
+            honest
+                .store
+                .create(customer(format!("Kiosk {n}"), "harbour"))
+                .unwrap()
+        })
+        .collect();
+    honest.push_pending(&server);
+
+    let done = AtomicBool::new(false);
+    let abusive_requests = AtomicU64::new(0);
+    let refused = AtomicU64::new(0);
+    let pushes = scaled(HONEST_PUSHES, scale).max(5);
+    let mut latencies = Vec::with_capacity(pushes);
+    thread::scope(|s| {
+        for (abuser, attack) in abusers.iter().zip(&attacks) {
+            let (server, bomb, million, done) = (&server, &bomb, &million, &done);
+            let (abusive_requests, refused) = (&abusive_requests, &refused);
+            s.spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    for body in [attack, bomb, million] {
+                        let (status, _) = abuser.send(server, body, false);
+                        abusive_requests.fetch_add(1, Ordering::Relaxed);
+                        if status != 200 {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+        let mut next = Instant::now();
+        for round in 0..pushes {
+            for known in &honest_customers {
+                let mut c: Customer = honest.store.get(&known.meta.id).unwrap().unwrap();
+                c.notes = format!("Besuch {round}");
+                honest.store.update(c).unwrap();
+            }
+            let (request, _) = honest.store.push_request(500).unwrap().unwrap();
+            let body = protocol::encode(&request).unwrap();
+            let started = Instant::now();
+            let (status, response) = honest.send(&server, &body, true);
+            latencies.push(started.elapsed());
+            assert_eq!(status, 200);
+            let response = response.unwrap();
+            assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+            honest.store.acknowledge(&response.acknowledged).unwrap();
+            next += HONEST_EVERY;
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                thread::sleep(wait);
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    comment(&format!(
+        "{} honest 50-change pushes; {} abusive requests beside them ({} refused whole)",
+        pushes,
+        abusive_requests.load(Ordering::Relaxed),
+        refused.load(Ordering::Relaxed)
+    ));
+    emit(
+        "honest_push_p99_under_abuse_ms",
+        quantile(&mut latencies, 0.99),
+        "ms",
+    );
+
+    let attempts = scaled(100, scale).max(15);
+    emit(
+        "login_attempts_allowed_per_min_per_user",
+        login_attempts_allowed(&server, attempts) as f64,
+        "attempts",
+    );
+}
