@@ -18,6 +18,7 @@ pub mod fieldwork;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod refetch;
 pub mod scope;
 pub mod serve;
 pub mod storage;
