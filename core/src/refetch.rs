@@ -191,7 +191,7 @@ mod tests {
         let requests = session.build_refetches().unwrap();
         assert_eq!(requests.len(), 1);
         let request: RefetchRequest = protocol::decode(&requests[0].body, 1 << 20).unwrap();
-        assert_eq!(request.doc_ids, [damaged.meta.id.clone()]);
+        assert_eq!(request.doc_ids, std::slice::from_ref(&damaged.meta.id));
 
         // An answer with a broken history is refused again, with one more attempt.
         let answer = |changes: Vec<Vec<u8>>| {

@@ -676,7 +676,7 @@ fn a_bootstrap_that_refused_a_document_says_so_and_heals_at_the_next_sync() {
             .create(customer(&format!("Fischbude {n}"), "harbour"))
             .unwrap();
         ana.store
-            .create(Contact::new(&shop.meta.id, &format!("Inhaber {n}")))
+            .create(Contact::new(&shop.meta.id, format!("Inhaber {n}")))
             .unwrap();
     }
     ana.sync();
