@@ -1091,6 +1091,10 @@ pub struct SyncStatus {
     pub syncing: bool,
     /// Location pings not yet acknowledged by the server.
     pub pending_pings: u64,
+    /// Documents from the server this device could not load (see `refused_documents`); while
+    /// any remain, `last_error_code` is `document_refused` unless a later error replaced it.
+    /// Each sync fetches them again.
+    pub refused_documents: u64,
 }
 
 impl From<fc::SyncStatus> for SyncStatus {
@@ -1113,6 +1117,7 @@ impl SyncStatus {
             cursor: s.cursor,
             syncing,
             pending_pings: s.pending_pings,
+            refused_documents: s.refused_documents,
         }
     }
 }
@@ -1151,6 +1156,11 @@ pub struct SyncReport {
     pub removed: u64,
     pub pages: u32,
     pub pings_uploaded: u32,
+    /// Refused documents that loaded once fetched again in this round.
+    pub refetched: u64,
+    /// Documents still refused after this round: when not 0 the round is not a clean success
+    /// (see `SyncStatus.refused_documents`).
+    pub refused_documents: u64,
 }
 
 impl From<fc::SyncReport> for SyncReport {
@@ -1162,6 +1172,37 @@ impl From<fc::SyncReport> for SyncReport {
             removed: count(r.removed),
             pages: r.pages,
             pings_uploaded: r.pings_uploaded,
+            refetched: count(r.refetched),
+            refused_documents: r.refused_documents,
+        }
+    }
+}
+
+/// A document from the server this device could not load; fetched again at every sync until
+/// it loads.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RefusedDocument {
+    pub doc_id: String,
+    /// `malformed_data`, `invalid_record`, `id_mismatch`, `incomplete_history` or
+    /// `not_returned`.
+    pub code: String,
+    /// For people.
+    pub reason: String,
+    pub first_refused_at: i64,
+    pub last_refused_at: i64,
+    /// Times it was refused: the first import, then each refetch that failed.
+    pub attempts: u32,
+}
+
+impl From<fc::RefusedDocument> for RefusedDocument {
+    fn from(r: fc::RefusedDocument) -> Self {
+        RefusedDocument {
+            doc_id: r.doc_id,
+            code: r.code,
+            reason: r.reason,
+            first_refused_at: r.first_refused_at,
+            last_refused_at: r.last_refused_at,
+            attempts: r.attempts,
         }
     }
 }

@@ -71,7 +71,8 @@ pub trait QueryListener: Send + Sync {
 
 /// Moves sync messages to the FieldCRM server; implemented by the host over its own HTTP client
 /// (OkHttp, URLSession, ...). `push` POSTs the body to `/v1/sync/push`, `pull` to
-/// `/v1/sync/pull`, `upload_pings` to `/v1/sync/pings`, all with
+/// `/v1/sync/pull`, `upload_pings` to `/v1/sync/pings`, `refetch` to `/v1/sync/refetch`, all
+/// with
 /// `content-type: application/vnd.fieldcrm.sync` and the bearer token, and return the 200
 /// response body. Throw `FieldCrmError.Offline` when the request did not reach the server
 /// (retried with backoff) and `FieldCrmError.ServerRefused` with the status and the JSON
@@ -81,6 +82,7 @@ pub trait SyncTransport: Send + Sync {
     fn push(&self, body: Vec<u8>) -> Result<Vec<u8>>;
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>>;
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>>;
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>>;
 }
 
 struct ListenerAdapter(Arc<dyn QueryListener>);
@@ -114,6 +116,12 @@ impl fc::Transport for TransportAdapter {
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
         self.0
             .upload_pings(body)
+            .map_err(FieldCrmError::into_transport_error)
+    }
+
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
+        self.0
+            .refetch(body)
             .map_err(FieldCrmError::into_transport_error)
     }
 }
@@ -291,6 +299,11 @@ impl fc::Transport for Cancellable<'_> {
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
         self.cancellation.check()?;
         self.inner.upload_pings(body)
+    }
+
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
+        self.cancellation.check()?;
+        self.inner.refetch(body)
     }
 }
 
@@ -557,6 +570,14 @@ impl FieldStore {
     pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>> {
         self.with("rejected_changes", |s| {
             Ok(s.rejected_changes()?.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// Documents from the server this device could not load, most recently refused first.
+    /// Each sync fetches them again; one that loads leaves the list.
+    pub fn refused_documents(&self) -> Result<Vec<RefusedDocument>> {
+        self.with("refused_documents", |s| {
+            Ok(s.refused_documents()?.into_iter().map(Into::into).collect())
         })
     }
 
@@ -863,6 +884,12 @@ mod tests {
                     code: "unauthorized".into(),
                 })
             }
+            fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Err(FieldCrmError::ServerRefused {
+                    status: 401,
+                    code: "unauthorized".into(),
+                })
+            }
         }
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir);
@@ -901,6 +928,10 @@ mod tests {
                 Ok(Vec::new())
             }
             fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                self.requests.fetch_add(1, Ordering::SeqCst);
+                Ok(Vec::new())
+            }
+            fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
                 self.requests.fetch_add(1, Ordering::SeqCst);
                 Ok(Vec::new())
             }

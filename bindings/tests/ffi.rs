@@ -630,6 +630,10 @@ impl SyncTransport for HostHttp {
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, FieldCrmError> {
         self.post("/v1/sync/pings", body)
     }
+
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, FieldCrmError> {
+        self.post("/v1/sync/refetch", body)
+    }
 }
 
 #[test]

@@ -43,6 +43,11 @@ pub enum CliError {
     Usage(String),
     #[error("sync failed: {0}")]
     Sync(Box<SyncError>),
+    /// The round finished, but documents from the server did not load: not a clean success.
+    #[error(
+        "{count} document(s) from the server could not be loaded (document_refused); the next sync fetches them again, see `fieldcrm status`"
+    )]
+    DocumentsRefused { count: u64 },
 }
 
 impl From<StoreError> for CliError {

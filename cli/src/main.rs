@@ -310,6 +310,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
             if report.rejected > 0 {
                 println!("some changes were rejected: see `fieldcrm status`");
             }
+            if report.refetched > 0 {
+                println!(
+                    "{} documents that had not loaded were fetched again and loaded",
+                    report.refetched
+                );
+            }
+            if report.refused_documents > 0 {
+                return Err(CliError::DocumentsRefused {
+                    count: report.refused_documents,
+                });
+            }
             Ok(())
         }
     }
@@ -534,6 +545,13 @@ fn status(store: &Store, session_path: &Path) -> Result<(), CliError> {
             short(&rejected.hash),
             rejected.reason,
             rejected.code.as_str()
+        );
+    }
+    println!("refused:        {} documents", status.refused_documents);
+    for refused in store.refused_documents()? {
+        println!(
+            "  {}: {} ({}, {} attempts)",
+            refused.doc_id, refused.reason, refused.code, refused.attempts
         );
     }
     Ok(())

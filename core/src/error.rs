@@ -83,4 +83,16 @@ pub enum ImportError {
     IdMismatch { expected: String, found: String },
 }
 
+impl ImportError {
+    /// Stable, machine-readable code (kept with a refused document, see
+    /// [`crate::RefusedDocument`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::MalformedData(_) => "malformed_data",
+            ImportError::InvalidRecord(_) => "invalid_record",
+            ImportError::IdMismatch { .. } => "id_mismatch",
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -81,4 +81,8 @@ impl Transport for HttpTransport {
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.post("/v1/sync/pings", body)
     }
+
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.post("/v1/sync/refetch", body)
+    }
 }

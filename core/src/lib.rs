@@ -16,6 +16,8 @@ mod projection;
 pub mod protocol;
 mod query;
 mod record;
+mod refetch;
+mod refused;
 pub mod route;
 mod schema;
 mod store;
@@ -37,6 +39,8 @@ pub use query::{
     TaskSummary, VisitSummary, distance_m,
 };
 pub use record::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
+pub use refetch::{OutgoingRefetch, RefetchOutcome};
+pub use refused::{DOCUMENT_REFUSED, RefusedDocument};
 pub use route::{Fix, RouteReview, review_route};
 pub use store::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange, Store,

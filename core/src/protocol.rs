@@ -193,6 +193,28 @@ pub struct RefusedPing {
     pub reason: String,
 }
 
+/// Most documents one refetch request may name; the server refuses a request over it.
+pub const MAX_REFETCH_DOCS: usize = 100;
+
+/// Device → server: "send me these documents again, each as its full change history". The
+/// device asks for documents it could not load from an earlier pull (a snapshot failing its
+/// chunk check, changes that do not apply, a snapshot whose verification failed). At most
+/// [`MAX_REFETCH_DOCS`] ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefetchRequest {
+    pub doc_ids: Vec<String>,
+}
+
+/// Server → device: every requested document the user may see, as
+/// [`PulledPayload::Changes`] holding all its changes in log order. An id the server does not
+/// have and an id the user may not see are answered alike: listed in `missing` (the device
+/// forgets it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefetchResponse {
+    pub docs: Vec<PulledDoc>,
+    pub missing: Vec<String>,
+}
+
 /// Encodes a message body: header, then the postcard payload, deflated when worth it.
 pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, ProtocolError> {
     let payload =

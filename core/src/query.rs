@@ -247,11 +247,12 @@ pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
     };
     let pending_changes = count("SELECT count(*) FROM pending")?;
     let rejected_changes = count("SELECT count(*) FROM rejected")?;
+    let refused_documents = crate::refused::count(conn)?;
     let pending_pings = count(
         "SELECT count(*) FROM pings p LEFT JOIN ping_batches b ON b.id = p.batch_id
          WHERE b.acknowledged_at IS NULL",
     )?;
-    Ok(conn
+    let mut status = conn
         .prepare_cached(
             "SELECT cursor, last_sync_at, last_attempt_at, last_error, last_error_code FROM sync_state WHERE id = 1",
         )?
@@ -264,10 +265,20 @@ pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
                 last_error: row.get(3)?,
                 last_error_code: row.get(4)?,
                 rejected_changes,
+                refused_documents,
                 pending_pings,
                 syncing: false,
             })
-        })?)
+        })?;
+    // A refused document is never a silent success: it stands as the last error until it
+    // loads (a later real error, say `offline`, takes its place and the count stays).
+    if refused_documents > 0 && status.last_error_code.is_none() {
+        status.last_error_code = Some(crate::refused::DOCUMENT_REFUSED.to_owned());
+        status.last_error = Some(format!(
+            "{refused_documents} document(s) from the server could not be loaded; the next sync fetches them again"
+        ));
+    }
+    Ok(status)
 }
 
 pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {

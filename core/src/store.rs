@@ -49,6 +49,11 @@ pub enum IncomingPayload {
         bytes: Vec<u8>,
         record: Box<AnyRecord>,
     },
+    /// A document's full change history, fetched again because this store refused an earlier
+    /// copy (see [`Store::refused_documents`]). Merged like [`IncomingPayload::Changes`] into
+    /// a stored copy that reads; a copy that does not (its verification failed, or its bytes
+    /// do not load) is replaced, keeping this device's unacknowledged changes of it.
+    History(Vec<Vec<u8>>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +110,10 @@ pub struct SyncStatus {
     /// `forbidden`, ...), a protocol code (`malformed_message`, ...) or `storage`.
     pub last_error_code: Option<String>,
     pub rejected_changes: u64,
+    /// Documents this device could not load from what the server sent (see
+    /// [`Store::refused_documents`]); while any remain, the last error's code is
+    /// `document_refused` unless a later error replaced it. Each sync fetches them again.
+    pub refused_documents: u64,
     /// Location pings recorded and not yet acknowledged by the server.
     pub pending_pings: u64,
     /// A sync round is running on this store now.
@@ -628,11 +637,15 @@ impl Store {
                         continue;
                     }
                 }
+                let history = matches!(incoming.payload, IncomingPayload::History(_));
                 let earlier = updated
                     .get(&incoming.doc_id)
-                    .or_else(|| inner.docs.peek(&incoming.doc_id));
+                    .or_else(|| inner.docs.peek(&incoming.doc_id).filter(|_| !history));
                 let existing = match earlier {
                     Some(doc) => Some(doc.clone()),
+                    None if history => {
+                        crate::refused::base_for_history(&tx, &incoming.doc_id, &actor)?
+                    }
                     None => tx
                         .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
                         .query_row([&incoming.doc_id], |row| row.get::<_, Vec<u8>>(0))
@@ -669,6 +682,15 @@ impl Store {
                         }
                         let bytes = bytes.unwrap_or_else(|| doc.save_nocompress());
                         let kind = record.as_ref().map(AnyRecord::kind);
+                        if history
+                            && let Some(stale) = crate::refused::remove_stale_projection(
+                                &tx,
+                                &incoming.doc_id,
+                                kind,
+                            )?
+                        {
+                            touched.insert(stale);
+                        }
                         save_doc(&tx, &incoming.doc_id, kind, &bytes, &doc.get_heads())?;
                         if let Some(record) = &record {
                             projection::project(&tx, record, false)?;
@@ -712,7 +734,8 @@ impl Store {
     /// Derives the projection of up to `limit` documents stored by the bootstrap path from the
     /// documents themselves (see [`IncomingPayload::SnapshotWithRecord`]). Apps call it in the
     /// background after a bootstrap until it reports nothing remaining. A document that cannot
-    /// be read keeps the projection it arrived with, is reported, and is not retried.
+    /// be read keeps the projection it arrived with, is reported, and is recorded as refused
+    /// (see [`Store::refused_documents`]): the next sync fetches its history again.
     pub fn verify_documents(&self, limit: u32) -> Result<VerifyReport> {
         let mut inner = self.lock();
         let mut report = VerifyReport::default();
@@ -759,7 +782,9 @@ impl Store {
                     Err(error) => {
                         tx.prepare_cached("UPDATE docs SET verified = -1 WHERE id = ?1")?
                             .execute([&id])?;
-                        report.failed.push(RefusedDoc { doc_id: id, error });
+                        let refused = RefusedDoc { doc_id: id, error };
+                        crate::refused::record_import_error(&tx, &refused, now_ms())?;
+                        report.failed.push(refused);
                     }
                 }
             }
@@ -772,6 +797,9 @@ impl Store {
         }
         let touched: Vec<Kind> = touched.into_iter().collect();
         self.refresh_live(inner, Some(&touched));
+        if !report.failed.is_empty() {
+            self.notify_sync_state(); // the refused count grew
+        }
         Ok(report)
     }
 
@@ -865,6 +893,8 @@ impl Store {
                     .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
                     .query_row([id], |row| row.get(0))
                     .optional()?;
+                tx.prepare_cached("DELETE FROM refused_docs WHERE doc_id = ?1")?
+                    .execute([id])?;
                 let Some(kind) = kind else { continue };
                 if let Some(kind) = kind.as_deref().and_then(Kind::parse) {
                     projection::remove(&tx, kind, id)?;
@@ -1056,7 +1086,7 @@ fn merge_incoming(
                 (doc, 0, None)
             }
         },
-        IncomingPayload::Changes(raw) => {
+        IncomingPayload::Changes(raw) | IncomingPayload::History(raw) => {
             let changes = raw
                 .iter()
                 .map(|bytes| Change::from_bytes(bytes.clone()).map_err(|e| malformed(&e)))

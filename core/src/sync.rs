@@ -48,6 +48,8 @@ pub trait Transport {
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     /// Sends a batch of location pings (`POST /v1/sync/pings`).
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    /// Asks for documents again as their full change history (`POST /v1/sync/refetch`).
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
 }
 
 #[derive(Debug, Error)]
@@ -100,7 +102,7 @@ pub struct PullOutcome {
 /// The steps of a sync round, as pure functions of the store and the bytes exchanged.
 #[derive(Debug)]
 pub struct SyncSession<'s> {
-    store: &'s Store,
+    pub(crate) store: &'s Store,
     /// Changes per push request.
     pub push_batch: u32,
     /// Documents per pull page.
@@ -200,6 +202,7 @@ impl<'s> SyncSession<'s> {
             })
             .collect();
         let import = self.store.import(batch)?;
+        self.store.record_refused_documents(&import.refused, now)?;
         self.store.forget(&page.removals)?;
         let cursor = i64::try_from(page.next_cursor).unwrap_or(i64::MAX);
         self.store.record_sync_success(cursor, now)?;
@@ -245,6 +248,11 @@ pub struct SyncReport {
     pub removed: usize,
     pub pages: u32,
     pub pings_uploaded: u32,
+    /// Refused documents that loaded once fetched again in this round.
+    pub refetched: usize,
+    /// Documents still refused after this round (see [`Store::refused_documents`]): when not
+    /// 0 the round is not a clean success, and the sync status says so.
+    pub refused_documents: u64,
 }
 
 fn with_retry<T>(
@@ -307,6 +315,16 @@ fn sync_round(
         })?;
         report.pings_uploaded += session.apply_ping_ack(&batch, &response)?;
     }
+    // Documents earlier pulls could not load come again as their history, before the pull
+    // (whose changes then apply to a whole document).
+    for refetch in session.build_refetches()? {
+        let response = with_retry(policy, sleep, || {
+            Ok(transport.refetch(refetch.body.clone())?)
+        })?;
+        report.refetched += session
+            .apply_refetch_response(&refetch, &response, now())?
+            .healed;
+    }
     loop {
         let request = session.build_pull()?;
         let response = with_retry(policy, sleep, || Ok(transport.pull(request.clone())?))?;
@@ -315,6 +333,7 @@ fn sync_round(
         report.pulled_docs += outcome.import.applied;
         report.removed += outcome.removed;
         if !outcome.has_more {
+            report.refused_documents = store.sync_status()?.refused_documents;
             return Ok(report);
         }
     }
@@ -484,6 +503,16 @@ mod tests {
                 stored: upload.pings.len() as u32,
                 duplicates: 0,
                 refused: vec![],
+            })
+            .map_err(|e| TransportError::Offline(e.to_string()))
+        }
+
+        fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            let request: crate::protocol::RefetchRequest = protocol::decode(&body, 1 << 20)
+                .map_err(|e| TransportError::Offline(e.to_string()))?;
+            protocol::encode(&crate::protocol::RefetchResponse {
+                docs: vec![],
+                missing: request.doc_ids,
             })
             .map_err(|e| TransportError::Offline(e.to_string()))
         }

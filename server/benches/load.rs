@@ -814,6 +814,10 @@ impl Transport for Counting<'_> {
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.exchange(body, |b| self.inner.upload_pings(b))
     }
+
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.exchange(body, |b| self.inner.refetch(b))
+    }
 }
 
 /// Pushes everything pending in `store`, `batch` changes per request. Returns the count.

@@ -70,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", post(pull))
         .route("/v1/sync/pings", post(fieldwork::upload_pings))
+        .route("/v1/sync/refetch", post(crate::refetch::refetch))
         .route("/v1/reps", get(fieldwork::reps))
         .route("/v1/routes/{rep_id}/{date}", get(fieldwork::route))
         .route(
@@ -222,7 +223,7 @@ static PUSHES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_
 
 /// Pulls served at once: as many as there are read connections (see storage.rs), so waiting
 /// pulls queue here without holding a thread each.
-static PULLS_IN_FLIGHT: tokio::sync::Semaphore =
+pub(crate) static PULLS_IN_FLIGHT: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(crate::storage::READERS);
 
 async fn login(
@@ -348,7 +349,7 @@ impl From<ProtocolError> for ApiError {
     }
 }
 
-fn sync_response(body: Vec<u8>) -> Response {
+pub(crate) fn sync_response(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response()
 }
 
@@ -386,7 +387,7 @@ async fn push(
 }
 
 /// Counts the (already authenticated) caller's session for `fieldcrm_connected_devices`.
-fn saw_session(state: &AppState, headers: &HeaderMap) {
+pub(crate) fn saw_session(state: &AppState, headers: &HeaderMap) {
     if let Some(credential) = headers.get(axum::http::header::AUTHORIZATION) {
         state.metrics.saw_session(credential.as_bytes());
     }

@@ -9,7 +9,10 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use fieldcrm_core::protocol::{PingUpload, PullRequest, PullResponse, PushRequest, PushResponse};
+use fieldcrm_core::protocol::{
+    PingUpload, PullRequest, PullResponse, PushRequest, PushResponse, RefetchRequest,
+    RefetchResponse,
+};
 use fieldcrm_core::{Kind, Millis};
 
 use crate::doc_cache::{self, DocCache};
@@ -134,6 +137,13 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<(PushResponse, PushStats)>;
     /// One page of what `principal` may see after the request's cursor.
     fn pull_changes(&self, principal: &Principal, request: &PullRequest) -> Result<PullResponse>;
+    /// The full change history of each requested document `principal` may see; the other
+    /// ids (unknown or forbidden, alike) in `missing` (see `refetch.rs`).
+    fn refetch_documents(
+        &self,
+        principal: &Principal,
+        request: &RefetchRequest,
+    ) -> Result<RefetchResponse>;
     /// Moves a customer (with its contacts, opportunities and cases) to another territory.
     fn move_customer(&self, customer_id: &str, territory_id: &str) -> Result<()>;
     fn document_count(&self, kind: Kind) -> Result<i64>;
@@ -693,6 +703,14 @@ impl Storage for SqliteStorage {
 
     fn pull_changes(&self, principal: &Principal, request: &PullRequest) -> Result<PullResponse> {
         self.serve_pull(principal, request)
+    }
+
+    fn refetch_documents(
+        &self,
+        principal: &Principal,
+        request: &RefetchRequest,
+    ) -> Result<RefetchResponse> {
+        self.serve_refetch(principal, request)
     }
 
     fn move_customer(&self, customer_id: &str, territory_id: &str) -> Result<()> {

@@ -597,6 +597,10 @@ impl Transport for DroppingTransport {
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.call(|| self.inner.upload_pings(body))
     }
+
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.call(|| self.inner.refetch(body))
+    }
 }
 
 /// Devices: 0 = rep ana, 1 = rep ben (both harbour), 2 = manager maya.

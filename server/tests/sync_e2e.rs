@@ -628,3 +628,119 @@ fn a_field_day_syncs_and_its_manager_reviews_the_route() {
     assert_eq!(synced.status, VisitStatus::Done);
     assert_eq!(synced.check_in, checked_in.check_in);
 }
+
+/// Passes everything through, except that it damages one snapshot of the first pull page (a
+/// byte flipped in its middle, as a corrupted store or link would) and remembers which.
+struct DamagingFirstSnapshot {
+    inner: HttpTransport,
+    damaged: std::cell::RefCell<Option<String>>,
+}
+
+impl Transport for DamagingFirstSnapshot {
+    fn push(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.inner.push(body)
+    }
+
+    fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        let response = self.inner.pull(body)?;
+        if self.damaged.borrow().is_some() {
+            return Ok(response);
+        }
+        let mut page: protocol::PullResponse =
+            protocol::decode(&response, MAX_RESPONSE_BYTES).unwrap();
+        let doc = page
+            .docs
+            .iter_mut()
+            .find(|d| matches!(d.payload, protocol::PulledPayload::Snapshot { .. }))
+            .expect("a bootstrap page holds snapshots");
+        if let protocol::PulledPayload::Snapshot { bytes, .. } = &mut doc.payload {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x01;
+        }
+        *self.damaged.borrow_mut() = Some(doc.doc_id.clone());
+        Ok(protocol::encode(&page).unwrap())
+    }
+
+    fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.inner.upload_pings(body)
+    }
+
+    fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.inner.refetch(body)
+    }
+}
+
+#[test]
+fn a_bootstrap_that_refused_a_document_says_so_and_heals_at_the_next_sync() {
+    let server = server();
+    let (ana, ben) = (device(&server, "ana"), device(&server, "ben"));
+    for n in 0..6 {
+        let shop = ana
+            .store
+            .create(customer(&format!("Fischbude {n}"), "harbour"))
+            .unwrap();
+        ana.store
+            .create(Contact::new(&shop.meta.id, format!("Inhaber {n}")))
+            .unwrap();
+    }
+    ana.sync();
+
+    let transport = DamagingFirstSnapshot {
+        inner: ben.transport.clone(),
+        damaged: std::cell::RefCell::new(None),
+    };
+    let sync_ben = || {
+        sync(
+            &ben.store,
+            &transport,
+            &RetryPolicy::default(),
+            &mut |_| {},
+            &|| NOW,
+        )
+        .unwrap()
+    };
+    let report = sync_ben();
+    let damaged = transport.damaged.borrow().clone().unwrap();
+    assert_eq!((report.refused_documents, report.refetched), (1, 0));
+    assert!(ben.store.get_any(&damaged).unwrap().is_none(), "not loaded");
+    let status = ben.store.sync_status().unwrap();
+    assert_eq!(status.refused_documents, 1);
+    assert_eq!(
+        status.last_error_code.as_deref(),
+        Some("document_refused"),
+        "not a clean success"
+    );
+    assert!(status.last_error.is_some());
+    let refused = ben.store.refused_documents().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        (
+            refused[0].doc_id.as_str(),
+            refused[0].code.as_str(),
+            refused[0].attempts
+        ),
+        (damaged.as_str(), "malformed_data", 1)
+    );
+
+    let report = sync_ben();
+    assert_eq!((report.refused_documents, report.refetched), (0, 1));
+    for kind in Kind::ALL {
+        assert_eq!(
+            ben.store.document_ids(kind).unwrap(),
+            ana.store.document_ids(kind).unwrap(),
+            "every {kind} the server has"
+        );
+    }
+    assert_eq!(ben.customers(), ana.customers());
+    assert!(ben.store.get_any(&damaged).unwrap().is_some());
+    let status = ben.store.sync_status().unwrap();
+    assert_eq!(
+        (
+            status.refused_documents,
+            status.last_error,
+            status.last_error_code
+        ),
+        (0, None, None)
+    );
+    assert!(ben.store.refused_documents().unwrap().is_empty());
+}

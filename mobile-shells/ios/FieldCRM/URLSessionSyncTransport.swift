@@ -36,6 +36,10 @@ final class URLSessionSyncTransport: SyncTransport {
         try post("v1/sync/pings", body)
     }
 
+    func refetch(body: Data) throws -> Data {
+        try post("v1/sync/refetch", body)
+    }
+
     private func post(_ path: String, _ body: Data) throws -> Data {
         dispatchPrecondition(condition: .notOnQueue(.main))
         var request = URLRequest(

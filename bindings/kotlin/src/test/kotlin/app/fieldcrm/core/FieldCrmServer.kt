@@ -152,6 +152,8 @@ class HttpSyncTransport(
 
     override fun uploadPings(body: ByteArray): ByteArray = post("/v1/sync/pings", body)
 
+    override fun refetch(body: ByteArray): ByteArray = post("/v1/sync/refetch", body)
+
     private fun post(path: String, body: ByteArray): ByteArray {
         requests.computeIfAbsent(path) { AtomicInteger() }.incrementAndGet()
         val request = HttpRequest.newBuilder(URI.create(base + path))

@@ -24,6 +24,8 @@ class OkHttpSyncTransport(
 
     override fun uploadPings(body: ByteArray): ByteArray = post("/v1/sync/pings", body)
 
+    override fun refetch(body: ByteArray): ByteArray = post("/v1/sync/refetch", body)
+
     /** 200 → the body; no answer → [FieldCrmException.Offline]; else → ServerRefused. */
     private fun post(path: String, body: ByteArray): ByteArray {
         val request = Request.Builder()

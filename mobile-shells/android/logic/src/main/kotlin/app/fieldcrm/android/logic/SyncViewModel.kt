@@ -56,7 +56,7 @@ class SyncViewModel(
         )
         if (running || status.syncing) return base.copy(phase = SyncPhase.SYNCING)
         return when (last) {
-            is SyncOutcome.Synced, SyncOutcome.AlreadyRunning -> base
+            is SyncOutcome.Synced, SyncOutcome.AlreadyRunning -> withRefused(base, status)
             is SyncOutcome.Offline -> base.copy(phase = SyncPhase.OFFLINE, message = offlineMessage(base.pendingChanges))
             is SyncOutcome.Failed -> base.copy(phase = SyncPhase.ERROR, message = last.message, needsSignIn = last.needsSignIn)
             SyncOutcome.NotSignedIn -> base.copy(phase = SyncPhase.ERROR, message = "Sign in to sync.", needsSignIn = true)
@@ -68,6 +68,20 @@ class SyncViewModel(
                 else -> base.copy(phase = SyncPhase.ERROR, message = "The last sync failed: ${status.lastError}")
             }
         }
+    }
+
+    /**
+     * A round that left records from the server unloaded is not a clean success: the store
+     * counts them and fetches them again at the next sync.
+     */
+    private fun withRefused(base: SyncUiState, status: SyncStatus): SyncUiState {
+        val refused = status.refusedDocuments.toLong()
+        if (refused == 0L) return base
+        val records = if (refused == 1L) "1 record" else "$refused records"
+        return base.copy(
+            phase = SyncPhase.ERROR,
+            message = "$records from the server could not be loaded. The next sync fetches them again.",
+        )
     }
 
     private fun offlineMessage(pending: Long) =

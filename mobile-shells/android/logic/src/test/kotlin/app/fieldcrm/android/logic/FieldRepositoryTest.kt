@@ -36,6 +36,7 @@ class FieldRepositoryTest : StoreTest() {
             override fun push(body: ByteArray) = refuse()
             override fun pull(body: ByteArray) = refuse()
             override fun uploadPings(body: ByteArray) = refuse()
+            override fun refetch(body: ByteArray) = refuse()
         }
         val error = assertFailsWith<FieldCrmException.ServerRefused> { repo.sync(refusing) }
         assertEquals(401, error.status.toInt())
@@ -63,6 +64,7 @@ class FieldRepositoryTest : StoreTest() {
             override fun push(body: ByteArray) = fail()
             override fun pull(body: ByteArray) = fail()
             override fun uploadPings(body: ByteArray) = fail()
+            override fun refetch(body: ByteArray) = fail()
         }
         val sync = async { runCatching { repo.sync(down) } }
         firstRequest.await()

@@ -246,6 +246,7 @@ class ViewModelsTest : StoreTest() {
         override fun push(body: ByteArray) = refuse()
         override fun pull(body: ByteArray) = refuse()
         override fun uploadPings(body: ByteArray) = refuse()
+        override fun refetch(body: ByteArray) = refuse()
     }
 
     @Test
