@@ -18,6 +18,7 @@ pub mod fieldwork;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod rate_limit;
 pub mod scope;
 pub mod serve;
 pub mod storage;
