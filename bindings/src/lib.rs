@@ -74,8 +74,8 @@ pub trait QueryListener: Send + Sync {
 /// `/v1/sync/pull`, `upload_pings` to `/v1/sync/pings`, all with
 /// `content-type: application/vnd.fieldcrm.sync` and the bearer token, and return the 200
 /// response body. Throw `FieldCrmError.Offline` when the request did not reach the server
-/// (retried with backoff) and `FieldCrmError.ServerRefused` with the status and the JSON
-/// error's `code` for any other status.
+/// (retried with backoff) and `FieldCrmError.ServerRefused` with the status, the JSON
+/// error's `code` and the `Retry-After` header's seconds (if any) for any other status.
 #[uniffi::export(with_foreign)]
 pub trait SyncTransport: Send + Sync {
     fn push(&self, body: Vec<u8>) -> Result<Vec<u8>>;
@@ -849,18 +849,21 @@ mod tests {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),
+                    retry_after_secs: None,
                 })
             }
             fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),
+                    retry_after_secs: None,
                 })
             }
             fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),
+                    retry_after_secs: None,
                 })
             }
         }
@@ -872,7 +875,8 @@ mod tests {
             err,
             FieldCrmError::ServerRefused {
                 status: 401,
-                code: "unauthorized".into()
+                code: "unauthorized".into(),
+                retry_after_secs: None,
             }
         );
         let status = store.sync_status().unwrap();
