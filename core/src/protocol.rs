@@ -580,7 +580,7 @@ mod tests {
         };
         let upload = |pings: usize, id_len: usize| PingUpload {
             batch_id: "b".repeat(id_len),
-            pings: vec![fix.clone(); pings],
+            pings: vec![fix; pings],
         };
         let at = upload(MAX_PINGS_PER_BATCH, MAX_BATCH_ID_LEN);
         assert_eq!(decode::<PingUpload>(&encode(&at).unwrap(), LIMIT), Ok(at));
