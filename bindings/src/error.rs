@@ -78,9 +78,14 @@ pub enum FieldCrmError {
     #[error("offline: {reason}")]
     Offline { reason: String },
     /// The sync server answered with an error status and its stable error code. Hosts throw
-    /// this from `SyncTransport` for a non-200 response.
+    /// this from `SyncTransport` for a non-200 response, with the `Retry-After` header's
+    /// seconds when there is one (`429 rate_limited`): the sync waits at least that long.
     #[error("server refused the request ({status} {code})")]
-    ServerRefused { status: u16, code: String },
+    ServerRefused {
+        status: u16,
+        code: String,
+        retry_after_secs: Option<u32>,
+    },
     /// The server's response could not be read (`code` is the protocol's stable code).
     #[error("unreadable sync message: {code}")]
     Protocol { code: String },
@@ -179,9 +184,16 @@ impl From<fc::TransportError> for FieldCrmError {
     fn from(e: fc::TransportError) -> Self {
         match e {
             fc::TransportError::Offline(reason) => FieldCrmError::Offline { reason },
-            fc::TransportError::Server { status, code } => {
-                FieldCrmError::ServerRefused { status, code }
-            }
+            fc::TransportError::Server {
+                status,
+                code,
+                retry_after,
+            } => FieldCrmError::ServerRefused {
+                status,
+                code,
+                retry_after_secs: retry_after
+                    .map(|wait| u32::try_from(wait.as_secs()).unwrap_or(u32::MAX)),
+            },
         }
     }
 }
@@ -205,9 +217,16 @@ impl FieldCrmError {
     pub(crate) fn into_transport_error(self) -> fc::TransportError {
         match self {
             FieldCrmError::Offline { reason } => fc::TransportError::Offline(reason),
-            FieldCrmError::ServerRefused { status, code } => {
-                fc::TransportError::Server { status, code }
-            }
+            FieldCrmError::ServerRefused {
+                status,
+                code,
+                retry_after_secs,
+            } => fc::TransportError::Server {
+                status,
+                code,
+                retry_after: retry_after_secs
+                    .map(|secs| std::time::Duration::from_secs(u64::from(secs))),
+            },
             other => fc::TransportError::Offline(format!("transport failed: {other}")),
         }
     }
@@ -272,11 +291,21 @@ mod tests {
         let refused = FieldCrmError::ServerRefused {
             status: 401,
             code: "unauthorized".into(),
+            retry_after_secs: None,
         };
         assert!(!refused.clone().into_transport_error().is_retryable());
         assert_eq!(
             FieldCrmError::from(refused.clone().into_transport_error()),
             refused
         );
+        let busy = FieldCrmError::ServerRefused {
+            status: 429,
+            code: "rate_limited".into(),
+            retry_after_secs: Some(3),
+        };
+        let core = busy.clone().into_transport_error();
+        assert!(core.is_retryable());
+        assert_eq!(core.retry_after(), Some(std::time::Duration::from_secs(3)));
+        assert_eq!(FieldCrmError::from(core), busy);
     }
 }

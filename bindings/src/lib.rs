@@ -75,8 +75,8 @@ pub trait QueryListener: Send + Sync {
 /// with
 /// `content-type: application/vnd.fieldcrm.sync` and the bearer token, and return the 200
 /// response body. Throw `FieldCrmError.Offline` when the request did not reach the server
-/// (retried with backoff) and `FieldCrmError.ServerRefused` with the status and the JSON
-/// error's `code` for any other status.
+/// (retried with backoff) and `FieldCrmError.ServerRefused` with the status, the JSON
+/// error's `code` and the `Retry-After` header's seconds (if any) for any other status.
 #[uniffi::export(with_foreign)]
 pub trait SyncTransport: Send + Sync {
     fn push(&self, body: Vec<u8>) -> Result<Vec<u8>>;
@@ -870,24 +870,28 @@ mod tests {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),
+                    retry_after_secs: None,
                 })
             }
             fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),
+                    retry_after_secs: None,
                 })
             }
             fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),
+                    retry_after_secs: None,
                 })
             }
             fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
                 Err(FieldCrmError::ServerRefused {
                     status: 401,
                     code: "unauthorized".into(),
+                    retry_after_secs: None,
                 })
             }
         }
@@ -899,7 +903,8 @@ mod tests {
             err,
             FieldCrmError::ServerRefused {
                 status: 401,
-                code: "unauthorized".into()
+                code: "unauthorized".into(),
+                retry_after_secs: None,
             }
         );
         let status = store.sync_status().unwrap();

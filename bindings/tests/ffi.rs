@@ -599,6 +599,11 @@ impl HostHttp {
                 reason: e.to_string(),
             })?;
         let status = response.status().as_u16();
+        let retry_after_secs = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let bytes = response
             .body_mut()
             .with_config()
@@ -614,7 +619,11 @@ impl HostHttp {
             .ok()
             .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
             .unwrap_or_else(|| "unknown".into());
-        Err(FieldCrmError::ServerRefused { status, code })
+        Err(FieldCrmError::ServerRefused {
+            status,
+            code,
+            retry_after_secs,
+        })
     }
 }
 

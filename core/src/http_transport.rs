@@ -38,6 +38,11 @@ impl HttpTransport {
             .send(&body[..])
             .map_err(|e| TransportError::Offline(e.to_string()))?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
         let mut body = response.into_body();
         let bytes = body
             .with_config()
@@ -50,8 +55,14 @@ impl HttpTransport {
         Err(TransportError::Server {
             status,
             code: error_code(&bytes),
+            retry_after,
         })
     }
+}
+
+/// `Retry-After` in seconds (the form the FieldCRM server sends; an HTTP date is ignored).
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// The stable code of a JSON error body `{"error": {"code": ...}}`, or `http_<status>`.
@@ -84,5 +95,18 @@ impl Transport for HttpTransport {
 
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.post("/v1/sync/refetch", body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
     }
 }

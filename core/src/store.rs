@@ -546,27 +546,36 @@ impl Store {
 
     /// The oldest `limit` unacknowledged changes as a push request, grouped by document in
     /// upload order, with their hashes (what the acknowledgement will name); `None` when
-    /// nothing is pending.
+    /// nothing is pending. Within the protocol's push limits by construction: it stops at the
+    /// first change that would go over one (the rest go in the next push).
     pub fn push_request(
         &self,
         limit: u32,
     ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
+        use crate::protocol::{MAX_CHANGES_PER_DOC, MAX_CHANGES_PER_PUSH, MAX_DOCS_PER_PUSH};
+        let limit = limit.min(u32::try_from(MAX_CHANGES_PER_PUSH).unwrap_or(u32::MAX));
         let pending = self.pending_changes(limit)?;
         if pending.is_empty() {
             return Ok(None);
         }
         let mut docs: Vec<crate::protocol::DocChanges> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         let mut hashes = Vec::with_capacity(pending.len());
         for change in pending {
-            hashes.push(change.hash);
-            match docs.iter_mut().find(|d| d.doc_id == change.doc_id) {
-                Some(doc) => doc.changes.push(change.bytes),
-                None => docs.push(crate::protocol::DocChanges {
-                    doc_id: change.doc_id,
-                    kind: change.kind,
-                    changes: vec![change.bytes],
-                }),
+            match index.get(&change.doc_id) {
+                Some(&i) if docs[i].changes.len() >= MAX_CHANGES_PER_DOC => break,
+                Some(&i) => docs[i].changes.push(change.bytes),
+                None if docs.len() >= MAX_DOCS_PER_PUSH => break,
+                None => {
+                    index.insert(change.doc_id.clone(), docs.len());
+                    docs.push(crate::protocol::DocChanges {
+                        doc_id: change.doc_id,
+                        kind: change.kind,
+                        changes: vec![change.bytes],
+                    });
+                }
             }
+            hashes.push(change.hash);
         }
         Ok(Some((crate::protocol::PushRequest { docs }, hashes)))
     }
@@ -1135,6 +1144,33 @@ mod tests {
         let mut c = Customer::new(name);
         c.address.city = Some("Berlin".into());
         c
+    }
+
+    #[test]
+    fn a_push_request_stays_within_the_protocol_limits() {
+        use crate::protocol::{self, MAX_CHANGES_PER_DOC, PushRequest};
+        let store = Store::open(":memory:").unwrap();
+        let mut busy = store.create(customer("Busy")).unwrap();
+        for i in 0..MAX_CHANGES_PER_DOC + 2 {
+            busy.notes = i.to_string();
+            busy = store.update(busy).unwrap();
+        }
+        store.create(customer("Later")).unwrap();
+        let (request, hashes) = store.push_request(u32::MAX).unwrap().unwrap();
+        // The busy document's first MAX_CHANGES_PER_DOC changes; the rest and the later
+        // document wait for the next push.
+        assert_eq!(request.docs.len(), 1);
+        assert_eq!(request.docs[0].changes.len(), MAX_CHANGES_PER_DOC);
+        assert_eq!(hashes.len(), MAX_CHANGES_PER_DOC);
+        let body = protocol::encode(&request).unwrap();
+        assert_eq!(
+            protocol::decode::<PushRequest>(&body, 64 << 20).unwrap(),
+            request
+        );
+        store.acknowledge(&hashes).unwrap();
+        let (request, hashes) = store.push_request(u32::MAX).unwrap().unwrap();
+        assert_eq!(request.docs.len(), 2);
+        assert_eq!(hashes.len(), 4);
     }
 
     #[test]

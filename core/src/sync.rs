@@ -26,9 +26,14 @@ pub enum TransportError {
     /// No connection (no network, server unreachable, timeout): worth retrying later.
     #[error("offline: {0}")]
     Offline(String),
-    /// The server answered with an error status and its stable error code.
+    /// The server answered with an error status and its stable error code, and with how long
+    /// to wait before trying again when it said so (`429` / `503` with `Retry-After`).
     #[error("server refused the request ({status} {code})")]
-    Server { status: u16, code: String },
+    Server {
+        status: u16,
+        code: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 impl TransportError {
@@ -37,6 +42,14 @@ impl TransportError {
         match self {
             TransportError::Offline(_) => true,
             TransportError::Server { status, .. } => *status >= 500 || *status == 429,
+        }
+    }
+
+    /// How long the server asked to wait before trying again, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            TransportError::Server { retry_after, .. } => *retry_after,
+            TransportError::Offline(_) => None,
         }
     }
 }
@@ -76,6 +89,13 @@ impl SyncError {
 
     fn is_retryable(&self) -> bool {
         matches!(self, SyncError::Transport(e) if e.is_retryable())
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SyncError::Transport(e) => e.retry_after(),
+            _ => None,
+        }
     }
 }
 
@@ -215,7 +235,8 @@ impl<'s> SyncSession<'s> {
 }
 
 /// Retry schedule for [`sync`]: exponential backoff from `first_delay`, at most `attempts`
-/// tries per request.
+/// tries per request. A server's `Retry-After` is honoured: the retry waits at least that long;
+/// if it asks for longer than `max_delay`, the round stops there and the next round tries.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     pub attempts: u32,
@@ -264,7 +285,11 @@ fn with_retry<T>(
     loop {
         match step() {
             Err(e) if e.is_retryable() && attempt + 1 < policy.attempts => {
-                sleep(policy.delay(attempt));
+                let asked = e.retry_after().unwrap_or_default();
+                if asked > policy.max_delay {
+                    return Err(e);
+                }
+                sleep(policy.delay(attempt).max(asked));
                 attempt += 1;
             }
             other => return other,
@@ -574,6 +599,76 @@ mod tests {
             Some(&(0, false, 3)),
             "finished: {summary:?}"
         );
+    }
+
+    /// Answers the first `refusals` pushes with `429 rate_limited` and a `Retry-After`, then
+    /// as `inner`.
+    struct Busy {
+        refusals: Cell<u32>,
+        retry_after: Duration,
+        inner: Flaky,
+    }
+
+    impl Transport for Busy {
+        fn push(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            if self.refusals.get() > 0 {
+                self.refusals.set(self.refusals.get() - 1);
+                return Err(TransportError::Server {
+                    status: 429,
+                    code: "rate_limited".into(),
+                    retry_after: Some(self.retry_after),
+                });
+            }
+            self.inner.push(body)
+        }
+
+        fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.inner.upload_pings(body)
+        }
+
+        fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.inner.pull(body)
+        }
+
+        fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.inner.refetch(body)
+        }
+    }
+
+    #[test]
+    fn sync_waits_as_long_as_the_server_asks_and_gives_up_the_round_if_too_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = store(&dir, "d.sqlite");
+        device.create(Customer::new("Kiosk")).unwrap();
+        let policy = RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(30),
+        };
+        let busy = |refusals, retry_after| Busy {
+            refusals: Cell::new(refusals),
+            retry_after,
+            inner: Flaky {
+                failures: Cell::new(0),
+                pushes: RefCell::new(vec![]),
+            },
+        };
+
+        // Longer than the policy waits inline: no retry in this round, nothing lost.
+        let mut waits = Vec::new();
+        let too_long = busy(1, Duration::from_secs(60));
+        let err = sync(&device, &too_long, &policy, &mut |d| waits.push(d), &|| NOW).unwrap_err();
+        assert_eq!(err.code(), "rate_limited");
+        assert!(waits.is_empty(), "{waits:?}");
+        assert_eq!(device.sync_status().unwrap().pending_changes, 1);
+
+        // Within it: each retry waits at least what the server asked, then the push goes.
+        let mut waits = Vec::new();
+        let brief = busy(2, Duration::from_secs(2));
+        let report = sync(&device, &brief, &policy, &mut |d| waits.push(d), &|| NOW).unwrap();
+        assert_eq!(report.pushed, 1);
+        assert_eq!(waits, [Duration::from_secs(2), Duration::from_secs(2)]);
+        assert_eq!(brief.inner.pushes.borrow().len(), 1);
     }
 
     #[test]

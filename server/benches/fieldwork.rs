@@ -292,6 +292,9 @@ fn main() -> BenchResult<()> {
             max_body_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
         },
+        rate_limits: Arc::new(fieldcrm_server::rate_limit::RateLimiter::new(
+            Default::default(),
+        )),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

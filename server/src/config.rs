@@ -76,6 +76,31 @@ pub struct ServeArgs {
     /// `aud` the identity provider's tokens must carry (default: `--audience`).
     #[arg(long, env = "FIELDCRM_IDP_AUDIENCE")]
     pub idp_audience: Option<String>,
+    /// Sync requests (push, pull, pings) one device credential may make per minute, steadily.
+    #[arg(long, env = "FIELDCRM_DEVICE_REQUESTS_PER_MIN", default_value_t = 1_200,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub device_requests_per_min: u32,
+    /// Sync requests one device credential may make at once above its steady rate.
+    #[arg(long, env = "FIELDCRM_DEVICE_REQUEST_BURST", default_value_t = 600,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub device_request_burst: u32,
+    /// Sync requests one user (all their devices) may make per minute, steadily.
+    #[arg(long, env = "FIELDCRM_USER_REQUESTS_PER_MIN", default_value_t = 3_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub user_requests_per_min: u32,
+    /// Sync requests one user may make at once above their steady rate.
+    #[arg(long, env = "FIELDCRM_USER_REQUEST_BURST", default_value_t = 1_200,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub user_request_burst: u32,
+    /// Login attempts per username in any 60 s (right password or not); more are refused
+    /// with 429 until the window passes.
+    #[arg(long, env = "FIELDCRM_LOGIN_ATTEMPTS_PER_MIN", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub login_attempts_per_min: u32,
+    /// Keys (devices, users, usernames) each rate limiter tracks at most.
+    #[arg(long, env = "FIELDCRM_RATE_LIMIT_KEYS", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub rate_limit_keys: u64,
     /// Seed a demo organisation (Hamburg: team north, 5 users, 300 customers, a week of
     /// visits) into a new database on first start, and print how to log in.
     /// From the environment: `FIELDCRM_DEMO=1` (or true/yes/on; 0/false/no/off turn it off).
@@ -94,6 +119,25 @@ fn metres(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),
         _ => Err("expected a distance in metres (0 or more)".into()),
+    }
+}
+
+impl ServeArgs {
+    /// The rate limits these flags configure.
+    pub fn rate_limits(&self) -> crate::rate_limit::RateLimits {
+        use crate::rate_limit::{Rate, RateLimits};
+        RateLimits {
+            device: Rate {
+                per_minute: self.device_requests_per_min,
+                burst: self.device_request_burst,
+            },
+            user: Rate {
+                per_minute: self.user_requests_per_min,
+                burst: self.user_request_burst,
+            },
+            logins_per_minute: self.login_attempts_per_min,
+            max_keys: usize::try_from(self.rate_limit_keys).unwrap_or(usize::MAX),
+        }
     }
 }
 
@@ -195,6 +239,7 @@ mod tests {
         assert_eq!(args.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(args.token_ttl_secs, 43_200);
         assert!(!args.demo);
+        assert_eq!(args.rate_limits(), crate::rate_limit::RateLimits::default());
     }
 
     #[test]

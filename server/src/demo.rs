@@ -273,25 +273,27 @@ fn write_all<'a, R: Record + Clone + 'a>(
     Ok(())
 }
 
-/// Pushes everything the store has queued, as a device would, and checks all of it was taken.
+/// Pushes everything the store has queued, as a device would (in pushes within the protocol's
+/// limits), and checks all of it was taken.
 fn push(storage: &dyn Storage, store: &Store, principal: &Principal) -> Result<usize, DemoError> {
-    let Some((request, hashes)) = store.push_request(u32::MAX)? else {
-        return Ok(0);
-    };
-    let count = hashes.len();
-    let (response, _) = storage.push_changes(principal, request)?;
-    if let Some(rejection) = response.rejected.into_iter().next() {
-        return Err(DemoError::Rejected {
-            doc_id: rejection.doc_id,
-            code: rejection.code.as_str().to_owned(),
-            reason: rejection.reason,
-        });
+    let mut pushed = 0;
+    while let Some((request, hashes)) = store.push_request(u32::MAX)? {
+        let count = hashes.len();
+        let (response, _) = storage.push_changes(principal, request)?;
+        if let Some(rejection) = response.rejected.into_iter().next() {
+            return Err(DemoError::Rejected {
+                doc_id: rejection.doc_id,
+                code: rejection.code.as_str().to_owned(),
+                reason: rejection.reason,
+            });
+        }
+        let acknowledged = store.acknowledge(&response.acknowledged)?;
+        if acknowledged != count {
+            return Err(DemoError::Unacknowledged(count - acknowledged));
+        }
+        pushed += count;
     }
-    let acknowledged = store.acknowledge(&response.acknowledged)?;
-    if acknowledged != count {
-        return Err(DemoError::Unacknowledged(count - acknowledged));
-    }
-    Ok(count)
+    Ok(pushed)
 }
 
 // ---------------------------------------------------------------------------------------------

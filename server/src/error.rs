@@ -49,6 +49,12 @@ pub enum ApiError {
     /// A sync envelope or message that does not decode.
     #[error("{0}")]
     MalformedMessage(String),
+    /// A sync message over one of the protocol's count or length limits.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// Too many requests (or login attempts): try again after `retry_after_secs`.
+    #[error("too many requests: try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// The storage backend cannot answer (health check).
     #[error("the service is unavailable")]
     Unavailable,
@@ -72,6 +78,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedProtocolVersion(_) => "unsupported_protocol_version",
             ApiError::MalformedMessage(_) => "malformed_message",
+            ApiError::LimitExceeded(_) => "limit_exceeded",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -87,7 +95,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnsupportedProtocolVersion(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -129,6 +138,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"fieldcrm\""),
             );
+        }
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
     }
@@ -199,6 +213,24 @@ mod tests {
         assert!(!text.contains("secret"), "{text}");
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["error"]["code"], "internal");
+    }
+
+    #[tokio::test]
+    async fn limits_and_rate_limits_have_stable_codes() {
+        let err = ApiError::LimitExceeded("more than 2000 documents in a push".into());
+        assert_eq!(
+            (err.code(), err.status()),
+            ("limit_exceeded", StatusCode::PAYLOAD_TOO_LARGE)
+        );
+        let err = ApiError::RateLimited {
+            retry_after_secs: 7,
+        };
+        assert_eq!(
+            (err.code(), err.status()),
+            ("rate_limited", StatusCode::TOO_MANY_REQUESTS)
+        );
+        let response = err.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::auth::{Auth, AuthUser};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::model::{Device, Role};
+use crate::rate_limit::RateLimiter;
 use crate::storage::Storage;
 use crate::sync::FaultInjection;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub metrics: Metrics,
     pub limits: Limits,
+    /// Request rates per device and user, login attempts per username (see rate_limit.rs).
+    pub rate_limits: Arc<RateLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -230,6 +233,7 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    state.rate_limits.login_attempt(&body.username)?;
     let _permit = PASSWORD_CHECKS
         .acquire()
         .await
@@ -342,12 +346,17 @@ impl From<ProtocolError> for ApiError {
                 ApiError::UnsupportedProtocolVersion(u32::from(found))
             }
             ProtocolError::TooLarge { .. } => ApiError::PayloadTooLarge,
+            ProtocolError::LimitExceeded { .. } => ApiError::LimitExceeded(err.to_string()),
             ProtocolError::BadMagic | ProtocolError::Malformed(_) => {
                 ApiError::MalformedMessage(err.to_string())
             }
         }
     }
 }
+
+// A device asks for pages of at most the protocol's page size and refuses bigger ones: the
+// server's own page size must not be larger.
+const _: () = assert!(crate::sync::MAX_PAGE as usize <= protocol::MAX_DOCS_PER_PAGE);
 
 pub(crate) fn sync_response(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response()
@@ -361,17 +370,20 @@ async fn push(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     saw_session(&state, &headers);
+    admit_sync_request(&state, &user, &headers)?;
     let started = Instant::now();
     let body = body?;
-    let request: PushRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
     let storage = state.storage.clone();
+    let max_decompressed = state.limits.max_decompressed_bytes;
     let _permit = PUSHES_IN_FLIGHT
         .acquire()
         .await
         .map_err(ApiError::internal)?;
+    // Decoding (inflating) is CPU work: on the blocking pool, under the push permit.
     let (response, stats) = blocking(move || {
+        let request: PushRequest = protocol::decode(&body, max_decompressed)?;
         let principal = storage.principal(&user)?;
-        storage.push_changes(&principal, request)
+        Ok::<_, ApiError>(storage.push_changes(&principal, request)?)
     })
     .await?;
     // Test hook (see `FaultInjection`): committed, not yet answered.
@@ -384,6 +396,19 @@ async fn push(
     Ok(sync_response(
         protocol::encode(&response).map_err(ApiError::internal)?,
     ))
+}
+
+/// Admits one sync request of the (already authenticated) caller under the rate limits.
+fn admit_sync_request(
+    state: &AppState,
+    user: &crate::model::User,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let credential = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.as_bytes())
+        .unwrap_or_default();
+    Ok(state.rate_limits.sync_request(&user.id, credential)?)
 }
 
 /// Counts the (already authenticated) caller's session for `fieldcrm_connected_devices`.
@@ -401,16 +426,18 @@ async fn pull(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     saw_session(&state, &headers);
+    admit_sync_request(&state, &user, &headers)?;
     let body = body?;
-    let request: PullRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
     let storage = state.storage.clone();
+    let max_decompressed = state.limits.max_decompressed_bytes;
     let _permit = PULLS_IN_FLIGHT
         .acquire()
         .await
         .map_err(ApiError::internal)?;
     let page = blocking(move || {
+        let request: PullRequest = protocol::decode(&body, max_decompressed)?;
         let principal = storage.principal(&user)?;
-        storage.pull_changes(&principal, &request)
+        Ok::<_, ApiError>(storage.pull_changes(&principal, &request)?)
     })
     .await?;
     Ok(sync_response(

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 #[cfg(test)]
 mod query_plan_tests;
+pub mod rate_limit;
 pub mod refetch;
 pub mod scope;
 pub mod serve;

@@ -7,6 +7,7 @@ use crate::config::ServeArgs;
 use crate::demo::{self, DemoError, DemoOutcome};
 use crate::http::{AppState, Limits, app};
 use crate::metrics::{Metrics, MetricsError};
+use crate::rate_limit::RateLimiter;
 use crate::storage::Storage;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,7 @@ pub fn state(args: &ServeArgs, storage: Arc<dyn Storage>) -> Result<AppState, Se
             max_body_bytes: args.max_body_bytes,
             max_decompressed_bytes: args.max_decompressed_bytes,
         },
+        rate_limits: Arc::new(RateLimiter::new(args.rate_limits())),
     })
 }
 

@@ -219,7 +219,7 @@ final class AppModel: ObservableObject {
             succeeded = true
             await verifyReceivedDocuments()
         } catch let error as FieldCrmError {
-            if case let .ServerRefused(_, code) = error, FieldCrmError.sessionCodes.contains(code) {
+            if case let .ServerRefused(_, code, _) = error, FieldCrmError.sessionCodes.contains(code) {
                 signOut()
                 show("Your session has expired. Sign in again.")
             } else if userInitiated {

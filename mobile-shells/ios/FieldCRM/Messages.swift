@@ -41,7 +41,7 @@ extension FieldCrmError {
             return "The record could not be updated."
         case .Offline:
             return "No connection to the server. Your changes are kept and sync later."
-        case let .ServerRefused(status, code):
+        case let .ServerRefused(status, code, _):
             if Self.sessionCodes.contains(code) {
                 return "Your session has expired. Sign in again."
             }

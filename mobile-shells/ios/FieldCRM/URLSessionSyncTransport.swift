@@ -7,8 +7,9 @@ import Foundation
 /// Rust calls these methods synchronously on the thread running `FieldStore.sync` (the app's
 /// sync queue, never the main thread), so each request blocks that thread on a semaphore until
 /// URLSession answers. Errors follow the protocol's contract: `Offline` when the request did
-/// not reach the server (the store retries with backoff), `ServerRefused` with the status and
-/// the JSON error's code for any other status than 200.
+/// not reach the server (the store retries with backoff), `ServerRefused` with the status, the
+/// JSON error's code and the `Retry-After` seconds (the store waits at least that long before
+/// retrying) for any other status than 200.
 final class URLSessionSyncTransport: SyncTransport {
     static let contentType = "application/vnd.fieldcrm.sync"
 
@@ -72,9 +73,15 @@ final class URLSessionSyncTransport: SyncTransport {
         guard http.statusCode == 200 else {
             throw FieldCrmError.ServerRefused(
                 status: UInt16(clamping: http.statusCode),
-                code: Self.errorCode(in: data) ?? "http_\(http.statusCode)")
+                code: Self.errorCode(in: data) ?? "http_\(http.statusCode)",
+                retryAfterSecs: Self.retryAfterSeconds(http.value(forHTTPHeaderField: "Retry-After")))
         }
         return data
+    }
+
+    /// `Retry-After` in seconds (the form the FieldCRM server sends); nil for anything else.
+    static func retryAfterSeconds(_ header: String?) -> UInt32? {
+        header.flatMap { UInt32($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     /// The stable code of the server's JSON error body `{"error": {"code": ...}}`.

@@ -12,10 +12,10 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use fieldcrm_core::protocol::{self, MAX_PINGS_PER_BATCH, PingUpload};
+use fieldcrm_core::protocol::{self, PingUpload};
 use fieldcrm_core::{Millis, RouteReview, review_route};
 
-use super::{AppState, blocking, saw_session, sync_response};
+use super::{AppState, admit_sync_request, blocking, saw_session, sync_response};
 use crate::auth::AuthUser;
 use crate::dates::{self, DAY_MS, MAX_OFFSET_MIN};
 use crate::error::ApiError;
@@ -27,6 +27,9 @@ use crate::storage::StorageError;
 /// Longest range of the team overview.
 pub const MAX_OVERVIEW_DAYS: i64 = 92;
 
+/// Ping uploads decoded and stored at once; more wait here without holding a thread.
+static PING_UPLOADS_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// `POST /v1/sync/pings`: a batch of the caller's location pings (see docs/PROTOCOL.md).
 pub(super) async fn upload_pings(
     State(state): State<AppState>,
@@ -35,21 +38,27 @@ pub(super) async fn upload_pings(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     saw_session(&state, &headers);
+    admit_sync_request(&state, &user, &headers)?;
     let body = body?;
-    let upload: PingUpload = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
-    if upload.batch_id.is_empty() || upload.batch_id.len() > 64 {
-        return Err(ApiError::BadRequest(
-            "batch_id must be 1 to 64 characters".into(),
-        ));
-    }
-    if upload.pings.len() > MAX_PINGS_PER_BATCH {
-        return Err(ApiError::BadRequest(format!(
-            "a batch carries at most {MAX_PINGS_PER_BATCH} pings"
-        )));
-    }
     let storage = state.storage.clone();
-    let outcome =
-        blocking(move || storage.store_pings(&user.id, &upload, fieldwork::now_ms())).await?;
+    let max_decompressed = state.limits.max_decompressed_bytes;
+    let _permit = PING_UPLOADS_IN_FLIGHT
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    // Decoding (inflating, counting pings against the protocol's limit) is CPU work: on the
+    // blocking pool, under the upload permit.
+    let outcome = blocking(move || {
+        let upload: PingUpload = protocol::decode(&body, max_decompressed)?;
+        if upload.batch_id.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "batch_id must be 1 to {} bytes",
+                protocol::MAX_BATCH_ID_LEN
+            )));
+        }
+        Ok(storage.store_pings(&user.id, &upload, fieldwork::now_ms())?)
+    })
+    .await?;
     match outcome {
         PingBatchOutcome::Acknowledged(ack) => Ok(sync_response(
             protocol::encode(&ack).map_err(ApiError::internal)?,

@@ -71,6 +71,13 @@ impl FieldApp {
                 max_body_bytes: 4 << 20,
                 max_decompressed_bytes: 16 << 20,
             },
+            // These tests log in for every request.
+            rate_limits: Arc::new(crate::rate_limit::RateLimiter::new(
+                crate::rate_limit::RateLimits {
+                    logins_per_minute: 1_000,
+                    ..Default::default()
+                },
+            )),
         };
         let day = dates::parse_date(DAY).unwrap();
         FieldApp {
@@ -499,7 +506,7 @@ async fn ping_batches_refuse_bad_fixes_and_store_each_fix_once() {
                 pings: vec![fix(1); protocol::MAX_PINGS_PER_BATCH + 1],
             })
             .unwrap(),
-            "bad_request",
+            "limit_exceeded",
         ),
     ] {
         let (status, bytes) = app.upload("ana", bad).await;

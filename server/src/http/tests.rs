@@ -12,6 +12,8 @@ use super::*;
 use crate::auth::tests::{AUDIENCE, ISSUER, alg_none_token, settings};
 use crate::auth::{Claims, PasswordParams, hash_password};
 use crate::model::{SigningKey, User, now_unix};
+use crate::rate_limit::tests::ManualClock;
+use crate::rate_limit::{Rate, RateLimits};
 use crate::storage::{NewUser, SqliteStorage};
 
 const BODY_LIMIT: usize = 1024;
@@ -19,10 +21,13 @@ const BODY_LIMIT: usize = 1024;
 struct TestApp {
     state: AppState,
     storage: Arc<SqliteStorage>,
+    /// The rate limiters' clock.
+    time: ManualClock,
 }
 
 impl TestApp {
     fn new() -> Self {
+        let time = ManualClock::default();
         let storage = Arc::new(SqliteStorage::open_in_memory().unwrap());
         let params = PasswordParams::fast_for_tests();
         let team = storage.create_team("north").unwrap();
@@ -50,8 +55,22 @@ impl TestApp {
                 max_body_bytes: BODY_LIMIT,
                 max_decompressed_bytes: 4 * BODY_LIMIT,
             },
+            rate_limits: Arc::new(crate::rate_limit::RateLimiter::with_clock(
+                RateLimits {
+                    device: Rate {
+                        per_minute: 60,
+                        burst: 20,
+                    },
+                    ..RateLimits::default()
+                },
+                time.clock(),
+            )),
         };
-        TestApp { state, storage }
+        TestApp {
+            state,
+            storage,
+            time,
+        }
     }
 
     fn user(&self, name: &str) -> User {
@@ -521,4 +540,117 @@ async fn metrics_count_requests_by_route_and_status() {
     ] {
         assert!(text.contains(name), "{name} missing:\n{text}");
     }
+}
+
+/// A raw response to `request` (status, headers and body kept).
+async fn raw(test: &TestApp, request: Request<Body>) -> axum::response::Response {
+    app(test.state.clone()).oneshot(request).await.unwrap()
+}
+
+fn login_request(name: &str, password: &str) -> Request<Body> {
+    Request::post("/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"username": name, "password": password}).to_string(),
+        ))
+        .unwrap()
+}
+
+async fn error_code_of(response: axum::response::Response) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let value: Value = serde_json::from_slice(&bytes).unwrap();
+    code(&value).to_owned()
+}
+
+#[tokio::test]
+async fn logins_are_limited_per_username_even_with_the_right_password() {
+    let test = TestApp::new();
+    for _ in 0..10 {
+        let response = raw(&test, login_request("ana", "guess")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = raw(&test, login_request("ana", "ana-pw")).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "60");
+    assert_eq!(error_code_of(response).await, "rate_limited");
+    // Another username is not affected.
+    assert_eq!(
+        raw(&test, login_request("bo", "bo-pw")).await.status(),
+        StatusCode::OK
+    );
+    test.time.advance(std::time::Duration::from_secs(59));
+    let response = raw(&test, login_request("ana", "ana-pw")).await;
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    test.time.advance(std::time::Duration::from_secs(1));
+    assert_eq!(
+        raw(&test, login_request("ana", "ana-pw")).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn sync_requests_are_rate_limited_per_device_with_retry_after() {
+    let test = TestApp::new();
+    let token = test.login("ana").await;
+    let pull = |token: &str| {
+        Request::post("/v1/sync/pull")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, protocol::CONTENT_TYPE)
+            .body(Body::from(
+                protocol::encode(&PullRequest {
+                    cursor: 0,
+                    limit: 10,
+                })
+                .unwrap(),
+            ))
+            .unwrap()
+    };
+    // The test limits: a burst of 20, then one a second.
+    for _ in 0..20 {
+        assert_eq!(raw(&test, pull(&token)).await.status(), StatusCode::OK);
+    }
+    let response = raw(&test, pull(&token)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(error_code_of(response).await, "rate_limited");
+    // Pushes and ping uploads share the device's budget.
+    let push = Request::post("/v1/sync/push")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(
+            protocol::encode(&PushRequest { docs: vec![] }).unwrap(),
+        ))
+        .unwrap();
+    assert_eq!(
+        raw(&test, push).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another device (another token) of the same user has its own budget.
+    let mut claims = test.claims("ana");
+    claims.exp += 1;
+    let other = test.forge(&claims);
+    assert_eq!(raw(&test, pull(&other)).await.status(), StatusCode::OK);
+    test.time.advance(std::time::Duration::from_secs(1));
+    assert_eq!(raw(&test, pull(&token)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_push_over_a_count_limit_is_limit_exceeded() {
+    let test = TestApp::new();
+    let token = test.login("ana").await;
+    let over = PushRequest {
+        docs: vec![fieldcrm_core::protocol::DocChanges {
+            doc_id: "d".repeat(protocol::MAX_DOC_ID_LEN + 1),
+            kind: fieldcrm_core::Kind::Customer,
+            changes: vec![],
+        }],
+    };
+    let request = Request::post("/v1/sync/push")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(protocol::encode(&over).unwrap()))
+        .unwrap();
+    let response = raw(&test, request).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code_of(response).await, "limit_exceeded");
 }

@@ -173,7 +173,8 @@ class HttpSyncTransport(
         if (response.statusCode() == 200) return response.body()
         val code = runCatching { Json.string(Json.parse(String(response.body(), Charsets.UTF_8)), "error", "code") }
             .getOrNull() ?: "unknown"
-        throw FieldCrmException.ServerRefused(response.statusCode().toUShort(), code)
+        val retryAfter = response.headers().firstValue("retry-after").orElse(null)?.trim()?.toUIntOrNull()
+        throw FieldCrmException.ServerRefused(response.statusCode().toUShort(), code, retryAfter)
     }
 
     fun count(path: String): Int = requests[path]?.get() ?: 0

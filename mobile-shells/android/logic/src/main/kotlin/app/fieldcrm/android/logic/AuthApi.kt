@@ -72,14 +72,14 @@ class AuthApi(
             .build()
 
     private fun postStatus(path: String, json: String, token: String?): Int {
-        val (status, bytes) = client.send(request(path, json, token))
-        if (status !in 200..299) throw refused(status, bytes)
-        return status
+        val answer = client.send(request(path, json, token))
+        if (answer.status !in 200..299) throw refused(answer.status, answer.body, answer.retryAfterSecs)
+        return answer.status
     }
 
     private fun postJson(path: String, json: String, token: String?) =
-        client.send(request(path, json, token)).let { (status, bytes) ->
-            if (status !in 200..299) throw refused(status, bytes)
-            parseJsonObject(bytes)
+        client.send(request(path, json, token)).let { answer ->
+            if (answer.status !in 200..299) throw refused(answer.status, answer.body, answer.retryAfterSecs)
+            parseJsonObject(answer.body)
         }
 }

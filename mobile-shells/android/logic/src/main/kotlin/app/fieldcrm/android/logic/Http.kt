@@ -32,12 +32,20 @@ internal fun normaliseBaseUrl(baseUrl: String): String {
     return trimmed
 }
 
+/** An HTTP answer: status, body, and the `Retry-After` seconds when the server sent them. */
+internal class Answer(val status: Int, val body: ByteArray, val retryAfterSecs: UInt?)
+
+/** `Retry-After` in seconds (the form the FieldCRM server sends); null for anything else. */
+internal fun retryAfterSeconds(header: String?): UInt? = header?.trim()?.toUIntOrNull()
+
 /**
- * Runs [request] and returns the status and body. A request that did not reach the server (no
- * network, refused connection, timeout) is [FieldCrmException.Offline].
+ * Runs [request] and returns the status, body and `Retry-After`. A request that did not reach
+ * the server (no network, refused connection, timeout) is [FieldCrmException.Offline].
  */
-internal fun OkHttpClient.send(request: Request): Pair<Int, ByteArray> = try {
-    newCall(request).execute().use { response -> response.code to (response.body?.bytes() ?: ByteArray(0)) }
+internal fun OkHttpClient.send(request: Request): Answer = try {
+    newCall(request).execute().use { response ->
+        Answer(response.code, response.body?.bytes() ?: ByteArray(0), retryAfterSeconds(response.header("Retry-After")))
+    }
 } catch (e: IOException) {
     throw FieldCrmException.Offline(e.message ?: e.javaClass.simpleName)
 }
@@ -50,9 +58,12 @@ internal fun errorCode(body: ByteArray): String = try {
     "unknown"
 }
 
-/** A non-2xx answer as [FieldCrmException.ServerRefused] with its status and error code. */
-internal fun refused(status: Int, body: ByteArray) =
-    FieldCrmException.ServerRefused(status.coerceIn(0, 65535).toUShort(), errorCode(body))
+/**
+ * A non-2xx answer as [FieldCrmException.ServerRefused] with its status, error code and
+ * `Retry-After` seconds (the library's sync waits at least that long before retrying).
+ */
+internal fun refused(status: Int, body: ByteArray, retryAfterSecs: UInt? = null) =
+    FieldCrmException.ServerRefused(status.coerceIn(0, 65535).toUShort(), errorCode(body), retryAfterSecs)
 
 internal fun parseJsonObject(body: ByteArray): JsonObject = try {
     Json.parseToJsonElement(body.decodeToString()).jsonObject

@@ -33,8 +33,8 @@ class OkHttpSyncTransport(
             .header("Authorization", "Bearer ${token()}")
             .post(body.toRequestBody(SYNC_MEDIA_TYPE))
             .build()
-        val (status, bytes) = client.send(request)
-        if (status == 200) return bytes
-        throw refused(status, bytes)
+        val answer = client.send(request)
+        if (answer.status == 200) return answer.body
+        throw refused(answer.status, answer.body, answer.retryAfterSecs)
     }
 }

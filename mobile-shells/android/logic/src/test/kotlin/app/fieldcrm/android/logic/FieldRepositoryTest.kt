@@ -31,7 +31,7 @@ class FieldRepositoryTest : StoreTest() {
         val refusing = object : SyncTransport {
             private fun refuse(): ByteArray {
                 threads += Thread.currentThread().name
-                throw FieldCrmException.ServerRefused(401u, "invalid_token")
+                throw FieldCrmException.ServerRefused(401u, "invalid_token", null)
             }
             override fun push(body: ByteArray) = refuse()
             override fun pull(body: ByteArray) = refuse()

@@ -240,7 +240,7 @@ class ViewModelsTest : StoreTest() {
         private fun refuse(): ByteArray {
             entered.countDown()
             release.await(30, TimeUnit.SECONDS)
-            throw FieldCrmException.ServerRefused(401u, "token_expired")
+            throw FieldCrmException.ServerRefused(401u, "token_expired", null)
         }
 
         override fun push(body: ByteArray) = refuse()
@@ -286,8 +286,8 @@ class ViewModelsTest : StoreTest() {
             "You're offline. Your changes are kept on this phone and sync later.",
             FieldCrmException.Offline("connect refused").userMessage(),
         )
-        assertEquals("The server has a problem (503). Try again later.", FieldCrmException.ServerRefused(503u, "unavailable").userMessage())
-        assertEquals("The server does not allow this (forbidden).", FieldCrmException.ServerRefused(403u, "forbidden").userMessage())
+        assertEquals("The server has a problem (503). Try again later.", FieldCrmException.ServerRefused(503u, "unavailable", null).userMessage())
+        assertEquals("The server does not allow this (forbidden).", FieldCrmException.ServerRefused(403u, "forbidden", null).userMessage())
         assertEquals("Enter a URL", IllegalArgumentException("Enter a URL").userMessage())
         assertEquals("Out of range: too far from the customer", Verification.OUT_OF_RANGE.label())
         // The runner turns a thrown transport factory (bad stored URL) into a failure, not a crash.
