@@ -214,6 +214,11 @@ pub enum PulledPayload {
     },
 }
 
+/// The device keeps the changes of one push under this many bytes (a single larger change
+/// still travels alone), well inside the server's decompressed request limit (8 MiB by
+/// default), so an honest push is never refused for its size.
+pub const MAX_PUSH_PAYLOAD_BYTES: usize = 2 * 1024 * 1024;
+
 /// Most pings one upload may carry.
 pub const MAX_PINGS_PER_BATCH: usize = 5_000;
 

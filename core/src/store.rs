@@ -552,6 +552,16 @@ impl Store {
         &self,
         limit: u32,
     ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
+        self.push_request_within(limit, crate::protocol::MAX_PUSH_PAYLOAD_BYTES)
+    }
+
+    /// [`Store::push_request`] with the changes' bytes kept under `budget` (one change larger
+    /// than the budget still travels, alone).
+    fn push_request_within(
+        &self,
+        limit: u32,
+        budget: usize,
+    ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
         use crate::protocol::{MAX_CHANGES_PER_DOC, MAX_CHANGES_PER_PUSH, MAX_DOCS_PER_PUSH};
         let limit = limit.min(u32::try_from(MAX_CHANGES_PER_PUSH).unwrap_or(u32::MAX));
         let pending = self.pending_changes(limit)?;
@@ -561,7 +571,12 @@ impl Store {
         let mut docs: Vec<crate::protocol::DocChanges> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut hashes = Vec::with_capacity(pending.len());
+        let mut bytes = 0;
         for change in pending {
+            bytes += change.bytes.len();
+            if bytes > budget && !hashes.is_empty() {
+                break;
+            }
             match index.get(&change.doc_id) {
                 Some(&i) if docs[i].changes.len() >= MAX_CHANGES_PER_DOC => break,
                 Some(&i) => docs[i].changes.push(change.bytes),
@@ -1171,6 +1186,42 @@ mod tests {
         let (request, hashes) = store.push_request(u32::MAX).unwrap().unwrap();
         assert_eq!(request.docs.len(), 2);
         assert_eq!(hashes.len(), 4);
+    }
+
+    #[test]
+    fn a_push_request_stays_under_the_payload_budget() {
+        const BUDGET: usize = 4_000;
+        let store = Store::open(":memory:").unwrap();
+        for n in 0..12 {
+            let mut c = customer(&format!("Kiosk {n}"));
+            c.notes = (0..150).map(|i| format!("{:09}", i * 7919 + n)).collect();
+            store.create(c).unwrap();
+        }
+        let mut big = customer("Big");
+        big.notes = (0..1_000).map(|i| format!("{i:09}")).collect();
+        store.create(big).unwrap();
+        let (mut sent, mut pushes, mut alone) = (0, 0, 0);
+        while let Some((request, hashes)) = store.push_request_within(u32::MAX, BUDGET).unwrap() {
+            let bytes: usize = request
+                .docs
+                .iter()
+                .flat_map(|d| &d.changes)
+                .map(Vec::len)
+                .sum();
+            if bytes > BUDGET {
+                assert_eq!(
+                    hashes.len(),
+                    1,
+                    "only a single change may exceed the budget"
+                );
+                alone += 1;
+            }
+            sent += hashes.len();
+            pushes += 1;
+            store.acknowledge(&hashes).unwrap();
+        }
+        assert_eq!((sent, alone), (13, 1));
+        assert!(pushes > 2, "{pushes}");
     }
 
     #[test]

@@ -184,23 +184,25 @@ fn customer(name: String, territory: &str) -> Customer {
     c
 }
 
-/// A push body of at most 64 KB that deflates to far more: one change of zeros.
-fn deflate_bomb() -> Vec<u8> {
-    let mut size = 1 << 20;
-    loop {
-        let body = protocol::encode(&PushRequest {
-            docs: vec![DocChanges {
-                doc_id: "bomb".into(),
-                kind: Kind::Customer,
-                changes: vec![vec![0; size]],
-            }],
-        })
-        .unwrap();
-        if body.len() >= WORST_BODY_BYTES - 1024 || size >= 256 << 20 {
-            return body;
-        }
-        size *= 2;
-    }
+/// A push body of one change of `size` zero bytes, deflated as hard as it goes (64 KB of body
+/// inflate to about 64 MB).
+fn deflate_bomb(size: usize) -> Vec<u8> {
+    let payload = postcard::to_stdvec(&PushRequest {
+        docs: vec![DocChanges {
+            doc_id: "bomb".into(),
+            kind: Kind::Customer,
+            changes: vec![vec![0; size]],
+        }],
+    })
+    .unwrap();
+    deflated(&payload)
+}
+
+fn deflated(payload: &[u8]) -> Vec<u8> {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(b"FCRM\x01\x01".to_vec(), flate2::Compression::best());
+    encoder.write_all(payload).unwrap();
+    encoder.finish().unwrap()
 }
 
 /// A body of a few KB declaring a million documents without changes (finding 1).
@@ -220,11 +222,7 @@ fn million_entries() -> Vec<u8> {
     for _ in 0..1_000_000 {
         payload.extend_from_slice(&[0, 0, 0]);
     }
-    let mut body = b"FCRM\x01\x01".to_vec();
-    let mut encoder = flate2::write::DeflateEncoder::new(body, flate2::Compression::best());
-    encoder.write_all(&payload).unwrap();
-    body = encoder.finish().unwrap();
-    body
+    deflated(&payload)
 }
 
 fn reseal(chunk: &mut [u8]) {
@@ -310,23 +308,35 @@ fn main() {
     let server = Server::start();
     let base_rss = server.peak_rss_mb();
 
-    // The worst 64 KB bodies, from three reps at once.
-    let bomb = deflate_bomb();
+    // The worst 64 KB bodies, from three reps at once: one inflating past the server's
+    // decompression limit (8 MiB by default), one inflating to just under it (decoded in full,
+    // then its change refused), one declaring a million entries.
+    let bomb = deflate_bomb(60 << 20);
+    let under = deflate_bomb((8 << 20) - 1024);
     let million = million_entries();
+    for body in [&bomb, &under, &million] {
+        assert!(body.len() <= WORST_BODY_BYTES, "{}", body.len());
+    }
     comment(&format!(
-        "worst bodies: deflate bomb {} bytes, million entries {} bytes",
+        "worst bodies: deflate bomb {} bytes, bomb under the limit {} bytes, million entries {} bytes",
         bomb.len(),
+        under.len(),
         million.len()
     ));
     let abusers: Vec<Device> = ABUSERS.iter().map(|name| device(&server, name)).collect();
     let rounds = scaled(40, scale).max(2);
     thread::scope(|s| {
         for abuser in &abusers {
-            let (server, bomb, million) = (&server, &bomb, &million);
+            let (server, bomb, under, million) = (&server, &bomb, &under, &million);
             s.spawn(move || {
                 for _ in 0..rounds {
                     let (status, _) = abuser.send(server, bomb, false);
                     assert!((400..500).contains(&status), "bomb answered {status}");
+                    let (status, response) = abuser.send(server, under, false);
+                    assert!(
+                        status == 429 || response.is_some_and(|r| r.acknowledged.is_empty()),
+                        "bomb under the limit answered {status}"
+                    );
                     let (status, _) = abuser.send(server, million, false);
                     assert!((400..500).contains(&status), "million answered {status}");
                 }
@@ -381,7 +391,7 @@ fn main() {
     let mut latencies = Vec::with_capacity(pushes);
     thread::scope(|s| {
         for (abuser, attack) in abusers.iter().zip(&attacks) {
-            let (server, bomb, million, done) = (&server, &bomb, &million, &done);
+            let (server, bomb, million, done) = (&server, &under, &million, &done);
             let (abusive_requests, refused) = (&abusive_requests, &refused);
             s.spawn(move || {
                 while !done.load(Ordering::Relaxed) {

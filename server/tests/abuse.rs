@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -445,7 +445,7 @@ fn empty_entries_hidden_ids_and_repeated_entries() {
     ana.store.acknowledge(&response.acknowledged).unwrap();
 
     let empties = PushRequest {
-        docs: (0..4_000)
+        docs: (0..protocol::MAX_DOCS_PER_PUSH)
             .map(|_| DocChanges {
                 doc_id: big.meta.id.clone(),
                 kind: Kind::Customer,
@@ -469,4 +469,115 @@ fn empty_entries_hidden_ids_and_repeated_entries() {
     assert_eq!(code, RejectCode::Forbidden);
     assert!(!reason.contains("customer"), "{reason}");
     assert_honest_sync_works(&mut server);
+}
+
+/// A body of a few KB that declares a million documents, each with no changes (finding 1).
+fn million_entries() -> Vec<u8> {
+    let mut payload = Vec::new();
+    let mut count: u64 = 1_000_000;
+    loop {
+        let byte = (count & 0x7f) as u8;
+        count >>= 7;
+        if count == 0 {
+            payload.push(byte);
+            break;
+        }
+        payload.push(byte | 0x80);
+    }
+    for _ in 0..1_000_000 {
+        payload.extend_from_slice(&[0, 0, 0]);
+    }
+    deflated(&payload)
+}
+
+/// A protocol body around `payload`, deflated as hard as it goes.
+fn deflated(payload: &[u8]) -> Vec<u8> {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(b"FCRM\x01\x01".to_vec(), flate2::Compression::best());
+    encoder.write_all(payload).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn error_code(status_and_body: (u16, Vec<u8>)) -> (u16, String) {
+    let (status, body) = status_and_body;
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    (
+        status,
+        json["error"]["code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+fn post_raw(server: &Server, device: &Device, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut response = agent()
+        .post(format!("{}/v1/sync/push", server.base))
+        .header("authorization", &format!("Bearer {}", device.token))
+        .header("content-type", protocol::CONTENT_TYPE)
+        .send(body)
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_vec().unwrap(),
+    )
+}
+
+/// Finding 1: a body of a few KB declaring a million entries, and a deflate bomb, are refused
+/// while decoding, before anything is reserved from a declared count; the server, under its
+/// address-space limit, stays up.
+#[test]
+fn count_and_deflate_bombs_are_refused_while_decoding() {
+    let mut server = Server::start();
+    let ana = device(&server, "ana");
+    let million = million_entries();
+    assert!(million.len() < 64 * 1024, "{}", million.len());
+    let bomb = deflated(
+        &postcard::to_stdvec(&PushRequest {
+            docs: vec![DocChanges {
+                doc_id: "bomb".into(),
+                kind: Kind::Customer,
+                changes: vec![vec![0; 48 << 20]],
+            }],
+        })
+        .unwrap(),
+    );
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    for _ in 0..5 {
+        assert_eq!(
+            error_code(post_raw(&server, &ana, &million)),
+            (413, "limit_exceeded".to_owned())
+        );
+        assert_eq!(
+            error_code(post_raw(&server, &ana, &bomb)),
+            (413, "payload_too_large".to_owned())
+        );
+    }
+    assert_honest_sync_works(&mut server);
+}
+
+/// Finding 9: wrong passwords are limited per user; past the limit even the right password
+/// is refused with 429 and a Retry-After, and other users log in as usual.
+#[test]
+fn logins_are_limited_per_user() {
+    let mut server = Server::start();
+    let mut refused = None;
+    for attempt in 0..30 {
+        let response = agent()
+            .post(format!("{}/v1/auth/login", server.base))
+            .send_json(json!({"username": "cat", "password": "wrong"}))
+            .unwrap();
+        if response.status() == 429 {
+            refused = Some(attempt);
+            break;
+        }
+        assert_eq!(response.status(), 401);
+    }
+    let allowed = refused.expect("never limited");
+    assert!(allowed <= 10, "{allowed} attempts allowed");
+    let right = agent()
+        .post(format!("{}/v1/auth/login", server.base))
+        .send_json(json!({"username": "cat", "password": "secret pass"}))
+        .unwrap();
+    assert_eq!(right.status(), 429);
+    assert!(right.headers().get("retry-after").is_some());
+    login(&server, "ana");
+    server.assert_up();
 }
