@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,7 @@ use fieldcrm_core::protocol::{self, MAX_PINGS_PER_BATCH, PingUpload};
 use fieldcrm_core::{Millis, RouteReview, review_route};
 
 use super::{AppState, blocking, saw_session, sync_response};
+use crate::accounts::AuthSession;
 use crate::auth::AuthUser;
 use crate::dates::{self, DAY_MS, MAX_OFFSET_MIN};
 use crate::error::ApiError;
@@ -30,11 +31,11 @@ pub const MAX_OVERVIEW_DAYS: i64 = 92;
 /// `POST /v1/sync/pings`: a batch of the caller's location pings (see docs/PROTOCOL.md).
 pub(super) async fn upload_pings(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    headers: HeaderMap,
+    AuthSession(caller): AuthSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    saw_session(&state, &headers);
+    saw_session(&state, &caller);
+    let user = caller.user;
     let body = body?;
     let upload: PingUpload = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
     if upload.batch_id.is_empty() || upload.batch_id.len() > 64 {
