@@ -43,6 +43,10 @@ pub enum CliError {
     Usage(String),
     #[error("sync failed: {0}")]
     Sync(Box<SyncError>),
+    #[error(
+        "the server revoked this device (an admin revoked it or disabled the user): the local store has been wiped and the session removed"
+    )]
+    DeviceRevoked,
 }
 
 impl From<StoreError> for CliError {
@@ -60,6 +64,9 @@ impl From<SyncError> for CliError {
 impl CliError {
     /// A hint printed under the message, when there is a useful next step.
     pub fn hint(&self) -> Option<&'static str> {
+        if matches!(self, CliError::DeviceRevoked) {
+            return Some("ask your admin; a new login starts this store afresh as a new device");
+        }
         let CliError::Sync(err) = self else {
             return None;
         };
