@@ -146,7 +146,7 @@ fn seed_customer(phone: &Device, tablet: &Device) -> String {
     let kiosk = phone.store.create(kiosk).unwrap();
     phone.sync().unwrap();
     tablet.sync().unwrap();
-    assert_eq!(tablet.customers(), [kiosk.meta.id.clone()]);
+    assert_eq!(tablet.customers(), std::slice::from_ref(&kiosk.meta.id));
     kiosk.meta.id
 }
 
@@ -161,7 +161,7 @@ fn a_device_revoked_through_the_endpoint_is_told_to_wipe_and_has_nothing_left() 
     // Something still waiting for upload on the lost phone.
     let visit = phone
         .store
-        .create(Visit::new(&kiosk, &phone.store.user()))
+        .create(Visit::new(&kiosk, phone.store.user()))
         .unwrap();
 
     let (admin_token, _) = login(&server, "root");
@@ -183,7 +183,7 @@ fn a_device_revoked_through_the_endpoint_is_told_to_wipe_and_has_nothing_left() 
 
     // The user's other device is untouched and the visit never reached the server.
     tablet.sync().unwrap();
-    assert_eq!(tablet.customers(), [kiosk.clone()]);
+    assert_eq!(tablet.customers(), std::slice::from_ref(&kiosk));
     assert!(tablet.store.get_any(&visit.meta.id).unwrap().is_none());
 }
 

@@ -46,6 +46,8 @@ impl Store {
             inner
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            // Ordinary deletes (acknowledged changes) need not pay for overwriting.
+            inner.conn.pragma_update(None, "secure_delete", "OFF")?;
         }
         inner.docs.clear();
         inner.actor = actor;
