@@ -41,13 +41,13 @@ sealed interface SyncOutcome {
  */
 class SyncRunner(
     private val repository: FieldRepository,
-    /** A transport for the signed-in session, or null when nobody is signed in. */
-    private val transport: () -> SyncTransport?,
     /**
      * Called once the server answered `device_revoked` and the store was wiped: the app signs
      * out (forgets the token) and, with an encrypted store, deletes the store's key.
      */
     private val onDeviceRevoked: () -> Unit = {},
+    /** A transport for the signed-in session, or null when nobody is signed in. */
+    private val transport: () -> SyncTransport?,
 ) {
     /** Whether a run is under way, and the outcome of the last one in this process. */
     data class State(val running: Boolean = false, val lastOutcome: SyncOutcome? = null)
