@@ -86,6 +86,12 @@ pub enum FieldCrmError {
         code: String,
         retry_after_secs: Option<u32>,
     },
+    /// The server revoked this device (an admin revoked it, or disabled its user: code
+    /// `device_revoked`). The store has already been wiped by the sync that got this answer;
+    /// the app signs out, forgets the token and deletes the store's key (see
+    /// docs/EMBEDDING.md). Logging in again starts the store afresh as a new device.
+    #[error("this device was revoked: the local data has been wiped")]
+    DeviceRevoked,
     /// The server's response could not be read (`code` is the protocol's stable code).
     #[error("unreadable sync message: {code}")]
     Protocol { code: String },
@@ -201,6 +207,7 @@ impl From<fc::TransportError> for FieldCrmError {
 impl From<fc::SyncError> for FieldCrmError {
     fn from(e: fc::SyncError) -> Self {
         match e {
+            e if e.is_device_revoked() => FieldCrmError::DeviceRevoked,
             fc::SyncError::Transport(t) => t.into(),
             fc::SyncError::Protocol(p) => FieldCrmError::Protocol {
                 code: p.code().to_owned(),

@@ -594,6 +594,18 @@ impl FieldStore {
         })
     }
 
+    /// Removes everything this device holds (records, pending changes, pings, rejected
+    /// changes, the user binding) and leaves a valid empty store with a fresh actor id. `sync`
+    /// does this by itself when the server answers `device_revoked`.
+    /// Waits for a running sync round to end first.
+    pub fn wipe(&self) -> Result<()> {
+        let store = self.store()?;
+        guarded("wipe", || {
+            let _one_at_a_time = lock(&self.sync_lock);
+            Ok(store.wipe()?)
+        })
+    }
+
     /// One sync round through the host's transport: push every pending change, then pull every
     /// page. Offline errors are retried with backoff (up to 5 tries per request, sleeping on
     /// this thread); the outcome is recorded in `sync_status`.

@@ -454,6 +454,8 @@ fn server_binary() -> PathBuf {
 struct Server {
     child: Child,
     base: String,
+    bin: PathBuf,
+    db: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -542,6 +544,8 @@ fn start_server() -> Server {
     Server {
         child,
         base,
+        bin,
+        db,
         _dir: dir,
     }
 }
@@ -761,6 +765,43 @@ fn two_devices_sync_through_the_real_server() {
         "{err:?}"
     );
     assert!(ana.sync_status().unwrap().last_error.is_some());
+}
+
+#[test]
+fn a_revoked_device_is_wiped_by_its_next_sync() {
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let (ana, token) = device(&server, &dir, "ana");
+    let mut kiosk = new_customer("Fischhalle".into());
+    kiosk.territory = Some("harbour".into());
+    let kiosk = ana.create_customer(kiosk).unwrap();
+    let host = Arc::new(HostHttp {
+        agent: agent(),
+        base: server.base.clone(),
+        token,
+        requests: Mutex::new(0),
+    });
+    ana.sync(host.clone()).unwrap();
+    let unsent = ana
+        .create_customer(new_customer("Not yet sent".into()))
+        .unwrap();
+    let actor = ana.actor_id().unwrap();
+
+    admin(
+        &server.bin,
+        &server.db,
+        &["device", "revoke", "--device", &actor],
+    );
+
+    assert_eq!(ana.sync(host).unwrap_err(), FieldCrmError::DeviceRevoked);
+    for id in [kiosk.meta.id, unsent.meta.id] {
+        assert!(ana.get_customer(id).unwrap().is_none());
+    }
+    let status = ana.sync_status().unwrap();
+    assert_eq!((status.pending_changes, status.cursor), (0, 0));
+    assert_eq!(status.last_error_code.as_deref(), Some("device_revoked"));
+    assert_eq!(ana.user().unwrap(), "local");
+    assert_ne!(ana.actor_id().unwrap(), actor);
 }
 
 #[test]

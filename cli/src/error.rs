@@ -48,6 +48,10 @@ pub enum CliError {
         "{count} document(s) from the server could not be loaded (document_refused); the next sync fetches them again, see `fieldcrm status`"
     )]
     DocumentsRefused { count: u64 },
+    #[error(
+        "the server revoked this device (an admin revoked it or disabled the user): the local store has been wiped and the session removed"
+    )]
+    DeviceRevoked,
 }
 
 impl From<StoreError> for CliError {
@@ -65,6 +69,9 @@ impl From<SyncError> for CliError {
 impl CliError {
     /// A hint printed under the message, when there is a useful next step.
     pub fn hint(&self) -> Option<&'static str> {
+        if matches!(self, CliError::DeviceRevoked) {
+            return Some("ask your admin; a new login starts this store afresh as a new device");
+        }
         let CliError::Sync(err) = self else {
             return None;
         };

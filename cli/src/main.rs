@@ -12,9 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use fieldcrm_core::{
-    AnyRecord, Customer, CustomerFilter, CustomerSummary, Fix, GeoLocation, Grade, HttpTransport,
-    LocationSource, Millis, Query, QueryResult, RetryPolicy, Store, StoreError, Visit,
-    check_coordinates, distance_m, sync,
+    AnyRecord, Customer, CustomerFilter, CustomerSummary, DEVICE_REVOKED, Fix, GeoLocation, Grade,
+    HttpTransport, LocationSource, Millis, Query, QueryResult, RetryPolicy, Store, StoreError,
+    Visit, check_coordinates, distance_m, sync,
 };
 
 use crate::api::Api;
@@ -291,13 +291,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sync => {
             let session = Session::require(&session_path)?;
             let transport = HttpTransport::new(&session.server, &session.token);
-            let report = sync(
+            let report = match sync(
                 &store,
                 &transport,
                 &RetryPolicy::default(),
                 &mut |delay| std::thread::sleep(delay),
                 &now_ms,
-            )?;
+            ) {
+                Ok(report) => report,
+                // The core has wiped the store already; the token is dead too.
+                Err(err) if err.is_device_revoked() => {
+                    Session::remove(&session_path)?;
+                    return Err(CliError::DeviceRevoked);
+                }
+                Err(err) => return Err(err.into()),
+            };
             println!(
                 "synced with {}: {} changes pushed, {} rejected, {} documents received, {} removed ({} pages)",
                 session.server,
@@ -344,7 +352,16 @@ fn login(
         });
     }
     store.set_user(&login.user.id)?;
-    api.register_device(&login.token, &store.actor_id())?;
+    match api.register_device(&login.token, &store.actor_id()) {
+        // This store's actor was revoked while it was away: its data must go. A new login
+        // then registers it afresh as a new device.
+        Err(CliError::Refused { code, .. }) if code == DEVICE_REVOKED => {
+            store.wipe()?;
+            Session::remove(session_path)?;
+            return Err(CliError::DeviceRevoked);
+        }
+        other => other?,
+    }
     Session {
         server: server.trim_end_matches('/').to_owned(),
         token: login.token,
@@ -532,10 +549,11 @@ fn status(store: &Store, session_path: &Path) -> Result<(), CliError> {
     println!("cursor:         {}", status.cursor);
     println!("last sync:      {}", time(status.last_sync_at));
     println!("last attempt:   {}", time(status.last_attempt_at));
-    println!(
-        "last error:     {}",
-        status.last_error.as_deref().unwrap_or("none")
-    );
+    match (&status.last_error, &status.last_error_code) {
+        (Some(error), Some(code)) => println!("last error:     {error} ({code})"),
+        (Some(error), None) => println!("last error:     {error}"),
+        _ => println!("last error:     none"),
+    }
     println!("rejected:       {} changes", status.rejected_changes);
     for rejected in store.rejected_changes()? {
         println!(

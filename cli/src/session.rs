@@ -53,6 +53,18 @@ impl Session {
         Session::load(path)?.ok_or(CliError::NotLoggedIn)
     }
 
+    /// Forgets the session (the token is useless once the device is revoked).
+    pub fn remove(path: &Path) -> Result<(), CliError> {
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(CliError::SessionFile {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     pub fn save(&self, path: &Path) -> Result<(), CliError> {
         let io = |source| CliError::SessionFile {
             path: path.display().to_string(),

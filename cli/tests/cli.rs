@@ -20,6 +20,7 @@ const PASSWORD: &str = "secret pass";
 /// The server on its own runtime; dropping it stops the runtime and with it the server.
 struct Server {
     base: String,
+    storage: Arc<dyn Storage>,
     runtime: Option<tokio::runtime::Runtime>,
     _dir: tempfile::TempDir,
 }
@@ -61,7 +62,7 @@ fn server() -> Server {
         ServerCommand::Serve(args) => args,
         other => panic!("not serve: {other:?}"),
     };
-    let state = fieldcrm_server::serve::state(&args, storage).unwrap();
+    let state = fieldcrm_server::serve::state(&args, storage.clone()).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -78,6 +79,7 @@ fn server() -> Server {
     ));
     Server {
         base,
+        storage,
         runtime: Some(runtime),
         _dir: dir,
     }
@@ -306,4 +308,48 @@ fn errors_are_messages_not_panics() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot open the store"));
+}
+
+#[test]
+fn a_revoked_device_wipes_its_store_and_says_so() {
+    let server = server();
+    let ana = Device::new();
+    ana.login(&server, "ana");
+    ana.ok(&[
+        "customer",
+        "add",
+        "--name",
+        "Fischhalle Altona",
+        "--territory",
+        "harbour",
+    ]);
+    assert!(ana.ok(&["sync"]).contains("1 changes pushed"));
+    ana.ok(&[
+        "customer",
+        "add",
+        "--name",
+        "Not yet sent",
+        "--territory",
+        "harbour",
+    ]);
+    let user = server.storage.user_by_username("ana").unwrap().unwrap();
+    let actor = server.storage.device_statuses(&user.id).unwrap()[0]
+        .device
+        .actor_id
+        .clone();
+    assert!(
+        server.storage.revoke_device(&actor, 1).unwrap().is_some(),
+        "{actor}"
+    );
+
+    let err = ana.fails(&["sync"]);
+    assert!(err.contains("revoked") && err.contains("wiped"), "{err}");
+    assert!(!session_file(&ana.store).exists(), "the dead token is gone");
+    assert!(ana.ok(&["search", "fisch"]).contains("no customers"));
+    assert!(ana.ok(&["pending"]).contains("no pending changes"));
+    assert!(ana.ok(&["status"]).contains("device_revoked"));
+    // A new login starts the wiped store afresh as a new device.
+    ana.login(&server, "ana");
+    ana.ok(&["sync"]);
+    assert!(ana.ok(&["search", "fisch"]).contains("Fischhalle Altona"));
 }

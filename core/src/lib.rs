@@ -47,7 +47,7 @@ pub use store::{
     SyncStatus, VerifyReport,
 };
 pub use sync::{
-    MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome, RetryPolicy,
-    SyncError, SyncReport, SyncSession, Transport, TransportError, sync,
+    DEVICE_REVOKED, MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome,
+    RetryPolicy, SyncError, SyncReport, SyncSession, Transport, TransportError, sync,
 };
 pub use visits::{DayRoute, PlannedStop};

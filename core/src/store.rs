@@ -19,6 +19,8 @@ use crate::query::{self, Query, QueryResult};
 use crate::record::{AnyRecord, FieldConflict, Record};
 use crate::{projection, schema};
 
+mod wipe;
+
 /// How many Automerge documents stay in memory between uses.
 const DOC_CACHE_CAPACITY: usize = 256;
 

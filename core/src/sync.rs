@@ -17,6 +17,10 @@ use crate::protocol::{
 };
 use crate::store::{ImportReport, IncomingDoc, IncomingPayload, Store};
 
+/// The server's code for a device whose access was revoked (the device was revoked or its user
+/// disabled): [`sync`] wipes the store ([`Store::wipe`]) when it sees it.
+pub const DEVICE_REVOKED: &str = "device_revoked";
+
 /// Largest decompressed response a device accepts.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -96,6 +100,11 @@ impl SyncError {
             SyncError::Transport(e) => e.retry_after(),
             _ => None,
         }
+    }
+
+    /// Whether the server said this device's access was revoked: its local data must go.
+    pub fn is_device_revoked(&self) -> bool {
+        matches!(self, SyncError::Transport(TransportError::Server { code, .. }) if code == DEVICE_REVOKED)
     }
 }
 
@@ -299,7 +308,9 @@ fn with_retry<T>(
 
 /// One full sync round: push everything pending, then pull every page. Retries what is worth
 /// retrying with backoff (`sleep` waits; tests pass a no-op). The sync status records the
-/// outcome; an error leaves everything not acknowledged in place for the next round.
+/// outcome; an error leaves everything not acknowledged in place for the next round, except
+/// `device_revoked`: then the store is wiped first ([`Store::wipe`]) and the error returned,
+/// and the sync status shows its code.
 pub fn sync(
     store: &Store,
     transport: &dyn Transport,
@@ -310,6 +321,9 @@ pub fn sync(
     let round = store.sync_round();
     let result = sync_round(store, transport, policy, sleep, now);
     if let Err(e) = &result {
+        if e.is_device_revoked() {
+            store.wipe()?;
+        }
         store.record_sync_error(&e.to_string(), &e.code(), now())?;
     }
     drop(round); // the last status a live query sees is the finished one
@@ -731,5 +745,61 @@ mod tests {
             (0, 0, 3, None)
         );
         assert_eq!(flaky.pushes.borrow().len(), 1);
+    }
+
+    /// A server that refuses every request with one status and code.
+    struct Refusing(u16, &'static str);
+
+    impl Transport for Refusing {
+        fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            Err(TransportError::Server {
+                status: self.0,
+                code: self.1.to_owned(),
+                retry_after: None,
+            })
+        }
+        fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.push(body)
+        }
+        fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.push(body)
+        }
+        fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.push(body)
+        }
+    }
+
+    #[test]
+    fn device_revoked_wipes_the_store_and_other_refusals_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = store(&dir, "d.sqlite");
+        let kiosk = device.create(Customer::new("Kiosk")).unwrap();
+        let policy = RetryPolicy::default();
+
+        let err = sync(
+            &device,
+            &Refusing(401, "token_expired"),
+            &policy,
+            &mut |_| {},
+            &|| NOW,
+        )
+        .unwrap_err();
+        assert!(!err.is_device_revoked());
+        assert!(device.get_any(&kiosk.meta.id).unwrap().is_some(), "kept");
+
+        let err = sync(
+            &device,
+            &Refusing(401, DEVICE_REVOKED),
+            &policy,
+            &mut |_| {},
+            &|| NOW,
+        )
+        .unwrap_err();
+        assert!(err.is_device_revoked());
+        assert_eq!(err.code(), DEVICE_REVOKED);
+        assert!(device.get_any(&kiosk.meta.id).unwrap().is_none(), "wiped");
+        let status = device.sync_status().unwrap();
+        assert_eq!(status.pending_changes, 0);
+        assert_eq!(status.last_error_code.as_deref(), Some(DEVICE_REVOKED));
     }
 }

@@ -584,6 +584,9 @@ fn server_binary() -> BenchResult<PathBuf> {
     Ok(binary)
 }
 
+/// The scrape token the benchmark's server accepts for `/metrics`.
+const METRICS_TOKEN: &str = "load-bench-scrape";
+
 /// The running server; killed when dropped (also on every error path).
 struct Server {
     child: Child,
@@ -604,6 +607,7 @@ impl Server {
             .arg(db)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
+            .env("FIELDCRM_METRICS_TOKEN", METRICS_TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -646,7 +650,10 @@ impl Server {
     /// A counter or histogram sum from `/metrics`: the sum of every sample whose line starts
     /// with `prefix` (labels included in the prefix if given).
     fn metric(&self, agent: &ureq::Agent, prefix: &str) -> BenchResult<f64> {
-        let mut response = agent.get(format!("{}/metrics", self.base)).call()?;
+        let mut response = agent
+            .get(format!("{}/metrics", self.base))
+            .header("authorization", &format!("Bearer {METRICS_TOKEN}"))
+            .call()?;
         let text = response.body_mut().read_to_string()?;
         let mut total = 0.0;
         for line in text.lines().filter(|l| l.starts_with(prefix)) {

@@ -2,8 +2,10 @@
 //! key rotation. Each returns the line to print.
 
 use crate::auth::{self, AuthError, PasswordParams};
-use crate::config::{CustomerCommand, KeyCommand, TeamCommand, TerritoryCommand, UserCommand};
-use crate::model::Role;
+use crate::config::{
+    CustomerCommand, DeviceCommand, KeyCommand, TeamCommand, TerritoryCommand, UserCommand,
+};
+use crate::model::{Role, now_unix};
 use crate::storage::{NewUser, Storage, StorageError};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +16,8 @@ pub enum AdminError {
     NoSuchTerritory(String),
     #[error("no user named {0:?}")]
     NoSuchUser(String),
+    #[error("no device with id or actor id {0:?}")]
+    NoSuchDevice(String),
     #[error("{0}")]
     Usage(&'static str),
     #[error(transparent)]
@@ -78,6 +82,62 @@ pub fn user(
             let team_id = team_id(storage, &team)?;
             storage.move_user_to_team(&user.id, &team_id)?;
             Ok(format!("user {username} moved to team {team}"))
+        }
+        UserCommand::Disable { username } => {
+            let user = user_named(storage, &username)?;
+            storage.set_user_disabled(&user.id, true, now_unix())?;
+            Ok(format!(
+                "user {username} disabled: login and every token refused, their devices will wipe their data at their next sync"
+            ))
+        }
+        UserCommand::Enable { username } => {
+            let user = user_named(storage, &username)?;
+            storage.set_user_disabled(&user.id, false, now_unix())?;
+            Ok(format!(
+                "user {username} enabled: they may log in again (earlier tokens stay refused)"
+            ))
+        }
+    }
+}
+
+fn user_named(storage: &dyn Storage, username: &str) -> Result<crate::model::User, AdminError> {
+    storage
+        .user_by_username(username)?
+        .ok_or_else(|| AdminError::NoSuchUser(username.to_owned()))
+}
+
+pub fn device(storage: &dyn Storage, command: DeviceCommand) -> Result<String, AdminError> {
+    match command {
+        DeviceCommand::List { username } => {
+            let user = user_named(storage, &username)?;
+            let lines: Vec<String> = storage
+                .device_statuses(&user.id)?
+                .into_iter()
+                .map(|d| {
+                    let state = match d.revoked_at {
+                        Some(at) => format!("revoked at {at}"),
+                        None => "active".to_owned(),
+                    };
+                    format!(
+                        "device {} actor {} registered at {} {state}",
+                        d.device.id, d.device.actor_id, d.device.registered_at
+                    )
+                })
+                .collect();
+            Ok(if lines.is_empty() {
+                format!("user {username} has no devices")
+            } else {
+                lines.join("\n")
+            })
+        }
+        DeviceCommand::Revoke { device } => {
+            let revoked = storage
+                .revoke_device(&device, now_unix())?
+                .ok_or_else(|| AdminError::NoSuchDevice(device.clone()))?;
+            Ok(format!(
+                "device {} (actor {}) revoked: its token is refused and it will wipe its data at its next sync",
+                revoked.device.id, revoked.device.actor_id
+            ))
         }
     }
 }

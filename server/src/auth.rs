@@ -9,6 +9,9 @@
 //! - `exp`, `iss`, `aud` and `sub` are required in every token.
 //! - A token proves who the caller is; what they may do (role, team, territories) is read from
 //!   the database on each request, so a demoted or deleted user loses access at once.
+//! - Each of our tokens names a session (`sid`), read with its user on each request: a revoked
+//!   device or a disabled user is refused at once with `device_revoked` (see
+//!   `storage/accounts.rs`), without logging out the user's other devices.
 //! - A wrong password and an unknown user get the same answer and take the same time (a dummy
 //!   hash is verified for unknown users).
 
@@ -55,6 +58,9 @@ pub enum AuthError {
     Random(String),
     #[error("no active signing key")]
     NoActiveKey,
+    /// The session's device was revoked or its user disabled.
+    #[error("this device's access was revoked")]
+    Revoked,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -65,6 +71,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ApiError::Unauthorized("invalid username or password"),
             AuthError::TokenExpired => ApiError::TokenExpired,
             AuthError::InvalidToken => ApiError::InvalidToken,
+            AuthError::Revoked => ApiError::DeviceRevoked,
             AuthError::Storage(e) => e.into(),
             other => ApiError::internal(other),
         }
@@ -127,6 +134,8 @@ pub struct Claims {
     pub iat: u64,
     pub iss: String,
     pub aud: String,
+    /// The session (a row in `sessions`), checked on every request.
+    pub sid: String,
 }
 
 /// Only `sub` is read from an identity provider's token (`iss`, `aud` and `exp` are checked
@@ -142,6 +151,15 @@ pub struct IssuedToken {
     pub token: String,
     pub kid: String,
     pub expires_at: i64,
+    pub session_id: String,
+}
+
+/// Who is calling: the user read fresh, and the session their token names (`None` for an
+/// identity provider's token, which carries no session of ours).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub session_id: Option<String>,
 }
 
 /// Issuer, audience and lifetime of our tokens.
@@ -252,6 +270,7 @@ pub struct Auth {
     password_params: PasswordParams,
     dummy_hash: String,
     keys: RwLock<LoadedKeys>,
+    max_devices_per_user: usize,
 }
 
 impl std::fmt::Debug for Auth {
@@ -288,7 +307,18 @@ impl Auth {
                 at: Instant::now(),
                 keys: Arc::new(keys),
             }),
+            max_devices_per_user: usize::from(crate::accounts::DEFAULT_MAX_DEVICES_PER_USER),
         })
+    }
+
+    /// Caps the devices (not revoked) a user may register.
+    pub fn with_max_devices_per_user(mut self, max: usize) -> Self {
+        self.max_devices_per_user = max;
+        self
+    }
+
+    pub fn max_devices_per_user(&self) -> usize {
+        self.max_devices_per_user
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -326,20 +356,25 @@ impl Auth {
     /// password, after the same work.
     pub fn login(&self, username: &str, password: &str) -> Result<User, AuthError> {
         let user = self.storage.user_by_username(username)?;
+        // A disabled user gets the answer of a wrong password, after the same work.
+        let disabled = match &user {
+            Some(user) => self.storage.user_disabled(&user.id)?,
+            None => false,
+        };
         let hash = user
             .as_ref()
             .and_then(|u| u.password_hash.as_deref())
             .unwrap_or(&self.dummy_hash);
         let matches = verify_password(hash, password);
         match user {
-            Some(user) if matches && user.password_hash.is_some() => Ok(user),
+            Some(user) if matches && user.password_hash.is_some() && !disabled => Ok(user),
             _ => Err(AuthError::InvalidCredentials),
         }
     }
 
-    /// A token for `user`, signed with the active key. The keys are re-read first (one small
-    /// query, next to argon2's cost at login), so a `key rotate` run by the admin command takes
-    /// effect for the very next token.
+    /// A token for `user` naming a new session, signed with the active key. The keys are
+    /// re-read first (one small query, next to argon2's cost at login), so a `key rotate` run
+    /// by the admin command takes effect for the very next token.
     pub fn issue(&self, user: &User) -> Result<IssuedToken, AuthError> {
         let keys = self.cached_keys(Duration::ZERO)?;
         let key = keys
@@ -350,6 +385,12 @@ impl Auth {
         let now = now_unix();
         let iat = u64::try_from(now).unwrap_or(0);
         let exp = iat.saturating_add(self.settings.ttl_secs);
+        let expires_at = i64::try_from(exp).unwrap_or(i64::MAX);
+        let session_id = hex::encode(random_bytes::<16>()?);
+        // Kept past `exp` by the verification leeway, so a token still accepted finds its row.
+        let kept_until = expires_at.saturating_add(i64::try_from(LEEWAY_SECS).unwrap_or(i64::MAX));
+        self.storage
+            .create_session(&session_id, &user.id, now, kept_until)?;
         let claims = Claims {
             sub: user.id.clone(),
             role: user.role,
@@ -358,6 +399,7 @@ impl Auth {
             iat,
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
+            sid: session_id.clone(),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(key.kid.clone());
@@ -366,7 +408,8 @@ impl Auth {
         Ok(IssuedToken {
             token,
             kid: key.kid.clone(),
-            expires_at: i64::try_from(exp).unwrap_or(i64::MAX),
+            expires_at,
+            session_id,
         })
     }
 
@@ -397,9 +440,16 @@ impl Auth {
     /// Verifies `token` and returns the user it names (read fresh from the database).
     pub fn authenticate(&self, token: &str) -> Result<User, AuthError> {
         self.authenticate_at(token, now_unix())
+            .map(|caller| caller.user)
     }
 
-    pub(crate) fn authenticate_at(&self, token: &str, now: i64) -> Result<User, AuthError> {
+    /// Verifies `token` and returns the user and session it names, both read fresh: a revoked
+    /// session or a disabled user is [`AuthError::Revoked`].
+    pub fn authenticate_caller(&self, token: &str) -> Result<Caller, AuthError> {
+        self.authenticate_at(token, now_unix())
+    }
+
+    pub(crate) fn authenticate_at(&self, token: &str, now: i64) -> Result<Caller, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
         if header.alg == Algorithm::HS256 {
             let kid = header.kid.ok_or(AuthError::InvalidToken)?;
@@ -412,18 +462,34 @@ impl Auth {
                 &self.validation,
             )
             .map_err(map_jwt_error)?;
-            return self
+            let session = self
                 .storage
-                .user_by_id(&data.claims.sub)?
-                .ok_or(AuthError::InvalidToken);
+                .session_state(&data.claims.sid)?
+                .filter(|s| s.user.id == data.claims.sub)
+                .ok_or(AuthError::InvalidToken)?;
+            if session.revoked || session.user_disabled {
+                return Err(AuthError::Revoked);
+            }
+            return Ok(Caller {
+                user: session.user,
+                session_id: Some(data.claims.sid),
+            });
         }
         match &self.idp {
             Some(idp) if header.alg == idp.algorithm => {
                 let data = jsonwebtoken::decode::<ExternalClaims>(token, &idp.key, &idp.validation)
                     .map_err(map_jwt_error)?;
-                self.storage
+                let user = self
+                    .storage
                     .user_by_username(&data.claims.sub)?
-                    .ok_or(AuthError::InvalidToken)
+                    .ok_or(AuthError::InvalidToken)?;
+                if self.storage.user_disabled(&user.id)? {
+                    return Err(AuthError::Revoked);
+                }
+                Ok(Caller {
+                    user,
+                    session_id: None,
+                })
             }
             _ => Err(AuthError::InvalidToken),
         }
@@ -435,9 +501,12 @@ impl Auth {
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
-fn bearer_token(parts: &Parts) -> Result<String, ApiError> {
-    let value = parts
-        .headers
+pub(crate) fn bearer_token(parts: &Parts) -> Result<String, ApiError> {
+    bearer_from_headers(&parts.headers)
+}
+
+pub(crate) fn bearer_from_headers(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
     let value = value.to_str().map_err(|_| ApiError::InvalidToken)?;
@@ -458,8 +527,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)?;
         let auth = Arc::<Auth>::from_ref(state);
-        let user = tokio::task::spawn_blocking(move || auth.authenticate(&token)).await??;
-        Ok(AuthUser(user))
+        let caller =
+            tokio::task::spawn_blocking(move || auth.authenticate_caller(&token)).await??;
+        Ok(AuthUser(caller.user))
     }
 }
 
@@ -514,6 +584,7 @@ pub(crate) mod tests {
     fn claims_for(user: &User) -> Claims {
         let now = now_unix() as u64;
         Claims {
+            sid: String::new(),
             sub: user.id.clone(),
             role: user.role,
             team: None,

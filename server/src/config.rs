@@ -43,6 +43,9 @@ pub enum Command {
     /// Token signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Users' devices: list them, revoke a lost one.
+    #[command(subcommand)]
+    Device(DeviceCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -114,6 +117,15 @@ pub struct ServeArgs {
           default_value_t = crate::fieldwork::DEFAULT_PIN_MOVE_FLAG_M,
           value_parser = metres)]
     pub pin_move_flag_m: f64,
+    /// Devices (not revoked) a user may register; one more is refused with `device_limit`.
+    #[arg(long, env = "FIELDCRM_MAX_DEVICES_PER_USER",
+          default_value_t = crate::accounts::DEFAULT_MAX_DEVICES_PER_USER,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_devices_per_user: u16,
+    /// A bearer token that may read `/metrics` besides admins' tokens (for a Prometheus
+    /// scraper). Prefer the environment variable: flags show in `ps`.
+    #[arg(long, env = "FIELDCRM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// A distance in metres: finite and not negative.
@@ -166,6 +178,33 @@ pub enum UserCommand {
         username: String,
         #[arg(long, env = "FIELDCRM_TEAM")]
         team: String,
+    },
+    /// Disable a user (a departed rep): login and every token are refused at once, and their
+    /// devices are told to wipe their local data.
+    Disable {
+        #[arg(long, env = "FIELDCRM_USERNAME")]
+        username: String,
+    },
+    /// Let a disabled user log in again (tokens issued before stay refused).
+    Enable {
+        #[arg(long, env = "FIELDCRM_USERNAME")]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// A user's devices, revoked ones included.
+    List {
+        #[arg(long, env = "FIELDCRM_USERNAME")]
+        username: String,
+    },
+    /// Revoke one device (a lost phone), by device id or actor id: its token is refused at
+    /// once, it is told to wipe its local data, and its actor can no longer push. The user's
+    /// other devices stay signed in.
+    Revoke {
+        #[arg(long, env = "FIELDCRM_DEVICE")]
+        device: String,
     },
 }
 

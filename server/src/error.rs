@@ -29,6 +29,10 @@ pub enum ApiError {
     /// unknown key, unknown user).
     #[error("the token is not valid")]
     InvalidToken,
+    /// The caller's device was revoked or its user disabled: the device must delete its local
+    /// data (see docs/EMBEDDING.md). Logging in again does not help.
+    #[error("this device's access was revoked: delete the local data")]
+    DeviceRevoked,
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
@@ -71,6 +75,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::TokenExpired => "token_expired",
             ApiError::InvalidToken => "invalid_token",
+            ApiError::DeviceRevoked => "device_revoked",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -88,9 +93,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::MalformedMessage(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) | ApiError::TokenExpired | ApiError::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::Unauthorized(_)
+            | ApiError::TokenExpired
+            | ApiError::InvalidToken
+            | ApiError::DeviceRevoked => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -160,6 +166,13 @@ impl From<StorageError> for ApiError {
                 message: format!("{what} already exists"),
             },
             StorageError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StorageError::DeviceRevoked => ApiError::DeviceRevoked,
+            StorageError::DeviceLimit(max) => ApiError::Conflict {
+                code: "device_limit",
+                message: format!(
+                    "this user already has {max} devices: an admin must revoke one first"
+                ),
+            },
             other => ApiError::internal(other),
         }
     }

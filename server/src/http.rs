@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, MatchedPath, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,8 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use fieldcrm_core::protocol::{self, ProtocolError, PullRequest, PushRequest};
 
-use crate::auth::{Auth, AuthUser};
+use crate::accounts::{self, AuthSession};
+use crate::auth::{Auth, AuthUser, Caller};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::model::{Device, Role};
@@ -68,7 +69,23 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/auth/login", post(login))
-        .route("/v1/devices", post(register_device))
+        .route("/v1/devices", post(accounts::register_device))
+        .route(
+            "/v1/admin/users/{user_id}/disable",
+            post(accounts::disable_user),
+        )
+        .route(
+            "/v1/admin/users/{user_id}/enable",
+            post(accounts::enable_user),
+        )
+        .route(
+            "/v1/admin/users/{user_id}/devices",
+            get(accounts::user_devices),
+        )
+        .route(
+            "/v1/admin/devices/{device}/revoke",
+            post(accounts::revoke_device),
+        )
         .route("/v1/me", get(me))
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", post(pull))
@@ -179,7 +196,8 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    accounts::may_read_metrics(&state, &headers).await?;
     let text = state.metrics.render().map_err(ApiError::internal)?;
     Ok((
         [(
@@ -258,43 +276,6 @@ async fn login(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct RegisterDevice {
-    /// The device's Automerge actor id, hex.
-    actor_id: String,
-}
-
-/// Longest actor id accepted, in bytes (Automerge's own are 16).
-const MAX_ACTOR_BYTES: usize = 32;
-
-fn normalise_actor_id(actor_id: &str) -> Result<String, ApiError> {
-    let bytes = hex::decode(actor_id)
-        .map_err(|_| ApiError::BadRequest("actor_id must be hexadecimal".into()))?;
-    if bytes.is_empty() || bytes.len() > MAX_ACTOR_BYTES {
-        return Err(ApiError::BadRequest(format!(
-            "actor_id must be 1 to {MAX_ACTOR_BYTES} bytes"
-        )));
-    }
-    Ok(hex::encode(bytes))
-}
-
-async fn register_device(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    ApiJson(body): ApiJson<RegisterDevice>,
-) -> Result<(StatusCode, Json<Device>), ApiError> {
-    let actor_id = normalise_actor_id(&body.actor_id)?;
-    let storage = state.storage.clone();
-    let registration = blocking(move || storage.register_device(&user.id, &actor_id)).await?;
-    let status = if registration.created {
-        tracing::info!(user = %registration.device.user_id, actor = %registration.device.actor_id, "device registered");
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(registration.device)))
-}
-
 #[derive(Debug, Serialize)]
 struct TerritorySummary {
     id: String,
@@ -365,12 +346,12 @@ pub(crate) fn sync_response(body: Vec<u8>) -> Response {
 /// `POST /v1/sync/push`: see docs/PROTOCOL.md.
 async fn push(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    headers: HeaderMap,
+    AuthSession(caller): AuthSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    saw_session(&state, &headers);
-    admit_sync_request(&state, &user, &headers)?;
+    saw_session(&state, &caller);
+    admit_sync_request(&state, &caller)?;
+    let user = caller.user;
     let started = Instant::now();
     let body = body?;
     let storage = state.storage.clone();
@@ -398,35 +379,30 @@ async fn push(
     ))
 }
 
-/// Admits one sync request of the (already authenticated) caller under the rate limits.
-fn admit_sync_request(
-    state: &AppState,
-    user: &crate::model::User,
-    headers: &HeaderMap,
-) -> Result<(), ApiError> {
-    let credential = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| value.as_bytes())
-        .unwrap_or_default();
-    Ok(state.rate_limits.sync_request(&user.id, credential)?)
+/// Admits one sync request of the authenticated caller under the rate limits: per device
+/// (the caller's session, which is one device's login) and per user.
+pub(crate) fn admit_sync_request(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    Ok(state
+        .rate_limits
+        .sync_request(&caller.user.id, caller.connection_key().as_bytes())?)
 }
 
-/// Counts the (already authenticated) caller's session for `fieldcrm_connected_devices`.
-pub(crate) fn saw_session(state: &AppState, headers: &HeaderMap) {
-    if let Some(credential) = headers.get(axum::http::header::AUTHORIZATION) {
-        state.metrics.saw_session(credential.as_bytes());
-    }
+/// Counts the authenticated caller's session for `fieldcrm_connected_devices`.
+pub(crate) fn saw_session(state: &AppState, caller: &Caller) {
+    state
+        .metrics
+        .saw_session(caller.connection_key().as_bytes());
 }
 
 /// `POST /v1/sync/pull`: see docs/PROTOCOL.md.
 async fn pull(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    headers: HeaderMap,
+    AuthSession(caller): AuthSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    saw_session(&state, &headers);
-    admit_sync_request(&state, &user, &headers)?;
+    saw_session(&state, &caller);
+    admit_sync_request(&state, &caller)?;
+    let user = caller.user;
     let body = body?;
     let storage = state.storage.clone();
     let max_decompressed = state.limits.max_decompressed_bytes;

@@ -6,6 +6,7 @@
 //! with stable codes), [`http`] (routes), [`metrics`] (Prometheus), [`admin`] (self-hoster
 //! commands), [`serve`] (listening and graceful shutdown).
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod config;

@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         Command::Territory(command) => admin::territory(&storage, command),
         Command::Customer(command) => admin::customer(&storage, command),
         Command::Key(command) => admin::key(&storage, command),
+        Command::Device(command) => admin::device(&storage, command),
     };
     match outcome {
         Ok(line) => {

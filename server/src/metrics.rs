@@ -3,9 +3,12 @@
 //! Requests are counted by route template (never the raw path, so label values stay bounded)
 //! and status.
 //!
-//! `fieldcrm_connected_devices` counts the sessions (bearer tokens; every device logs in and
-//! holds its own) that pushed or pulled in the last five minutes. A device that renews its
-//! token counts twice for at most that long.
+//! `fieldcrm_connected_devices` counts the authenticated sessions (every device logs in and
+//! holds its own; the key is the session id, never the raw header, so variants of one token
+//! count once) that pushed, pulled or uploaded pings in the last five minutes. A device that
+//! logs in again counts twice for at most that long.
+//!
+//! Reading `/metrics` needs an admin's token or the scrape token (`--metrics-token`).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -33,6 +36,8 @@ pub struct Metrics {
     /// Devices that synced in the last [`CONNECTED_WINDOW`].
     pub connected_devices: IntGauge,
     recent_sessions: Arc<Mutex<RecentSessions>>,
+    /// A static bearer token a Prometheus scraper may present instead of an admin's token.
+    scrape_token: Option<Arc<str>>,
 }
 
 /// How recently a device must have synced to count as connected.
@@ -89,11 +94,28 @@ impl Metrics {
             push_seconds,
             connected_devices,
             recent_sessions: Arc::default(),
+            scrape_token: None,
         })
     }
 
-    /// Notes that the session holding `credential` synced now, and updates
-    /// `fieldcrm_connected_devices` (expired sessions are dropped at most once a second).
+    /// Also lets `token` read `/metrics` (empty: nobody but admins).
+    pub fn with_scrape_token(mut self, token: Option<&str>) -> Self {
+        self.scrape_token = token.filter(|t| !t.is_empty()).map(Arc::from);
+        self
+    }
+
+    /// Whether `token` is the scrape token (compared in time independent of where it differs).
+    pub fn is_scrape_token(&self, token: &str) -> bool {
+        let Some(expected) = &self.scrape_token else {
+            return false;
+        };
+        let (a, b) = (expected.as_bytes(), token.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    /// Notes that the session `session_key` (the authenticated session, see
+    /// `Caller::connection_key`) synced now, and updates `fieldcrm_connected_devices` (expired
+    /// sessions are dropped at most once a second).
     pub fn saw_session(&self, credential: &[u8]) {
         self.saw_session_at(credential, Instant::now());
     }

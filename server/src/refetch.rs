@@ -8,16 +8,17 @@ use std::collections::HashSet;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use fieldcrm_core::protocol::{
     self, MAX_REFETCH_DOCS, PulledDoc, PulledPayload, RefetchRequest, RefetchResponse,
 };
 use rusqlite::OptionalExtension;
 
-use crate::auth::AuthUser;
+use crate::accounts::AuthSession;
 use crate::error::ApiError;
-use crate::http::{AppState, PULLS_IN_FLIGHT, blocking, saw_session, sync_response};
+use crate::http::{
+    AppState, PULLS_IN_FLIGHT, admit_sync_request, blocking, saw_session, sync_response,
+};
 use crate::scope::{self, Principal, Scope};
 use crate::storage::{Result, SqliteStorage};
 
@@ -35,22 +36,25 @@ pub(crate) fn check_bounds(request: &RefetchRequest) -> Result<(), ApiError> {
 /// `POST /v1/sync/refetch`. Reads like a pull, under the same concurrency limit.
 pub(crate) async fn refetch(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    headers: HeaderMap,
+    AuthSession(caller): AuthSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    saw_session(&state, &headers);
+    saw_session(&state, &caller);
+    admit_sync_request(&state, &caller)?;
+    let user = caller.user;
     let body = body?;
+    let max_decompressed = state.limits.max_decompressed_bytes;
     let _permit = PULLS_IN_FLIGHT
         .acquire()
         .await
         .map_err(ApiError::internal)?;
-    let request: RefetchRequest = protocol::decode(&body, state.limits.max_decompressed_bytes)?;
-    check_bounds(&request)?;
     let storage = state.storage.clone();
+    // Decoding is CPU work: on the blocking pool, under the permit, like a pull's.
     let response = blocking(move || {
+        let request: RefetchRequest = protocol::decode(&body, max_decompressed)?;
+        check_bounds(&request)?;
         let principal = storage.principal(&user)?;
-        storage.refetch_documents(&principal, &request)
+        Ok::<_, ApiError>(storage.refetch_documents(&principal, &request)?)
     })
     .await?;
     Ok(sync_response(

@@ -52,11 +52,12 @@ pub fn state(args: &ServeArgs, storage: Arc<dyn Storage>) -> Result<AppState, Se
         audience: args.audience.clone(),
         ttl_secs: args.token_ttl_secs,
     };
-    let auth = Auth::new(storage.clone(), settings, idp, PasswordParams::default())?;
+    let auth = Auth::new(storage.clone(), settings, idp, PasswordParams::default())?
+        .with_max_devices_per_user(usize::from(args.max_devices_per_user));
     Ok(AppState {
         storage,
         auth: Arc::new(auth),
-        metrics: Metrics::new()?,
+        metrics: Metrics::new()?.with_scrape_token(args.metrics_token.as_deref()),
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_decompressed_bytes: args.max_decompressed_bytes,

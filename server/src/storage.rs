@@ -31,6 +31,10 @@ pub enum StorageError {
     AlreadyExists(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("the device was revoked")]
+    DeviceRevoked,
+    #[error("the user already has {0} devices")]
+    DeviceLimit(usize),
     #[error("not a FieldCRM server database")]
     NotAServerDatabase,
     #[error("the database has schema version {found}; this build supports up to {supported}")]
@@ -44,6 +48,9 @@ pub enum StorageError {
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+mod accounts;
+pub use accounts::{Accounts, DeviceStatus, SessionState};
 
 /// A new user, before it has an id.
 #[derive(Debug, Clone)]
@@ -84,7 +91,7 @@ pub struct DeviceRegistration {
 /// lock at commit time (e.g. a row lock on a counter taken as the transaction's last step), or
 /// by serving pulls only up to a safe high-water mark (the lowest number still in flight
 /// minus one), and must test it under concurrency.
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: Accounts + Send + Sync + 'static {
     /// A cheap query that proves the database answers.
     fn health(&self) -> Result<()>;
 
@@ -193,6 +200,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_changes_by_rowid.sql"),
     include_str!("../migrations/0007_fieldwork.sql"),
     include_str!("../migrations/0008_fieldwork_trust.sql"),
+    include_str!("../migrations/0009_sessions.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

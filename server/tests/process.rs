@@ -130,6 +130,7 @@ fn serves_logs_in_and_shuts_down_gracefully_on_sigterm() {
             "--token-ttl-secs",
             "600",
         ])
+        .env("FIELDCRM_METRICS_TOKEN", "process-test-scrape")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -227,7 +228,14 @@ fn serves_logs_in_and_shuts_down_gracefully_on_sigterm() {
     assert_ne!(new_kid, old_kid);
     assert!(out.contains(&new_kid), "{out}");
 
-    let mut metrics = agent.get(format!("{base}/metrics")).call().unwrap();
+    // Metrics need an admin's token or the scrape token.
+    let refused = agent.get(format!("{base}/metrics")).call().unwrap();
+    assert_eq!(refused.status(), 401);
+    let mut metrics = agent
+        .get(format!("{base}/metrics"))
+        .header("authorization", "Bearer process-test-scrape")
+        .call()
+        .unwrap();
     assert_eq!(metrics.status(), 200);
     let metrics = metrics.body_mut().read_to_string().unwrap();
     assert!(

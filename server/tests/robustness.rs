@@ -83,6 +83,8 @@ fn start(db: &Path, fault: Option<Fault>) -> Server {
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "error")
+        // Every random case registers fresh devices for the same few users.
+        .env("FIELDCRM_MAX_DEVICES_PER_USER", "10000")
         .env_remove("FIELDCRM_FAULT_EXIT_BEFORE_COMMIT")
         .env_remove("FIELDCRM_FAULT_EXIT_AFTER_COMMIT")
         .stdout(Stdio::piped())

@@ -29,12 +29,16 @@ impl Drop for Server {
     }
 }
 
+/// Lets the tests read `/metrics` (otherwise an admin's token is needed).
+const METRICS_TOKEN: &str = "sync-e2e-scrape";
+
 fn start(db: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
         .arg("--db")
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
+        .env("FIELDCRM_METRICS_TOKEN", METRICS_TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -293,6 +297,7 @@ fn users_gaining_or_losing_sight_of_records_see_it_on_their_next_sync() {
     assert!(maya.store.get_any(&visit.meta.id).unwrap().is_some());
     let metrics = agent()
         .get(format!("{}/metrics", server.base))
+        .header("authorization", &format!("Bearer {METRICS_TOKEN}"))
         .call()
         .unwrap()
         .body_mut()

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,7 @@ use fieldcrm_core::protocol::{self, PingUpload};
 use fieldcrm_core::{Millis, RouteReview, review_route};
 
 use super::{AppState, admit_sync_request, blocking, saw_session, sync_response};
+use crate::accounts::AuthSession;
 use crate::auth::AuthUser;
 use crate::dates::{self, DAY_MS, MAX_OFFSET_MIN};
 use crate::error::ApiError;
@@ -33,12 +34,12 @@ static PING_UPLOADS_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::
 /// `POST /v1/sync/pings`: a batch of the caller's location pings (see docs/PROTOCOL.md).
 pub(super) async fn upload_pings(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    headers: HeaderMap,
+    AuthSession(caller): AuthSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    saw_session(&state, &headers);
-    admit_sync_request(&state, &user, &headers)?;
+    saw_session(&state, &caller);
+    admit_sync_request(&state, &caller)?;
+    let user = caller.user;
     let body = body?;
     let storage = state.storage.clone();
     let max_decompressed = state.limits.max_decompressed_bytes;

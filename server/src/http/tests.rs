@@ -14,7 +14,7 @@ use crate::auth::{Claims, PasswordParams, hash_password};
 use crate::model::{SigningKey, User, now_unix};
 use crate::rate_limit::tests::ManualClock;
 use crate::rate_limit::{Rate, RateLimits};
-use crate::storage::{NewUser, SqliteStorage};
+use crate::storage::{Accounts, NewUser, SqliteStorage};
 
 const BODY_LIMIT: usize = 1024;
 
@@ -150,10 +150,16 @@ impl TestApp {
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&key.secret)).unwrap()
     }
 
+    /// Claims naming a new session of `name`.
     fn claims(&self, name: &str) -> Claims {
         let user = self.user(name);
         let now = now_unix() as u64;
+        let sid = crate::model::new_id();
+        self.storage
+            .create_session(&sid, &user.id, now as i64, now as i64 + 600)
+            .unwrap();
         Claims {
+            sid,
             sub: user.id,
             role: user.role,
             team: user.team_id,
@@ -502,12 +508,18 @@ async fn unknown_routes_and_methods_answer_in_json() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
-    let app = TestApp::new();
+    let mut app = TestApp::new();
+    app.state.metrics = app.state.metrics.clone().with_scrape_token(Some("scrape"));
     app.get("/healthz", None).await;
     app.get("/v1/me", None).await;
     app.get("/no/such/path/42", None).await;
     let response = super::app(app.state.clone())
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, "Bearer scrape")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);

@@ -27,7 +27,7 @@ pub(super) const COMPACT_AFTER: i64 = 16;
 
 fn device_actors(conn: &Connection, user_id: &str) -> Result<HashSet<String>> {
     Ok(conn
-        .prepare_cached("SELECT actor_id FROM devices WHERE user_id = ?1")?
+        .prepare_cached("SELECT actor_id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL")?
         .query_map([user_id], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?)
 }

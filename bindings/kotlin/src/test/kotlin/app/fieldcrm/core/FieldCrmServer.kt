@@ -89,6 +89,9 @@ class FieldCrmServer(dir: Path, reps: List<String>, val password: String) : Auto
         check(process.exitValue() == 0) { "admin ${args.toList()} failed: ${output.readText()}" }
     }
 
+    /** An admin revokes a device (a lost phone) by its actor id, with the admin command. */
+    fun revokeDevice(actorId: String) = admin("device", "revoke", "--device", actorId)
+
     private fun dir(): Path = db.parent
 
     override fun close() {

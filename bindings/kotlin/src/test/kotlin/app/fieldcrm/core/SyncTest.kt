@@ -51,6 +51,43 @@ class SyncTest {
         }
     }
 
+    @Test
+    fun `a revoked device is told to wipe at its next sync and is left empty`(@TempDir dir: Path) {
+        FieldCrmServer(dir, listOf("ana", "ben"), "kotlin secret pass").use { server ->
+            val ana = device(server, dir, "ana")
+            val tablet = device(server, dir.resolve("tablet").also { it.toFile().mkdirs() }, "ana")
+            try {
+                val hall = ana.store.createCustomer(
+                    located("Fischhalle Krause", BERLIN_LAT, BERLIN_LON).apply { territory = "harbour" },
+                )
+                val http = HttpSyncTransport(server.base, ana.token)
+                assertEquals(1uL, ana.store.sync(http).pushed)
+                val unsent = ana.store.createCustomer(
+                    located("Noch nicht gesendet", BERLIN_LAT, BERLIN_LON).apply { territory = "harbour" },
+                )
+                val actor = ana.store.actorId()
+
+                server.revokeDevice(actor)
+
+                assertThrows<FieldCrmException.DeviceRevoked> { ana.store.sync(http) }
+                assertNull(ana.store.getCustomer(hall.meta.id))
+                assertNull(ana.store.getCustomer(unsent.meta.id))
+                val status = ana.store.syncStatus()
+                assertEquals(0uL, status.pendingChanges)
+                assertEquals(0L, status.cursor)
+                assertEquals("device_revoked", status.lastErrorCode)
+                assertEquals("local", ana.store.user(), "the user binding is gone")
+                assertTrue(ana.store.actorId() != actor, "a fresh actor id")
+                // The user's other device keeps syncing.
+                tablet.store.syncWithBuiltinHttp(server.base, tablet.token)
+                assertNotNull(tablet.store.getCustomer(hall.meta.id))
+            } finally {
+                ana.store.close()
+                tablet.store.close()
+            }
+        }
+    }
+
     private fun converge(server: FieldCrmServer, ana: Device, ben: Device) {
         // Ana, offline: a customer in harbour, a planned visit, a drive with pings, check in/out.
         val now = nowMs()

@@ -39,7 +39,9 @@ class AppContainer(private val app: Application) {
             opened?.repository?.close()
             val path = File(app.filesDir, storeFileName(userId)).path
             val repository = FieldRepository.open(path, Dispatchers.IO)
-            Opened(userId, repository, SyncRunner(repository) { transport() }).also { opened = it }
+            // A revoked phone has been wiped by the library; it only has to sign out.
+            val runner = SyncRunner(repository, transport = { transport() }, onDeviceRevoked = { signOut() })
+            Opened(userId, repository, runner).also { opened = it }
         }
     }
 

@@ -16,9 +16,16 @@ sealed interface SyncOutcome {
     data class Offline(val reason: String) : SyncOutcome
 
     data class Failed(val error: Exception, val message: String) : SyncOutcome {
-        /** The token was refused: the app should show the login screen. */
+        /**
+         * An admin revoked this phone or disabled its user (`device_revoked`): the library has
+         * already wiped the store, and the runner has called its `onDeviceRevoked` (sign out).
+         */
+        val deviceRevoked: Boolean
+            get() = error is FieldCrmException.DeviceRevoked
+
+        /** The token was refused (or the device revoked): the app should show the login screen. */
         val needsSignIn: Boolean
-            get() = error is FieldCrmException.ServerRefused && error.status.toInt() == 401
+            get() = deviceRevoked || (error is FieldCrmException.ServerRefused && error.status.toInt() == 401)
     }
 
     /** Another sync (the button or the periodic worker) was running; this one did nothing. */
@@ -34,6 +41,11 @@ sealed interface SyncOutcome {
  */
 class SyncRunner(
     private val repository: FieldRepository,
+    /**
+     * Called once the server answered `device_revoked` and the store was wiped: the app signs
+     * out (forgets the token) and, with an encrypted store, deletes the store's key.
+     */
+    private val onDeviceRevoked: () -> Unit = {},
     /** A transport for the signed-in session, or null when nobody is signed in. */
     private val transport: () -> SyncTransport?,
 ) {
@@ -74,6 +86,9 @@ class SyncRunner(
             SyncOutcome.Synced(report)
         } catch (e: FieldCrmException.Offline) {
             SyncOutcome.Offline(e.reason)
+        } catch (e: FieldCrmException.DeviceRevoked) {
+            onDeviceRevoked()
+            SyncOutcome.Failed(e, e.userMessage())
         } catch (e: FieldCrmException) {
             SyncOutcome.Failed(e, e.userMessage())
         }

@@ -23,6 +23,8 @@ fun FieldCrmException.userMessage(): String = when (this) {
         in 500..599 -> "The server has a problem (${status.toInt()}). Try again later."
         else -> "The server refused the request (${status.toInt()} $code)."
     }
+    is FieldCrmException.DeviceRevoked ->
+        "Your administrator has signed this phone out. Its FieldCRM data has been removed."
     is FieldCrmException.Protocol -> "The server's answer could not be read ($code). Is the app up to date?"
     is FieldCrmException.Internal -> "Something went wrong ($operation). Please try again."
 }

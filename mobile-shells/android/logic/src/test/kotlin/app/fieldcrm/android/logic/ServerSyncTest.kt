@@ -138,6 +138,40 @@ class ServerSyncTest : StoreTest() {
     }
 
     @Test
+    fun `a revoked phone is wiped and signed out at its next sync`() = runBlocking<Unit> {
+        val base = startServer().base
+        val auth = AuthApi(base, dispatcher = io)
+        val login = auth.login("ana", PASSWORD)
+        val ana = repository("ana.sqlite", user = login.userId)
+        assertTrue(auth.registerDevice(login.token, ana.actorId()))
+        val sessions = InMemorySessionStore(Session(base, login.userId, "ana", login.token, login.expiresAt))
+        val runner = SyncRunner(
+            ana,
+            transport = { sessions.load()?.let { s -> OkHttpSyncTransport(s.serverUrl) { s.token } } },
+            onDeviceRevoked = { sessions.save(null) },
+        )
+        val list = CustomerListViewModel(ana, scope, debounceMs = 0)
+        val kiosk = list.createCustomer(CustomerDraft("Kiosk am Deich", territory = "harbour"))!!
+        assertTrue(runner.run() is SyncOutcome.Synced)
+        val unsent = list.createCustomer(CustomerDraft("Noch nicht gesendet", territory = "harbour"))!!
+
+        // The admin revokes the lost phone.
+        ServerProcess.admin(dir.resolve("server.sqlite"), "device", "revoke", "--device", ana.actorId())
+
+        val revoked = runner.run() as SyncOutcome.Failed
+        assertTrue(revoked.deviceRevoked && revoked.needsSignIn)
+        assertEquals(FieldCrmException.DeviceRevoked().userMessage(), revoked.message)
+        assertNull(sessions.load(), "signed out")
+        assertNull(ana.customer(kiosk.meta.id))
+        assertNull(ana.customer(unsent.meta.id))
+        val status = ana.syncStatusNow()
+        assertEquals(0L, status.pendingChanges.toLong())
+        assertEquals("device_revoked", status.lastErrorCode)
+        // The next run finds nobody signed in.
+        assertEquals(SyncOutcome.NotSignedIn, runner.run())
+    }
+
+    @Test
     fun `a stopped server or a wrong port is offline, and nothing is lost`() = runBlocking<Unit> {
         var base = startServer().base
         val closedPort = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }

@@ -1,0 +1,257 @@
+//! Lost phones and departed reps, end to end: the real server binary, device stores talking to
+//! it through the core library's HTTP transport, and the admin's command and endpoint. A
+//! revoked device is refused at once, told to wipe, and has nothing left; the user's other
+//! device keeps working.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use fieldcrm_core::*;
+use serde_json::{Value, json};
+
+mod support;
+use support::{BIN, admin, agent, seed_org};
+
+const PASSWORD: &str = "secret pass";
+
+/// Kills the server when the test ends, passing or failing.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("fieldcrm-server listening on ")
+        .unwrap()
+        .to_owned();
+    Server { child, base }
+}
+
+fn login(server: &Server, username: &str) -> (String, String) {
+    let mut response = agent()
+        .post(format!("{}/v1/auth/login", server.base))
+        .send_json(json!({"username": username, "password": PASSWORD}))
+        .unwrap();
+    assert_eq!(response.status(), 200, "login {username}");
+    let body: Value = response.body_mut().read_json().unwrap();
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["user"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+struct Device {
+    store: Store,
+    transport: HttpTransport,
+    device_id: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A signed-in device with its actor registered.
+fn device(server: &Server, username: &str) -> Device {
+    let (token, user_id) = login(server, username);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    store.set_user(&user_id).unwrap();
+    let mut registered = agent()
+        .post(format!("{}/v1/devices", server.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(json!({"actor_id": store.actor_id()}))
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let registered: Value = registered.body_mut().read_json().unwrap();
+    Device {
+        store,
+        transport: HttpTransport::new(&server.base, &token),
+        device_id: registered["id"].as_str().unwrap().to_owned(),
+        _dir: dir,
+    }
+}
+
+impl Device {
+    fn sync(&self) -> Result<SyncReport, SyncError> {
+        sync(
+            &self.store,
+            &self.transport,
+            &RetryPolicy::default(),
+            &mut |_| {},
+            &|| 1_790_000_000_000,
+        )
+    }
+
+    fn customers(&self) -> Vec<String> {
+        self.store.document_ids(Kind::Customer).unwrap()
+    }
+
+    fn assert_wiped(&self) {
+        for kind in [Kind::Customer, Kind::Visit] {
+            assert!(
+                self.store.document_ids(kind).unwrap().is_empty(),
+                "{kind:?}"
+            );
+        }
+        let status = self.store.sync_status().unwrap();
+        assert_eq!(
+            (status.pending_changes, status.pending_pings, status.cursor),
+            (0, 0, 0)
+        );
+        assert_eq!(status.last_error_code.as_deref(), Some(DEVICE_REVOKED));
+        assert_eq!(self.store.user(), "local", "the user binding is gone too");
+    }
+}
+
+fn organisation(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("server.sqlite");
+    seed_org(
+        &db,
+        &[
+            ("ana", "rep", Some("harbour")),
+            ("ben", "rep", Some("harbour")),
+            ("root", "admin", None),
+        ],
+        PASSWORD,
+    );
+    db
+}
+
+/// A customer of ana's territory, pushed by her phone and on every device of hers.
+fn seed_customer(phone: &Device, tablet: &Device) -> String {
+    let mut kiosk = Customer::new("Kiosk Hafen");
+    kiosk.territory = Some("harbour".into());
+    let kiosk = phone.store.create(kiosk).unwrap();
+    phone.sync().unwrap();
+    tablet.sync().unwrap();
+    assert_eq!(tablet.customers(), std::slice::from_ref(&kiosk.meta.id));
+    kiosk.meta.id
+}
+
+#[test]
+fn a_device_revoked_through_the_endpoint_is_told_to_wipe_and_has_nothing_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = organisation(dir.path());
+    let server = start(&db);
+    let phone = device(&server, "ana");
+    let tablet = device(&server, "ana");
+    let kiosk = seed_customer(&phone, &tablet);
+    // Something still waiting for upload on the lost phone.
+    let visit = phone
+        .store
+        .create(Visit::new(&kiosk, phone.store.user()))
+        .unwrap();
+
+    let (admin_token, _) = login(&server, "root");
+    let response = agent()
+        .post(format!(
+            "{}/v1/admin/devices/{}/revoke",
+            server.base, phone.device_id
+        ))
+        .header("authorization", &format!("Bearer {admin_token}"))
+        .send_empty()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let err = phone.sync().unwrap_err();
+    assert!(err.is_device_revoked(), "{err}");
+    assert_eq!(err.code(), DEVICE_REVOKED);
+    phone.assert_wiped();
+    assert!(phone.store.get_any(&visit.meta.id).unwrap().is_none());
+
+    // The user's other device is untouched and the visit never reached the server.
+    tablet.sync().unwrap();
+    assert_eq!(tablet.customers(), std::slice::from_ref(&kiosk));
+    assert!(tablet.store.get_any(&visit.meta.id).unwrap().is_none());
+}
+
+#[test]
+fn a_disabled_user_is_told_to_wipe_on_every_device_and_cannot_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = organisation(dir.path());
+    let server = start(&db);
+    let phone = device(&server, "ana");
+    let tablet = device(&server, "ana");
+    let colleague = device(&server, "ben");
+    seed_customer(&phone, &tablet);
+
+    // The admin command, against the running server's database.
+    admin(&db, &["user", "disable", "--username", "ana"]);
+
+    for device in [&phone, &tablet] {
+        let err = device.sync().unwrap_err();
+        assert!(err.is_device_revoked(), "{err}");
+        device.assert_wiped();
+    }
+    let refused = agent()
+        .post(format!("{}/v1/auth/login", server.base))
+        .send_json(json!({"username": "ana", "password": PASSWORD}))
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    colleague.sync().unwrap();
+    assert_eq!(colleague.customers().len(), 1);
+}
+
+#[test]
+fn the_revoke_command_refuses_the_phone_and_its_actor_cannot_push_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = organisation(dir.path());
+    let server = start(&db);
+    let phone = device(&server, "ana");
+    let actor = phone.store.actor_id();
+    admin(&db, &["device", "revoke", "--device", &actor]);
+
+    // A thief who kept a copy of the store logs in again: the old actor cannot be registered.
+    let (token, _) = login(&server, "ana");
+    let response = agent()
+        .post(format!("{}/v1/devices", server.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(json!({"actor_id": actor}))
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // Nor can changes signed by it be pushed under the new session.
+    let mut kiosk = Customer::new("Forged");
+    kiosk.territory = Some("harbour".into());
+    phone.store.create(kiosk).unwrap();
+    let session = SyncSession::new(&phone.store);
+    let push = session.build_push().unwrap().unwrap();
+    let response = HttpTransport::new(&server.base, &token)
+        .push(push.body)
+        .unwrap();
+    let outcome = session.apply_push_response(&response, 1).unwrap();
+    assert_eq!((outcome.acknowledged, outcome.rejected), (0, 1));
+
+    let listed = Command::new(BIN)
+        .arg("--db")
+        .arg(&db)
+        .args(["device", "list", "--username", "ana"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains(&actor) && listed.contains("revoked at"),
+        "{listed}"
+    );
+}
