@@ -215,8 +215,8 @@ pub enum PulledPayload {
 }
 
 /// The device keeps the changes of one push under this many bytes (a single larger change
-/// still travels alone), well inside the server's decompressed request limit (8 MiB by
-/// default), so an honest push is never refused for its size.
+/// still travels alone), well inside the server's request limits (4 MiB as sent and once
+/// inflated, by default), so an honest push is never refused for its size.
 pub const MAX_PUSH_PAYLOAD_BYTES: usize = 2 * 1024 * 1024;
 
 /// Most pings one upload may carry.
@@ -343,7 +343,10 @@ pub fn decode<T: DeserializeOwned>(
     let rest = &body[HEADER_LEN..];
     let inflated;
     let payload = if flags & FLAG_DEFLATE != 0 {
-        let mut buffer = Vec::new();
+        // Sized by our own limit, never by the request: inflating fills it without the copies
+        // a growing buffer makes (a doubling buffer held twice the payload at its peak), and
+        // only the pages actually written take memory.
+        let mut buffer = Vec::with_capacity(max_decompressed.saturating_add(1).min(64 << 20));
         let limit = u64::try_from(max_decompressed)
             .unwrap_or(u64::MAX)
             .saturating_add(1);

@@ -64,12 +64,13 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(60..=30 * 24 * 3600))]
     pub token_ttl_secs: u64,
     /// Largest request body accepted, in bytes (compressed, as sent).
-    #[arg(long, env = "FIELDCRM_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    #[arg(long, env = "FIELDCRM_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Largest sync request payload after decompression, in bytes. Devices keep their pushes
     /// under `protocol::MAX_PUSH_PAYLOAD_BYTES` (2 MiB); what a request may inflate to is held in
-    /// memory while it decodes, so this bounds a deflate bomb's cost.
-    #[arg(long, env = "FIELDCRM_MAX_DECOMPRESSED_BYTES", default_value_t = 8 * 1024 * 1024)]
+    /// memory while it decodes (with its decoded copy: twice this at most, per push in flight),
+    /// so this bounds a deflate bomb's cost.
+    #[arg(long, env = "FIELDCRM_MAX_DECOMPRESSED_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_decompressed_bytes: usize,
     /// Public key (PEM, RSA or EC P-256) of an external identity provider whose tokens are
     /// accepted; its `sub` names a user by username.
