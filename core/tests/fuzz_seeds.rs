@@ -3,6 +3,8 @@
 //! when the wire format or the data model changes, then commit what it wrote:
 //! `cargo test -p fieldcrm-core --test fuzz_seeds -- --ignored`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use automerge::Automerge;

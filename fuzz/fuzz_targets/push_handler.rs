@@ -13,7 +13,7 @@ use arbitrary::Arbitrary;
 use fieldcrm_core::Kind;
 use fieldcrm_core::protocol::{DocChanges, PushRequest};
 use fieldcrm_fuzz::org::{Org, seed};
-use fieldcrm_fuzz::{CHANGE_CHUNK, no_escaping_panic, remember_panics, seal, split_chunk};
+use fieldcrm_fuzz::{no_escaping_panic, remember_panics, seal, split_chunk};
 use fieldcrm_server::Storage;
 use libfuzzer_sys::fuzz_target;
 
@@ -44,8 +44,9 @@ enum ChangeInput {
     Pool(u8),
     /// A pool change with its body edited, re-sealed.
     Edited { base: u8, edits: Vec<Edit> },
-    /// An arbitrary body, sealed as a change (or compressed change) chunk.
-    Sealed { compressed: bool, body: Vec<u8> },
+    /// An arbitrary body, sealed as a chunk of any known type (document, change, compressed
+    /// change, bundle): what only the framing check stands between and Automerge.
+    Sealed { chunk_type: u8, body: Vec<u8> },
     /// Raw bytes, as is.
     Raw(Vec<u8>),
 }
@@ -125,10 +126,10 @@ fn request(org: &Org, input: Input) -> PushRequest {
                 .into_iter()
                 .map(|change| match change {
                     ChangeInput::Pool(i) => pick(&org.changes, i).clone(),
-                    ChangeInput::Edited { base, edits } => edited(pick(&org.changes, base), &edits),
-                    ChangeInput::Sealed { compressed, body } => {
-                        seal(CHANGE_CHUNK + u8::from(compressed), &body)
+                    ChangeInput::Edited { base, edits } => {
+                        edited(pick(&org.changes, base).as_slice(), &edits)
                     }
+                    ChangeInput::Sealed { chunk_type, body } => seal(chunk_type % 4, &body),
                     ChangeInput::Raw(bytes) => bytes,
                 })
                 .collect();
