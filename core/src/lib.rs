@@ -51,3 +51,17 @@ pub use sync::{
     RetryPolicy, SyncError, SyncReport, SyncSession, Transport, TransportError, sync,
 };
 pub use visits::{DayRoute, PlannedStop};
+
+/// For the fuzz targets in `fuzz/` only: the chunk framing checks, which are otherwise private.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// `chunks::check`: a sequence of intact Automerge chunks.
+    pub fn check_chunks(bytes: &[u8]) -> Result<(), String> {
+        crate::chunks::check(bytes)
+    }
+
+    /// `chunks::check_change`: exactly one intact change chunk.
+    pub fn check_change_chunk(bytes: &[u8]) -> Result<(), String> {
+        crate::chunks::check_change(bytes)
+    }
+}
