@@ -19,17 +19,23 @@ fn leb128_u64(input: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
-/// Change and compressed-change chunk types.
-const CHANGE_CHUNK_TYPES: std::ops::RangeInclusive<u8> = 1..=2;
+/// The chunk type of an uncompressed change: the only form a device pushes (`Change::raw_bytes`).
+/// A compressed change (type 2) would be inflated by Automerge without a bound, and a bundle
+/// (type 3) makes its parser allocate what the bytes declare: neither reaches Automerge from a
+/// device.
+const CHANGE_CHUNK_TYPE: u8 = 1;
 
-/// `Ok` when `bytes` is exactly one well-formed change chunk (plain or compressed) with a valid
-/// checksum: what a device pushes as one change. The checksum is the head of the change's
-/// SHA-256 hash, so a change whose bytes were damaged after hashing is refused here, before
-/// anything stores it.
-pub(crate) fn check_change(bytes: &[u8]) -> Result<(), String> {
-    check(bytes)?;
-    if !CHANGE_CHUNK_TYPES.contains(&bytes[8]) {
-        return Err(format!("chunk type {} is not a change", bytes[8]));
+/// `Ok` when `bytes` is framed as exactly one uncompressed change chunk (magic, type, a length
+/// that covers the rest exactly), whatever its checksum.
+pub(crate) fn check_change_framing(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 10 || bytes[..4] != MAGIC {
+        return Err("not Automerge data (bad magic bytes)".to_owned());
+    }
+    if bytes[8] != CHANGE_CHUNK_TYPE {
+        return Err(format!(
+            "chunk type {} is not an uncompressed change",
+            bytes[8]
+        ));
     }
     let (length, length_size) =
         leb128_u64(&bytes[9..]).ok_or_else(|| "bad chunk length".to_owned())?;
@@ -38,9 +44,25 @@ pub(crate) fn check_change(bytes: &[u8]) -> Result<(), String> {
         .and_then(|l| l.checked_add(9 + length_size))
         != Some(bytes.len())
     {
-        return Err("more than one chunk where one change was expected".to_owned());
+        return Err("the chunk length does not cover exactly one change".to_owned());
     }
     Ok(())
+}
+
+/// `Ok` when `bytes` is exactly one uncompressed change chunk with a valid checksum: what a
+/// device pushes as one change. The checksum is the head of the change's SHA-256 hash, so a
+/// change whose bytes were damaged after hashing is refused here, before anything stores it.
+pub(crate) fn check_change(bytes: &[u8]) -> Result<(), String> {
+    check_change_framing(bytes)?;
+    check(bytes)
+}
+
+/// The hash of a change chunk framed as [`check_change_framing`] accepts: the SHA-256 of the
+/// chunk from its type byte on (what Automerge calls the change's hash; the checksum is its
+/// first four bytes). No Automerge parser sees the bytes.
+pub(crate) fn change_hash(bytes: &[u8]) -> Option<[u8; 32]> {
+    check_change_framing(bytes).ok()?;
+    Some(Sha256::digest(&bytes[8..]).into())
 }
 
 /// `Ok` when `bytes` is a sequence of well-formed Automerge chunks with valid checksums.
@@ -81,7 +103,7 @@ mod tests {
     use automerge::transaction::Transactable;
     use automerge::{Automerge, ROOT};
 
-    use super::{check, check_change};
+    use super::{change_hash, check, check_change};
 
     #[test]
     fn accepts_documents_and_changes_and_refuses_damage() {
@@ -130,5 +152,35 @@ mod tests {
         two.extend_from_slice(&change);
         assert!(check_change(&two).is_err(), "two chunks");
         assert!(check_change(&doc.save()).is_err(), "a whole document");
+    }
+
+    #[test]
+    fn a_change_hash_comes_from_the_framing_and_matches_automerges() {
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "notes", "x".repeat(4_000))?;
+            Ok(())
+        })
+        .unwrap();
+        let mut change = doc.get_last_local_change().unwrap().clone();
+        let raw = change.raw_bytes().to_vec();
+        let expected = change.hash().to_string();
+        assert_eq!(change_hash(&raw).map(hex::encode), Some(expected.clone()));
+        let mut damaged = raw.clone();
+        damaged[5] ^= 0xff;
+        assert_eq!(
+            change_hash(&damaged).map(hex::encode),
+            Some(expected),
+            "the checksum is not part of the hash"
+        );
+        assert!(check_change(&damaged).is_err());
+        let compressed = change.bytes().to_vec();
+        assert_eq!(compressed[8], 2, "large changes compress");
+        assert_eq!(change_hash(&compressed), None);
+        assert!(check_change(&compressed).is_err());
+        assert_eq!(change_hash(&doc.save()), None, "a document is not a change");
+        let mut bundle = raw;
+        bundle[8] = 3;
+        assert_eq!(change_hash(&bundle), None);
     }
 }
