@@ -19,9 +19,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails by panicking
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -36,7 +34,7 @@ use sha2::{Digest, Sha256};
 #[path = "../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
-use support::{BIN, agent, seed_org};
+use support::{Launch, ServerProcess, agent, seed_org};
 
 const PASSWORD: &str = "bench password";
 const ABUSERS: [&str; 3] = ["eve", "mallory", "trudy"];
@@ -47,16 +45,9 @@ const HONEST_EVERY: Duration = Duration::from_millis(200);
 const WORST_BODY_BYTES: usize = 64 * 1024;
 
 struct Server {
-    child: Child,
+    process: ServerProcess,
     base: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -69,26 +60,24 @@ impl Server {
         ];
         users.extend(ABUSERS.iter().map(|name| (*name, "rep", Some("hills"))));
         seed_org(&db, &users, PASSWORD);
-        let mut child = spawn(&db);
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("fieldcrm-server listening on ")
-            .unwrap()
-            .to_owned();
+        let process = ServerProcess::start(
+            &db,
+            Launch {
+                log: Some("error"),
+                ..Launch::default()
+            },
+        );
         Server {
-            child,
-            base,
+            base: process.base.clone(),
+            process,
             _dir: dir,
         }
     }
 
     /// Peak resident memory of the server process so far, in MB.
     fn peak_rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.process.child.id())).unwrap();
         let kb: f64 = status
             .lines()
             .find_map(|line| line.strip_prefix("VmHWM:"))
@@ -96,18 +85,6 @@ impl Server {
             .unwrap();
         kb / 1024.0
     }
-}
-
-fn spawn(db: &Path) -> Child {
-    Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 struct Device {

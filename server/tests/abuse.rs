@@ -6,9 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
 
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ROOT, ReadDoc};
@@ -19,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 mod support;
-use support::{BIN, agent, seed_org};
+use support::{Launch, ServerProcess, agent, seed_org};
 
 const NOW: i64 = 1_790_000_000_000;
 /// The server's address space: enough for its threads, SQLite and honest work, far below what
@@ -27,16 +25,9 @@ const NOW: i64 = 1_790_000_000_000;
 const ADDRESS_SPACE_KB: u64 = 3 * 1024 * 1024;
 
 struct Server {
-    child: Child,
+    process: ServerProcess,
     base: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -50,20 +41,16 @@ impl Server {
             ("maya", "manager", None),
         ];
         seed_org(&db, &users, "secret pass");
-        let child = spawn_limited(&db);
-        let mut child = child;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("fieldcrm-server listening on ")
-            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
-            .to_owned();
+        let process = ServerProcess::start(
+            &db,
+            Launch {
+                address_space_kb: Some(ADDRESS_SPACE_KB),
+                ..Launch::default()
+            },
+        );
         Server {
-            child,
-            base,
+            base: process.base.clone(),
+            process,
             _dir: dir,
         }
     }
@@ -71,7 +58,7 @@ impl Server {
     /// Still running, and answering `/healthz`.
     fn assert_up(&mut self) {
         assert!(
-            self.child.try_wait().unwrap().is_none(),
+            self.process.child.try_wait().unwrap().is_none(),
             "the server died under attack"
         );
         let health = agent()
@@ -80,21 +67,6 @@ impl Server {
             .unwrap();
         assert_eq!(health.status(), 200);
     }
-}
-
-fn spawn_limited(db: &Path) -> Child {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v {ADDRESS_SPACE_KB} && exec \"$0\" --db \"$1\" serve --listen 127.0.0.1:0"
-        ))
-        .arg(BIN)
-        .arg(db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 struct Device {

@@ -5,51 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use fieldcrm_core::*;
 use serde_json::{Value, json};
 
 mod support;
-use support::{BIN, admin, agent, seed_org};
+use support::{BIN, Launch, ServerProcess, admin, agent, seed_org};
 
 const PASSWORD: &str = "secret pass";
 
-/// Kills the server when the test ends, passing or failing.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = ServerProcess;
 
 fn start(db: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("fieldcrm-server listening on ")
-        .unwrap()
-        .to_owned();
-    Server { child, base }
+    ServerProcess::start(db, Launch::default())
 }
 
 fn login(server: &Server, username: &str) -> (String, String) {

@@ -11,9 +11,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -25,7 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
 
 mod support;
-use support::{BIN, agent, seed_org};
+use support::{Launch, ServerProcess, agent, seed_org};
 const NOW: i64 = 1_790_000_000_000;
 const PASSWORD: &str = "secret pass";
 
@@ -49,15 +48,8 @@ fn org(users: &[(&str, &str, Option<&str>)]) -> Org {
 
 /// A running server process; killed (SIGKILL) and reaped when dropped.
 struct Server {
-    child: Child,
+    process: ServerProcess,
     base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Which crash point of a push the server is started with.
@@ -77,46 +69,41 @@ impl Fault {
 }
 
 fn start(db: &Path, fault: Option<Fault>) -> Server {
-    let mut command = Command::new(BIN);
-    command
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "error")
+    let faults = [Fault::BeforeCommit.env(), Fault::AfterCommit.env()];
+    let mut env = vec![
         // Every random case registers fresh devices for the same few users.
-        .env("FIELDCRM_MAX_DEVICES_PER_USER", "10000")
-        .env_remove("FIELDCRM_FAULT_EXIT_BEFORE_COMMIT")
-        .env_remove("FIELDCRM_FAULT_EXIT_AFTER_COMMIT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        ("FIELDCRM_MAX_DEVICES_PER_USER", "10000"),
+    ];
     if let Some(fault) = fault {
-        command.env(fault.env(), "1");
+        env.push((fault.env(), "1"));
     }
-    let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("fieldcrm-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Server { child, base }
+    let process = ServerProcess::start(
+        db,
+        Launch {
+            log: Some("error"),
+            env: &env,
+            unset: &faults,
+            ..Launch::default()
+        },
+    );
+    Server {
+        base: process.base.clone(),
+        process,
+    }
 }
 
 impl Server {
     /// SIGKILL, then reap.
     fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.process.child.kill().unwrap();
+        self.process.child.wait().unwrap();
     }
 
     /// Waits (at most 20 s) for the process to end by itself.
     fn exit_status(mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.process.child.try_wait().unwrap() {
                 return status;
             }
             assert!(Instant::now() < deadline, "the server did not exit");

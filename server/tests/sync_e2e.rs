@@ -3,57 +3,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 
 use fieldcrm_core::protocol::{self, RejectCode};
 use fieldcrm_core::*;
 use serde_json::{Value, json};
 
 mod support;
-use support::{BIN, admin, agent, seed_org};
+use support::{Launch, ServerProcess, admin, agent, seed_org};
 const NOW: i64 = 1_790_000_000_000;
 
 struct Server {
-    child: Child,
+    _process: ServerProcess,
     base: String,
     db: PathBuf,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Lets the tests read `/metrics` (otherwise an admin's token is needed).
 const METRICS_TOKEN: &str = "sync-e2e-scrape";
-
-fn start(db: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .env("FIELDCRM_METRICS_TOKEN", METRICS_TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("fieldcrm-server listening on ")
-        .unwrap()
-        .to_owned();
-    (child, base)
-}
 
 /// An organisation: team north with territories harbour (reps ana and ben) and hills (rep
 /// cat), manager maya.
@@ -67,10 +35,16 @@ fn server() -> Server {
         ("maya", "manager", None),
     ];
     seed_org(&db, &users, "secret pass");
-    let (child, base) = start(&db);
+    let process = ServerProcess::start(
+        &db,
+        Launch {
+            env: &[("FIELDCRM_METRICS_TOKEN", METRICS_TOKEN)],
+            ..Launch::default()
+        },
+    );
     Server {
-        child,
-        base,
+        base: process.base.clone(),
+        _process: process,
         db,
         _dir: dir,
     }

@@ -1,8 +1,9 @@
 //! Helpers shared by the server's end-to-end test binaries: admin commands on a server
 //! database, the demo-free test organisation, and an HTTP agent.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
@@ -71,4 +72,71 @@ pub fn agent() -> ureq::Agent {
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into()
+}
+
+/// The real server binary serving a database on a loopback port. Killed (and reaped) when
+/// dropped, so a failing test leaves no server behind.
+pub struct ServerProcess {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`, from the binary's "listening" line.
+    pub base: String,
+}
+
+/// How a [`ServerProcess`] starts, beyond `serve --listen 127.0.0.1:0`.
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// `RUST_LOG` (default `warn`).
+    pub log: Option<&'a str>,
+    /// Extra environment, set after the variables named in `unset` are removed.
+    pub env: &'a [(&'a str, &'a str)],
+    pub unset: &'a [&'a str],
+    /// An address-space limit for the process (`ulimit -v`, in KB).
+    pub address_space_kb: Option<u64>,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `db` and waits for its "listening" line.
+    pub fn start(db: &Path, launch: Launch<'_>) -> ServerProcess {
+        let mut command = match launch.address_space_kb {
+            Some(kb) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -v {kb} && exec \"$0\" \"$@\""))
+                    .arg(BIN);
+                sh
+            }
+            None => Command::new(BIN),
+        };
+        command
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", launch.log.unwrap_or("warn"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for name in launch.unset {
+            command.env_remove(name);
+        }
+        for (name, value) in launch.env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("fieldcrm-server listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        ServerProcess { child, base }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
