@@ -219,7 +219,11 @@ final class AppModel: ObservableObject {
             succeeded = true
             await verifyReceivedDocuments()
         } catch let error as FieldCrmError {
-            if case let .ServerRefused(_, code, _) = error, FieldCrmError.sessionCodes.contains(code) {
+            if case .DeviceRevoked = error {
+                // The library has already wiped the store; the key and session go with it.
+                signOut()
+                show(error)
+            } else if case let .ServerRefused(_, code, _) = error, FieldCrmError.sessionCodes.contains(code) {
                 signOut()
                 show("Your session has expired. Sign in again.")
             } else if userInitiated {

@@ -49,6 +49,8 @@ extension FieldCrmError {
                 return "You may not do this."
             }
             return "The server refused the request (\(status) \(code))."
+        case .DeviceRevoked:
+            return "This device was removed from your organisation. Its FieldCRM data has been deleted."
         case let .Protocol(code):
             return "The server's answer could not be read (\(code)). Update FieldCRM."
         case let .Internal(operation):
