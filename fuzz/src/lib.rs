@@ -11,7 +11,7 @@ pub mod org;
 
 /// The server's default limit on a decompressed sync payload (`--max-decompressed-bytes`,
 /// `server/src/config.rs`): what the HTTP handlers pass to `protocol::decode`.
-pub const SERVER_MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
+pub const SERVER_MAX_DECOMPRESSED: usize = 4 * 1024 * 1024;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
