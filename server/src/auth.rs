@@ -525,10 +525,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)?;
-        let auth = Arc::<Auth>::from_ref(state);
-        let caller =
-            tokio::task::spawn_blocking(move || auth.authenticate_caller(&token)).await??;
+        // The same authentication as `AuthSession` (sessions, revocation), keeping the user only.
+        let crate::accounts::AuthSession(caller) =
+            crate::accounts::AuthSession::from_request_parts(parts, state).await?;
         Ok(AuthUser(caller.user))
     }
 }
