@@ -4,6 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
+mod string_columns;
+
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// Document, change, compressed change, bundle.
 const KNOWN_CHUNK_TYPES: std::ops::RangeInclusive<u8> = 0..=3;
@@ -28,6 +30,12 @@ const CHANGE_CHUNK_TYPE: u8 = 1;
 /// `Ok` when `bytes` is framed as exactly one uncompressed change chunk (magic, type, a length
 /// that covers the rest exactly), whatever its checksum.
 pub(crate) fn check_change_framing(bytes: &[u8]) -> Result<(), String> {
+    change_body(bytes).map(|_| ())
+}
+
+/// The body of a change chunk framed as [`check_change_framing`] accepts: its bytes after the
+/// chunk length.
+fn change_body(bytes: &[u8]) -> Result<&[u8], String> {
     if bytes.len() < 10 || bytes[..4] != MAGIC {
         return Err("not Automerge data (bad magic bytes)".to_owned());
     }
@@ -46,15 +54,18 @@ pub(crate) fn check_change_framing(bytes: &[u8]) -> Result<(), String> {
     {
         return Err("the chunk length does not cover exactly one change".to_owned());
     }
-    Ok(())
+    Ok(&bytes[9 + length_size..])
 }
 
 /// `Ok` when `bytes` is exactly one uncompressed change chunk with a valid checksum: what a
 /// device pushes as one change. The checksum is the head of the change's SHA-256 hash, so a
 /// change whose bytes were damaged after hashing is refused here, before anything stores it.
+/// Every string its columns declare fits in the change (`string_columns`), so Automerge
+/// reserves no more than the change carries when it decodes one.
 pub(crate) fn check_change(bytes: &[u8]) -> Result<(), String> {
-    check_change_framing(bytes)?;
-    check(bytes)
+    let body = change_body(bytes)?;
+    check(bytes)?;
+    string_columns::check_string_columns(body)
 }
 
 /// The hash of a change chunk framed as [`check_change_framing`] accepts: the SHA-256 of the
