@@ -29,7 +29,7 @@ mod projection;
 #[cfg(test)]
 mod trust_tests;
 
-pub use projection::{DEFAULT_PIN_MOVE_FLAG_M, Settings};
+pub use projection::{DEFAULT_PIN_MOVE_FLAG_M, PIN_MOVE_LOOKBACK_MS, Settings};
 pub(crate) use projection::{PushProjection, backfill, future_fix, move_place};
 
 // -- pings ------------------------------------------------------------------------------------

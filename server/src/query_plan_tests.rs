@@ -379,6 +379,7 @@ fn no_statement_the_server_runs_scans_a_growing_table() {
         "INSERT INTO changes",
         "INSERT INTO pings",
         "INSERT INTO pin_moves",
+        "FROM pin_moves\n                         WHERE customer_id = ?1 AND moved_at >= ?2",
         "FROM visit_facts\n             WHERE customer_id = ?1 AND verification = 'no_customer_location'",
         "SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2",
         "FROM scope_history WHERE doc_id = ?1",

@@ -42,6 +42,11 @@ pub(crate) fn future_fix(record: &AnyRecord, now: Millis) -> Option<String> {
 /// check-ins at that customer, are flagged to the manager.
 pub const DEFAULT_PIN_MOVE_FLAG_M: f64 = 200.0;
 
+/// A rep's own pin moves this long before one of their check-ins at that customer flag it too
+/// (30 days, in ms): moving the pin to where the rep will stand in one push and checking in in
+/// the next must not launder the check-in. Older moves are corrections the manager already saw.
+pub const PIN_MOVE_LOOKBACK_MS: Millis = 30 * 24 * 3_600_000;
+
 /// Settings of the field-work projection (from the command line, see `config.rs`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
@@ -69,8 +74,8 @@ struct Place {
 /// A check-in is verified against its customer's place as the server held it when the push
 /// began, so a push that moves the pin to the rep, checks in and moves it back verifies
 /// against the pin before the push. Pin moves are recorded; a rep's move further than the
-/// configured distance in the push of one of their check-ins at that customer flags the
-/// check-in.
+/// configured distance in the push of one of their check-ins at that customer, or in the
+/// [`PIN_MOVE_LOOKBACK_MS`] before it, flags the check-in.
 pub(crate) struct PushProjection<'p> {
     /// Who pushes (`None`: the migration's backfill, where nothing moves).
     writer: Option<&'p Principal>,
@@ -239,8 +244,26 @@ impl<'p> PushProjection<'p> {
             let writer_is_rep = self
                 .writer
                 .is_some_and(|w| w.role == Role::Rep && w.user_id == visit.rep);
-            if writer_is_rep && let Some(moved) = self.rep_moves.get(&visit.customer_id) {
-                self.flag_check_in(tx, &visit.meta.id, *moved)?;
+            if writer_is_rep {
+                // This push's moves (also those recorded after the check-in in it), and the
+                // rep's earlier ones of this customer within the lookback.
+                let earlier: Option<f64> = tx
+                    .prepare_cached(
+                        "SELECT max(distance_m) FROM pin_moves
+                         WHERE customer_id = ?1 AND moved_at >= ?2 AND moved_by = ?3",
+                    )?
+                    .query_row(
+                        params![
+                            visit.customer_id,
+                            self.now.saturating_sub(PIN_MOVE_LOOKBACK_MS),
+                            visit.rep
+                        ],
+                        |row| row.get(0),
+                    )?;
+                let in_push = self.rep_moves.get(&visit.customer_id).copied();
+                if let Some(moved) = earlier.into_iter().chain(in_push).reduce(f64::max) {
+                    self.flag_check_in(tx, &visit.meta.id, moved)?;
+                }
             }
         }
         Ok(())

@@ -222,6 +222,66 @@ fn a_pin_moved_to_the_rep_in_the_push_of_the_check_in_is_flagged() {
     assert!(flags.contains(&(FlagKind::OutOfRange, Some(visit.meta.id.as_str()))));
 }
 
+/// The same spread over three pushes: the pin moved to where the rep will stand, the check-in
+/// in the next push (verified against the moved pin, which the server held by then), the pin
+/// moved back after. The rep's own earlier move flags the check-in; a move older than the
+/// lookback does not.
+#[test]
+fn a_pin_moved_in_an_earlier_push_flags_the_check_in() {
+    let org = Org::new();
+    let device = org.device();
+    let mut kiosk = device.create(customer("Kiosk", pin(53.55))).unwrap();
+    let mut bakery = device.create(customer("Bakery", pin(53.55))).unwrap();
+    org.push(&device);
+
+    kiosk.location = pin(53.65);
+    kiosk = device.update(kiosk).unwrap();
+    bakery.location = pin(53.65);
+    bakery = device.update(bakery).unwrap();
+    org.push(&device);
+    // The bakery's move happened long ago.
+    org.storage
+        .write()
+        .execute(
+            "UPDATE pin_moves SET moved_at = moved_at - ?2 WHERE customer_id = ?1",
+            params![bakery.meta.id, PIN_MOVE_LOOKBACK_MS + 60_000],
+        )
+        .unwrap();
+
+    let kiosk_visit = device
+        .create(checked_in(&kiosk.meta.id, &org.ana.id, 53.65))
+        .unwrap();
+    let bakery_visit = device
+        .create(checked_in(&bakery.meta.id, &org.ana.id, 53.65))
+        .unwrap();
+    org.push(&device);
+    kiosk.location = pin(53.55);
+    device.update(kiosk).unwrap();
+    org.push(&device);
+
+    let (verification, moved) = org.facts(&kiosk_visit.meta.id);
+    assert_eq!(verification.as_deref(), Some("verified"));
+    assert!(
+        moved.is_some_and(|m| (m - 11_120.0).abs() < 100.0),
+        "the earlier move flags the check-in: {moved:?}"
+    );
+    assert_eq!(
+        org.facts(&bakery_visit.meta.id),
+        (Some("verified".to_owned()), None),
+        "a move older than the lookback does not flag"
+    );
+    let review = org.review(&org.mia);
+    assert!(
+        review
+            .flags
+            .iter()
+            .any(|f| f.kind == FlagKind::PinMovedAtCheckIn
+                && f.visit_id.as_deref() == Some(kiosk_visit.meta.id.as_str())),
+        "{:?}",
+        review.flags
+    );
+}
+
 /// The distance that flags is configurable (`--pin-move-flag-m`).
 #[test]
 fn the_flag_distance_is_configurable() {
