@@ -19,7 +19,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails by panicking
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,11 +28,13 @@ use fieldcrm_core::authority::{self, Current, Writer};
 use fieldcrm_core::protocol::{self, DocChanges, PushRequest, PushResponse};
 use fieldcrm_core::{Customer, Kind, Store};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+#[path = "../tests/support/attacks.rs"]
+mod attacks;
 #[path = "../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
+use attacks::{deflate_bomb, million_entries, reseal};
 use support::{Launch, ServerProcess, agent, seed_org};
 
 const PASSWORD: &str = "bench password";
@@ -161,52 +162,6 @@ fn customer(name: String, territory: &str) -> Customer {
     let mut c = Customer::new(name);
     c.territory = Some(territory.to_owned());
     c
-}
-
-/// A push body of one change of `size` zero bytes, deflated as hard as it goes (64 KB of body
-/// inflate to about 64 MB).
-fn deflate_bomb(size: usize) -> Vec<u8> {
-    let payload = postcard::to_stdvec(&PushRequest {
-        docs: vec![DocChanges {
-            doc_id: "bomb".into(),
-            kind: Kind::Customer,
-            changes: vec![vec![0; size]],
-        }],
-    })
-    .unwrap();
-    deflated(&payload)
-}
-
-fn deflated(payload: &[u8]) -> Vec<u8> {
-    let mut encoder =
-        flate2::write::DeflateEncoder::new(b"FCRM\x01\x01".to_vec(), flate2::Compression::best());
-    encoder.write_all(payload).unwrap();
-    encoder.finish().unwrap()
-}
-
-/// A body of a few KB declaring a million documents without changes (finding 1).
-fn million_entries() -> Vec<u8> {
-    // Hand-made postcard: the varint count, then entries (doc_id "", kind 0, no changes).
-    let mut payload = Vec::new();
-    let mut count: u64 = 1_000_000;
-    loop {
-        let byte = (count & 0x7f) as u8;
-        count >>= 7;
-        if count == 0 {
-            payload.push(byte);
-            break;
-        }
-        payload.push(byte | 0x80);
-    }
-    for _ in 0..1_000_000 {
-        payload.extend_from_slice(&[0, 0, 0]);
-    }
-    deflated(&payload)
-}
-
-fn reseal(chunk: &mut [u8]) {
-    let digest = Sha256::digest(&chunk[8..]);
-    chunk[4..8].copy_from_slice(&digest[..4]);
 }
 
 /// An abuser's push naming each of their customers with a change that makes Automerge panic

@@ -6,17 +6,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::io::Write;
-
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ROOT, ReadDoc};
 use fieldcrm_core::authority::{self, Current, Writer};
 use fieldcrm_core::protocol::{self, DocChanges, PushRequest, PushResponse, RejectCode};
 use fieldcrm_core::*;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+#[path = "support/attacks.rs"]
+mod attacks;
 mod support;
+use attacks::{deflate_bomb, million_entries, reseal};
 use support::{Launch, ServerProcess, agent, seed_org};
 
 const NOW: i64 = 1_790_000_000_000;
@@ -167,12 +167,6 @@ fn only_rejection(response: &PushResponse) -> (RejectCode, String) {
         response.rejected[0].code,
         response.rejected[0].reason.clone(),
     )
-}
-
-/// Recomputes a change chunk's checksum, as an attacker who edits a change's bytes does.
-fn reseal(chunk: &mut [u8]) {
-    let digest = Sha256::digest(&chunk[8..]);
-    chunk[4..8].copy_from_slice(&digest[..4]);
 }
 
 /// The honest path still works: a new customer pushed, pulled by a fresh device of the manager.
@@ -443,33 +437,6 @@ fn empty_entries_hidden_ids_and_repeated_entries() {
     assert_honest_sync_works(&mut server);
 }
 
-/// A body of a few KB that declares a million documents, each with no changes (finding 1).
-fn million_entries() -> Vec<u8> {
-    let mut payload = Vec::new();
-    let mut count: u64 = 1_000_000;
-    loop {
-        let byte = (count & 0x7f) as u8;
-        count >>= 7;
-        if count == 0 {
-            payload.push(byte);
-            break;
-        }
-        payload.push(byte | 0x80);
-    }
-    for _ in 0..1_000_000 {
-        payload.extend_from_slice(&[0, 0, 0]);
-    }
-    deflated(&payload)
-}
-
-/// A protocol body around `payload`, deflated as hard as it goes.
-fn deflated(payload: &[u8]) -> Vec<u8> {
-    let mut encoder =
-        flate2::write::DeflateEncoder::new(b"FCRM\x01\x01".to_vec(), flate2::Compression::best());
-    encoder.write_all(payload).unwrap();
-    encoder.finish().unwrap()
-}
-
 fn error_code(status_and_body: (u16, Vec<u8>)) -> (u16, String) {
     let (status, body) = status_and_body;
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -501,16 +468,7 @@ fn count_and_deflate_bombs_are_refused_while_decoding() {
     let ana = device(&server, "ana");
     let million = million_entries();
     assert!(million.len() < 64 * 1024, "{}", million.len());
-    let bomb = deflated(
-        &postcard::to_stdvec(&PushRequest {
-            docs: vec![DocChanges {
-                doc_id: "bomb".into(),
-                kind: Kind::Customer,
-                changes: vec![vec![0; 48 << 20]],
-            }],
-        })
-        .unwrap(),
-    );
+    let bomb = deflate_bomb(48 << 20);
     assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
     for _ in 0..5 {
         assert_eq!(
