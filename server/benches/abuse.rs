@@ -32,10 +32,9 @@ use serde_json::{Value, json};
 #[path = "../tests/support/attacks.rs"]
 mod attacks;
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 use attacks::{deflate_bomb, million_entries, reseal};
-use support::{Launch, ServerProcess, agent, seed_org};
+use support::{Launch, OrgServer, agent};
 
 const PASSWORD: &str = "bench password";
 const ABUSERS: [&str; 3] = ["eve", "mallory", "trudy"];
@@ -45,47 +44,35 @@ const HONEST_PUSHES: usize = 150;
 const HONEST_EVERY: Duration = Duration::from_millis(200);
 const WORST_BODY_BYTES: usize = 64 * 1024;
 
-struct Server {
-    process: ServerProcess,
-    base: String,
-    _dir: tempfile::TempDir,
+type Server = OrgServer;
+
+/// Honest reps ana and fay (harbour), the abusers (hills).
+fn start_server() -> Server {
+    let mut users = vec![
+        ("ana", "rep", Some("harbour")),
+        ("fay", "rep", Some("harbour")),
+    ];
+    users.extend(ABUSERS.iter().map(|name| (*name, "rep", Some("hills"))));
+    OrgServer::start(
+        &users,
+        PASSWORD,
+        Launch {
+            log: Some("error"),
+            ..Launch::default()
+        },
+    )
 }
 
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("server.sqlite");
-        let mut users = vec![
-            ("ana", "rep", Some("harbour")),
-            ("fay", "rep", Some("harbour")),
-        ];
-        users.extend(ABUSERS.iter().map(|name| (*name, "rep", Some("hills"))));
-        seed_org(&db, &users, PASSWORD);
-        let process = ServerProcess::start(
-            &db,
-            Launch {
-                log: Some("error"),
-                ..Launch::default()
-            },
-        );
-        Server {
-            base: process.base.clone(),
-            process,
-            _dir: dir,
-        }
-    }
-
-    /// Peak resident memory of the server process so far, in MB.
-    fn peak_rss_mb(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.process.child.id())).unwrap();
-        let kb: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
-        kb / 1024.0
-    }
+/// Peak resident memory of the server process so far, in MB.
+fn peak_rss_mb(server: &Server) -> f64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", server.process.child.id())).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024.0
 }
 
 struct Device {
@@ -257,8 +244,8 @@ fn login_attempts_allowed(server: &Server, attempts: usize) -> usize {
 
 fn main() {
     let scale = scale();
-    let server = Server::start();
-    let base_rss = server.peak_rss_mb();
+    let server = start_server();
+    let base_rss = peak_rss_mb(&server);
 
     // The worst 64 KB bodies, from three reps at once: one inflating past the server's
     // decompression limit (4 MiB by default), one inflating to just under it (decoded in full,
@@ -295,7 +282,7 @@ fn main() {
             });
         }
     });
-    let peak = server.peak_rss_mb();
+    let peak = peak_rss_mb(&server);
     comment(&format!(
         "server peak resident memory: {peak:.1} MB in all, {base_rss:.1} MB before the bodies"
     ));

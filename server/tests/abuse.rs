@@ -17,56 +17,31 @@ use serde_json::{Value, json};
 mod attacks;
 mod support;
 use attacks::{deflate_bomb, million_entries, reseal};
-use support::{Launch, ServerProcess, agent, seed_org};
+use support::{Launch, OrgServer, agent};
 
 const NOW: i64 = 1_790_000_000_000;
 /// The server's address space: enough for its threads, SQLite and honest work, far below what
 /// the million-entry push once reserved (23 GB).
 const ADDRESS_SPACE_KB: u64 = 3 * 1024 * 1024;
 
-struct Server {
-    process: ServerProcess,
-    base: String,
-    _dir: tempfile::TempDir,
-}
+type Server = OrgServer;
 
-impl Server {
-    /// Team north: reps ana (harbour) and cat (hills), manager maya.
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("server.sqlite");
-        let users = [
-            ("ana", "rep", Some("harbour")),
-            ("cat", "rep", Some("hills")),
-            ("maya", "manager", None),
-        ];
-        seed_org(&db, &users, "secret pass");
-        let process = ServerProcess::start(
-            &db,
-            Launch {
-                address_space_kb: Some(ADDRESS_SPACE_KB),
-                ..Launch::default()
-            },
-        );
-        Server {
-            base: process.base.clone(),
-            process,
-            _dir: dir,
-        }
-    }
-
-    /// Still running, and answering `/healthz`.
-    fn assert_up(&mut self) {
-        assert!(
-            self.process.child.try_wait().unwrap().is_none(),
-            "the server died under attack"
-        );
-        let health = agent()
-            .get(format!("{}/healthz", self.base))
-            .call()
-            .unwrap();
-        assert_eq!(health.status(), 200);
-    }
+/// Team north: reps ana (harbour) and cat (hills), manager maya; the server under an
+/// address-space limit.
+fn start_server() -> Server {
+    let users = [
+        ("ana", "rep", Some("harbour")),
+        ("cat", "rep", Some("hills")),
+        ("maya", "manager", None),
+    ];
+    OrgServer::start(
+        &users,
+        "secret pass",
+        Launch {
+            address_space_kb: Some(ADDRESS_SPACE_KB),
+            ..Launch::default()
+        },
+    )
 }
 
 struct Device {
@@ -189,7 +164,7 @@ fn assert_honest_sync_works(server: &mut Server) {
 /// (inside a 200), more than four of them poison nothing, and the server keeps serving.
 #[test]
 fn changes_that_panic_automerge_are_refused_and_poison_nothing() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let ana = device(&server, "ana");
     let mut c = ana.store.create(customer("Fischhalle", "harbour")).unwrap();
     let creation: Vec<Vec<u8>> = ana
@@ -269,7 +244,7 @@ fn changes_that_panic_automerge_are_refused_and_poison_nothing() {
 /// naming no customer at all, so route review never shows that customer.
 #[test]
 fn a_visit_to_another_territorys_customer_is_forbidden_like_an_unknown_one() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let (ana, cat) = (device(&server, "ana"), device(&server, "cat"));
     let hidden = cat.store.create(customer("Bergkiosk", "hills")).unwrap();
     cat.sync();
@@ -294,7 +269,7 @@ fn a_visit_to_another_territorys_customer_is_forbidden_like_an_unknown_one() {
 /// fresh device later drops a document the server acknowledged.
 #[test]
 fn a_change_with_a_wrong_checksum_is_never_acknowledged() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let ana = device(&server, "ana");
     ana.store.create(customer("Fischhalle", "harbour")).unwrap();
     let mut request = ana.pending_request();
@@ -310,7 +285,7 @@ fn a_change_with_a_wrong_checksum_is_never_acknowledged() {
 /// Finding 7: a raw change that deletes a done visit's reached states is refused.
 #[test]
 fn a_visit_status_never_moves_back() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let ana = device(&server, "ana");
     let shop = ana.store.create(customer("Fischhalle", "harbour")).unwrap();
     let mut visit = ana
@@ -368,7 +343,7 @@ fn a_visit_status_never_moves_back() {
 /// Finding 8: a device registered to ana cannot write records that claim cat made them.
 #[test]
 fn created_by_cannot_be_forged() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let cat_id = login(&server, "cat").1;
     let forger = device_as(&server, "ana", Some(&cat_id));
     forger
@@ -386,7 +361,7 @@ fn created_by_cannot_be_forged() {
 /// change is merged once.
 #[test]
 fn empty_entries_hidden_ids_and_repeated_entries() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let (ana, cat) = (device(&server, "ana"), device(&server, "cat"));
     let mut big = ana.store.create(customer("Fischhalle", "harbour")).unwrap();
     for round in 0..200 {
@@ -464,7 +439,7 @@ fn post_raw(server: &Server, device: &Device, body: &[u8]) -> (u16, Vec<u8>) {
 /// address-space limit, stays up.
 #[test]
 fn count_and_deflate_bombs_are_refused_while_decoding() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let ana = device(&server, "ana");
     let million = million_entries();
     assert!(million.len() < 64 * 1024, "{}", million.len());
@@ -487,7 +462,7 @@ fn count_and_deflate_bombs_are_refused_while_decoding() {
 /// is refused with 429 and a Retry-After, and other users log in as usual.
 #[test]
 fn logins_are_limited_per_user() {
-    let mut server = Server::start();
+    let mut server = start_server();
     let mut refused = None;
     for attempt in 0..30 {
         let response = agent()

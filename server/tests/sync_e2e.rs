@@ -3,22 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::path::PathBuf;
-
 use fieldcrm_core::protocol::{self, RejectCode};
 use fieldcrm_core::*;
 use serde_json::{Value, json};
 
 mod support;
-use support::{Launch, ServerProcess, admin, agent, seed_org};
+use support::{Launch, OrgServer, admin, agent};
 const NOW: i64 = 1_790_000_000_000;
 
-struct Server {
-    _process: ServerProcess,
-    base: String,
-    db: PathBuf,
-    _dir: tempfile::TempDir,
-}
+type Server = OrgServer;
 
 /// Lets the tests read `/metrics` (otherwise an admin's token is needed).
 const METRICS_TOKEN: &str = "sync-e2e-scrape";
@@ -26,28 +19,20 @@ const METRICS_TOKEN: &str = "sync-e2e-scrape";
 /// An organisation: team north with territories harbour (reps ana and ben) and hills (rep
 /// cat), manager maya.
 fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.sqlite");
     let users = [
         ("ana", "rep", Some("harbour")),
         ("ben", "rep", Some("harbour")),
         ("cat", "rep", Some("hills")),
         ("maya", "manager", None),
     ];
-    seed_org(&db, &users, "secret pass");
-    let process = ServerProcess::start(
-        &db,
+    OrgServer::start(
+        &users,
+        "secret pass",
         Launch {
             env: &[("FIELDCRM_METRICS_TOKEN", METRICS_TOKEN)],
             ..Launch::default()
         },
-    );
-    Server {
-        base: process.base.clone(),
-        _process: process,
-        db,
-        _dir: dir,
-    }
+    )
 }
 
 struct Device {

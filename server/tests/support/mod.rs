@@ -1,8 +1,11 @@
 //! Helpers shared by the server's end-to-end test binaries: admin commands on a server
 //! database, the demo-free test organisation, and an HTTP agent.
 
+// Each test binary uses a part of these helpers.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -62,6 +65,48 @@ pub fn seed_org(db: &Path, users: &[(&str, &str, Option<&str>)], password: &str)
                 ],
             );
         }
+    }
+}
+
+/// A seeded organisation (see [`seed_org`]) in a temporary folder and the real binary serving
+/// it; the server is killed before the folder is removed (fields drop in order).
+pub struct OrgServer {
+    pub process: ServerProcess,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl OrgServer {
+    pub fn start(
+        users: &[(&str, &str, Option<&str>)],
+        password: &str,
+        launch: Launch<'_>,
+    ) -> OrgServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.sqlite");
+        seed_org(&db, users, password);
+        let process = ServerProcess::start(&db, launch);
+        OrgServer {
+            base: process.base.clone(),
+            process,
+            db,
+            _dir: dir,
+        }
+    }
+
+    /// Still running, and answering `/healthz`.
+    pub fn assert_up(&mut self) {
+        assert!(
+            self.process.child.try_wait().unwrap().is_none(),
+            "the server died"
+        );
+        let health = agent()
+            .get(format!("{}/healthz", self.base))
+            .call()
+            .unwrap();
+        assert_eq!(health.status(), 200);
     }
 }
 
