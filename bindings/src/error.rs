@@ -305,6 +305,27 @@ mod tests {
     }
 
     #[test]
+    fn key_and_file_errors_carry_no_key_and_no_path() {
+        assert_eq!(
+            FieldCrmError::from(fc::StoreError::WrongKey),
+            FieldCrmError::WrongKey
+        );
+        assert_eq!(
+            FieldCrmError::from(fc::StoreError::KeyRequired),
+            FieldCrmError::KeyRequired
+        );
+        let io = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "/data/user/0/app.fieldcrm/files/crm.sqlite",
+        );
+        let err = FieldCrmError::from(fc::StoreError::Io(io));
+        assert!(
+            matches!(&err, FieldCrmError::Database { detail } if detail == "file system: PermissionDenied"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn transport_variants_round_trip_through_core() {
         let offline = FieldCrmError::Offline {
             reason: "no route".into(),
