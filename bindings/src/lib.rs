@@ -241,6 +241,25 @@ impl FieldStore {
     }
 }
 
+// In a block of its own: the uniffi-bindgen binary is built without the feature (Cargo.toml).
+#[cfg(feature = "encryption")]
+#[uniffi::export]
+impl FieldStore {
+    /// Opens (or creates) the store file at `path` encrypted with `key`: the 32 random bytes
+    /// the app keeps in the Android Keystore or the iOS Keychain (see docs/EMBEDDING.md). A
+    /// plaintext store made by `open` is encrypted in place on the first call, keeping
+    /// everything not yet synced. A key that does not open the file is `WrongKey`, opening an
+    /// encrypted file with `open` is `KeyRequired`; in both cases the file is not modified.
+    #[uniffi::constructor]
+    pub fn open_encrypted(path: String, key: Vec<u8>) -> Result<Arc<Self>> {
+        let key = zeroize::Zeroizing::new(key);
+        guarded("open_encrypted", || {
+            let key = fc::StoreKey::from_bytes(&key)?;
+            Ok(FieldStore::wrap(fc::Store::open_encrypted(&path, &key)?))
+        })
+    }
+}
+
 /// Lets the app stop a sync round early: Android's WorkManager stopping a worker, iOS ending a
 /// background task. Pass it to `FieldStore::sync_cancellable` and call `cancel()` from any
 /// thread: a request already on the wire finishes, no further request starts and backoff
@@ -322,20 +341,6 @@ impl FieldStore {
     #[uniffi::constructor]
     pub fn open(path: String) -> Result<Arc<Self>> {
         guarded("open", || Ok(FieldStore::wrap(fc::Store::open(&path)?)))
-    }
-
-    /// Opens (or creates) the store file at `path` encrypted with `key`: the 32 random bytes
-    /// the app keeps in the Android Keystore or the iOS Keychain (see docs/EMBEDDING.md). A
-    /// plaintext store made by `open` is encrypted in place on the first call, keeping
-    /// everything not yet synced. A key that does not open the file is `WrongKey`, opening an
-    /// encrypted file with `open` is `KeyRequired`; in both cases the file is not modified.
-    #[uniffi::constructor]
-    pub fn open_encrypted(path: String, key: Vec<u8>) -> Result<Arc<Self>> {
-        let key = zeroize::Zeroizing::new(key);
-        guarded("open_encrypted", || {
-            let key = fc::StoreKey::from_bytes(&key)?;
-            Ok(FieldStore::wrap(fc::Store::open_encrypted(&path, &key)?))
-        })
     }
 
     /// Closes the store: every later call fails with `StoreClosed`, live queries stop, and the
