@@ -126,7 +126,7 @@ pub fn run(path: &Path, dir: &Path, replay: Replay, base: &Baseline) -> BenchRes
         match write {
             WriteOp::Create(customer) => {
                 let started = Instant::now();
-                black_box(store.create(customer)?);
+                black_box(store.create(*customer)?);
                 samples.push(started.elapsed());
             }
             WriteOp::Update { id, edit } => {

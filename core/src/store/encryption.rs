@@ -222,6 +222,7 @@ fn sync_directory(path: &Path) -> Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, feature = "encryption"))]
+#[cfg(test)]
+#[cfg(feature = "encryption")]
 #[path = "encryption_tests.rs"]
 mod tests;

@@ -177,7 +177,9 @@ fn a_plaintext_store_is_encrypted_in_place_and_keeps_what_was_not_synced() {
     // The server acknowledged the newest change: the queue's sequence must go on after it.
     let mut pending = plain.pending_changes(100).unwrap();
     let acknowledged = pending.pop().unwrap();
-    plain.acknowledge(&[acknowledged.hash.clone()]).unwrap();
+    plain
+        .acknowledge(std::slice::from_ref(&acknowledged.hash))
+        .unwrap();
     let status = plain.sync_status().unwrap();
     assert_eq!(status.pending_changes, pending.len() as u64);
     let actor = plain.actor_id();
