@@ -63,6 +63,14 @@ pub enum FieldCrmError {
     /// The file exists but is not a FieldCRM store; it was not modified.
     #[error("the file is not a FieldCRM store")]
     NotAStore,
+    /// The store is encrypted: open it with `openEncrypted` and its key. It was not modified.
+    #[error("the store is encrypted: open it with its key")]
+    KeyRequired,
+    /// The key does not open the store: it was encrypted with another key (or the file is not
+    /// a store at all; without the right key the two look the same). It was not modified.
+    /// Without its key the data cannot be read: see docs/EMBEDDING.md for what the app does.
+    #[error("the key does not open this store")]
+    WrongKey,
     /// The file was written by a newer app version; it was not modified.
     #[error("the store has schema {found}; this build supports up to {supported}")]
     NewerSchema { found: i64, supported: i64 },
@@ -170,6 +178,17 @@ impl From<fc::StoreError> for FieldCrmError {
             },
             S::NotAStore => FieldCrmError::NotAStore,
             S::NewerSchema { found, supported } => FieldCrmError::NewerSchema { found, supported },
+            S::KeyRequired => FieldCrmError::KeyRequired,
+            S::WrongKey => FieldCrmError::WrongKey,
+            // The bindings are always built with SQLCipher; a host SQLite replacing it is a
+            // build fault, reported as a database failure.
+            S::EncryptionUnavailable => FieldCrmError::Database {
+                detail: "SQLCipher is not compiled in".into(),
+            },
+            // The kind only: an I/O error's text may name the app's folders.
+            S::Io(e) => FieldCrmError::Database {
+                detail: format!("file system: {:?}", e.kind()),
+            },
             // Core's detail may describe document contents; the id is enough to report it.
             S::CorruptDocument { id, .. } => FieldCrmError::CorruptDocument { id },
             // SQLite's error class (busy, full, I/O, ...) without SQL text or bound values.
@@ -283,6 +302,27 @@ mod tests {
             detail: "name: Jane Doe".into(),
         });
         assert_eq!(err, FieldCrmError::CorruptDocument { id: "d1".into() });
+    }
+
+    #[test]
+    fn key_and_file_errors_carry_no_key_and_no_path() {
+        assert_eq!(
+            FieldCrmError::from(fc::StoreError::WrongKey),
+            FieldCrmError::WrongKey
+        );
+        assert_eq!(
+            FieldCrmError::from(fc::StoreError::KeyRequired),
+            FieldCrmError::KeyRequired
+        );
+        let io = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "/data/user/0/app.fieldcrm/files/crm.sqlite",
+        );
+        let err = FieldCrmError::from(fc::StoreError::Io(io));
+        assert!(
+            matches!(&err, FieldCrmError::Database { detail } if detail == "file system: PermissionDenied"),
+            "{err:?}"
+        );
     }
 
     #[test]

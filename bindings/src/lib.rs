@@ -181,6 +181,14 @@ impl std::fmt::Debug for FieldStore {
 }
 
 impl FieldStore {
+    fn wrap(store: fc::Store) -> Arc<FieldStore> {
+        Arc::new(FieldStore {
+            store: RwLock::new(Some(Arc::new(store))),
+            syncing: AtomicUsize::new(0),
+            sync_lock: Mutex::new(()),
+        })
+    }
+
     fn store(&self) -> Result<Arc<fc::Store>> {
         self.store
             .read()
@@ -229,6 +237,25 @@ impl FieldStore {
                 )?,
             };
             Ok(report.into())
+        })
+    }
+}
+
+// In a block of its own: the uniffi-bindgen binary is built without the feature (Cargo.toml).
+#[cfg(feature = "encryption")]
+#[uniffi::export]
+impl FieldStore {
+    /// Opens (or creates) the store file at `path` encrypted with `key`: the 32 random bytes
+    /// the app keeps in the Android Keystore or the iOS Keychain (see docs/EMBEDDING.md). A
+    /// plaintext store made by `open` is encrypted in place on the first call, keeping
+    /// everything not yet synced. A key that does not open the file is `WrongKey`, opening an
+    /// encrypted file with `open` is `KeyRequired`; in both cases the file is not modified.
+    #[uniffi::constructor]
+    pub fn open_encrypted(path: String, key: Vec<u8>) -> Result<Arc<Self>> {
+        let key = zeroize::Zeroizing::new(key);
+        guarded("open_encrypted", || {
+            let key = fc::StoreKey::from_bytes(&key)?;
+            Ok(FieldStore::wrap(fc::Store::open_encrypted(&path, &key)?))
         })
     }
 }
@@ -313,14 +340,7 @@ impl FieldStore {
     /// written by a newer version, is refused without being modified.
     #[uniffi::constructor]
     pub fn open(path: String) -> Result<Arc<Self>> {
-        guarded("open", || {
-            let store = fc::Store::open(&path)?;
-            Ok(Arc::new(FieldStore {
-                store: RwLock::new(Some(Arc::new(store))),
-                syncing: AtomicUsize::new(0),
-                sync_lock: Mutex::new(()),
-            }))
-        })
+        guarded("open", || Ok(FieldStore::wrap(fc::Store::open(&path)?)))
     }
 
     /// Closes the store: every later call fails with `StoreClosed`, live queries stop, and the

@@ -22,7 +22,10 @@ let package = Package(
             name: "FieldCRMCore",
             dependencies: ["FieldCRMCoreFFI"],
             path: "Sources/FieldCRMCore",
-            exclude: ["README.md"]
+            exclude: ["README.md"],
+            // SQLCipher in the static library encrypts with CommonCrypto (Security.framework);
+            // a static library cannot carry that link itself.
+            linkerSettings: [.linkedFramework("Security")]
         ),
     ]
 )

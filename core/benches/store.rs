@@ -1,7 +1,8 @@
 //! End-to-end performance figures of the core store on a realistic device dataset.
 //!
-//! Run with `cargo bench -p fieldcrm-core --bench store`. `FIELDCRM_BENCH_SCALE` (default 1.0)
-//! multiplies the dataset sizes; CI runs it at 0.02 as a smoke run.
+//! Run with `cargo bench -p fieldcrm-core --bench store --features encryption`.
+//! `FIELDCRM_BENCH_SCALE` (default 1.0) multiplies the dataset sizes; CI runs it at 0.02 as a
+//! smoke run.
 //!
 //! Every figure is printed as one line `bench: <name> = <value> <unit>`; everything else on
 //! stdout starts with `#`. Nothing here asserts on timing.
@@ -9,6 +10,10 @@
 //! The dataset is generated from a fixed seed: customers spread over the Berlin metropolitan
 //! area, visits over the past 180 days and opportunities, all with timestamps relative to a fixed
 //! base time (record ids and `created_at` are assigned by the store, as on a device).
+//!
+//! With `--features encryption` the same figures are taken again on the store encrypted at
+//! rest (SQLCipher), from a copy of the same dataset and with the same queries and writes, and
+//! the overhead is printed as ratios (`store_encrypted_*`; `benches/store/encrypted.rs`).
 //!
 //! Memory is measured in a child process (this binary re-executed with
 //! `FIELDCRM_BENCH_RSS_CHILD=<db path>`), which only opens the store and runs queries, so the
@@ -30,10 +35,16 @@ use fieldcrm_core::{
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+#[cfg(feature = "encryption")]
+#[path = "store/encrypted.rs"]
+mod encrypted;
+
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const SEED: u64 = 0x000F_1E1D_C7A1;
 const RSS_CHILD_ENV: &str = "FIELDCRM_BENCH_RSS_CHILD";
+/// Set (to any value) for a memory child that opens the store with the benchmark's key.
+const RSS_KEYED_ENV: &str = "FIELDCRM_BENCH_RSS_KEYED";
 
 /// Fixed "now" of the dataset (2026-09-21T10:13:20Z); never the wall clock.
 const BASE_MS: Millis = 1_790_000_000_000;
@@ -843,7 +854,11 @@ fn proc_memory_kb() -> BenchResult<(u64, u64)> {
 
 /// Child mode: open the store, run the queries, report memory on stdout.
 fn rss_child(path: &Path) -> BenchResult<()> {
-    let store = Store::open(path)?;
+    let store = match std::env::var_os(RSS_KEYED_ENV) {
+        #[cfg(feature = "encryption")]
+        Some(_) => Store::open_encrypted(path, &encrypted::key()?)?,
+        _ => Store::open(path)?,
+    };
     let reps = all_reps();
     let mut rng = SmallRng::seed_from_u64(SEED ^ 0x5555);
     for i in 0..RSS_QUERIES {
@@ -857,10 +872,13 @@ fn rss_child(path: &Path) -> BenchResult<()> {
     Ok(())
 }
 
-fn measure_rss(path: &Path) -> BenchResult<(u64, u64)> {
-    let output = Command::new(std::env::current_exe()?)
-        .env(RSS_CHILD_ENV, path)
-        .output()?;
+fn measure_rss(path: &Path, keyed: bool) -> BenchResult<(u64, u64)> {
+    let mut child = Command::new(std::env::current_exe()?);
+    child.env(RSS_CHILD_ENV, path);
+    if keyed {
+        child.env(RSS_KEYED_ENV, "1");
+    }
+    let output = child.output()?;
     if !output.status.success() {
         return Err(format!(
             "memory child failed ({}): {}",
@@ -878,6 +896,32 @@ fn measure_rss(path: &Path) -> BenchResult<(u64, u64)> {
         Ok(line.trim().parse()?)
     };
     Ok((value("vmrss_kb=")?, value("vmhwm_kb=")?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single writes, kept so that the encrypted store gets exactly the same ones
+
+enum Edit {
+    Notes(String),
+    Phone(String),
+    Cadence(u32),
+}
+
+// Read back only by the encrypted replay.
+#[cfg_attr(not(feature = "encryption"), allow(dead_code))]
+enum WriteOp {
+    Create(Box<Customer>),
+    Update { id: String, edit: Edit },
+}
+
+fn apply(edit: &Edit, customer: &mut Customer) {
+    match edit {
+        Edit::Notes(notes) => customer.notes = notes.clone(),
+        Edit::Phone(phone) => {
+            customer.phones.insert(phone.clone());
+        }
+        Edit::Cadence(days) => customer.visit_cadence_days = Some(*days),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -939,6 +983,9 @@ fn main() -> BenchResult<()> {
         setup_started.elapsed().as_secs_f64(),
         file_mb(&source_path)
     ));
+    // The same dataset for the encrypted measurements, before anything below writes to it.
+    #[cfg(feature = "encryption")]
+    let encrypted_path = encrypted::copy_of(&source_path)?;
 
     let mut prefixes = Vec::with_capacity(SEARCHES);
     for _ in 0..SEARCHES {
@@ -953,7 +1000,8 @@ fn main() -> BenchResult<()> {
         text: prefixes[0].clone(),
         limit: 20,
     })?);
-    emit("open_to_first_query_ms", ms(started.elapsed()), "ms");
+    let open_ms = ms(started.elapsed());
+    emit("open_to_first_query_ms", open_ms, "ms");
 
     // ---- Prefix search.
     let mut samples = Vec::with_capacity(SEARCHES);
@@ -966,14 +1014,16 @@ fn main() -> BenchResult<()> {
         black_box(store.query(&query)?);
         samples.push(started.elapsed());
     }
-    let (median, p90, max) = stats(&mut samples);
-    emit("search_prefix_median_ms", median, "ms");
+    let (search_ms, p90, max) = stats(&mut samples);
+    emit("search_prefix_median_ms", search_ms, "ms");
     comment(&format!("search_prefix: p90 {p90:.3} ms, max {max:.3} ms"));
 
     // ---- Nearby.
     let mut samples = Vec::with_capacity(NEARBY_QUERIES);
+    let mut nearby_points = Vec::with_capacity(NEARBY_QUERIES);
     for _ in 0..NEARBY_QUERIES {
         let (lat, lon) = random_point(&mut rng);
+        nearby_points.push((lat, lon));
         let query = Query::NearbyCustomers {
             lat,
             lon,
@@ -984,17 +1034,19 @@ fn main() -> BenchResult<()> {
         black_box(store.query(&query)?);
         samples.push(started.elapsed());
     }
-    let (median, p90, max) = stats(&mut samples);
-    emit("nearby_20_median_ms", median, "ms");
+    let (nearby_ms, p90, max) = stats(&mut samples);
+    emit("nearby_20_median_ms", nearby_ms, "ms");
     comment(&format!("nearby_20: p90 {p90:.3} ms, max {max:.3} ms"));
 
     // ---- Single writes: a new customer, then an edit of an existing one, alternately. The
     // edited record is read first (as the edit screen does); only the save is timed.
     let mut creates = Vec::with_capacity(WRITES / 2 + 1);
     let mut updates = Vec::with_capacity(WRITES / 2 + 1);
+    let mut writes = Vec::with_capacity(WRITES);
     for i in 0..WRITES {
         if i % 2 == 0 {
             let customer = gen_customer(&mut rng, data.customers.len() + i);
+            writes.push(WriteOp::Create(Box::new(customer.clone())));
             let started = Instant::now();
             black_box(store.create(customer)?);
             creates.push(started.elapsed());
@@ -1003,21 +1055,24 @@ fn main() -> BenchResult<()> {
             let mut customer: Customer = store
                 .get(id)?
                 .ok_or_else(|| format!("customer {id} vanished"))?;
-            match i % 3 {
-                0 => customer.notes = format!("Besuchsnotiz {i}: {}", pick(&mut rng, NOTES)),
-                1 => {
-                    customer.phones.insert(phone(&mut rng, "Berlin"));
-                }
-                _ => customer.visit_cadence_days = Some(7 + (i % 50) as u32),
-            }
+            let edit = match i % 3 {
+                0 => Edit::Notes(format!("Besuchsnotiz {i}: {}", pick(&mut rng, NOTES))),
+                1 => Edit::Phone(phone(&mut rng, "Berlin")),
+                _ => Edit::Cadence(7 + (i % 50) as u32),
+            };
+            apply(&edit, &mut customer);
+            writes.push(WriteOp::Update {
+                id: id.clone(),
+                edit,
+            });
             let started = Instant::now();
             black_box(store.update(customer)?);
             updates.push(started.elapsed());
         }
     }
     let mut samples: Vec<Duration> = creates.iter().chain(updates.iter()).copied().collect();
-    let (median, p90, max) = stats(&mut samples);
-    emit("write_one_record_median_ms", median, "ms");
+    let (write_ms, p90, max) = stats(&mut samples);
+    emit("write_one_record_median_ms", write_ms, "ms");
     comment(&format!(
         "write_one_record: p90 {p90:.3} ms, max {max:.3} ms"
     ));
@@ -1051,6 +1106,8 @@ fn main() -> BenchResult<()> {
         })
         .collect();
 
+    #[cfg(feature = "encryption")]
+    let encrypted_import = with_records.clone();
     let target = Store::open(dir.path().join("bootstrap.sqlite"))?;
     let import_time = time_import(&target, with_records)?;
     emit("import_60k_snapshots_s", import_time.as_secs_f64(), "s");
@@ -1089,7 +1146,7 @@ fn main() -> BenchResult<()> {
     drop(target);
 
     // ---- Memory of a fresh process that opens the store and runs 100 queries.
-    let (rss_kb, hwm_kb) = measure_rss(&source_path)?;
+    let (rss_kb, hwm_kb) = measure_rss(&source_path, false)?;
     emit(
         "rss_after_open_and_100_queries_mb",
         rss_kb as f64 / 1024.0,
@@ -1099,6 +1156,39 @@ fn main() -> BenchResult<()> {
         "rss child: peak (VmHWM) {:.1} MB",
         hwm_kb as f64 / 1024.0
     ));
+
+    // ---- The same on the store encrypted at rest (SQLCipher), in the same process and build.
+    #[cfg(feature = "encryption")]
+    encrypted::run(
+        &encrypted_path,
+        dir.path(),
+        encrypted::Replay {
+            prefixes,
+            nearby: nearby_points,
+            writes,
+            import: encrypted_import,
+        },
+        &encrypted::Baseline {
+            open_ms,
+            search_ms,
+            nearby_ms,
+            write_ms,
+            import_s: import_time.as_secs_f64(),
+            rss_mb: rss_kb as f64 / 1024.0,
+        },
+    )?;
+    #[cfg(not(feature = "encryption"))]
+    {
+        let _ = (
+            open_ms,
+            search_ms,
+            nearby_ms,
+            write_ms,
+            nearby_points,
+            writes,
+        );
+        comment("encrypted store: not measured (run with --features encryption)");
+    }
     Ok(())
 }
 

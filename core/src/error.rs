@@ -64,6 +64,19 @@ pub enum StoreError {
         "the store was written by a newer version (schema {found}, this build knows up to {supported})"
     )]
     NewerSchema { found: i64, supported: i64 },
+    /// The file is encrypted: it opens only with its key ([`crate::Store::open_encrypted`]).
+    /// It was not modified. (A file of whole pages of random bytes looks the same.)
+    #[error("the store is encrypted: open it with its key")]
+    KeyRequired,
+    /// The key does not open the file: it was encrypted with another key, or it is not a
+    /// store at all (without the right key the two cannot be told apart). It was not modified.
+    #[error("the key does not open this store")]
+    WrongKey,
+    /// A key was given, but this build's SQLite is not SQLCipher.
+    #[error("this build cannot encrypt stores (SQLCipher is not compiled in)")]
+    EncryptionUnavailable,
+    #[error("file system error: {0}")]
+    Io(#[from] std::io::Error),
     #[error("stored document {id} is unreadable: {detail}")]
     CorruptDocument { id: String, detail: String },
     #[error("database error: {0}")]

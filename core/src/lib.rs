@@ -44,7 +44,7 @@ pub use refused::{DOCUMENT_REFUSED, RefusedDocument};
 pub use route::{Fix, RouteReview, review_route};
 pub use store::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange, Store,
-    SyncStatus, VerifyReport,
+    StoreKey, SyncStatus, VerifyReport,
 };
 pub use sync::{
     DEVICE_REVOKED, MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome,

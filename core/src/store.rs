@@ -19,7 +19,10 @@ use crate::query::{self, Query, QueryResult};
 use crate::record::{AnyRecord, FieldConflict, Record};
 use crate::{projection, schema};
 
+pub(crate) mod encryption;
 mod wipe;
+
+pub use encryption::StoreKey;
 
 /// How many Automerge documents stay in memory between uses.
 const DOC_CACHE_CAPACITY: usize = 256;
@@ -229,9 +232,35 @@ impl Store {
     /// Opens (or creates) the store at `path`. A file that is not a FieldCRM store, or one
     /// written by a newer schema, is refused without being modified. Opening reads no document.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref();
-        schema::check_compatible(path)?;
+        Store::open_with(path.as_ref(), None)
+    }
+
+    /// Opens (or creates) the store at `path` encrypted with `key` (SQLCipher, AES-256).
+    ///
+    /// - A new file is created encrypted.
+    /// - An encrypted store opens with the key it was created with. Any other key is
+    ///   [`StoreError::WrongKey`], and the file is left byte for byte as it was: the key is
+    ///   verified on a read-only connection before anything writes.
+    /// - A plaintext store (created by [`Store::open`]) is encrypted in place first, keeping
+    ///   everything, the upload queue included; an interruption leaves either the whole
+    ///   plaintext or the whole encrypted file.
+    ///
+    /// Opening an encrypted store with [`Store::open`] is [`StoreError::KeyRequired`].
+    #[cfg(feature = "encryption")]
+    pub fn open_encrypted(path: impl AsRef<Path>, key: &StoreKey) -> Result<Store> {
+        Store::open_with(path.as_ref(), Some(key))
+    }
+
+    fn open_with(path: &Path, key: Option<&StoreKey>) -> Result<Store> {
+        let kind = schema::check_compatible(path, key)?;
+        if let (Some(key), schema::FileKind::Plain) = (key, kind) {
+            encryption::encrypt_in_place(path, key)?;
+        }
         let mut conn = Connection::open(path)?;
+        if let Some(key) = key {
+            // The first statement, before anything reads or writes the file.
+            encryption::apply_key(&conn, key)?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // A larger page cache and fewer checkpoints keep a bootstrap of tens of thousands of

@@ -116,11 +116,47 @@ final class AppModel: ObservableObject {
         return folder.appendingPathComponent("fieldcrm.sqlite")
     }
 
+    /// Opens the store encrypted with its key from the Keychain (both made on the first start; a
+    /// plaintext store of an earlier version is encrypted in place, keeping unsynced changes).
+    /// A store whose key is gone (`WrongKey`: the Keychain was reset, or the file came from
+    /// another phone) can never be read again: it is deleted and started afresh, and the next
+    /// sync brings back everything the server has.
     private static func openStore() async throws -> FieldStore {
         try await Background.run(on: Background.store) {
             let path = try Self.storeURL().path
-            return try FieldStore.open(path: path)
+            do {
+                return try FieldStore.openEncrypted(path: path, key: try StoreKeychain.key())
+            } catch FieldCrmError.WrongKey {
+                Logger(subsystem: "app.fieldcrm", category: "store")
+                    .error("the store's key is gone: starting an empty store")
+                try Self.deleteStoreFiles()
+                return try FieldStore.openEncrypted(path: path, key: try StoreKeychain.key())
+            }
         }
+    }
+
+    /// The store file and SQLite's files beside it. Close the store first.
+    nonisolated private static func deleteStoreFiles() throws {
+        let url = try Self.storeURL()
+        for suffix in ["", "-wal", "-shm", "-journal", ".encrypting", ".encrypting-journal"] {
+            let path = url.path + suffix
+            if FileManager.default.fileExists(atPath: path) {
+                try FileManager.default.removeItem(atPath: path)
+            }
+        }
+    }
+
+    /// Replaces the store with an empty one under a new key: the old file and its key are
+    /// deleted, so nothing that may linger in flash can be read.
+    private func replaceStore() async throws {
+        let old = store
+        store = nil
+        try await Background.run(on: Background.store) {
+            old?.close()
+            try Self.deleteStoreFiles()
+            try StoreKeychain.delete()
+        }
+        store = try await Self.openStore()
     }
 
     // MARK: Session
@@ -168,19 +204,7 @@ final class AppModel: ObservableObject {
             guard status.pendingChanges == 0 else {
                 throw AppError.anotherUsersChanges(status.pendingChanges)
             }
-            let old = store
-            store = nil
-            let url = try Self.storeURL()
-            try await Background.run(on: Background.store) {
-                old?.close()
-                for suffix in ["", "-wal", "-shm"] {
-                    let path = url.path + suffix
-                    if FileManager.default.fileExists(atPath: path) {
-                        try FileManager.default.removeItem(atPath: path)
-                    }
-                }
-            }
-            store = try await Self.openStore()
+            try await replaceStore()
         }
         try await perform { store in try store.setUser(userId: userId) }
     }
@@ -220,8 +244,14 @@ final class AppModel: ObservableObject {
             await verifyReceivedDocuments()
         } catch let error as FieldCrmError {
             if case .DeviceRevoked = error {
-                // The library has already wiped the store; the key and session go with it.
+                // The library has already wiped the store; the file, its key and the session
+                // go with it.
                 signOut()
+                do {
+                    try await replaceStore()
+                } catch {
+                    phase = .failed(userMessage(for: error))
+                }
                 show(error)
             } else if case let .ServerRefused(_, code, _) = error, FieldCrmError.sessionCodes.contains(code) {
                 signOut()

@@ -31,6 +31,8 @@ extension FieldCrmError {
             return "This link points to another kind of record."
         case .NotAStore:
             return "The local database file is not a FieldCRM database."
+        case .KeyRequired, .WrongKey:
+            return "The data on this device could not be unlocked. Sign in again to fetch it from the server."
         case .NewerSchema:
             return "Your data was saved by a newer version of FieldCRM. Update the app."
         case .CorruptDocument:

@@ -1,23 +1,26 @@
 package app.fieldcrm.android
 
 import android.app.Application
+import android.util.Log
+import app.fieldcrm.android.logic.EncryptedStores
 import app.fieldcrm.android.logic.FieldRepository
 import app.fieldcrm.android.logic.LocationProvider
 import app.fieldcrm.android.logic.OkHttpSyncTransport
 import app.fieldcrm.android.logic.RecordingLocationProvider
 import app.fieldcrm.android.logic.Session
 import app.fieldcrm.android.logic.SessionStore
+import app.fieldcrm.android.logic.StoreKeys
 import app.fieldcrm.android.logic.SyncRunner
 import app.fieldcrm.android.logic.defaultHttpClient
 import app.fieldcrm.android.logic.storeFileName
 import app.fieldcrm.core.SyncTransport
-import java.io.File
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
+import kotlinx.coroutines.withContext
 
 /** The app's singletons: session, the signed-in user's store and its one [SyncRunner]. */
 class AppContainer(private val app: Application) {
@@ -34,14 +37,33 @@ class AppContainer(private val app: Application) {
     private val lock = Mutex()
     private var opened: Opened? = null
 
+    /** Each user's store in `filesDir`, encrypted with its own key from the Android Keystore. */
+    private val stores = EncryptedStores(app.filesDir, StoreKeys(app.filesDir, AndroidKeystoreWrappingKeys()))
+
     private suspend fun open(userId: String): Opened = lock.withLock {
         opened?.takeIf { it.userId == userId } ?: run {
             opened?.repository?.close()
-            val path = File(app.filesDir, storeFileName(userId)).path
-            val repository = FieldRepository.open(path, Dispatchers.IO)
-            // A revoked phone has been wiped by the library; it only has to sign out.
-            val runner = SyncRunner(repository, transport = { transport() }, onDeviceRevoked = { signOut() })
+            val repository = FieldRepository.openEncrypted(stores, storeFileName(userId), Dispatchers.IO)
+            if (repository.startedAfresh) {
+                Log.w("FieldCRM", "the store's key was gone: started an empty store; the next sync refills it")
+            }
+            val runner = SyncRunner(repository, transport = { transport() }, onDeviceRevoked = { forget(userId) })
             Opened(userId, repository, runner).also { opened = it }
+        }
+    }
+
+    /**
+     * A revoked phone (the library has already wiped the store): sign out, close the store and
+     * delete it with its key, so that nothing that may linger in flash can be read.
+     */
+    private suspend fun forget(userId: String) {
+        signOut()
+        lock.withLock {
+            opened?.takeIf { it.userId == userId }?.let {
+                it.repository.close()
+                opened = null
+            }
+            withContext(Dispatchers.IO) { stores.forget(storeFileName(userId)) }
         }
     }
 

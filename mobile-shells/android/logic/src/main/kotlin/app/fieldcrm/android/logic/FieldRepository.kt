@@ -75,15 +75,34 @@ class FieldRepository(
     private val store: FieldStore,
     private val dispatcher: CoroutineDispatcher,
     private val clock: Clock = Clock.System,
+    /**
+     * The store's key was gone, so the unreadable store was replaced by an empty one (see
+     * [EncryptedStores.open]): tell the rep that unsynced changes on this phone were lost.
+     */
+    val startedAfresh: Boolean = false,
 ) {
     companion object {
-        /** Opens (or creates) the store file at [path] (in the app: `context.filesDir`). */
+        /** Opens (or creates) the plaintext store file at [path] (tests and tools). */
         suspend fun open(
             path: String,
             dispatcher: CoroutineDispatcher,
             clock: Clock = Clock.System,
         ): FieldRepository = withContext(dispatcher) {
             FieldRepository(FieldStore.open(path), dispatcher, clock)
+        }
+
+        /**
+         * Opens (or creates) the store file [fileName] of [stores], encrypted with its key from
+         * the Keystore: what the app does.
+         */
+        suspend fun openEncrypted(
+            stores: EncryptedStores,
+            fileName: String,
+            dispatcher: CoroutineDispatcher,
+            clock: Clock = Clock.System,
+        ): FieldRepository = withContext(dispatcher) {
+            val opened = stores.open(fileName)
+            FieldRepository(opened.store, dispatcher, clock, opened.startedAfresh)
         }
     }
 

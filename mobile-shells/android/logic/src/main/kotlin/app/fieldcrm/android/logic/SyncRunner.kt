@@ -43,9 +43,10 @@ class SyncRunner(
     private val repository: FieldRepository,
     /**
      * Called once the server answered `device_revoked` and the store was wiped: the app signs
-     * out (forgets the token) and, with an encrypted store, deletes the store's key.
+     * out (forgets the token), closes the store and deletes it with its key
+     * ([EncryptedStores.forget]).
      */
-    private val onDeviceRevoked: () -> Unit = {},
+    private val onDeviceRevoked: suspend () -> Unit = {},
     /** A transport for the signed-in session, or null when nobody is signed in. */
     private val transport: () -> SyncTransport?,
 ) {

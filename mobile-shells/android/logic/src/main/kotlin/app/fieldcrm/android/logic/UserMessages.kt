@@ -12,6 +12,8 @@ fun FieldCrmException.userMessage(): String = when (this) {
     is FieldCrmException.NotFound -> "That record no longer exists on this device."
     is FieldCrmException.WrongKind -> "That record is not a $expected."
     is FieldCrmException.NotAStore -> "The data file is not FieldCRM's. Reinstall the app or contact support."
+    is FieldCrmException.KeyRequired, is FieldCrmException.WrongKey ->
+        "The data on this phone could not be unlocked. Sign in again to fetch it from the server."
     is FieldCrmException.NewerSchema -> "This data was written by a newer version of the app. Update the app."
     is FieldCrmException.CorruptDocument -> "A record on this device is unreadable. Contact support (record $id)."
     is FieldCrmException.Database -> "Could not read or write the phone's storage. Is it full? ($detail)"
