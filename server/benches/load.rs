@@ -892,6 +892,20 @@ fn process_memory_kb(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// CPU time (user + system) a process has used so far, in seconds; with the window's length it
+/// shows whether the server had cores left over (waiting) or none (saturated).
+fn process_cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 2..)?
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on Linux for every architecture this runs on.
+    Some(ticks as f64 / 100.0)
+}
+
 // ---------------------------------------------------------------------------------------------
 
 fn main() -> std::process::ExitCode {
@@ -1378,6 +1392,7 @@ fn load(
         .map(|m| server.metric(http, &m))
         .collect::<BenchResult<_>>()?;
     let baseline_rss = process_memory_kb(server.pid()).map_or(0, |(rss, _)| rss);
+    let cpu_before = process_cpu_s(server.pid()).unwrap_or(0.0);
     let stop = AtomicBool::new(false);
     let peak_rss = AtomicU64::new(baseline_rss);
     let barrier = Barrier::new(devices + 1);
@@ -1417,6 +1432,7 @@ fn load(
         (stats, elapsed)
     });
     let merged = server.metric(http, merged_metric)? - merged_before;
+    let server_cpu = process_cpu_s(server.pid()).unwrap_or(0.0) - cpu_before;
     let server_after: Vec<f64> = ["push", "pull"]
         .iter()
         .flat_map(|r| [route(r, "sum"), route(r, "count")])
@@ -1472,12 +1488,16 @@ fn load(
     let per = |sum: f64, count: f64| if count > 0.0 { sum / count * 1e3 } else { 0.0 };
     comment(&format!(
         "load, server side: push handler mean {:.1} ms ({:.1} s busy over the window), pull handler \
-         mean {:.1} ms ({:.1} s busy); server RSS before the window {:.1} MB",
+         mean {:.1} ms ({:.1} s busy); server RSS before the window {:.1} MB; server CPU {:.2} \
+         cores on average of {} ({:.0} us per merged change)",
         per(delta[0], delta[1]),
         delta[0],
         per(delta[2], delta[3]),
         delta[2],
-        baseline_rss as f64 / 1024.0
+        baseline_rss as f64 / 1024.0,
+        server_cpu / elapsed.as_secs_f64().max(1e-9),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        server_cpu * 1e6 / merged.max(1.0),
     ));
     Ok(())
 }
