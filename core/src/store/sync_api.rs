@@ -1,0 +1,722 @@
+//! The store's sync-facing API: the upload queue, acknowledgements, importing what the server
+//! sends, rejected changes, refused documents and the sync status. No network here: a sync
+//! client (`sync.rs`) moves these values.
+
+use super::*;
+
+/// A local change not yet acknowledged by the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingChange {
+    pub seq: i64,
+    pub doc_id: String,
+    pub kind: Kind,
+    /// Hex SHA-256 hash of the Automerge change; what the server acknowledges.
+    pub hash: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What arrives from the server for one document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncomingPayload {
+    /// Raw Automerge changes, in any order.
+    Changes(Vec<Vec<u8>>),
+    /// A saved (compacted) Automerge document.
+    Snapshot(Vec<u8>),
+    /// A saved document together with the record the server read from it: the bootstrap path.
+    /// A document this store does not have yet is checked for corruption (chunk framing and
+    /// checksums), stored and projected without being decoded here, and marked unverified until [`Store::verify_documents`] (or any later write or
+    /// import of it) derives its projection from the document itself. For a document the
+    /// store already has, this is the same as [`IncomingPayload::Snapshot`].
+    SnapshotWithRecord {
+        bytes: Vec<u8>,
+        record: Box<AnyRecord>,
+    },
+    /// A document's full change history, fetched again because this store refused an earlier
+    /// copy (see [`Store::refused_documents`]). Merged like [`IncomingPayload::Changes`] into
+    /// a stored copy that reads; a copy that does not (its verification failed, or its bytes
+    /// do not load) is replaced, keeping this device's unacknowledged changes of it.
+    History(Vec<Vec<u8>>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingDoc {
+    pub doc_id: String,
+    pub payload: IncomingPayload,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImportReport {
+    /// Documents whose content changed.
+    pub applied: u32,
+    /// Documents for which the input held nothing new.
+    pub unchanged: u32,
+    /// Changes kept aside until the changes they depend on arrive.
+    pub held_changes: u32,
+    pub refused: Vec<RefusedDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedDoc {
+    pub doc_id: String,
+    pub error: ImportError,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VerifyReport {
+    pub verified: u32,
+    /// Documents whose bytes could not be read as the record they arrived with.
+    pub failed: Vec<RefusedDoc>,
+    /// Unverified documents left for a later call.
+    pub remaining: u64,
+}
+
+/// A local change the server refused; the edit stays in the local record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedChange {
+    pub doc_id: String,
+    pub kind: Kind,
+    pub hash: String,
+    pub code: crate::protocol::RejectCode,
+    pub reason: String,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncStatus {
+    pub pending_changes: u64,
+    pub cursor: i64,
+    pub last_sync_at: Option<Millis>,
+    pub last_attempt_at: Option<Millis>,
+    pub last_error: Option<String>,
+    /// The last error's stable code: `offline`, the server's error code (`token_expired`,
+    /// `forbidden`, ...), a protocol code (`malformed_message`, ...) or `storage`.
+    pub last_error_code: Option<String>,
+    pub rejected_changes: u64,
+    /// Documents this device could not load from what the server sent (see
+    /// [`Store::refused_documents`]); while any remain, the last error's code is
+    /// `document_refused` unless a later error replaced it. Each sync fetches them again.
+    pub refused_documents: u64,
+    /// Location pings recorded and not yet acknowledged by the server.
+    pub pending_pings: u64,
+    /// A sync round is running on this store now.
+    pub syncing: bool,
+}
+
+/// A sync round in progress (see [`Store::sync_round`]).
+pub(crate) struct SyncRound<'s>(&'s Store);
+
+impl Drop for SyncRound<'_> {
+    fn drop(&mut self) {
+        self.0
+            .syncing
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.notify_sync_state();
+    }
+}
+
+impl Store {
+    /// Local changes not yet acknowledged, oldest first, at most `limit` of them.
+    pub fn pending_changes(&self, limit: u32) -> Result<Vec<PendingChange>> {
+        let inner = self.lock();
+        let mut statement = inner.conn.prepare_cached(
+            "SELECT seq, doc_id, kind, hash, bytes FROM pending ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = statement.query_map([limit], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, doc_id, kind, hash, bytes) = row?;
+            let kind = Kind::parse(&kind).ok_or_else(|| StoreError::CorruptDocument {
+                id: doc_id.clone(),
+                detail: format!("unknown kind {kind:?} in upload queue"),
+            })?;
+            out.push(PendingChange {
+                seq,
+                doc_id,
+                kind,
+                hash,
+                bytes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The oldest `limit` unacknowledged changes as a push request, grouped by document in
+    /// upload order, with their hashes (what the acknowledgement will name); `None` when
+    /// nothing is pending. Within the protocol's push limits by construction: it stops at the
+    /// first change that would go over one (the rest go in the next push).
+    pub fn push_request(
+        &self,
+        limit: u32,
+    ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
+        self.push_request_within(limit, crate::protocol::MAX_PUSH_PAYLOAD_BYTES)
+    }
+
+    /// [`Store::push_request`] with the changes' bytes kept under `budget` (one change larger
+    /// than the budget still travels, alone).
+    pub(super) fn push_request_within(
+        &self,
+        limit: u32,
+        budget: usize,
+    ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
+        use crate::protocol::{MAX_CHANGES_PER_DOC, MAX_CHANGES_PER_PUSH, MAX_DOCS_PER_PUSH};
+        let limit = limit.min(u32::try_from(MAX_CHANGES_PER_PUSH).unwrap_or(u32::MAX));
+        let pending = self.pending_changes(limit)?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let mut docs: Vec<crate::protocol::DocChanges> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut hashes = Vec::with_capacity(pending.len());
+        let mut bytes = 0;
+        for change in pending {
+            bytes += change.bytes.len();
+            if bytes > budget && !hashes.is_empty() {
+                break;
+            }
+            match index.get(&change.doc_id) {
+                Some(&i) if docs[i].changes.len() >= MAX_CHANGES_PER_DOC => break,
+                Some(&i) => docs[i].changes.push(change.bytes),
+                None if docs.len() >= MAX_DOCS_PER_PUSH => break,
+                None => {
+                    index.insert(change.doc_id.clone(), docs.len());
+                    docs.push(crate::protocol::DocChanges {
+                        doc_id: change.doc_id,
+                        kind: change.kind,
+                        changes: vec![change.bytes],
+                    });
+                }
+            }
+            hashes.push(change.hash);
+        }
+        Ok(Some((crate::protocol::PushRequest { docs }, hashes)))
+    }
+
+    /// Removes acknowledged changes from the upload queue; unknown hashes are ignored, so
+    /// repeating an acknowledgement is harmless. Returns how many were removed.
+    pub fn acknowledge(&self, hashes: &[String]) -> Result<usize> {
+        let mut inner = self.lock();
+        let tx = inner.conn.transaction()?;
+        let mut removed = 0;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM pending WHERE hash = ?1")?;
+            for hash in hashes {
+                removed += delete.execute([hash])?;
+            }
+        }
+        tx.commit()?;
+        self.sync_state_changed(inner);
+        Ok(removed)
+    }
+
+    /// Applies documents and changes from the server. Idempotent; changes whose dependencies
+    /// are missing are held (inside the stored document) until they arrive. A document whose
+    /// data is corrupt or does not describe a valid record is refused and left as it was; the
+    /// rest of the batch applies. Everything that applies commits in one transaction.
+    pub fn import(&self, batch: Vec<IncomingDoc>) -> Result<ImportReport> {
+        let mut inner = self.lock();
+        let mut report = ImportReport::default();
+        let mut touched = BTreeSet::new();
+        // Documents merged so far in this batch: a later entry for the same document builds on
+        // them, not on the cached or stored version.
+        let mut updated: HashMap<String, Automerge> = HashMap::new();
+        let actor = inner.actor.clone();
+        let result = (|| -> Result<()> {
+            let inner = &mut *inner;
+            let tx = inner.conn.transaction()?;
+            for incoming in batch {
+                if let IncomingPayload::SnapshotWithRecord { bytes, record } = &incoming.payload
+                    && !updated.contains_key(&incoming.doc_id)
+                    && !inner.docs.contains(&incoming.doc_id)
+                {
+                    if let Err(detail) = crate::chunks::check(bytes) {
+                        report.refused.push(RefusedDoc {
+                            doc_id: incoming.doc_id,
+                            error: ImportError::MalformedData(detail),
+                        });
+                        continue;
+                    }
+                    if let Err(error) = same_id(&incoming.doc_id, record) {
+                        report.refused.push(RefusedDoc {
+                            doc_id: incoming.doc_id,
+                            error,
+                        });
+                        continue;
+                    }
+                    // Inserts only if the store does not have the document yet; otherwise it is
+                    // merged like any snapshot below.
+                    let inserted = tx
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO docs (id, kind, bytes, heads, verified, updated_at)
+                             VALUES (?1, ?2, ?3, x'', 0, ?4)",
+                        )?
+                        .execute(params![incoming.doc_id, record.kind().as_str(), bytes, now_ms()])?;
+                    if inserted == 1 {
+                        projection::project(&tx, record, true)?;
+                        touched.insert(record.kind());
+                        report.applied += 1;
+                        continue;
+                    }
+                }
+                let history = matches!(incoming.payload, IncomingPayload::History(_));
+                let earlier = updated
+                    .get(&incoming.doc_id)
+                    .or_else(|| inner.docs.peek(&incoming.doc_id).filter(|_| !history));
+                let existing = match earlier {
+                    Some(doc) => Some(doc.clone()),
+                    None if history => {
+                        crate::refused::base_for_history(&tx, &incoming.doc_id, &actor)?
+                    }
+                    None => tx
+                        .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
+                        .query_row([&incoming.doc_id], |row| row.get::<_, Vec<u8>>(0))
+                        .optional()?
+                        .map(|bytes| load_doc(&bytes, &actor))
+                        .transpose()
+                        .map_err(|e| StoreError::CorruptDocument {
+                            id: incoming.doc_id.clone(),
+                            detail: e.to_string(),
+                        })?,
+                };
+                match merge_incoming(existing, &incoming.payload, &actor) {
+                    Err(error) => report.refused.push(RefusedDoc {
+                        doc_id: incoming.doc_id,
+                        error,
+                    }),
+                    Ok(Merged::Unchanged) => report.unchanged += 1,
+                    Ok(Merged::Changed(merged)) => {
+                        let MergedDoc {
+                            doc,
+                            record,
+                            held,
+                            bytes,
+                            content_changed,
+                        } = *merged;
+                        if let Some(Err(error)) =
+                            record.as_ref().map(|r| same_id(&incoming.doc_id, r))
+                        {
+                            report.refused.push(RefusedDoc {
+                                doc_id: incoming.doc_id,
+                                error,
+                            });
+                            continue;
+                        }
+                        let bytes = bytes.unwrap_or_else(|| doc.save_nocompress());
+                        let kind = record.as_ref().map(AnyRecord::kind);
+                        if history
+                            && let Some(stale) = crate::refused::remove_stale_projection(
+                                &tx,
+                                &incoming.doc_id,
+                                kind,
+                            )?
+                        {
+                            touched.insert(stale);
+                        }
+                        save_doc(&tx, &incoming.doc_id, kind, &bytes, &doc.get_heads())?;
+                        if let Some(record) = &record {
+                            projection::project(&tx, record, false)?;
+                            touched.insert(record.kind());
+                        }
+                        if content_changed {
+                            report.applied += 1;
+                        } else {
+                            report.unchanged += 1;
+                        }
+                        report.held_changes += held;
+                        updated.insert(incoming.doc_id, doc);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        match result {
+            Err(e) => {
+                for id in updated.keys() {
+                    inner.docs.pop(id);
+                }
+                Err(e)
+            }
+            Ok(()) => {
+                for (id, doc) in updated {
+                    if inner.docs.contains(&id) {
+                        inner.docs.put(id, doc);
+                    }
+                }
+                let touched: Vec<Kind> = touched.into_iter().collect();
+                if !touched.is_empty() {
+                    self.refresh_live(inner, Some(&touched));
+                }
+                Ok(report)
+            }
+        }
+    }
+
+    /// Derives the projection of up to `limit` documents stored by the bootstrap path from the
+    /// documents themselves (see [`IncomingPayload::SnapshotWithRecord`]). Apps call it in the
+    /// background after a bootstrap until it reports nothing remaining. A document that cannot
+    /// be read keeps the projection it arrived with, is reported, and is recorded as refused
+    /// (see [`Store::refused_documents`]): the next sync fetches its history again.
+    pub fn verify_documents(&self, limit: u32) -> Result<VerifyReport> {
+        let mut inner = self.lock();
+        let mut report = VerifyReport::default();
+        let actor = inner.actor.clone();
+        let mut touched = BTreeSet::new();
+        {
+            let tx = inner.conn.transaction()?;
+            let unverified: Vec<(String, Option<String>, Vec<u8>)> = tx
+                .prepare_cached("SELECT id, kind, bytes FROM docs WHERE verified = 0 LIMIT ?1")?
+                .query_map([limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, claimed_kind, bytes) in unverified {
+                let checked = load_doc(&bytes, &actor)
+                    .map_err(|e| ImportError::MalformedData(e.to_string()))
+                    .and_then(|doc| {
+                        let record = AnyRecord::read(&doc)
+                            .map_err(|e| ImportError::InvalidRecord(e.to_string()))?;
+                        same_id(&id, &record)?;
+                        // The projection sits in the claimed kind's table: a document of
+                        // another kind cannot be projected over it.
+                        if claimed_kind.as_deref() != Some(record.kind().as_str()) {
+                            return Err(ImportError::InvalidRecord(format!(
+                                "document is a {}, sent as a {}",
+                                record.kind(),
+                                claimed_kind.as_deref().unwrap_or("record of no kind")
+                            )));
+                        }
+                        Ok((record, doc.get_heads()))
+                    });
+                match checked {
+                    Ok((record, heads)) => {
+                        tx.prepare_cached(
+                            "UPDATE docs SET kind = ?2, heads = ?3, verified = 1 WHERE id = ?1",
+                        )?
+                        .execute(params![
+                            id,
+                            record.kind().as_str(),
+                            heads_blob(&heads)
+                        ])?;
+                        projection::project(&tx, &record, false)?;
+                        touched.insert(record.kind());
+                        report.verified += 1;
+                    }
+                    Err(error) => {
+                        tx.prepare_cached("UPDATE docs SET verified = -1 WHERE id = ?1")?
+                            .execute([&id])?;
+                        let refused = RefusedDoc { doc_id: id, error };
+                        crate::refused::record_import_error(&tx, &refused, now_ms())?;
+                        report.failed.push(refused);
+                    }
+                }
+            }
+            report.remaining = tx
+                .query_row("SELECT count(*) FROM docs WHERE verified = 0", [], |row| {
+                    row.get::<_, i64>(0)
+                })?
+                .max(0) as u64;
+            tx.commit()?;
+        }
+        let touched: Vec<Kind> = touched.into_iter().collect();
+        self.refresh_live(inner, Some(&touched));
+        if !report.failed.is_empty() {
+            self.notify_sync_state(); // the refused count grew
+        }
+        Ok(report)
+    }
+
+    /// Moves changes the server refused from the upload queue to the rejected list, where they
+    /// stay visible with the server's reason. The edits remain in the local document (the app
+    /// shows the record as edited, and flags it); retrying them would be refused again.
+    pub fn record_rejections(
+        &self,
+        rejections: &[crate::protocol::Rejection],
+        at: Millis,
+    ) -> Result<()> {
+        let mut inner = self.lock();
+        let tx = inner.conn.transaction()?;
+        for rejection in rejections {
+            for hash in &rejection.hashes {
+                let kind: Option<String> = tx
+                    .prepare_cached("SELECT kind FROM pending WHERE hash = ?1 AND doc_id = ?2")?
+                    .query_row(params![hash, rejection.doc_id], |row| row.get(0))
+                    .optional()?;
+                // Only changes this device queued can be rejected for it.
+                let Some(kind) = kind else { continue };
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO rejected (hash, doc_id, kind, code, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![hash, rejection.doc_id, kind, rejection.code.as_str(), rejection.reason, at])?;
+                tx.prepare_cached("DELETE FROM pending WHERE hash = ?1")?
+                    .execute([hash])?;
+            }
+        }
+        tx.commit()?;
+        self.sync_state_changed(inner);
+        Ok(())
+    }
+
+    /// Changes the server refused, newest first.
+    pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>> {
+        let inner = self.lock();
+        let mut statement = inner.conn.prepare_cached(
+            "SELECT doc_id, kind, hash, code, reason, at FROM rejected ORDER BY at DESC, doc_id, hash",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Millis>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (doc_id, kind, hash, code, reason, at) = row?;
+            let corrupt = |what: &str| StoreError::CorruptDocument {
+                id: doc_id.clone(),
+                detail: format!("unknown {what} in rejected list"),
+            };
+            let kind = Kind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
+            let code = crate::protocol::RejectCode::parse(&code).ok_or_else(|| corrupt("code"))?;
+            out.push(RejectedChange {
+                doc_id,
+                kind,
+                hash,
+                code,
+                reason,
+                at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes a document's entries from the rejected list once the user has seen them.
+    pub fn dismiss_rejections(&self, doc_id: &str) -> Result<()> {
+        let inner = self.lock();
+        inner
+            .conn
+            .execute("DELETE FROM rejected WHERE doc_id = ?1", [doc_id])?;
+        self.sync_state_changed(inner);
+        Ok(())
+    }
+
+    /// Removes documents from this device entirely (they left the user's scope on the server):
+    /// the document, its projection, and any local changes still waiting for upload.
+    pub fn forget(&self, ids: &[String]) -> Result<()> {
+        let mut inner = self.lock();
+        let mut touched = BTreeSet::new();
+        {
+            let tx = inner.conn.transaction()?;
+            for id in ids {
+                let kind: Option<Option<String>> = tx
+                    .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
+                    .query_row([id], |row| row.get(0))
+                    .optional()?;
+                tx.prepare_cached("DELETE FROM refused_docs WHERE doc_id = ?1")?
+                    .execute([id])?;
+                let Some(kind) = kind else { continue };
+                if let Some(kind) = kind.as_deref().and_then(Kind::parse) {
+                    projection::remove(&tx, kind, id)?;
+                    touched.insert(kind);
+                }
+                tx.prepare_cached("DELETE FROM docs WHERE id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM pending WHERE doc_id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM rejected WHERE doc_id = ?1")?
+                    .execute([id])?;
+            }
+            tx.commit()?;
+        }
+        for id in ids {
+            inner.docs.pop(id);
+        }
+        let touched: Vec<Kind> = touched.into_iter().collect();
+        if !touched.is_empty() {
+            self.refresh_live(inner, Some(&touched));
+        }
+        Ok(())
+    }
+
+    /// The saved document (compacted Automerge bytes), for snapshots and debugging.
+    pub fn document_bytes(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let mut inner = self.lock();
+        Ok(inner.doc(id)?.map(|doc| doc.save()))
+    }
+
+    /// Every Automerge change of a document (used to replay history to a peer).
+    pub fn document_changes(&self, id: &str) -> Result<Vec<Vec<u8>>> {
+        let mut inner = self.lock();
+        let doc = inner
+            .doc(id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        Ok(doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect())
+    }
+
+    /// Ids of every document in the store, by kind (deleted ones included).
+    pub fn document_ids(&self, kind: Kind) -> Result<Vec<String>> {
+        let inner = self.lock();
+        let mut statement = inner
+            .conn
+            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
+        let ids = statement
+            .query_map([kind.as_str()], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let mut status = query::sync_status(&self.lock().conn)?;
+        status.syncing = self.is_syncing();
+        Ok(status)
+    }
+
+    /// Re-runs the live sync-status queries after the upload queue, the rejected list or the
+    /// sync state changed without a record changing.
+    fn sync_state_changed(&self, inner: MutexGuard<'_, Inner>) {
+        if self.live.has_subscribers() {
+            self.live
+                .refresh_where(Query::is_sync_status, |q| self.run_query(&inner.conn, q));
+        }
+        drop(inner);
+        self.live.deliver();
+    }
+
+    pub(super) fn is_syncing(&self) -> bool {
+        self.syncing.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// Marks a sync round as running until the guard drops (live sync statuses see both).
+    pub(crate) fn sync_round(&self) -> SyncRound<'_> {
+        self.syncing
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notify_sync_state();
+        SyncRound(self)
+    }
+
+    /// [`Store::sync_state_changed`] for modules that do not hold the lock.
+    pub(crate) fn notify_sync_state(&self) {
+        self.sync_state_changed(self.lock());
+    }
+
+    /// Records a completed sync round: the server cursor reached, and when.
+    pub fn record_sync_success(&self, cursor: i64, at: Millis) -> Result<()> {
+        let inner = self.lock();
+        inner.conn.execute(
+            "UPDATE sync_state SET cursor = ?1, last_sync_at = ?2, last_attempt_at = ?2, last_error = NULL,
+               last_error_code = NULL WHERE id = 1",
+            params![cursor, at],
+        )?;
+        self.sync_state_changed(inner);
+        Ok(())
+    }
+
+    /// Records a failed sync attempt: the message is shown to the user as is, the code is for
+    /// the app to branch on.
+    pub fn record_sync_error(&self, message: &str, code: &str, at: Millis) -> Result<()> {
+        let inner = self.lock();
+        inner.conn.execute(
+            "UPDATE sync_state SET last_error = ?1, last_error_code = ?2, last_attempt_at = ?3 WHERE id = 1",
+            params![message, code, at],
+        )?;
+        self.sync_state_changed(inner);
+        Ok(())
+    }
+}
+
+/// A document must describe the record it is filed under.
+fn same_id(doc_id: &str, record: &AnyRecord) -> std::result::Result<(), ImportError> {
+    if record.meta().id == doc_id {
+        return Ok(());
+    }
+    Err(ImportError::IdMismatch {
+        expected: doc_id.to_owned(),
+        found: record.meta().id.clone(),
+    })
+}
+
+enum Merged {
+    Unchanged,
+    Changed(Box<MergedDoc>),
+}
+
+struct MergedDoc {
+    doc: Automerge,
+    /// `None` while the document holds only changes waiting for dependencies.
+    record: Option<AnyRecord>,
+    held: u32,
+    /// The bytes to store when they can be kept as received (a snapshot of a new document).
+    bytes: Option<Vec<u8>>,
+    /// False when only held changes were (re)stored.
+    content_changed: bool,
+}
+
+/// Applies one incoming payload to a copy of the stored document. Nothing is stored here.
+fn merge_incoming(
+    existing: Option<Automerge>,
+    payload: &IncomingPayload,
+    actor: &ActorId,
+) -> std::result::Result<Merged, ImportError> {
+    let malformed = |e: &dyn std::fmt::Display| ImportError::MalformedData(e.to_string());
+    let heads_before = existing.as_ref().map(Automerge::get_heads);
+    let (doc, held, bytes) = match payload {
+        IncomingPayload::Snapshot(data)
+        | IncomingPayload::SnapshotWithRecord { bytes: data, .. } => match existing {
+            None => {
+                let doc = load_doc(data, actor).map_err(|e| malformed(&e))?;
+                (doc, 0, Some(data.clone()))
+            }
+            Some(mut doc) => {
+                let mut other = Automerge::load(data).map_err(|e| malformed(&e))?;
+                doc.merge(&mut other).map_err(|e| malformed(&e))?;
+                (doc, 0, None)
+            }
+        },
+        IncomingPayload::Changes(raw) | IncomingPayload::History(raw) => {
+            let changes = raw
+                .iter()
+                .map(|bytes| Change::from_bytes(bytes.clone()).map_err(|e| malformed(&e)))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let mut doc = existing.unwrap_or_else(|| Automerge::new().with_actor(actor.clone()));
+            let hashes: Vec<ChangeHash> = changes.iter().map(Change::hash).collect();
+            doc.apply_changes(changes).map_err(|e| malformed(&e))?;
+            let held = hashes
+                .iter()
+                .filter(|h| doc.get_change_by_hash(h).is_none())
+                .count() as u32;
+            (doc, held, None)
+        }
+    };
+    let content_changed = heads_before.unwrap_or_default() != doc.get_heads();
+    if !content_changed && held == 0 {
+        return Ok(Merged::Unchanged);
+    }
+    let record = if doc.get_heads().is_empty() {
+        None
+    } else {
+        Some(AnyRecord::read(&doc).map_err(|e| ImportError::InvalidRecord(e.to_string()))?)
+    };
+    if record.is_none() && held == 0 {
+        return Err(ImportError::InvalidRecord("empty document".to_owned()));
+    }
+    Ok(Merged::Changed(Box::new(MergedDoc {
+        doc,
+        record,
+        held,
+        bytes,
+        content_changed,
+    })))
+}
