@@ -85,7 +85,7 @@ impl Current {
     /// Loads a stored authoritative document and reads its record.
     pub fn load(bytes: &[u8]) -> Result<Current, Refusal> {
         contained(|| {
-            let doc = Automerge::load(bytes).map_err(|e| {
+            let doc = chunks::load(bytes).map_err(|e| {
                 refuse(
                     RejectCode::InvalidRecord,
                     format!("stored document unreadable: {e}"),

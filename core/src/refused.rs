@@ -89,7 +89,7 @@ pub(crate) fn base_for_history(
         .optional()?;
     if let Some((bytes, verified)) = stored
         && verified != -1
-        && let Ok(doc) = Automerge::load(&bytes)
+        && let Ok(doc) = crate::chunks::load(&bytes)
     {
         return Ok(Some(doc.with_actor(actor.clone())));
     }

@@ -64,11 +64,10 @@ fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
 }
 
-fn load_doc(
-    bytes: &[u8],
-    actor: &ActorId,
-) -> std::result::Result<Automerge, automerge::AutomergeError> {
-    Ok(Automerge::load(bytes)?.with_actor(actor.clone()))
+/// Loads a stored or received document as this device's actor; its chunks are walked first
+/// (`chunks::load`).
+fn load_doc(bytes: &[u8], actor: &ActorId) -> std::result::Result<Automerge, String> {
+    Ok(crate::chunks::load(bytes)?.with_actor(actor.clone()))
 }
 
 impl Inner {

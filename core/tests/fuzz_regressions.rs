@@ -8,7 +8,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use fieldcrm_core::authority::{Writer, change_hash, check_changes};
+use fieldcrm_core::Store;
+use fieldcrm_core::authority::{Current, Writer, change_hash, check_changes};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -86,6 +87,38 @@ fn a_change_declaring_a_huge_string_stays_within_memory() {
                 actor_allowed: &|_| true,
             };
             assert!(check_changes(&[change], &writer).is_err());
+        },
+    );
+}
+
+/// record_read, 2026-11-27 (after the fix above): a 216-byte bundle chunk (type 3) given to
+/// `authority::Current::load`, which the server runs on its stored documents, makes
+/// Automerge's bundle parser allocate 128 MiB and more (`decode_delta_int`, the same site as
+/// the first finding, reached through `Automerge::load`). Nothing in FieldCRM writes a bundle,
+/// so every load walks the chunk headers first (`chunks::load`) and refuses one unparsed: on
+/// the server and on the device, which imports what it is sent the same way.
+#[test]
+fn a_bundle_loaded_as_a_document_stays_within_memory() {
+    within_memory(
+        "a_bundle_loaded_as_a_document_stays_within_memory",
+        384,
+        || {
+            let bytes = fixture("current_load-bundle-128mb.bin");
+            assert_eq!(bytes[8], 3, "a bundle chunk");
+            let refused = Current::load(&bytes).unwrap_err();
+            assert!(
+                refused.reason.contains("not loadable"),
+                "{}",
+                refused.reason
+            );
+            let store = Store::open(":memory:").unwrap();
+            let report = store
+                .import(vec![fieldcrm_core::IncomingDoc {
+                    doc_id: "bundle".into(),
+                    payload: fieldcrm_core::IncomingPayload::Snapshot(bytes),
+                }])
+                .unwrap();
+            assert_eq!(report.refused.len(), 1, "{report:?}");
         },
     );
 }

@@ -680,7 +680,7 @@ fn merge_incoming(
                 (doc, 0, Some(data.clone()))
             }
             Some(mut doc) => {
-                let mut other = Automerge::load(data).map_err(|e| malformed(&e))?;
+                let mut other = crate::chunks::load(data).map_err(|e| malformed(&e))?;
                 doc.merge(&mut other).map_err(|e| malformed(&e))?;
                 (doc, 0, None)
             }
