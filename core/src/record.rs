@@ -58,36 +58,91 @@ fn scalar_node(value: &automerge::ScalarValueRef<'_>) -> Node {
     }
 }
 
-fn object_node(doc: &Automerge, id: &ObjId, obj_type: ObjType) -> Node {
-    match obj_type {
-        ObjType::Map | ObjType::Table => Node::Map(read_map(doc, id)),
-        ObjType::List => Node::List(
-            doc.list_range(id, ..)
-                .map(|item| match item.value {
-                    ValueRef::Scalar(s) => scalar_node(&s),
-                    ValueRef::Object(t) => object_node(doc, &item.id(), t),
-                })
-                .collect(),
-        ),
-        ObjType::Text => Node::Text(doc.text(id).unwrap_or_default()),
+/// How deep a record's objects nest at most when read: the deepest record holds a list of maps
+/// (order lines, stage history) under the root, so 8 leaves room to grow. Deeper objects are not
+/// read: a crafted change can nest maps (or, through Automerge's run-length columns, make an
+/// object its own descendant) deeper than any stack, and reading them recursively would
+/// overflow it, which aborts the process (no `catch_unwind` contains that).
+const MAX_DEPTH: usize = 8;
+
+/// How many values a record holds at most when read (every scalar, map, list and text counts
+/// one). A record is at most a few hundred; this bounds the work a crafted document can ask of
+/// a read, however its objects are shared.
+const MAX_VALUES: usize = 100_000;
+
+/// Reads a document's objects into [`Node`]s within [`MAX_DEPTH`] and [`MAX_VALUES`].
+struct TreeReader<'d> {
+    doc: &'d Automerge,
+    values: usize,
+}
+
+impl TreeReader<'_> {
+    fn count(&mut self) -> Result<(), ValidationError> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(ValidationError::malformed(
+                "document",
+                format!("holds more than {MAX_VALUES} values"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn value(
+        &mut self,
+        value: &ValueRef<'_>,
+        id: ObjId,
+        depth: usize,
+    ) -> Result<Node, ValidationError> {
+        self.count()?;
+        match value {
+            ValueRef::Scalar(s) => Ok(scalar_node(s)),
+            ValueRef::Object(t) => self.object(&id, *t, depth + 1),
+        }
+    }
+
+    fn object(
+        &mut self,
+        id: &ObjId,
+        obj_type: ObjType,
+        depth: usize,
+    ) -> Result<Node, ValidationError> {
+        if depth > MAX_DEPTH {
+            return Err(ValidationError::malformed(
+                "document",
+                format!("nests objects deeper than {MAX_DEPTH}"),
+            ));
+        }
+        Ok(match obj_type {
+            ObjType::Map | ObjType::Table => Node::Map(self.map(id, depth)?),
+            ObjType::List => {
+                let doc = self.doc;
+                Node::List(
+                    doc.list_range(id, ..)
+                        .map(|item| self.value(&item.value, item.id(), depth))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            ObjType::Text => Node::Text(self.doc.text(id).unwrap_or_default()),
+        })
+    }
+
+    fn map(&mut self, obj: &ObjId, depth: usize) -> Result<Fields, ValidationError> {
+        let doc = self.doc;
+        doc.map_range(obj, ..)
+            .map(|item| {
+                Ok((
+                    item.key.to_string(),
+                    self.value(&item.value, item.id(), depth)?,
+                ))
+            })
+            .collect()
     }
 }
 
-fn read_map(doc: &Automerge, obj: &ObjId) -> Fields {
-    doc.map_range(obj, ..)
-        .map(|item| {
-            let node = match &item.value {
-                ValueRef::Scalar(s) => scalar_node(s),
-                ValueRef::Object(t) => object_node(doc, &item.id(), *t),
-            };
-            (item.key.to_string(), node)
-        })
-        .collect()
-}
-
 /// The document's current (merged) state as a tree.
-pub(crate) fn read_root(doc: &Automerge) -> Fields {
-    read_map(doc, &ROOT)
+pub(crate) fn read_root(doc: &Automerge) -> Result<Fields, ValidationError> {
+    TreeReader { doc, values: 0 }.map(&ROOT, 0)
 }
 
 /// The kind a document declares, if any.
@@ -592,7 +647,7 @@ impl AnyRecord {
 
     /// Reads the record a document holds. Fails on documents that are not a valid record.
     pub fn read(doc: &Automerge) -> Result<AnyRecord, ValidationError> {
-        Self::from_fields(&read_root(doc))
+        Self::from_fields(&read_root(doc)?)
     }
 
     pub(crate) fn from_fields(f: &Fields) -> Result<AnyRecord, ValidationError> {
@@ -1112,8 +1167,11 @@ fn conflicts_in(doc: &Automerge, obj: &ObjId, prefix: &str, out: &mut Vec<FieldC
         } else {
             format!("{prefix}.{key}")
         };
+        // Only the root's address is a nested map whose fields merge; a crafted document may
+        // nest "address" in itself without end.
         if let ValueRef::Object(ObjType::Map) = item.value
             && key == "address"
+            && prefix.is_empty()
         {
             conflicts_in(doc, &item.id(), &field, out);
         }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fieldcrm_core::Store;
-use fieldcrm_core::authority::{Current, Writer, change_hash, check_changes};
+use fieldcrm_core::authority::{Current, Writer, apply_push, change_hash, check_changes};
+use sha2::{Digest, Sha256};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -119,6 +120,53 @@ fn a_bundle_loaded_as_a_document_stays_within_memory() {
                 }])
                 .unwrap();
             assert_eq!(report.refused.len(), 1, "{report:?}");
+        },
+    );
+}
+
+/// A change chunk around `body`, with its checksum (as the fuzz targets seal their inputs).
+fn sealed_change(body: &[u8]) -> Vec<u8> {
+    let mut hashed = vec![1u8];
+    let mut length = body.len() as u64;
+    loop {
+        let byte = (length & 0x7f) as u8;
+        length >>= 7;
+        if length == 0 {
+            hashed.push(byte);
+            break;
+        }
+        hashed.push(byte | 0x80);
+    }
+    hashed.extend_from_slice(body);
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83];
+    chunk.extend_from_slice(&Sha256::digest(&hashed)[..4]);
+    chunk.extend_from_slice(&hashed);
+    chunk
+}
+
+/// record_read, 2026-11-27: a 167-byte change pushed onto a customer (the fuzz fixture, by its
+/// author) makes the merged document's objects nest without end (a map inside itself, through
+/// Automerge's run-length op columns), and reading the record recursed until the stack
+/// overflowed (`record::read_map` / `object_node`): an abort, which no `catch_unwind` contains,
+/// on the server's push path. Reading now stops at a depth and a number of values
+/// (`record::TreeReader`), and the push is refused.
+#[test]
+fn a_change_nesting_objects_without_end_is_refused_without_overflowing_the_stack() {
+    within_memory(
+        "a_change_nesting_objects_without_end_is_refused_without_overflowing_the_stack",
+        2048,
+        || {
+            let base = Current::load(&fixture("customer.automerge")).unwrap();
+            let change = sealed_change(&fixture("record_read-nested-objects.bin"));
+            let meta = base.record.meta().clone();
+            let kind = base.record.kind();
+            let writer = Writer {
+                user_id: &meta.created_by,
+                actor_allowed: &|_| true,
+            };
+            let checked = check_changes(&[change], &writer).unwrap();
+            let refused = apply_push(Some(base), &meta.id, kind, checked, &writer).unwrap_err();
+            assert!(!refused.contained_panic, "{}", refused.reason);
         },
     );
 }
