@@ -1095,6 +1095,10 @@ pub struct SyncStatus {
     /// any remain, `last_error_code` is `document_refused` unless a later error replaced it.
     /// Each sync fetches them again.
     pub refused_documents: u64,
+    /// Records of pulled snapshots sent in a format this version of the library does not know
+    /// (a newer server) and read from the documents instead, since the store was made. Nothing
+    /// was lost; a growing number says the app is older than the server.
+    pub records_read_from_documents: u64,
 }
 
 impl From<fc::SyncStatus> for SyncStatus {
@@ -1118,6 +1122,7 @@ impl SyncStatus {
             syncing,
             pending_pings: s.pending_pings,
             refused_documents: s.refused_documents,
+            records_read_from_documents: s.records_read_from_documents,
         }
     }
 }

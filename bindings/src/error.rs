@@ -100,6 +100,11 @@ pub enum FieldCrmError {
     /// docs/EMBEDDING.md). Logging in again starts the store afresh as a new device.
     #[error("this device was revoked: the local data has been wiped")]
     DeviceRevoked,
+    /// The server no longer serves the sync protocol this version of the library speaks
+    /// (code `upgrade_required`, HTTP 426): the app must be updated. Nothing was lost: every
+    /// local change stays on the device and syncs once the updated app connects.
+    #[error("the server needs a newer version of the app: update it; local changes are kept")]
+    UpgradeRequired,
     /// The server's response could not be read (`code` is the protocol's stable code).
     #[error("unreadable sync message: {code}")]
     Protocol { code: String },
@@ -227,6 +232,7 @@ impl From<fc::SyncError> for FieldCrmError {
     fn from(e: fc::SyncError) -> Self {
         match e {
             e if e.is_device_revoked() => FieldCrmError::DeviceRevoked,
+            e if e.is_upgrade_required() => FieldCrmError::UpgradeRequired,
             fc::SyncError::Transport(t) => t.into(),
             fc::SyncError::Protocol(p) => FieldCrmError::Protocol {
                 code: p.code().to_owned(),
@@ -293,6 +299,22 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_server_that_no_longer_serves_this_protocol_asks_for_an_update() {
+        let err = FieldCrmError::from(fc::SyncError::Transport(fc::TransportError::Server {
+            status: 426,
+            code: fc::UPGRADE_REQUIRED.into(),
+            retry_after: None,
+        }));
+        assert!(matches!(err, FieldCrmError::UpgradeRequired), "{err:?}");
+        let other = FieldCrmError::from(fc::SyncError::Transport(fc::TransportError::Server {
+            status: 400,
+            code: "unsupported_protocol_version".into(),
+            retry_after: None,
+        }));
+        assert!(matches!(other, FieldCrmError::ServerRefused { .. }), "{other:?}");
     }
 
     #[test]

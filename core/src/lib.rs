@@ -48,7 +48,8 @@ pub use store::{
 };
 pub use sync::{
     DEVICE_REVOKED, MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome,
-    RetryPolicy, SyncError, SyncReport, SyncSession, Transport, TransportError, sync,
+    RetryPolicy, SyncError, SyncReport, SyncSession, Transport, TransportError, UPGRADE_REQUIRED,
+    sync,
 };
 pub use visits::{DayRoute, PlannedStop};
 

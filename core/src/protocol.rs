@@ -4,10 +4,19 @@
 //! Wire format of every message body:
 //! ```text
 //! "FCRM"  4 bytes   magic
-//! version 1 byte    PROTOCOL_VERSION
+//! version 1 byte    the protocol version the payload is written in
 //! flags   1 byte    bit 0: the rest is raw DEFLATE-compressed
 //! payload           postcard encoding of the message
 //! ```
+//!
+//! Versions: a device writes its requests in the newest version it speaks
+//! ([`PROTOCOL_VERSION`]), and the server answers in the version of the request, serving every
+//! version from [`OLDEST_PROTOCOL_VERSION`] on; an older one gets
+//! [`ProtocolError::UpgradeRequired`]. Most messages are laid out alike in every version (they
+//! implement [`SameInEveryVersion`] and go through [`encode`] and [`decode`]); a pull page is
+//! not (version 1 inlines the record of a snapshot, version 2 wraps it in a [`WireRecord`] that
+//! names its format), and goes through [`encode_pull_response`] and [`decode_pull_response`]
+//! (refetch answers likewise).
 
 use std::io::{Read, Write};
 
@@ -16,13 +25,21 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::Kind;
-use crate::record::AnyRecord;
 use crate::route::Fix;
 
 mod bounded;
+mod v1;
+mod wire_record;
+
+pub use wire_record::{RECORD_FORMAT, WireRecord};
 
 pub const MAGIC: [u8; 4] = *b"FCRM";
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The protocol version this code writes: version 2 wraps a snapshot's record in a
+/// [`WireRecord`].
+pub const PROTOCOL_VERSION: u8 = 2;
+/// The oldest protocol version this code still reads and answers in (apps installed before
+/// version 2 keep syncing).
+pub const OLDEST_PROTOCOL_VERSION: u8 = 1;
 /// The media type of protocol bodies on HTTP.
 pub const CONTENT_TYPE: &str = "application/vnd.fieldcrm.sync";
 
@@ -57,8 +74,14 @@ pub const MAX_CHANGES_PER_PULLED_DOC: usize = 100_000;
 pub enum ProtocolError {
     #[error("not a FieldCRM sync message")]
     BadMagic,
-    #[error("protocol version {found} is not supported (this side speaks {supported})")]
+    /// Newer than this side speaks.
+    #[error("protocol version {found} is not supported (this side speaks up to {supported})")]
     UnsupportedVersion { found: u8, supported: u8 },
+    /// Older than this side still serves: the app must be updated.
+    #[error(
+        "protocol version {found} is no longer served (the oldest served is {oldest}): update the app"
+    )]
+    UpgradeRequired { found: u8, oldest: u8 },
     #[error("message is larger than {limit} bytes once decompressed")]
     TooLarge { limit: usize },
     #[error("malformed message: {0}")]
@@ -74,6 +97,7 @@ impl ProtocolError {
         match self {
             ProtocolError::BadMagic | ProtocolError::Malformed(_) => "malformed_message",
             ProtocolError::UnsupportedVersion { .. } => "unsupported_protocol_version",
+            ProtocolError::UpgradeRequired { .. } => "upgrade_required",
             ProtocolError::TooLarge { .. } => "payload_too_large",
             ProtocolError::LimitExceeded { .. } => "limit_exceeded",
         }
@@ -191,7 +215,9 @@ pub struct PullResponse {
     pub has_more: bool,
 }
 
-fn pulled_docs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PulledDoc>, D::Error> {
+pub(crate) fn pulled_docs<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     bounded::seq(d, "documents in a pull page", MAX_DOCS_PER_PAGE)
 }
 
@@ -206,11 +232,12 @@ pub enum PulledPayload {
     /// Changes after the device's cursor.
     Changes(#[serde(deserialize_with = "bounded::pulled_changes")] Vec<Vec<u8>>),
     /// A compacted document (fresh device, or a document newly in scope) with the record the
-    /// server read from it.
+    /// server read from it, in a format the device may not know: the document is the truth
+    /// (see [`WireRecord`]).
     Snapshot {
         #[serde(deserialize_with = "bounded::bytes")]
         bytes: Vec<u8>,
-        record: Box<AnyRecord>,
+        record: WireRecord,
     },
 }
 
@@ -277,7 +304,7 @@ pub struct RefetchRequest {
     pub doc_ids: Vec<String>,
 }
 
-fn refetch_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn refetch_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     bounded::seq(d, "documents in a refetch", MAX_REFETCH_DOCS)
 }
 
@@ -293,17 +320,146 @@ pub struct RefetchResponse {
     pub missing: Vec<String>,
 }
 
-fn refetched_docs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PulledDoc>, D::Error> {
+pub(crate) fn refetched_docs<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     bounded::seq(d, "documents in a refetch", MAX_REFETCH_DOCS)
 }
 
-/// Encodes a message body: header, then the postcard payload, deflated when worth it.
-pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, ProtocolError> {
+/// A message laid out alike in every protocol version this code speaks: it is read from a
+/// body of any of them, and written in whichever the other side asked in. Pull pages are not
+/// (see [`encode_pull_response`]).
+pub trait SameInEveryVersion: Serialize + DeserializeOwned + sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! same_in_every_version {
+    ($($message:ty),*) => {$(
+        impl sealed::Sealed for $message {}
+        impl SameInEveryVersion for $message {}
+    )*};
+}
+same_in_every_version!(
+    PushRequest,
+    PushResponse,
+    PullRequest,
+    PingUpload,
+    PingAck,
+    RefetchRequest
+);
+
+/// The protocol version a body is written in, when this side reads it: refused when it is not
+/// a protocol message, newer than [`PROTOCOL_VERSION`], or older than
+/// [`OLDEST_PROTOCOL_VERSION`].
+pub fn version_of(body: &[u8]) -> Result<u8, ProtocolError> {
+    if body.len() < HEADER_LEN || body[..4] != MAGIC {
+        return Err(ProtocolError::BadMagic);
+    }
+    match body[4] {
+        found if found > PROTOCOL_VERSION => Err(ProtocolError::UnsupportedVersion {
+            found,
+            supported: PROTOCOL_VERSION,
+        }),
+        found if found < OLDEST_PROTOCOL_VERSION => Err(ProtocolError::UpgradeRequired {
+            found,
+            oldest: OLDEST_PROTOCOL_VERSION,
+        }),
+        found => Ok(found),
+    }
+}
+
+/// Encodes a message body in the current protocol version.
+pub fn encode<T: SameInEveryVersion>(message: &T) -> Result<Vec<u8>, ProtocolError> {
+    encode_as(message, PROTOCOL_VERSION)
+}
+
+/// Encodes a message body in `version` (the version of the request being answered).
+pub fn encode_as<T: SameInEveryVersion>(
+    message: &T,
+    version: u8,
+) -> Result<Vec<u8>, ProtocolError> {
+    frame(message, version)
+}
+
+/// Decodes a message body of any version this side speaks, refusing anything that would
+/// decompress past `max_decompressed` bytes (a compression bomb stops at the limit, it is never
+/// inflated in full).
+pub fn decode<T: SameInEveryVersion>(
+    body: &[u8],
+    max_decompressed: usize,
+) -> Result<T, ProtocolError> {
+    Ok(decode_versioned(body, max_decompressed)?.0)
+}
+
+/// [`decode`], also giving the version the body was written in (to answer in it).
+pub fn decode_versioned<T: SameInEveryVersion>(
+    body: &[u8],
+    max_decompressed: usize,
+) -> Result<(T, u8), ProtocolError> {
+    let version = version_of(body)?;
+    Ok((read_payload(&unframe(body, max_decompressed)?)?, version))
+}
+
+/// Encodes a pull page in `version`: in version 1 each snapshot carries its record inline.
+pub fn encode_pull_response(page: &PullResponse, version: u8) -> Result<Vec<u8>, ProtocolError> {
+    match version {
+        1 => frame(&v1::PullResponse::try_from(page)?, version),
+        _ => frame(page, version),
+    }
+}
+
+/// Decodes a pull page of any version this side speaks, as the current version's page.
+pub fn decode_pull_response(
+    body: &[u8],
+    max_decompressed: usize,
+) -> Result<PullResponse, ProtocolError> {
+    let version = version_of(body)?;
+    let payload = unframe(body, max_decompressed)?;
+    match version {
+        1 => read_payload::<v1::PullResponse>(&payload)?.try_into(),
+        _ => read_payload(&payload),
+    }
+}
+
+/// Encodes a refetch answer in `version` (see [`encode_pull_response`]).
+pub fn encode_refetch_response(
+    response: &RefetchResponse,
+    version: u8,
+) -> Result<Vec<u8>, ProtocolError> {
+    match version {
+        1 => frame(&v1::RefetchResponse::try_from(response)?, version),
+        _ => frame(response, version),
+    }
+}
+
+/// Decodes a refetch answer of any version this side speaks.
+pub fn decode_refetch_response(
+    body: &[u8],
+    max_decompressed: usize,
+) -> Result<RefetchResponse, ProtocolError> {
+    let version = version_of(body)?;
+    let payload = unframe(body, max_decompressed)?;
+    match version {
+        1 => read_payload::<v1::RefetchResponse>(&payload)?.try_into(),
+        _ => read_payload(&payload),
+    }
+}
+
+/// Header, then the postcard payload, deflated when worth it.
+fn frame<T: Serialize>(message: &T, version: u8) -> Result<Vec<u8>, ProtocolError> {
+    if !(OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
+        return Err(ProtocolError::UnsupportedVersion {
+            found: version,
+            supported: PROTOCOL_VERSION,
+        });
+    }
     let payload =
         postcard::to_stdvec(message).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len() / 2 + 16);
     out.extend_from_slice(&MAGIC);
-    out.push(PROTOCOL_VERSION);
+    out.push(version);
     if payload.len() < COMPRESS_FROM {
         out.push(0);
         out.extend_from_slice(&payload);
@@ -319,21 +475,13 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, ProtocolError> {
         .map_err(|e| ProtocolError::Malformed(e.to_string()))
 }
 
-/// Decodes a message body, refusing anything that would decompress past `max_decompressed`
-/// bytes (a compression bomb stops at the limit, it is never inflated in full).
-pub fn decode<T: DeserializeOwned>(
+/// The payload of a body whose header [`version_of`] accepted, inflated within
+/// `max_decompressed` bytes.
+fn unframe(
     body: &[u8],
     max_decompressed: usize,
-) -> Result<T, ProtocolError> {
-    if body.len() < HEADER_LEN || body[..4] != MAGIC {
-        return Err(ProtocolError::BadMagic);
-    }
-    if body[4] != PROTOCOL_VERSION {
-        return Err(ProtocolError::UnsupportedVersion {
-            found: body[4],
-            supported: PROTOCOL_VERSION,
-        });
-    }
+) -> Result<std::borrow::Cow<'_, [u8]>, ProtocolError> {
+    version_of(body)?;
     let flags = body[5];
     if flags & !FLAG_DEFLATE != 0 {
         return Err(ProtocolError::Malformed(format!(
@@ -341,7 +489,6 @@ pub fn decode<T: DeserializeOwned>(
         )));
     }
     let rest = &body[HEADER_LEN..];
-    let inflated;
     let payload = if flags & FLAG_DEFLATE != 0 {
         // Sized by our own limit, never by the request: inflating fills it without the copies
         // a growing buffer makes (a doubling buffer held twice the payload at its peak), and
@@ -354,16 +501,20 @@ pub fn decode<T: DeserializeOwned>(
             .take(limit)
             .read_to_end(&mut buffer)
             .map_err(|e| ProtocolError::Malformed(format!("bad compression: {e}")))?;
-        inflated = buffer;
-        &inflated[..]
+        std::borrow::Cow::Owned(buffer)
     } else {
-        rest
+        std::borrow::Cow::Borrowed(rest)
     };
     if payload.len() > max_decompressed {
         return Err(ProtocolError::TooLarge {
             limit: max_decompressed,
         });
     }
+    Ok(payload)
+}
+
+/// The postcard message of a whole payload, with the count limits of `bounded.rs`.
+fn read_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, ProtocolError> {
     bounded::reset();
     let (message, unread) =
         postcard::take_from_bytes(payload).map_err(|e| match bounded::take_exceeded() {
@@ -379,325 +530,4 @@ pub fn decode<T: DeserializeOwned>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Customer;
-
-    const LIMIT: usize = 1 << 20;
-
-    fn push() -> PushRequest {
-        PushRequest {
-            docs: vec![DocChanges {
-                doc_id: "0190a0b0-0000-7000-8000-000000000001".into(),
-                kind: Kind::Customer,
-                changes: vec![vec![7; 300], vec![1, 2, 3]],
-            }],
-        }
-    }
-
-    #[test]
-    fn messages_round_trip_compressed_or_not() {
-        let big = encode(&push()).unwrap();
-        assert_eq!(big[5], FLAG_DEFLATE);
-        assert_eq!(decode::<PushRequest>(&big, LIMIT).unwrap(), push());
-        let small = PullRequest {
-            cursor: 42,
-            limit: 500,
-        };
-        let bytes = encode(&small).unwrap();
-        assert_eq!(bytes[5], 0);
-        assert_eq!(decode::<PullRequest>(&bytes, LIMIT).unwrap(), small);
-        let page = PullResponse {
-            docs: vec![PulledDoc {
-                doc_id: "c1".into(),
-                payload: PulledPayload::Snapshot {
-                    bytes: vec![1, 2],
-                    record: Box::new(AnyRecord::Customer(Customer::new("Café Mitte"))),
-                },
-            }],
-            removals: vec!["c2".into()],
-            next_cursor: 9,
-            has_more: true,
-        };
-        assert_eq!(
-            decode::<PullResponse>(&encode(&page).unwrap(), LIMIT).unwrap(),
-            page
-        );
-    }
-
-    #[test]
-    fn bad_bodies_get_typed_errors() {
-        let good = encode(&push()).unwrap();
-        assert_eq!(
-            decode::<PushRequest>(b"", LIMIT),
-            Err(ProtocolError::BadMagic)
-        );
-        assert_eq!(
-            decode::<PushRequest>(b"GET / HTTP/1.1", LIMIT),
-            Err(ProtocolError::BadMagic)
-        );
-        let mut future = good.clone();
-        future[4] = 9;
-        assert_eq!(
-            decode::<PushRequest>(&future, LIMIT),
-            Err(ProtocolError::UnsupportedVersion {
-                found: 9,
-                supported: PROTOCOL_VERSION
-            })
-        );
-        for cut in [HEADER_LEN, HEADER_LEN + 3, good.len() / 2, good.len() - 1] {
-            let err = decode::<PushRequest>(&good[..cut], LIMIT).unwrap_err();
-            assert_eq!(err.code(), "malformed_message", "cut at {cut}: {err}");
-        }
-        let mut flags = good.clone();
-        flags[5] = 0x80;
-        assert!(matches!(
-            decode::<PushRequest>(&flags, LIMIT),
-            Err(ProtocolError::Malformed(_))
-        ));
-        let mut trailing = encode(&PullRequest {
-            cursor: 1,
-            limit: 1,
-        })
-        .unwrap();
-        trailing.push(0);
-        assert!(matches!(
-            decode::<PullRequest>(&trailing, LIMIT),
-            Err(ProtocolError::Malformed(_))
-        ));
-    }
-
-    fn empty_docs(count: usize) -> PushRequest {
-        PushRequest {
-            docs: (0..count)
-                .map(|i| DocChanges {
-                    doc_id: format!("{i:036}"),
-                    kind: Kind::Customer,
-                    changes: vec![],
-                })
-                .collect(),
-        }
-    }
-
-    fn exceeded(what: &'static str, limit: usize) -> Result<PushRequest, ProtocolError> {
-        Err(ProtocolError::LimitExceeded { what, limit })
-    }
-
-    /// A body declaring `count` empty document entries without carrying them: the declared
-    /// length, then one real entry.
-    fn declaring_docs(count: usize) -> Vec<u8> {
-        let one = postcard::to_stdvec(&empty_docs(1)).unwrap();
-        let mut payload = Vec::new();
-        let mut n = count as u64;
-        while n >= 0x80 {
-            payload.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        payload.push(n as u8);
-        payload.extend_from_slice(&one[1..]);
-        let mut body = MAGIC.to_vec();
-        body.extend_from_slice(&[PROTOCOL_VERSION, 0]);
-        body.extend_from_slice(&payload);
-        body
-    }
-
-    #[test]
-    fn a_million_empty_entries_are_refused_before_they_are_read() {
-        // The body of the finding: a deflated push of a million real empty entries.
-        let entry = DocChanges {
-            doc_id: String::new(),
-            kind: Kind::Customer,
-            changes: vec![],
-        };
-        let body = encode(&PushRequest {
-            docs: vec![entry; 1_000_000],
-        })
-        .unwrap();
-        assert!(body.len() < 32_000, "deflated: {}", body.len());
-        let started = std::time::Instant::now();
-        assert_eq!(
-            decode::<PushRequest>(&body, 64 << 20),
-            exceeded("documents in a push", MAX_DOCS_PER_PUSH)
-        );
-        // Refused at the declared length: nothing past it is read. (Generous bound: only a
-        // pathological machine takes this long to read a few bytes.)
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        // Declared, not carried: postcard sees fewer bytes than entries, so the entries are
-        // read (and counted) until the input ends, with nothing reserved for the declared count.
-        for declared in [MAX_DOCS_PER_PUSH, 1_000_000, u32::MAX as usize] {
-            assert!(matches!(
-                decode::<PushRequest>(&declaring_docs(declared), LIMIT),
-                Err(ProtocolError::Malformed(_))
-            ));
-        }
-    }
-
-    #[test]
-    fn push_limits_hold_at_the_boundary_and_refuse_one_over() {
-        let at = empty_docs(MAX_DOCS_PER_PUSH);
-        assert_eq!(decode::<PushRequest>(&encode(&at).unwrap(), LIMIT), Ok(at));
-        assert_eq!(
-            decode::<PushRequest>(&encode(&empty_docs(MAX_DOCS_PER_PUSH + 1)).unwrap(), LIMIT),
-            exceeded("documents in a push", MAX_DOCS_PER_PUSH)
-        );
-
-        let doc = |changes: usize| DocChanges {
-            doc_id: "d".into(),
-            kind: Kind::Visit,
-            changes: vec![vec![1, 2]; changes],
-        };
-        let one_doc = |changes| PushRequest {
-            docs: vec![doc(changes)],
-        };
-        let at = one_doc(MAX_CHANGES_PER_DOC);
-        assert_eq!(decode::<PushRequest>(&encode(&at).unwrap(), LIMIT), Ok(at));
-        assert_eq!(
-            decode::<PushRequest>(&encode(&one_doc(MAX_CHANGES_PER_DOC + 1)).unwrap(), LIMIT),
-            exceeded("changes in one document", MAX_CHANGES_PER_DOC)
-        );
-
-        let per_doc = MAX_CHANGES_PER_PUSH / 10;
-        let spread = |last: usize| {
-            let mut docs = vec![doc(per_doc); 9];
-            docs.push(doc(last));
-            PushRequest { docs }
-        };
-        let at = spread(per_doc);
-        assert_eq!(decode::<PushRequest>(&encode(&at).unwrap(), LIMIT), Ok(at));
-        assert_eq!(
-            decode::<PushRequest>(&encode(&spread(per_doc + 1)).unwrap(), LIMIT),
-            exceeded("changes in a push", MAX_CHANGES_PER_PUSH)
-        );
-
-        let id = |len: usize| PushRequest {
-            docs: vec![DocChanges {
-                doc_id: "i".repeat(len),
-                kind: Kind::Task,
-                changes: vec![],
-            }],
-        };
-        let at = id(MAX_DOC_ID_LEN);
-        assert_eq!(decode::<PushRequest>(&encode(&at).unwrap(), LIMIT), Ok(at));
-        assert_eq!(
-            decode::<PushRequest>(&encode(&id(MAX_DOC_ID_LEN + 1)).unwrap(), LIMIT),
-            exceeded("bytes in a document id", MAX_DOC_ID_LEN)
-        );
-        let err = decode::<PushRequest>(&encode(&id(MAX_DOC_ID_LEN + 1)).unwrap(), LIMIT);
-        assert_eq!(err.unwrap_err().code(), "limit_exceeded");
-    }
-
-    #[test]
-    fn a_declared_change_length_reserves_nothing() {
-        // One change declaring 2^62 bytes and carrying three.
-        let mut payload = postcard::to_stdvec(&PushRequest {
-            docs: vec![DocChanges {
-                doc_id: "d".into(),
-                kind: Kind::Visit,
-                changes: vec![],
-            }],
-        })
-        .unwrap();
-        payload.pop(); // the empty change list
-        payload.push(1);
-        payload.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]);
-        payload.extend_from_slice(&[1, 2, 3]);
-        let mut body = MAGIC.to_vec();
-        body.extend_from_slice(&[PROTOCOL_VERSION, 0]);
-        body.extend_from_slice(&payload);
-        assert!(matches!(
-            decode::<PushRequest>(&body, LIMIT),
-            Err(ProtocolError::Malformed(_))
-        ));
-    }
-
-    #[test]
-    fn ping_and_page_limits() {
-        let fix = crate::route::Fix {
-            at: 1,
-            lat: 52.5,
-            lon: 13.4,
-            accuracy_m: 5.0,
-            mock: false,
-        };
-        let upload = |pings: usize, id_len: usize| PingUpload {
-            batch_id: "b".repeat(id_len),
-            pings: vec![fix; pings],
-        };
-        let at = upload(MAX_PINGS_PER_BATCH, MAX_BATCH_ID_LEN);
-        assert_eq!(decode::<PingUpload>(&encode(&at).unwrap(), LIMIT), Ok(at));
-        assert_eq!(
-            decode::<PingUpload>(&encode(&upload(MAX_PINGS_PER_BATCH + 1, 1)).unwrap(), LIMIT),
-            Err(ProtocolError::LimitExceeded {
-                what: "pings in a batch",
-                limit: MAX_PINGS_PER_BATCH
-            })
-        );
-        assert_eq!(
-            decode::<PingUpload>(&encode(&upload(1, MAX_BATCH_ID_LEN + 1)).unwrap(), LIMIT),
-            Err(ProtocolError::LimitExceeded {
-                what: "bytes in a batch id",
-                limit: MAX_BATCH_ID_LEN
-            })
-        );
-
-        let page = |docs: usize| PullResponse {
-            docs: (0..docs)
-                .map(|i| PulledDoc {
-                    doc_id: i.to_string(),
-                    payload: PulledPayload::Changes(vec![]),
-                })
-                .collect(),
-            removals: vec![],
-            next_cursor: 1,
-            has_more: false,
-        };
-        let at = page(MAX_DOCS_PER_PAGE);
-        assert_eq!(decode::<PullResponse>(&encode(&at).unwrap(), LIMIT), Ok(at));
-        assert_eq!(
-            decode::<PullResponse>(&encode(&page(MAX_DOCS_PER_PAGE + 1)).unwrap(), LIMIT),
-            Err(ProtocolError::LimitExceeded {
-                what: "documents in a pull page",
-                limit: MAX_DOCS_PER_PAGE
-            })
-        );
-        let changes = |count: usize| PullResponse {
-            docs: vec![PulledDoc {
-                doc_id: "d".into(),
-                payload: PulledPayload::Changes(vec![vec![]; count]),
-            }],
-            removals: vec![],
-            next_cursor: 1,
-            has_more: false,
-        };
-        let at = changes(MAX_CHANGES_PER_PULLED_DOC);
-        assert_eq!(decode::<PullResponse>(&encode(&at).unwrap(), LIMIT), Ok(at));
-        assert_eq!(
-            decode::<PullResponse>(
-                &encode(&changes(MAX_CHANGES_PER_PULLED_DOC + 1)).unwrap(),
-                LIMIT
-            ),
-            Err(ProtocolError::LimitExceeded {
-                what: "changes in a pulled document",
-                limit: MAX_CHANGES_PER_PULLED_DOC
-            })
-        );
-    }
-
-    #[test]
-    fn a_compression_bomb_stops_at_the_limit() {
-        let bomb = PushRequest {
-            docs: vec![DocChanges {
-                doc_id: "x".into(),
-                kind: Kind::Task,
-                changes: vec![vec![0; 5_000_000]],
-            }],
-        };
-        let body = encode(&bomb).unwrap();
-        assert!(body.len() < 100_000, "compresses well: {}", body.len());
-        assert_eq!(
-            decode::<PushRequest>(&body, LIMIT),
-            Err(ProtocolError::TooLarge { limit: LIMIT })
-        );
-        assert!(decode::<PushRequest>(&body, 6_000_000).is_ok());
-    }
-}
+mod tests;

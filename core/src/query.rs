@@ -254,7 +254,8 @@ pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
     )?;
     let mut status = conn
         .prepare_cached(
-            "SELECT cursor, last_sync_at, last_attempt_at, last_error, last_error_code FROM sync_state WHERE id = 1",
+            "SELECT cursor, last_sync_at, last_attempt_at, last_error, last_error_code, records_read_from_documents
+             FROM sync_state WHERE id = 1",
         )?
         .query_row([], |row| {
             Ok(SyncStatus {
@@ -268,6 +269,7 @@ pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
                 refused_documents,
                 pending_pings,
                 syncing: false,
+                records_read_from_documents: row.get::<_, i64>(5)?.max(0) as u64,
             })
         })?;
     // A refused document is never a silent success: it stands as the last error until it

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use crate::model::Millis;
-use crate::protocol::{self, MAX_REFETCH_DOCS, PulledPayload, RefetchRequest, RefetchResponse};
+use crate::protocol::{self, MAX_REFETCH_DOCS, PulledPayload, RefetchRequest};
 use crate::refused::{INCOMPLETE_HISTORY, NOT_RETURNED};
 use crate::store::{IncomingDoc, IncomingPayload};
 use crate::sync::{MAX_RESPONSE_BYTES, SyncError, SyncSession};
@@ -39,7 +39,7 @@ impl SyncSession<'_> {
                     doc_ids: chunk.to_vec(),
                 };
                 Ok(OutgoingRefetch {
-                    body: protocol::encode(&request)?,
+                    body: protocol::encode_as(&request, self.protocol_version)?,
                     doc_ids: request.doc_ids,
                 })
             })
@@ -55,7 +55,7 @@ impl SyncSession<'_> {
         body: &[u8],
         now: Millis,
     ) -> Result<RefetchOutcome, SyncError> {
-        let response: RefetchResponse = protocol::decode(body, MAX_RESPONSE_BYTES)?;
+        let response = protocol::decode_refetch_response(body, MAX_RESPONSE_BYTES)?;
         let requested: HashSet<&str> = sent.doc_ids.iter().map(String::as_str).collect();
         let mut batch = Vec::new();
         for doc in response.docs {
@@ -130,6 +130,7 @@ impl SyncSession<'_> {
 mod tests {
     use super::*;
     use crate::model::{Contact, Customer};
+    use crate::protocol::RefetchResponse;
     use crate::protocol::{PullResponse, PulledDoc};
     use crate::record::AnyRecord;
     use crate::store::Store;
@@ -137,12 +138,15 @@ mod tests {
     const NOW: Millis = 1_790_000_000_000;
 
     fn snapshot_page(docs: Vec<PulledDoc>) -> Vec<u8> {
-        protocol::encode(&PullResponse {
-            docs,
-            removals: vec![],
-            next_cursor: 5,
-            has_more: false,
-        })
+        protocol::encode_pull_response(
+            &PullResponse {
+                docs,
+                removals: vec![],
+                next_cursor: 5,
+                has_more: false,
+            },
+            protocol::PROTOCOL_VERSION,
+        )
         .unwrap()
     }
 
@@ -160,7 +164,7 @@ mod tests {
             doc_id: c.meta.id.clone(),
             payload: PulledPayload::Snapshot {
                 bytes: source.document_bytes(&c.meta.id).unwrap().unwrap(),
-                record: Box::new(AnyRecord::Customer(c.clone())),
+                record: protocol::WireRecord::new(&AnyRecord::Customer(c.clone())).unwrap(),
             },
         };
         let mut broken = snapshot(&damaged);
@@ -195,13 +199,16 @@ mod tests {
 
         // An answer with a broken history is refused again, with one more attempt.
         let answer = |changes: Vec<Vec<u8>>| {
-            protocol::encode(&RefetchResponse {
-                docs: vec![PulledDoc {
-                    doc_id: damaged.meta.id.clone(),
-                    payload: PulledPayload::Changes(changes),
-                }],
-                missing: vec![],
-            })
+            protocol::encode_refetch_response(
+                &RefetchResponse {
+                    docs: vec![PulledDoc {
+                        doc_id: damaged.meta.id.clone(),
+                        payload: PulledPayload::Changes(changes),
+                    }],
+                    missing: vec![],
+                },
+                protocol::PROTOCOL_VERSION,
+            )
             .unwrap()
         };
         let outcome = session
@@ -245,7 +252,7 @@ mod tests {
             doc_id: contact.meta.id.clone(),
             payload: PulledPayload::Snapshot {
                 bytes: source.document_bytes(&contact.meta.id).unwrap().unwrap(),
-                record: Box::new(AnyRecord::Customer(claimed)),
+                record: protocol::WireRecord::new(&AnyRecord::Customer(claimed)).unwrap(),
             },
         }]);
         session.apply_pull_response(&page, NOW).unwrap();
@@ -259,13 +266,18 @@ mod tests {
         );
 
         let requests = session.build_refetches().unwrap();
-        let answer = protocol::encode(&RefetchResponse {
-            docs: vec![PulledDoc {
-                doc_id: contact.meta.id.clone(),
-                payload: PulledPayload::Changes(source.document_changes(&contact.meta.id).unwrap()),
-            }],
-            missing: vec![],
-        })
+        let answer = protocol::encode_refetch_response(
+            &RefetchResponse {
+                docs: vec![PulledDoc {
+                    doc_id: contact.meta.id.clone(),
+                    payload: PulledPayload::Changes(
+                        source.document_changes(&contact.meta.id).unwrap(),
+                    ),
+                }],
+                missing: vec![],
+            },
+            protocol::PROTOCOL_VERSION,
+        )
         .unwrap();
         let outcome = session
             .apply_refetch_response(&requests[0], &answer, NOW + 1)
@@ -290,10 +302,13 @@ mod tests {
             .record_refused_document("gone", "malformed_data", "bad", NOW)
             .unwrap();
         let requests = session.build_refetches().unwrap();
-        let answer = protocol::encode(&RefetchResponse {
-            docs: vec![],
-            missing: vec!["gone".into()],
-        })
+        let answer = protocol::encode_refetch_response(
+            &RefetchResponse {
+                docs: vec![],
+                missing: vec!["gone".into()],
+            },
+            protocol::PROTOCOL_VERSION,
+        )
         .unwrap();
         let outcome = session
             .apply_refetch_response(&requests[0], &answer, NOW + 2)
@@ -319,15 +334,18 @@ mod tests {
             requests.iter().map(|r| r.doc_ids.len()).collect::<Vec<_>>(),
             [MAX_REFETCH_DOCS, 1]
         );
-        let answer = protocol::encode(&RefetchResponse {
-            docs: vec![PulledDoc {
-                doc_id: stranger.meta.id.clone(),
-                payload: PulledPayload::Changes(
-                    source.document_changes(&stranger.meta.id).unwrap(),
-                ),
-            }],
-            missing: vec![],
-        })
+        let answer = protocol::encode_refetch_response(
+            &RefetchResponse {
+                docs: vec![PulledDoc {
+                    doc_id: stranger.meta.id.clone(),
+                    payload: PulledPayload::Changes(
+                        source.document_changes(&stranger.meta.id).unwrap(),
+                    ),
+                }],
+                missing: vec![],
+            },
+            protocol::PROTOCOL_VERSION,
+        )
         .unwrap();
         let outcome = session
             .apply_refetch_response(&requests[1], &answer, NOW + 1)

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_visits_by_customer.sql"),
     include_str!("../migrations/0005_sync_error_code.sql"),
     include_str!("../migrations/0006_refused_documents.sql"),
+    include_str!("../migrations/0007_records_read_from_documents.sql"),
 ];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

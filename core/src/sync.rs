@@ -12,14 +12,14 @@ use thiserror::Error;
 
 use crate::error::StoreError;
 use crate::model::Millis;
-use crate::protocol::{
-    self, PingAck, ProtocolError, PullRequest, PullResponse, PulledPayload, PushResponse,
-};
+use crate::protocol::{self, PingAck, ProtocolError, PullRequest, PulledPayload, PushResponse};
 use crate::store::{ImportReport, IncomingDoc, IncomingPayload, Store};
 
 /// The server's code for a device whose access was revoked (the device was revoked or its user
 /// disabled): [`sync`] wipes the store ([`Store::wipe`]) when it sees it.
 pub const DEVICE_REVOKED: &str = "device_revoked";
+/// The server's code for an app whose protocol version it no longer serves (HTTP 426).
+pub const UPGRADE_REQUIRED: &str = "upgrade_required";
 
 /// Largest decompressed response a device accepts.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -106,6 +106,17 @@ impl SyncError {
     pub fn is_device_revoked(&self) -> bool {
         matches!(self, SyncError::Transport(TransportError::Server { code, .. }) if code == DEVICE_REVOKED)
     }
+
+    /// Whether the server no longer serves the protocol version this app speaks (HTTP 426
+    /// `upgrade_required`), or answered in one older than this app reads: the app must be
+    /// updated. Nothing was acknowledged, so everything stays on the device.
+    pub fn is_upgrade_required(&self) -> bool {
+        match self {
+            SyncError::Transport(TransportError::Server { code, .. }) => code == UPGRADE_REQUIRED,
+            SyncError::Protocol(e) => e.code() == UPGRADE_REQUIRED,
+            _ => false,
+        }
+    }
 }
 
 /// A push ready to send, and the changes it carries.
@@ -138,6 +149,9 @@ pub struct SyncSession<'s> {
     pub page_size: u32,
     /// Pings per upload batch.
     pub ping_batch: usize,
+    /// The protocol version requests are written in (and the server answers in):
+    /// [`protocol::PROTOCOL_VERSION`] unless set lower to reach an older server.
+    pub protocol_version: u8,
 }
 
 /// A batch of pings ready to send.
@@ -155,6 +169,7 @@ impl<'s> SyncSession<'s> {
             push_batch: 500,
             page_size: 1_000,
             ping_batch: 1_000,
+            protocol_version: protocol::PROTOCOL_VERSION,
         }
     }
 
@@ -164,7 +179,7 @@ impl<'s> SyncSession<'s> {
             return Ok(None);
         };
         Ok(Some(OutgoingPings {
-            body: protocol::encode(&upload)?,
+            body: protocol::encode_as(&upload, self.protocol_version)?,
             batch_id: upload.batch_id,
             count: upload.pings.len(),
         }))
@@ -191,7 +206,7 @@ impl<'s> SyncSession<'s> {
         let Some((request, hashes)) = self.store.push_request(self.push_batch)? else {
             return Ok(None);
         };
-        let body = protocol::encode(&request)?;
+        let body = protocol::encode_as(&request, self.protocol_version)?;
         Ok(Some(OutgoingPush { body, hashes }))
     }
 
@@ -208,28 +223,49 @@ impl<'s> SyncSession<'s> {
 
     pub fn build_pull(&self) -> Result<Vec<u8>, SyncError> {
         let cursor = u64::try_from(self.store.sync_status()?.cursor).unwrap_or(0);
-        Ok(protocol::encode(&PullRequest {
-            cursor,
-            limit: self.page_size,
-        })?)
+        Ok(protocol::encode_as(
+            &PullRequest {
+                cursor,
+                limit: self.page_size,
+            },
+            self.protocol_version,
+        )?)
     }
 
     /// Applies one page; the cursor is stored only once the page's documents are.
     pub fn apply_pull_response(&self, body: &[u8], now: Millis) -> Result<PullOutcome, SyncError> {
-        let page: PullResponse = protocol::decode(body, MAX_RESPONSE_BYTES)?;
+        let page = protocol::decode_pull_response(body, MAX_RESPONSE_BYTES)?;
+        let mut unread_records = 0u64;
         let batch = page
             .docs
             .into_iter()
             .map(|doc| IncomingDoc {
-                doc_id: doc.doc_id,
                 payload: match doc.payload {
                     PulledPayload::Changes(changes) => IncomingPayload::Changes(changes),
-                    PulledPayload::Snapshot { bytes, record } => {
-                        IncomingPayload::SnapshotWithRecord { bytes, record }
-                    }
+                    PulledPayload::Snapshot { bytes, record } => match record.read() {
+                        Some(record) => IncomingPayload::SnapshotWithRecord {
+                            bytes,
+                            record: Box::new(record),
+                        },
+                        // A record format this code does not know (a newer server): the
+                        // document is the truth, read it instead.
+                        None => {
+                            unread_records += 1;
+                            IncomingPayload::Snapshot(bytes)
+                        }
+                    },
                 },
+                doc_id: doc.doc_id,
             })
             .collect();
+        if unread_records > 0 {
+            tracing::info!(
+                records = unread_records,
+                "pulled records in a format this app does not know were read from their documents"
+            );
+            self.store
+                .count_records_read_from_documents(unread_records)?;
+        }
         let import = self.store.import(batch)?;
         self.store.record_refused_documents(&import.refused, now)?;
         self.store.forget(&page.removals)?;
@@ -384,6 +420,7 @@ mod tests {
 
     use super::*;
     use crate::model::{Customer, Kind};
+    use crate::protocol::PullResponse;
     use crate::protocol::{PulledDoc, PushRequest, RejectCode, Rejection};
     use crate::record::AnyRecord;
 
@@ -449,6 +486,65 @@ mod tests {
     }
 
     #[test]
+    fn a_record_in_a_format_this_app_does_not_know_is_read_from_its_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = store(&dir, "s.sqlite");
+        let mut sent = Customer::new("Hotel Spree");
+        sent.notes = "Orders on Mondays".into();
+        let sent = source.create(sent).unwrap();
+        let readable = source.create(Customer::new("Kiosk")).unwrap();
+        let device = store(&dir, "d.sqlite");
+        let snapshot = |c: &Customer, record: protocol::WireRecord| PulledDoc {
+            doc_id: c.meta.id.clone(),
+            payload: PulledPayload::Snapshot {
+                bytes: source.document_bytes(&c.meta.id).unwrap().unwrap(),
+                record,
+            },
+        };
+        let page = PullResponse {
+            docs: vec![
+                // What a newer server sends: a format number and bytes this code cannot read.
+                snapshot(
+                    &sent,
+                    protocol::WireRecord {
+                        format: protocol::RECORD_FORMAT + 1,
+                        bytes: vec![0xA5; 40],
+                    },
+                ),
+                snapshot(
+                    &readable,
+                    protocol::WireRecord::new(&AnyRecord::Customer(readable.clone())).unwrap(),
+                ),
+            ],
+            removals: vec![],
+            next_cursor: 5,
+            has_more: false,
+        };
+        let outcome = SyncSession::new(&device)
+            .apply_pull_response(
+                &protocol::encode_pull_response(&page, protocol::PROTOCOL_VERSION).unwrap(),
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(outcome.import.applied, 2, "the page did not fail");
+        assert_eq!(
+            device.get::<Customer>(&sent.meta.id).unwrap().unwrap(),
+            sent
+        );
+        assert_eq!(
+            device.get::<Customer>(&readable.meta.id).unwrap().unwrap(),
+            readable
+        );
+        let status = device.sync_status().unwrap();
+        assert_eq!(status.records_read_from_documents, 1);
+        assert_eq!(status.cursor, 5);
+        assert_eq!(
+            status.last_error_code, None,
+            "nothing was lost: not an error"
+        );
+    }
+
+    #[test]
     fn a_pull_page_applies_snapshots_and_removals_then_moves_the_cursor() {
         let dir = tempfile::tempdir().unwrap();
         let source = store(&dir, "s.sqlite");
@@ -461,7 +557,7 @@ mod tests {
                 doc_id: kept.meta.id.clone(),
                 payload: PulledPayload::Snapshot {
                     bytes: source.document_bytes(&kept.meta.id).unwrap().unwrap(),
-                    record: Box::new(AnyRecord::Customer(kept.clone())),
+                    record: protocol::WireRecord::new(&AnyRecord::Customer(kept.clone())).unwrap(),
                 },
             }],
             removals: vec![leaving.meta.id.clone()],
@@ -472,7 +568,10 @@ mod tests {
             protocol::decode(&session.build_pull().unwrap(), 1 << 20).unwrap();
         assert_eq!(request.cursor, 0);
         let outcome = session
-            .apply_pull_response(&protocol::encode(&page).unwrap(), NOW)
+            .apply_pull_response(
+                &protocol::encode_pull_response(&page, protocol::PROTOCOL_VERSION).unwrap(),
+                NOW,
+            )
             .unwrap();
         assert_eq!(
             (outcome.import.applied, outcome.removed, outcome.has_more),
@@ -549,10 +648,13 @@ mod tests {
         fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
             let request: crate::protocol::RefetchRequest = protocol::decode(&body, 1 << 20)
                 .map_err(|e| TransportError::Offline(e.to_string()))?;
-            protocol::encode(&crate::protocol::RefetchResponse {
-                docs: vec![],
-                missing: request.doc_ids,
-            })
+            protocol::encode_refetch_response(
+                &crate::protocol::RefetchResponse {
+                    docs: vec![],
+                    missing: request.doc_ids,
+                },
+                protocol::PROTOCOL_VERSION,
+            )
             .map_err(|e| TransportError::Offline(e.to_string()))
         }
 
@@ -563,7 +665,8 @@ mod tests {
                 next_cursor: 3,
                 has_more: false,
             };
-            protocol::encode(&page).map_err(|e| TransportError::Offline(e.to_string()))
+            protocol::encode_pull_response(&page, protocol::PROTOCOL_VERSION)
+                .map_err(|e| TransportError::Offline(e.to_string()))
         }
     }
 

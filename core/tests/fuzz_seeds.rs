@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use automerge::Automerge;
 use fieldcrm_core::protocol::{
-    DocChanges, PingAck, PingUpload, PullRequest, PullResponse, PulledDoc, PulledPayload,
-    PushRequest, PushResponse, RefusedPing, RejectCode, Rejection, encode,
+    DocChanges, PROTOCOL_VERSION, PingAck, PingUpload, PullRequest, PullResponse, PulledDoc,
+    PulledPayload, PushRequest, PushResponse, RefusedPing, RejectCode, Rejection, WireRecord,
+    encode, encode_pull_response,
 };
 use fieldcrm_core::{
     AnyRecord, Customer, Fix, GeoLocation, GpsStamp, Kind, LocationSource, Store, Task, Visit,
@@ -149,24 +150,28 @@ fn write_fuzz_seed_corpora() {
     write(
         "protocol_decode",
         "pull_response",
-        &encode(&PullResponse {
-            docs: vec![
-                PulledDoc {
-                    doc_id: customer.meta.id.clone(),
-                    payload: PulledPayload::Snapshot {
-                        bytes: stored.clone(),
-                        record: Box::new(AnyRecord::Customer(customer.clone())),
+        &encode_pull_response(
+            &PullResponse {
+                docs: vec![
+                    PulledDoc {
+                        doc_id: customer.meta.id.clone(),
+                        payload: PulledPayload::Snapshot {
+                            bytes: stored.clone(),
+                            record: WireRecord::new(&AnyRecord::Customer(customer.clone()))
+                                .unwrap(),
+                        },
                     },
-                },
-                PulledDoc {
-                    doc_id: "v1".into(),
-                    payload: PulledPayload::Changes(vec![creation.clone()]),
-                },
-            ],
-            removals: vec!["c2".into()],
-            next_cursor: 9,
-            has_more: true,
-        })
+                    PulledDoc {
+                        doc_id: "v1".into(),
+                        payload: PulledPayload::Changes(vec![creation.clone()]),
+                    },
+                ],
+                removals: vec!["c2".into()],
+                next_cursor: 9,
+                has_more: true,
+            },
+            PROTOCOL_VERSION,
+        )
         .unwrap(),
     );
     write(

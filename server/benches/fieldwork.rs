@@ -291,6 +291,7 @@ fn main() -> BenchResult<()> {
         limits: Limits {
             max_body_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
+            oldest_protocol_version: fieldcrm_core::protocol::OLDEST_PROTOCOL_VERSION,
         },
         rate_limits: Arc::new(fieldcrm_server::rate_limit::RateLimiter::new(
             Default::default(),

@@ -1155,13 +1155,13 @@ fn bootstrap(http: &ureq::Agent, server: &Server, dir: &Path, scale: f64) -> Ben
     let mut sizes = (0u64, 0u64, 0u64);
     for body in &bodies {
         let t = Instant::now();
-        let page: PullResponse = protocol::decode(body, MAX_RESPONSE_BYTES)?;
+        let page: PullResponse = protocol::decode_pull_response(body, MAX_RESPONSE_BYTES)?;
         decode += t.elapsed();
         sizes.0 += postcard::to_stdvec(&page).map_or(0, |v| v.len() as u64);
         for doc in &page.docs {
             if let PulledPayload::Snapshot { bytes, record } = &doc.payload {
                 sizes.1 += bytes.len() as u64;
-                sizes.2 += postcard::to_stdvec(record).map_or(0, |v| v.len() as u64);
+                sizes.2 += record.bytes.len() as u64;
             }
         }
     }
@@ -1624,7 +1624,7 @@ fn run_device(
             let page = transport
                 .pull(request)
                 .ok()
-                .and_then(|body| protocol::decode::<PullResponse>(&body, MAX_RESPONSE_BYTES).ok());
+                .and_then(|body| protocol::decode_pull_response(&body, MAX_RESPONSE_BYTES).ok());
             stats.pull_latencies.push(started.elapsed());
             let Some(page) = page else {
                 stats.errors += 1;

@@ -72,6 +72,15 @@ pub struct ServeArgs {
     /// so this bounds a deflate bomb's cost.
     #[arg(long, env = "FIELDCRM_MAX_DECOMPRESSED_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_decompressed_bytes: usize,
+    /// The oldest sync protocol version served: apps speaking an older one get
+    /// `426 upgrade_required` (their data stays on the phone until they are updated). Raise it
+    /// to retire old app versions; by default every version this server speaks is served.
+    #[arg(long, env = "FIELDCRM_OLDEST_PROTOCOL_VERSION",
+          default_value_t = fieldcrm_core::protocol::OLDEST_PROTOCOL_VERSION,
+          value_parser = clap::value_parser!(u8).range(
+              i64::from(fieldcrm_core::protocol::OLDEST_PROTOCOL_VERSION)
+                  ..=i64::from(fieldcrm_core::protocol::PROTOCOL_VERSION)))]
+    pub oldest_protocol_version: u8,
     /// Public key (PEM, RSA or EC P-256) of an external identity provider whose tokens are
     /// accepted; its `sub` names a user by username.
     #[arg(long, env = "FIELDCRM_IDP_PUBLIC_KEY", requires = "idp_issuer")]

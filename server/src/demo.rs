@@ -1002,7 +1002,9 @@ mod tests {
                 .unwrap();
             for doc in page.docs {
                 match doc.payload {
-                    PulledPayload::Snapshot { record, .. } => records.push(*record),
+                    PulledPayload::Snapshot { record, .. } => {
+                        records.push(record.read().expect("a record in this format"))
+                    }
                     PulledPayload::Changes(_) => panic!("a fresh device gets snapshots"),
                 }
             }

@@ -47,9 +47,15 @@ pub enum ApiError {
     /// The body (or its decompressed payload) is over the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
-    /// A sync envelope with a protocol version this server does not speak.
+    /// A sync envelope with a protocol version newer than this server speaks.
     #[error("unsupported protocol version {0}")]
     UnsupportedProtocolVersion(u32),
+    /// A sync envelope with a protocol version older than this server still serves: the app
+    /// must be updated (what it holds stays on the device).
+    #[error(
+        "protocol version {found} is no longer served (the oldest served is {oldest}): update the app"
+    )]
+    UpgradeRequired { found: u32, oldest: u32 },
     /// A sync envelope or message that does not decode.
     #[error("{0}")]
     MalformedMessage(String),
@@ -82,6 +88,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => code,
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedProtocolVersion(_) => "unsupported_protocol_version",
+            ApiError::UpgradeRequired { .. } => "upgrade_required",
             ApiError::MalformedMessage(_) => "malformed_message",
             ApiError::LimitExceeded(_) => "limit_exceeded",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -104,6 +111,7 @@ impl ApiError {
             ApiError::PayloadTooLarge | ApiError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnsupportedProtocolVersion(_) => StatusCode::BAD_REQUEST,
+            ApiError::UpgradeRequired { .. } => StatusCode::UPGRADE_REQUIRED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -244,6 +252,28 @@ mod tests {
         );
         let response = err.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+    }
+
+    #[test]
+    fn protocol_versions_out_of_range_have_stable_codes() {
+        let err: ApiError = fieldcrm_core::protocol::ProtocolError::UpgradeRequired {
+            found: 0,
+            oldest: 1,
+        }
+        .into();
+        assert_eq!(
+            (err.code(), err.status()),
+            ("upgrade_required", StatusCode::UPGRADE_REQUIRED)
+        );
+        let err: ApiError = fieldcrm_core::protocol::ProtocolError::UnsupportedVersion {
+            found: 9,
+            supported: 2,
+        }
+        .into();
+        assert_eq!(
+            (err.code(), err.status()),
+            ("unsupported_protocol_version", StatusCode::BAD_REQUEST)
+        );
     }
 
     #[test]

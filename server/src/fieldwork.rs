@@ -14,16 +14,14 @@ use fieldcrm_core::{GpsStamp, LatLon, Millis, Verification, VisitStatus};
 
 use crate::model::Role;
 use crate::scope::{self, Principal, Scope};
-use crate::storage::{Result, StorageError};
+use crate::storage::Result;
 
 /// The schema version that adds these tables (its migration runs [`backfill`]).
 pub(crate) const SCHEMA_VERSION: usize = 7;
 
 pub(crate) use crate::model::now_ms;
 
-fn corrupt(detail: impl std::fmt::Display) -> StorageError {
-    StorageError::Corrupt(detail.to_string())
-}
+use crate::storage::corrupt;
 
 mod projection;
 #[cfg(test)]

@@ -34,6 +34,24 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest sync payload after decompression, in bytes (used by push/pull).
     pub max_decompressed_bytes: usize,
+    /// The oldest sync protocol version served (`--oldest-protocol-version`).
+    pub oldest_protocol_version: u8,
+}
+
+impl Limits {
+    /// The protocol version of a sync body, when this server serves it: an older one is
+    /// refused with `426 upgrade_required` before anything is decoded or queued, a newer one
+    /// with `unsupported_protocol_version`.
+    pub(crate) fn served_version(&self, body: &[u8]) -> Result<u8, ApiError> {
+        let version = protocol::version_of(body)?;
+        if version < self.oldest_protocol_version {
+            return Err(ApiError::UpgradeRequired {
+                found: u32::from(version),
+                oldest: u32::from(self.oldest_protocol_version),
+            });
+        }
+        Ok(version)
+    }
 }
 
 /// What every handler can reach.
@@ -327,6 +345,10 @@ impl From<ProtocolError> for ApiError {
             ProtocolError::UnsupportedVersion { found, .. } => {
                 ApiError::UnsupportedProtocolVersion(u32::from(found))
             }
+            ProtocolError::UpgradeRequired { found, oldest } => ApiError::UpgradeRequired {
+                found: u32::from(found),
+                oldest: u32::from(oldest),
+            },
             ProtocolError::TooLarge { .. } => ApiError::PayloadTooLarge,
             ProtocolError::LimitExceeded { .. } => ApiError::LimitExceeded(err.to_string()),
             ProtocolError::BadMagic | ProtocolError::Malformed(_) => {
@@ -355,6 +377,7 @@ async fn push(
     let user = caller.user;
     let started = Instant::now();
     let body = body?;
+    state.limits.served_version(&body)?;
     let storage = state.storage.clone();
     let max_decompressed = state.limits.max_decompressed_bytes;
     let _permit = PUSHES_IN_FLIGHT
@@ -362,10 +385,12 @@ async fn push(
         .await
         .map_err(ApiError::internal)?;
     // Decoding (inflating) is CPU work: on the blocking pool, under the push permit.
-    let (response, stats) = blocking(move || {
-        let request: PushRequest = protocol::decode(&body, max_decompressed)?;
+    let (response, stats, version) = blocking(move || {
+        let (request, version): (PushRequest, u8) =
+            protocol::decode_versioned(&body, max_decompressed)?;
         let principal = storage.principal(&user)?;
-        Ok::<_, ApiError>(storage.push_changes(&principal, request)?)
+        let (response, stats) = storage.push_changes(&principal, request)?;
+        Ok::<_, ApiError>((response, stats, version))
     })
     .await?;
     // Test hook (see `FaultInjection`): committed, not yet answered.
@@ -375,8 +400,9 @@ async fn push(
         .metrics
         .push_seconds
         .observe(started.elapsed().as_secs_f64());
+    // Answered in the version the device asked in.
     Ok(sync_response(
-        protocol::encode(&response).map_err(ApiError::internal)?,
+        protocol::encode_as(&response, version).map_err(ApiError::internal)?,
     ))
 }
 
@@ -405,21 +431,24 @@ async fn pull(
     admit_sync_request(&state, &caller)?;
     let user = caller.user;
     let body = body?;
+    state.limits.served_version(&body)?;
     let storage = state.storage.clone();
     let max_decompressed = state.limits.max_decompressed_bytes;
     let _permit = PULLS_IN_FLIGHT
         .acquire()
         .await
         .map_err(ApiError::internal)?;
-    let page = blocking(move || {
-        let request: PullRequest = protocol::decode(&body, max_decompressed)?;
+    let body = blocking(move || {
+        let (request, version): (PullRequest, u8) =
+            protocol::decode_versioned(&body, max_decompressed)?;
         let principal = storage.principal(&user)?;
-        Ok::<_, ApiError>(storage.pull_changes(&principal, &request)?)
+        let page = storage.pull_changes(&principal, &request)?;
+        // Answered in the version the device asked in (a version 1 app gets its records
+        // inline); encoding a page is CPU work too.
+        protocol::encode_pull_response(&page, version).map_err(ApiError::internal)
     })
     .await?;
-    Ok(sync_response(
-        protocol::encode(&page).map_err(ApiError::internal)?,
-    ))
+    Ok(sync_response(body))
 }
 
 mod fieldwork;

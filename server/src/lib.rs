@@ -26,6 +26,7 @@ pub mod refetch;
 pub mod scope;
 pub mod serve;
 pub mod storage;
+pub(crate) mod stored_record;
 pub mod sync;
 
 pub use error::ApiError;

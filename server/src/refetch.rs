@@ -43,6 +43,7 @@ pub(crate) async fn refetch(
     admit_sync_request(&state, &caller)?;
     let user = caller.user;
     let body = body?;
+    state.limits.served_version(&body)?;
     let max_decompressed = state.limits.max_decompressed_bytes;
     let _permit = PULLS_IN_FLIGHT
         .acquire()
@@ -50,16 +51,16 @@ pub(crate) async fn refetch(
         .map_err(ApiError::internal)?;
     let storage = state.storage.clone();
     // Decoding is CPU work: on the blocking pool, under the permit, like a pull's.
-    let response = blocking(move || {
-        let request: RefetchRequest = protocol::decode(&body, max_decompressed)?;
+    let body = blocking(move || {
+        let (request, version): (RefetchRequest, u8) =
+            protocol::decode_versioned(&body, max_decompressed)?;
         check_bounds(&request)?;
         let principal = storage.principal(&user)?;
-        Ok::<_, ApiError>(storage.refetch_documents(&principal, &request)?)
+        let response = storage.refetch_documents(&principal, &request)?;
+        protocol::encode_refetch_response(&response, version).map_err(ApiError::internal)
     })
     .await?;
-    Ok(sync_response(
-        protocol::encode(&response).map_err(ApiError::internal)?,
-    ))
+    Ok(sync_response(body))
 }
 
 impl SqliteStorage {

@@ -61,6 +61,7 @@ pub fn state(args: &ServeArgs, storage: Arc<dyn Storage>) -> Result<AppState, Se
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_decompressed_bytes: args.max_decompressed_bytes,
+            oldest_protocol_version: args.oldest_protocol_version,
         },
         rate_limits: Arc::new(RateLimiter::new(args.rate_limits())),
     })

@@ -49,6 +49,11 @@ pub enum StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
+/// Stored data that does not read as it was written.
+pub(crate) fn corrupt(detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(detail.to_string())
+}
+
 mod accounts;
 pub use accounts::{Accounts, DeviceStatus, SessionState};
 
@@ -201,6 +206,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_fieldwork.sql"),
     include_str!("../migrations/0008_fieldwork_trust.sql"),
     include_str!("../migrations/0009_sessions.sql"),
+    include_str!("../migrations/0010_record_format.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

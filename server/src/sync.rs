@@ -78,9 +78,7 @@ struct StoredDoc {
     appended: i64,
 }
 
-fn corrupt(detail: impl std::fmt::Display) -> StorageError {
-    StorageError::Corrupt(detail.to_string())
-}
+use crate::storage::corrupt;
 
 /// Allocates `count` consecutive sequence numbers; returns the last. Done by updating the one
 /// `log_head` row inside the committing transaction (see the ordering pitfall in storage.rs).

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::process::Command;
 
 use fieldcrm_core::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod support;
-use support::{BIN, Launch, ServerProcess, admin, agent, seed_org};
+use support::{BIN, Device, Launch, ServerProcess, admin, agent, device, login, seed_org};
 
 const PASSWORD: &str = "secret pass";
 
@@ -22,58 +22,7 @@ fn start(db: &Path) -> Server {
     ServerProcess::start(db, Launch::default())
 }
 
-fn login(server: &Server, username: &str) -> (String, String) {
-    let mut response = agent()
-        .post(format!("{}/v1/auth/login", server.base))
-        .send_json(json!({"username": username, "password": PASSWORD}))
-        .unwrap();
-    assert_eq!(response.status(), 200, "login {username}");
-    let body: Value = response.body_mut().read_json().unwrap();
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["user"]["id"].as_str().unwrap().to_owned(),
-    )
-}
-
-struct Device {
-    store: Store,
-    transport: HttpTransport,
-    device_id: String,
-    _dir: tempfile::TempDir,
-}
-
-/// A signed-in device with its actor registered.
-fn device(server: &Server, username: &str) -> Device {
-    let (token, user_id) = login(server, username);
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
-    store.set_user(&user_id).unwrap();
-    let mut registered = agent()
-        .post(format!("{}/v1/devices", server.base))
-        .header("authorization", &format!("Bearer {token}"))
-        .send_json(json!({"actor_id": store.actor_id()}))
-        .unwrap();
-    assert_eq!(registered.status(), 201);
-    let registered: Value = registered.body_mut().read_json().unwrap();
-    Device {
-        store,
-        transport: HttpTransport::new(&server.base, &token),
-        device_id: registered["id"].as_str().unwrap().to_owned(),
-        _dir: dir,
-    }
-}
-
 impl Device {
-    fn sync(&self) -> Result<SyncReport, SyncError> {
-        sync(
-            &self.store,
-            &self.transport,
-            &RetryPolicy::default(),
-            &mut |_| {},
-            &|| 1_790_000_000_000,
-        )
-    }
-
     fn customers(&self) -> Vec<String> {
         self.store.document_ids(Kind::Customer).unwrap()
     }
@@ -125,8 +74,8 @@ fn a_device_revoked_through_the_endpoint_is_told_to_wipe_and_has_nothing_left() 
     let dir = tempfile::tempdir().unwrap();
     let db = organisation(dir.path());
     let server = start(&db);
-    let phone = device(&server, "ana");
-    let tablet = device(&server, "ana");
+    let phone = device(&server.base, "ana", PASSWORD);
+    let tablet = device(&server.base, "ana", PASSWORD);
     let kiosk = seed_customer(&phone, &tablet);
     // Something still waiting for upload on the lost phone.
     let visit = phone
@@ -134,7 +83,7 @@ fn a_device_revoked_through_the_endpoint_is_told_to_wipe_and_has_nothing_left() 
         .create(Visit::new(&kiosk, phone.store.user()))
         .unwrap();
 
-    let (admin_token, _) = login(&server, "root");
+    let (admin_token, _) = login(&server.base, "root", PASSWORD);
     let response = agent()
         .post(format!(
             "{}/v1/admin/devices/{}/revoke",
@@ -162,9 +111,9 @@ fn a_disabled_user_is_told_to_wipe_on_every_device_and_cannot_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let db = organisation(dir.path());
     let server = start(&db);
-    let phone = device(&server, "ana");
-    let tablet = device(&server, "ana");
-    let colleague = device(&server, "ben");
+    let phone = device(&server.base, "ana", PASSWORD);
+    let tablet = device(&server.base, "ana", PASSWORD);
+    let colleague = device(&server.base, "ben", PASSWORD);
     seed_customer(&phone, &tablet);
 
     // The admin command, against the running server's database.
@@ -189,12 +138,12 @@ fn the_revoke_command_refuses_the_phone_and_its_actor_cannot_push_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = organisation(dir.path());
     let server = start(&db);
-    let phone = device(&server, "ana");
+    let phone = device(&server.base, "ana", PASSWORD);
     let actor = phone.store.actor_id();
     admin(&db, &["device", "revoke", "--device", &actor]);
 
     // A thief who kept a copy of the store logs in again: the old actor cannot be registered.
-    let (token, _) = login(&server, "ana");
+    let (token, _) = login(&server.base, "ana", PASSWORD);
     let response = agent()
         .post(format!("{}/v1/devices", server.base))
         .header("authorization", &format!("Bearer {token}"))

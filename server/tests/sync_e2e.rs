@@ -610,8 +610,7 @@ impl Transport for DamagingFirstSnapshot {
         if self.damaged.borrow().is_some() {
             return Ok(response);
         }
-        let mut page: protocol::PullResponse =
-            protocol::decode(&response, MAX_RESPONSE_BYTES).unwrap();
+        let mut page = protocol::decode_pull_response(&response, MAX_RESPONSE_BYTES).unwrap();
         let doc = page
             .docs
             .iter_mut()
@@ -622,7 +621,7 @@ impl Transport for DamagingFirstSnapshot {
             bytes[middle] ^= 0x01;
         }
         *self.damaged.borrow_mut() = Some(doc.doc_id.clone());
-        Ok(protocol::encode(&page).unwrap())
+        Ok(protocol::encode_pull_response(&page, protocol::PROTOCOL_VERSION).unwrap())
     }
 
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {

@@ -100,6 +100,11 @@ pub struct SyncStatus {
     pub pending_pings: u64,
     /// A sync round is running on this store now.
     pub syncing: bool,
+    /// Records of pulled snapshots this device could not read as the server sent them (a
+    /// record format it does not know: the server is newer) and read from the document
+    /// instead, since the store was made. Nothing is lost; a growing number says the app is
+    /// older than the server.
+    pub records_read_from_documents: u64,
 }
 
 /// A sync round in progress (see [`Store::sync_round`]).
@@ -610,6 +615,21 @@ impl Store {
     /// [`Store::sync_state_changed`] for modules that do not hold the lock.
     pub(crate) fn notify_sync_state(&self) {
         self.sync_state_changed(self.lock());
+    }
+
+    /// Counts `count` pulled records read from their documents instead of as sent (see
+    /// [`SyncStatus::records_read_from_documents`]).
+    pub fn count_records_read_from_documents(&self, count: u64) -> Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let inner = self.lock();
+        inner.conn.execute(
+            "UPDATE sync_state SET records_read_from_documents = records_read_from_documents + ?1 WHERE id = 1",
+            params![i64::try_from(count).unwrap_or(i64::MAX)],
+        )?;
+        self.sync_state_changed(inner);
+        Ok(())
     }
 
     /// Records a completed sync round: the server cursor reached, and when.

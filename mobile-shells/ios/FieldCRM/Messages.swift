@@ -53,6 +53,8 @@ extension FieldCrmError {
             return "The server refused the request (\(status) \(code))."
         case .DeviceRevoked:
             return "This device was removed from your organisation. Its FieldCRM data has been deleted."
+        case .UpgradeRequired:
+            return "The server needs a newer version of FieldCRM. Update the app: your changes are kept on this device."
         case let .Protocol(code):
             return "The server's answer could not be read (\(code)). Update FieldCRM."
         case let .Internal(operation):

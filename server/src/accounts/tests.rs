@@ -47,6 +47,7 @@ impl TestApp {
             limits: Limits {
                 max_body_bytes: 1 << 16,
                 max_decompressed_bytes: 1 << 18,
+                oldest_protocol_version: fieldcrm_core::protocol::OLDEST_PROTOCOL_VERSION,
             },
             rate_limits: Arc::new(crate::rate_limit::RateLimiter::new(
                 crate::rate_limit::RateLimits::default(),

@@ -11,7 +11,7 @@ use fieldcrm_core::{
     AnyRecord, Customer, GpsStamp, LatLon, Millis, Verification, Visit, verify_check_in,
 };
 
-use super::{corrupt, now_ms};
+use super::now_ms;
 use crate::model::Role;
 use crate::scope::{Principal, Scope};
 use crate::storage::Result;
@@ -418,21 +418,23 @@ pub(crate) fn move_place(
 pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
     let now = now_ms();
     for kind in ["customer", "visit"] {
-        let rows: Vec<(Vec<u8>, Scope)> = tx
+        let rows: Vec<(Vec<u8>, Vec<u8>, Scope)> = tx
             .prepare(
-                "SELECT record, territory_id, owner_id, team_id FROM documents WHERE kind = ?1",
+                "SELECT record, bytes, territory_id, owner_id, team_id FROM documents WHERE kind = ?1",
             )?
             .query_map([kind], |row| {
                 let scope = Scope {
-                    territory_id: row.get(1)?,
-                    owner_id: row.get(2)?,
-                    team_id: row.get(3)?,
+                    territory_id: row.get(2)?,
+                    owner_id: row.get(3)?,
+                    team_id: row.get(4)?,
                 };
-                Ok((row.get(0)?, scope))
+                Ok((row.get(0)?, row.get(1)?, scope))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        for (blob, scope) in rows {
-            let record: AnyRecord = postcard::from_bytes(&blob).map_err(corrupt)?;
+        for (stored, document, scope) in rows {
+            // This runs in migration 7, before rows said their record's format (migration 10):
+            // every row then held format 1.
+            let record = crate::stored_record::read(1, stored, &document)?;
             // Each document on its own, as if pushed alone by nobody: verified against its
             // customer as stored, and no pin moves.
             let mut projection = PushProjection {

@@ -41,6 +41,7 @@ pub(super) async fn upload_pings(
     admit_sync_request(&state, &caller)?;
     let user = caller.user;
     let body = body?;
+    state.limits.served_version(&body)?;
     let storage = state.storage.clone();
     let max_decompressed = state.limits.max_decompressed_bytes;
     let _permit = PING_UPLOADS_IN_FLIGHT
@@ -49,20 +50,24 @@ pub(super) async fn upload_pings(
         .map_err(ApiError::internal)?;
     // Decoding (inflating, counting pings against the protocol's limit) is CPU work: on the
     // blocking pool, under the upload permit.
-    let outcome = blocking(move || {
-        let upload: PingUpload = protocol::decode(&body, max_decompressed)?;
+    let (outcome, version) = blocking(move || {
+        let (upload, version): (PingUpload, u8) =
+            protocol::decode_versioned(&body, max_decompressed)?;
         if upload.batch_id.is_empty() {
             return Err(ApiError::BadRequest(format!(
                 "batch_id must be 1 to {} bytes",
                 protocol::MAX_BATCH_ID_LEN
             )));
         }
-        Ok(storage.store_pings(&user.id, &upload, fieldwork::now_ms())?)
+        Ok((
+            storage.store_pings(&user.id, &upload, fieldwork::now_ms())?,
+            version,
+        ))
     })
     .await?;
     match outcome {
         PingBatchOutcome::Acknowledged(ack) => Ok(sync_response(
-            protocol::encode(&ack).map_err(ApiError::internal)?,
+            protocol::encode_as(&ack, version).map_err(ApiError::internal)?,
         )),
         PingBatchOutcome::BatchIdTaken => Err(ApiError::Conflict {
             code: "batch_id_taken",

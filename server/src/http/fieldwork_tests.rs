@@ -70,6 +70,7 @@ impl FieldApp {
             limits: Limits {
                 max_body_bytes: 4 << 20,
                 max_decompressed_bytes: 16 << 20,
+                oldest_protocol_version: fieldcrm_core::protocol::OLDEST_PROTOCOL_VERSION,
             },
             // These tests log in for every request.
             rate_limits: Arc::new(crate::rate_limit::RateLimiter::new(

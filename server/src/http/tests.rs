@@ -54,6 +54,7 @@ impl TestApp {
             limits: Limits {
                 max_body_bytes: BODY_LIMIT,
                 max_decompressed_bytes: 4 * BODY_LIMIT,
+                oldest_protocol_version: protocol::OLDEST_PROTOCOL_VERSION,
             },
             rate_limits: Arc::new(crate::rate_limit::RateLimiter::with_clock(
                 RateLimits {

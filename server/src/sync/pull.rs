@@ -2,15 +2,15 @@
 //! costs its size; removals of what left their sight; a restart from 0 after their own scope
 //! changed (docs/PROTOCOL.md).
 
-use fieldcrm_core::AnyRecord;
 use fieldcrm_core::protocol::{PullRequest, PullResponse, PulledDoc, PulledPayload};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::cursor::Cursor;
-use super::{corrupt, scope_epoch, user_scope, user_scope_at_epoch, user_scope_before};
+use super::{scope_epoch, user_scope, user_scope_at_epoch, user_scope_before};
 use crate::model::Role;
 use crate::scope::{self, Principal, Scope};
-use crate::storage::{Result, SqliteStorage, StorageError};
+use crate::storage::{Result, SqliteStorage, StorageError, corrupt};
+use crate::stored_record;
 
 /// Most documents one pull page carries, whatever the device asks for.
 pub const MAX_PAGE: u32 = 2_000;
@@ -22,6 +22,7 @@ struct PageRow {
     first_seq: i64,
     last_seq: i64,
     scope_seq: i64,
+    record_format: i64,
 }
 
 impl SqliteStorage {
@@ -93,6 +94,7 @@ impl SqliteStorage {
                         first_seq: row.get(3)?,
                         last_seq: row.get(4)?,
                         scope_seq: row.get(5)?,
+                        record_format: row.get(6)?,
                     })
                 },
             )?
@@ -109,7 +111,7 @@ impl SqliteStorage {
             // later page; the device would then only get their changes after next_cursor.
             // They travel in this page too, with all their changes after `cursor`.
             let sql = format!(
-                "SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq
+                "SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq, d.record_format
                  FROM (SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?4) c
                    CROSS JOIN documents d ON d.id = c.doc_id
                  WHERE d.last_seq > ?4 AND {visibility}"
@@ -126,6 +128,7 @@ impl SqliteStorage {
                             first_seq: row.get(3)?,
                             last_seq: row.get(4)?,
                             scope_seq: row.get(5)?,
+                            record_format: row.get(6)?,
                         })
                     },
                 )?
@@ -133,22 +136,21 @@ impl SqliteStorage {
             page.extend(straddling);
         }
         let mut docs = Vec::with_capacity(page.len());
-        for row in &page {
+        for row in page {
             let PageRow {
                 id,
                 bytes,
                 record,
                 first_seq,
                 scope_seq,
+                record_format,
                 ..
             } = row;
-            let fresh = cursor == 0 || *first_seq > cursor || *scope_seq > cursor;
+            let fresh = cursor == 0 || first_seq > cursor || scope_seq > cursor;
             let payload = if fresh {
-                let record: AnyRecord = postcard::from_bytes(record).map_err(corrupt)?;
-                PulledPayload::Snapshot {
-                    bytes: bytes.clone(),
-                    record: Box::new(record),
-                }
+                // Sent as stored, without decoding, when it is in this server's format.
+                let record = stored_record::for_wire(record_format, record, &bytes)?;
+                PulledPayload::Snapshot { bytes, record }
             } else {
                 let changes = tx
                     .prepare_cached(
@@ -159,7 +161,7 @@ impl SqliteStorage {
                 PulledPayload::Changes(changes)
             };
             docs.push(PulledDoc {
-                doc_id: id.clone(),
+                doc_id: id,
                 payload,
             });
         }
@@ -305,7 +307,7 @@ fn page_sql(role: Role) -> (&'static str, String) {
     };
     let sql = format!(
         "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT ?4)
-         SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq
+         SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq, d.record_format
          FROM page CROSS JOIN documents d ON d.rowid = page.r"
     );
     (visibility, sql)

@@ -20,6 +20,7 @@ use crate::fieldwork;
 use crate::model::now_unix;
 use crate::scope::{self, Principal, Scope};
 use crate::storage::{Result, SqliteStorage};
+use crate::stored_record;
 
 /// A stored document is saved compactly again once this many changes have been appended to it
 /// (appending costs nothing; each appended change adds its size to every later snapshot).
@@ -217,10 +218,6 @@ fn automerge_hash(bytes: &[u8]) -> Option<String> {
     fieldcrm_core::authority::change_hash(bytes)
 }
 
-fn record_blob(record: &AnyRecord) -> Result<Vec<u8>> {
-    postcard::to_stdvec(record).map_err(corrupt)
-}
-
 /// A document created by this push starts at the sequence number of its first change.
 fn accepted_first_seq(accepted: &authority::Accepted, last_seq: i64) -> i64 {
     last_seq - accepted.new_changes.len() as i64 + 1
@@ -380,28 +377,30 @@ impl SqliteStorage {
                     }
                 }
             };
+            let (record_bytes, record_format) = stored_record::to_store(&accepted.record)?;
             tx.prepare_cached(
                 "INSERT INTO documents (id, kind, customer_id, bytes, record, territory_id, owner_id, team_id,
-                   first_seq, last_seq, scope_seq, appended)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                   first_seq, last_seq, scope_seq, appended, record_format)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, bytes = excluded.bytes,
                    record = excluded.record, territory_id = excluded.territory_id, owner_id = excluded.owner_id,
                    team_id = excluded.team_id, last_seq = excluded.last_seq, scope_seq = excluded.scope_seq,
-                   appended = excluded.appended",
+                   appended = excluded.appended, record_format = excluded.record_format",
             )?
             .execute(params![
                 doc.doc_id,
                 doc.kind.as_str(),
                 scope::customer_of(&accepted.record),
                 bytes,
-                record_blob(&accepted.record)?,
+                record_bytes,
                 after.territory_id,
                 after.owner_id,
                 after.team_id,
                 first_seq,
                 last_seq,
                 scope_seq,
-                appended
+                appended,
+                record_format
             ])?;
             if let (AnyRecord::Customer(_), Some(territory)) =
                 (&accepted.record, &after.territory_id)

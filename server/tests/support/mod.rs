@@ -110,6 +110,64 @@ impl OrgServer {
     }
 }
 
+/// Logs `username` in; returns the token and the user's id.
+pub fn login(base: &str, username: &str, password: &str) -> (String, String) {
+    let mut response = agent()
+        .post(format!("{base}/v1/auth/login"))
+        .send_json(serde_json::json!({"username": username, "password": password}))
+        .unwrap();
+    assert_eq!(response.status(), 200, "login {username}");
+    let body: serde_json::Value = response.body_mut().read_json().unwrap();
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["user"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A device store in its own folder, signed in, with its actor registered.
+pub struct Device {
+    pub store: fieldcrm_core::Store,
+    pub transport: fieldcrm_core::HttpTransport,
+    pub device_id: String,
+    pub token: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A new device of `username`: logs in, opens a store for the user, registers its actor.
+pub fn device(base: &str, username: &str, password: &str) -> Device {
+    let (token, user_id) = login(base, username, password);
+    let dir = tempfile::tempdir().unwrap();
+    let store = fieldcrm_core::Store::open(dir.path().join("device.sqlite")).unwrap();
+    store.set_user(&user_id).unwrap();
+    let mut registered = agent()
+        .post(format!("{base}/v1/devices"))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(serde_json::json!({"actor_id": store.actor_id()}))
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let registered: serde_json::Value = registered.body_mut().read_json().unwrap();
+    Device {
+        store,
+        transport: fieldcrm_core::HttpTransport::new(base, &token),
+        device_id: registered["id"].as_str().unwrap().to_owned(),
+        token,
+        _dir: dir,
+    }
+}
+
+impl Device {
+    /// One full sync round (the library's `sync`), at a fixed clock.
+    pub fn sync(&self) -> Result<fieldcrm_core::SyncReport, fieldcrm_core::SyncError> {
+        fieldcrm_core::sync(
+            &self.store,
+            &self.transport,
+            &fieldcrm_core::RetryPolicy::default(),
+            &mut |_| {},
+            &|| 1_790_000_000_000,
+        )
+    }
+}
+
 /// An HTTP client that returns error statuses as responses.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()

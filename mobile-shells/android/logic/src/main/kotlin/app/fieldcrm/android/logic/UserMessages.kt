@@ -27,6 +27,8 @@ fun FieldCrmException.userMessage(): String = when (this) {
     }
     is FieldCrmException.DeviceRevoked ->
         "Your administrator has signed this phone out. Its FieldCRM data has been removed."
+    is FieldCrmException.UpgradeRequired ->
+        "The server needs a newer version of FieldCRM. Update the app: your changes are kept on this phone."
     is FieldCrmException.Protocol -> "The server's answer could not be read ($code). Is the app up to date?"
     is FieldCrmException.Internal -> "Something went wrong ($operation). Please try again."
 }
