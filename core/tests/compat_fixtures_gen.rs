@@ -22,7 +22,6 @@ use fieldcrm_core::protocol::{
 use fieldcrm_core::*;
 
 const ANNA: &str = "6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e01";
-const MIA: &str = "6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e02";
 const HARBOUR: &str = "7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c01";
 const CUSTOMER: &str = "01937a00-0000-7000-8000-000000000001";
 const CONTACT: &str = "01937a00-0000-7000-8000-000000000002";
