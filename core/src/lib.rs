@@ -20,6 +20,8 @@ mod refetch;
 mod refused;
 pub mod route;
 mod schema;
+/// Shared with the server: what a database file is, found out without writing to it.
+pub mod sqlite_file;
 mod store;
 mod sync;
 mod visits;

@@ -35,7 +35,8 @@ pub enum StorageError {
     DeviceRevoked,
     #[error("the user already has {0} devices")]
     DeviceLimit(usize),
-    #[error("not a FieldCRM server database")]
+    /// The file is left as it was: nothing is written to a file that is not ours.
+    #[error("not a FieldCRM server database (left unchanged)")]
     NotAServerDatabase,
     #[error("the database has schema version {found}; this build supports up to {supported}")]
     NewerSchema { found: i64, supported: i64 },
@@ -43,6 +44,8 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("cannot read the database file: {0}")]
+    Io(#[from] std::io::Error),
     #[error("could not start the checkpoint thread: {0}")]
     Thread(String),
 }
@@ -238,8 +241,10 @@ impl std::fmt::Debug for SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the database at `path`. A file that is not a
+    /// server database, or one of a newer schema, is refused before anything writes to it.
     pub fn open(path: &Path) -> Result<Self> {
+        check_before_opening(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
@@ -457,22 +462,46 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Checks the file is ours (or empty) and brings it to [`LATEST_VERSION`], one migration per
-/// transaction.
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let application_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-    let empty = application_id == 0 && version == 0 && tables == 0;
-    if !empty && application_id != APPLICATION_ID {
+/// Refuses a file that is not a server database of a schema this build knows, before any
+/// connection that could write is opened: the check reads the file's header and writes
+/// nothing, not even a `-wal` or `-shm` beside it (see `fieldcrm_core::sqlite_file`, which the
+/// device store uses for the same rule). A missing or empty file becomes a new database.
+fn check_before_opening(path: &Path) -> Result<()> {
+    use fieldcrm_core::sqlite_file::{self, Probe, ProbeError};
+    match sqlite_file::probe(path) {
+        Ok(Probe::Empty) => Ok(()),
+        Ok(Probe::Sqlite(identity)) => check_identity(identity),
+        Ok(Probe::Other { .. }) => Err(StorageError::NotAServerDatabase),
+        Err(ProbeError::Io(e)) => Err(e.into()),
+        Err(ProbeError::Sqlite(e))
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
+        {
+            Err(StorageError::NotAServerDatabase)
+        }
+        Err(ProbeError::Sqlite(e)) => Err(e.into()),
+    }
+}
+
+/// Ours (or an empty database), and a schema this build can migrate.
+fn check_identity(identity: fieldcrm_core::sqlite_file::Identity) -> Result<()> {
+    if !identity.blank && identity.application_id != APPLICATION_ID {
         return Err(StorageError::NotAServerDatabase);
     }
-    if version > LATEST_VERSION {
+    if identity.user_version > LATEST_VERSION {
         return Err(StorageError::NewerSchema {
-            found: version,
+            found: identity.user_version,
             supported: LATEST_VERSION,
         });
     }
+    Ok(())
+}
+
+/// Checks the database is ours (or empty) once more, now through the connection that
+/// migrates it, and brings it to [`LATEST_VERSION`], one migration per transaction.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let identity = fieldcrm_core::sqlite_file::identity(conn)?;
+    check_identity(identity)?;
+    let version = identity.user_version;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
@@ -959,18 +988,114 @@ mod tests {
         assert!(storage.team_by_name("north").unwrap().is_some());
     }
 
-    #[test]
-    fn refuses_a_foreign_database() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("other.sqlite");
-        Connection::open(&path)
+    /// Every file of a folder with the SHA-256 of its bytes.
+    fn hashes(dir: &Path) -> std::collections::BTreeMap<String, String> {
+        use sha2::Digest;
+        std::fs::read_dir(dir)
             .unwrap()
-            .execute_batch("CREATE TABLE x (y INTEGER)")
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let bytes = std::fs::read(entry.path()).unwrap();
+                (
+                    entry.file_name().to_string_lossy().into_owned(),
+                    hex::encode(sha2::Sha256::digest(&bytes)),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_that_is_not_ours_is_refused_and_left_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = |name: &str, sql: &str| {
+            let path = dir.path().join(name);
+            Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+            path
+        };
+        let foreign = [
+            sqlite(
+                "other-app.sqlite",
+                "PRAGMA application_id = 1234; CREATE TABLE notes (body TEXT);",
+            ),
+            sqlite("plain.sqlite", "CREATE TABLE recipes (name TEXT);"),
+            // The journal mode most apps use: a read-only connection alone would leave a
+            // -wal and a -shm beside it.
+            sqlite(
+                "wal.sqlite",
+                "PRAGMA journal_mode = WAL; CREATE TABLE x (y INTEGER); INSERT INTO x VALUES (1);",
+            ),
+            // Views only: no table, still someone's schema.
+            sqlite("views.sqlite", "CREATE VIEW answer AS SELECT 42;"),
+        ];
+        let text = dir.path().join("notes.txt");
+        std::fs::write(
+            &text,
+            b"this is a shopping list, not a database\n".repeat(200),
+        )
+        .unwrap();
+        let mut torn = b"SQLite format 3\0".to_vec();
+        torn.resize(8192, 0xA5);
+        let torn_path = dir.path().join("torn.sqlite");
+        std::fs::write(&torn_path, &torn).unwrap();
+        let before = hashes(dir.path());
+        assert_eq!(before.len(), 6, "{before:?}");
+
+        for path in foreign.iter().chain([&text, &torn_path]) {
+            let err = SqliteStorage::open(path).unwrap_err();
+            assert!(
+                matches!(err, StorageError::NotAServerDatabase),
+                "{}: {err}",
+                path.display()
+            );
+        }
+        assert_eq!(
+            hashes(dir.path()),
+            before,
+            "nothing written, nothing created"
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.sqlite");
+        let storage = SqliteStorage::open(&path).unwrap();
+        storage.create_team("north").unwrap();
+        drop(storage);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
             .unwrap();
-        assert!(matches!(
-            SqliteStorage::open(&path),
-            Err(StorageError::NotAServerDatabase)
-        ));
+        // Out of WAL mode (a copy restored from a backup, say): setting it would rewrite the
+        // header.
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        drop(conn);
+        let before = hashes(dir.path());
+        assert_eq!(before.len(), 1, "{before:?}");
+        let err = SqliteStorage::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StorageError::NewerSchema { found, .. } if found == LATEST_VERSION + 1),
+            "{err}"
+        );
+        assert_eq!(hashes(dir.path()), before);
+    }
+
+    #[test]
+    fn an_empty_file_or_database_becomes_a_server_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.sqlite");
+        std::fs::write(&empty, b"").unwrap();
+        let blank = dir.path().join("blank.sqlite");
+        Connection::open(&blank)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode = WAL; VACUUM;")
+            .unwrap();
+        for path in [empty, blank] {
+            let storage = SqliteStorage::open(&path).unwrap();
+            storage.create_team("north").unwrap();
+            drop(storage);
+            let storage = SqliteStorage::open(&path).unwrap();
+            assert!(storage.team_by_name("north").unwrap().is_some());
+        }
     }
 
     #[test]
