@@ -314,7 +314,10 @@ mod tests {
             code: "unsupported_protocol_version".into(),
             retry_after: None,
         }));
-        assert!(matches!(other, FieldCrmError::ServerRefused { .. }), "{other:?}");
+        assert!(
+            matches!(other, FieldCrmError::ServerRefused { .. }),
+            "{other:?}"
+        );
     }
 
     #[test]

@@ -35,12 +35,33 @@ fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
-/// A version-1 message body: the header says version 1, and it decodes.
-fn message<T: serde::de::DeserializeOwned>(name: &str) -> T {
+/// A version-1 message body: the header says version 1, it decodes, and this code answers a
+/// version 1 app with exactly these bytes (what an app installed before version 2 reads).
+fn message<T: protocol::SameInEveryVersion + std::fmt::Debug + PartialEq>(name: &str) -> T {
+    let body = version_1_body(name);
+    let message: T = protocol::decode(&body, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        protocol::encode_as(&message, 1).unwrap(),
+        body,
+        "{name}: written again"
+    );
+    message
+}
+
+fn version_1_body(name: &str) -> Vec<u8> {
     let body = fixture(&format!("protocol/{name}"));
     assert_eq!(&body[..4], b"FCRM", "{name}");
     assert_eq!(body[4], 1, "{name} was written by protocol version 1");
-    protocol::decode(&body, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"))
+    body
+}
+
+/// The version 1 pull page, read as this code reads any page; and written again for a
+/// version 1 app, byte for byte.
+fn version_1_page() -> PullResponse {
+    let body = version_1_body("pull_response.bin");
+    let page = protocol::decode_pull_response(&body, LIMIT).unwrap();
+    assert_eq!(protocol::encode_pull_response(&page, 1).unwrap(), body);
+    page
 }
 
 fn document(kind: Kind) -> Vec<u8> {
@@ -396,14 +417,19 @@ fn a_version_1_pull_request_decodes() {
 
 #[test]
 fn a_version_1_pull_page_decodes_with_a_snapshot_of_every_kind_changes_and_removals() {
-    let page: PullResponse = message("pull_response.bin");
+    let page = version_1_page();
     assert_eq!(page.docs.len(), 7);
     for (pulled, (kind, id, _)) in page.docs.iter().zip(DOCUMENTS) {
         assert_eq!(pulled.doc_id, id);
         match &pulled.payload {
             PulledPayload::Snapshot { bytes, record } => {
                 assert_eq!(bytes, &document(kind), "{kind}: the saved document");
-                assert_eq!(**record, expected(kind), "{kind}: the record beside it");
+                assert_eq!(record.format, protocol::RECORD_FORMAT);
+                assert_eq!(
+                    record.read(),
+                    Some(expected(kind)),
+                    "{kind}: the record beside it"
+                );
             }
             other => panic!("{kind}: a snapshot expected, got {other:?}"),
         }
@@ -433,9 +459,10 @@ fn a_version_1_pull_page_decodes_with_a_snapshot_of_every_kind_changes_and_remov
         .map(|d| IncomingDoc {
             doc_id: d.doc_id,
             payload: match d.payload {
-                PulledPayload::Snapshot { bytes, record } => {
-                    IncomingPayload::SnapshotWithRecord { bytes, record }
-                }
+                PulledPayload::Snapshot { bytes, record } => IncomingPayload::SnapshotWithRecord {
+                    bytes,
+                    record: Box::new(record.read().unwrap()),
+                },
                 PulledPayload::Changes(changes) => IncomingPayload::Changes(changes),
             },
         })
@@ -493,7 +520,12 @@ fn a_version_1_refetch_and_its_answer_decode() {
         request.doc_ids,
         strings(&[VISIT, "01937a00-0000-7000-8000-0000000000e3"])
     );
-    let response: RefetchResponse = message("refetch_response.bin");
+    let body = version_1_body("refetch_response.bin");
+    let response: RefetchResponse = protocol::decode_refetch_response(&body, LIMIT).unwrap();
+    assert_eq!(
+        protocol::encode_refetch_response(&response, 1).unwrap(),
+        body
+    );
     assert_eq!(
         response.missing,
         strings(&["01937a00-0000-7000-8000-0000000000e3"])

@@ -182,8 +182,13 @@ const IDS: [(Kind, &str); 6] = [
     (Kind::Case, CASE),
 ];
 
-fn message<T: serde::Serialize>(dir: &Path, name: &str, message: &T) {
-    let bytes = protocol::encode(message).unwrap();
+/// Writes `message` as protocol version 1 wrote it (the version these fixtures pin; pages
+/// through their version 1 layout, records inline).
+fn message<T: protocol::SameInEveryVersion>(dir: &Path, name: &str, message: &T) {
+    version_1(dir, name, protocol::encode_as(message, 1).unwrap());
+}
+
+fn version_1(dir: &Path, name: &str, bytes: Vec<u8>) {
     assert_eq!(bytes[4], 1, "protocol version 1");
     write(dir, name, &bytes);
 }
@@ -302,7 +307,7 @@ fn write_v1_compat_fixtures() {
             doc_id: (*id).into(),
             payload: PulledPayload::Snapshot {
                 bytes: store.document_bytes(id).unwrap().unwrap(),
-                record: Box::new(store.get_any(id).unwrap().unwrap()),
+                record: protocol::WireRecord::new(&store.get_any(id).unwrap().unwrap()).unwrap(),
             },
         })
         .collect();
@@ -310,18 +315,19 @@ fn write_v1_compat_fixtures() {
         doc_id: TASK.into(),
         payload: PulledPayload::Changes(store.document_changes(TASK).unwrap()),
     });
-    message(
+    let page = PullResponse {
+        docs,
+        removals: vec![
+            "01937a00-0000-7000-8000-0000000000e1".into(),
+            "01937a00-0000-7000-8000-0000000000e2".into(),
+        ],
+        next_cursor: 4_294_967_431,
+        has_more: true,
+    };
+    version_1(
         &messages,
         "pull_response.bin",
-        &PullResponse {
-            docs,
-            removals: vec![
-                "01937a00-0000-7000-8000-0000000000e1".into(),
-                "01937a00-0000-7000-8000-0000000000e2".into(),
-            ],
-            next_cursor: 4_294_967_431,
-            has_more: true,
-        },
+        protocol::encode_pull_response(&page, 1).unwrap(),
     );
 
     let ping = |at: Millis, lat: f64, lon: f64, accuracy_m: f64, mock: bool| Fix {
@@ -363,16 +369,17 @@ fn write_v1_compat_fixtures() {
             doc_ids: vec![VISIT.into(), "01937a00-0000-7000-8000-0000000000e3".into()],
         },
     );
-    message(
+    let refetched = RefetchResponse {
+        docs: vec![PulledDoc {
+            doc_id: VISIT.into(),
+            payload: PulledPayload::Changes(store.document_changes(VISIT).unwrap()),
+        }],
+        missing: vec!["01937a00-0000-7000-8000-0000000000e3".into()],
+    };
+    version_1(
         &messages,
         "refetch_response.bin",
-        &RefetchResponse {
-            docs: vec![PulledDoc {
-                doc_id: VISIT.into(),
-                payload: PulledPayload::Changes(store.document_changes(VISIT).unwrap()),
-            }],
-            missing: vec!["01937a00-0000-7000-8000-0000000000e3".into()],
-        },
+        protocol::encode_refetch_response(&refetched, 1).unwrap(),
     );
 
     // What the test must then write out as expected values.
