@@ -102,7 +102,10 @@ fn this_code_reads_what_it_knows_of_a_newer_document_and_its_edits_lose_nothing(
     store.update(customer.clone()).unwrap();
     let edited = store.document_bytes(CUSTOMER).unwrap().unwrap();
     assert_newer_fields_kept(&edited);
-    assert_eq!(store.get::<Customer>(CUSTOMER).unwrap().unwrap(), customer);
+    let got = store.get::<Customer>(CUSTOMER).unwrap().unwrap();
+    assert_eq!(got.notes, "Edited by an older app");
+    assert_eq!(got.address.city.as_deref(), Some("Berlin-Mitte"));
+    assert_eq!(got.address.line, customer.address.line, "the rest as it was");
 
     // And what it pushes carries only its own edit: the newer fields stay the newer app's.
     let pending = store.pending_changes(100).unwrap();
