@@ -39,7 +39,8 @@ fn write_newer_peer_fixture() {
     let mut doc = AutoCommit::load(&v1).unwrap();
     // The newer app's own actor.
     doc.set_actor(ActorId::from(b"newer-app-device".to_vec()));
-    doc.put(ROOT, "website", "https://cafe-mitte.example").unwrap();
+    doc.put(ROOT, "website", "https://cafe-mitte.example")
+        .unwrap();
     let loyalty = doc.put_object(ROOT, "loyalty", ObjType::Map).unwrap();
     doc.put(&loyalty, "tier", "gold").unwrap();
     doc.put(&loyalty, "points", 1_250_i64).unwrap();
@@ -73,7 +74,10 @@ fn assert_newer_fields_kept(bytes: &[u8]) {
         other => panic!("points: {other:?}"),
     }
     let (_, address) = doc.get(ROOT, "address").unwrap().expect("the address map");
-    assert_eq!(string_at(&doc, &address, "district").as_deref(), Some("Mitte"));
+    assert_eq!(
+        string_at(&doc, &address, "district").as_deref(),
+        Some("Mitte")
+    );
 }
 
 #[test]
@@ -105,7 +109,10 @@ fn this_code_reads_what_it_knows_of_a_newer_document_and_its_edits_lose_nothing(
     let got = store.get::<Customer>(CUSTOMER).unwrap().unwrap();
     assert_eq!(got.notes, "Edited by an older app");
     assert_eq!(got.address.city.as_deref(), Some("Berlin-Mitte"));
-    assert_eq!(got.address.line, customer.address.line, "the rest as it was");
+    assert_eq!(
+        got.address.line, customer.address.line,
+        "the rest as it was"
+    );
 
     // And what it pushes carries only its own edit: the newer fields stay the newer app's.
     let pending = store.pending_changes(100).unwrap();
