@@ -95,6 +95,21 @@ impl Current {
         })
     }
 
+    /// Loads a stored authoritative document beside the record stored with it (read from these
+    /// very bytes when they were written, so not read again: a record read walks the whole
+    /// document).
+    pub fn load_with_record(bytes: &[u8], record: AnyRecord) -> Result<Current, Refusal> {
+        contained(|| {
+            let doc = chunks::load(bytes).map_err(|e| {
+                refuse(
+                    RejectCode::InvalidRecord,
+                    format!("stored document unreadable: {e}"),
+                )
+            })?;
+            Ok(Current { doc, record })
+        })
+    }
+
     /// Reads the record of a document already in memory.
     pub fn from_doc(doc: Automerge) -> Result<Current, Refusal> {
         contained(|| {

@@ -12,13 +12,22 @@ use crate::scope::{self, Principal, Scope};
 use crate::storage::{Result, SqliteStorage, StorageError, corrupt};
 use crate::stored_record;
 
+/// A page row's document and record: read only when the document goes as a snapshot (the
+/// rule of [`SqliteStorage::serve_pull`]'s `fresh`, with `?1` the cursor); a document sent as
+/// its changes since the cursor leaves both blobs unread.
+const SNAPSHOT_COLUMNS: &str =
+    "CASE WHEN ?1 = 0 OR d.first_seq > ?1 OR d.scope_seq > ?1 THEN d.bytes END,
+           CASE WHEN ?1 = 0 OR d.first_seq > ?1 OR d.scope_seq > ?1 THEN d.record END";
+
 /// Most documents one pull page carries, whatever the device asks for.
 pub const MAX_PAGE: u32 = 2_000;
 
 struct PageRow {
     id: String,
-    bytes: Vec<u8>,
-    record: Vec<u8>,
+    /// The document and its record, read only for a document sent as a snapshot
+    /// ([`SNAPSHOT_COLUMNS`]); a document sent as changes leaves its blobs unread.
+    bytes: Option<Vec<u8>>,
+    record: Option<Vec<u8>>,
     first_seq: i64,
     last_seq: i64,
     scope_seq: i64,
@@ -111,7 +120,7 @@ impl SqliteStorage {
             // later page; the device would then only get their changes after next_cursor.
             // They travel in this page too, with all their changes after `cursor`.
             let sql = format!(
-                "SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq, d.record_format
+                "SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format
                  FROM (SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?4) c
                    CROSS JOIN documents d ON d.id = c.doc_id
                  WHERE d.last_seq > ?4 AND {visibility}"
@@ -148,6 +157,9 @@ impl SqliteStorage {
             } = row;
             let fresh = cursor == 0 || first_seq > cursor || scope_seq > cursor;
             let payload = if fresh {
+                let (Some(bytes), Some(record)) = (bytes, record) else {
+                    return Err(corrupt(format!("document {id} was read without its bytes")));
+                };
                 // Sent as stored, without decoding, when it is in this server's format.
                 let record = stored_record::for_wire(record_format, record, &bytes)?;
                 PulledPayload::Snapshot { bytes, record }
@@ -307,7 +319,7 @@ fn page_sql(role: Role) -> (&'static str, String) {
     };
     let sql = format!(
         "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT ?4)
-         SELECT d.id, d.bytes, d.record, d.first_seq, d.last_seq, d.scope_seq, d.record_format
+         SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format
          FROM page CROSS JOIN documents d ON d.rowid = page.r"
     );
     (visibility, sql)

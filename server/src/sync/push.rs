@@ -26,6 +26,15 @@ use crate::stored_record;
 /// (appending costs nothing; each appended change adds its size to every later snapshot).
 pub(super) const COMPACT_AFTER: i64 = 16;
 
+/// A stored document's bytes and the record stored beside them (see `stored_record.rs`).
+fn stored_doc_and_record(conn: &Connection, id: &str) -> Result<(Vec<u8>, AnyRecord)> {
+    let (bytes, stored, format): (Vec<u8>, Vec<u8>, i64) = conn
+        .prepare_cached("SELECT bytes, record, record_format FROM documents WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    let record = stored_record::read(format, stored, &bytes)?;
+    Ok((bytes, record))
+}
+
 fn device_actors(conn: &Connection, user_id: &str) -> Result<HashSet<String>> {
     Ok(conn
         .prepare_cached("SELECT actor_id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL")?
@@ -460,8 +469,11 @@ impl SqliteStorage {
         let current = match version {
             Some(last_seq) => Some(match self.docs.take(&doc.doc_id, last_seq) {
                 Some(cached) => cached,
-                None => authority::Current::load(&stored_bytes(conn, &doc.doc_id)?)
-                    .map_err(|refusal| corrupt(refusal.reason))?,
+                None => {
+                    let (bytes, record) = stored_doc_and_record(conn, &doc.doc_id)?;
+                    authority::Current::load_with_record(&bytes, record)
+                        .map_err(|refusal| corrupt(refusal.reason))?
+                }
             }),
             None => None,
         };
