@@ -84,15 +84,7 @@ pub struct Current {
 impl Current {
     /// Loads a stored authoritative document and reads its record.
     pub fn load(bytes: &[u8]) -> Result<Current, Refusal> {
-        contained(|| {
-            let doc = chunks::load(bytes).map_err(|e| {
-                refuse(
-                    RejectCode::InvalidRecord,
-                    format!("stored document unreadable: {e}"),
-                )
-            })?;
-            Current::from_doc(doc)
-        })
+        contained(|| Current::from_doc(load_stored(bytes)?))
     }
 
     /// Loads a stored authoritative document beside the record stored with it (read from these
@@ -100,13 +92,10 @@ impl Current {
     /// document).
     pub fn load_with_record(bytes: &[u8], record: AnyRecord) -> Result<Current, Refusal> {
         contained(|| {
-            let doc = chunks::load(bytes).map_err(|e| {
-                refuse(
-                    RejectCode::InvalidRecord,
-                    format!("stored document unreadable: {e}"),
-                )
-            })?;
-            Ok(Current { doc, record })
+            Ok(Current {
+                doc: load_stored(bytes)?,
+                record,
+            })
         })
     }
 
@@ -122,6 +111,16 @@ impl Current {
             Ok(Current { doc, record })
         })
     }
+}
+
+/// A stored authoritative document, its chunks walked before Automerge parses them.
+fn load_stored(bytes: &[u8]) -> Result<Automerge, Refusal> {
+    chunks::load(bytes).map_err(|e| {
+        refuse(
+            RejectCode::InvalidRecord,
+            format!("stored document unreadable: {e}"),
+        )
+    })
 }
 
 /// Who is pushing: the authenticated user and the Automerge actors of their registered devices.
