@@ -11,7 +11,7 @@ use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use crate::chunks;
 use crate::model::Kind;
 use crate::protocol::RejectCode;
-use crate::record::AnyRecord;
+use crate::records::AnyRecord;
 
 mod invariants;
 

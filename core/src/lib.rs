@@ -15,7 +15,7 @@ mod pings;
 mod projection;
 pub mod protocol;
 mod query;
-mod record;
+mod records;
 mod refetch;
 mod refused;
 pub mod route;
@@ -40,7 +40,7 @@ pub use query::{
     CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal,
     TaskSummary, VisitSummary, distance_m,
 };
-pub use record::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
+pub use records::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
 pub use refetch::{OutgoingRefetch, RefetchOutcome};
 pub use refused::{DOCUMENT_REFUSED, RefusedDocument};
 pub use route::{Fix, RouteReview, review_route};

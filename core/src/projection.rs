@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use crate::error::Result;
 use crate::model::Kind;
 use crate::model::*;
-use crate::record::AnyRecord;
+use crate::records::AnyRecord;
 
 /// Set items one per line (items such as phone numbers contain spaces).
 fn join(values: &std::collections::BTreeSet<String>) -> String {

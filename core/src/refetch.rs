@@ -132,7 +132,7 @@ mod tests {
     use crate::model::{Contact, Customer};
     use crate::protocol::RefetchResponse;
     use crate::protocol::{PullResponse, PulledDoc};
-    use crate::record::AnyRecord;
+    use crate::records::AnyRecord;
     use crate::store::Store;
 
     const NOW: Millis = 1_790_000_000_000;

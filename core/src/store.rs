@@ -16,7 +16,7 @@ use crate::error::{ImportError, Result, StoreError};
 use crate::live::{LiveQueries, QueryListener, Subscription};
 use crate::model::{Kind, Millis};
 use crate::query::{self, Query, QueryResult};
-use crate::record::{AnyRecord, FieldConflict, Record};
+use crate::records::{AnyRecord, FieldConflict, Record};
 use crate::{projection, schema};
 
 pub(crate) mod encryption;
@@ -412,7 +412,7 @@ impl Store {
         let doc = inner
             .doc(id)?
             .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
-        Ok(crate::record::conflicts(doc))
+        Ok(crate::records::conflicts(doc))
     }
 
     pub fn query(&self, query: &Query) -> Result<QueryResult> {

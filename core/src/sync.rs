@@ -422,7 +422,7 @@ mod tests {
     use crate::model::{Customer, Kind};
     use crate::protocol::PullResponse;
     use crate::protocol::{PulledDoc, PushRequest, RejectCode, Rejection};
-    use crate::record::AnyRecord;
+    use crate::records::AnyRecord;
 
     const NOW: Millis = 1_790_000_000_000;
 

@@ -22,7 +22,7 @@ use automerge::{Automerge, ROOT, ReadDoc};
 
 use super::{Refusal, refuse};
 use crate::protocol::RejectCode;
-use crate::record::{AnyRecord, check_written_once};
+use crate::records::{AnyRecord, check_written_once};
 
 /// Root keys written once, in a document's first change.
 const IDENTITY_KEYS: [&str; 4] = ["id", "kind", "created_at", "created_by"];

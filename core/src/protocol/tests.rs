@@ -1,7 +1,7 @@
 //! The codec's unit tests: round trips, typed errors and the count limits.
 use super::*;
 use crate::model::Customer;
-use crate::record::AnyRecord;
+use crate::records::AnyRecord;
 
 const LIMIT: usize = 1 << 20;
 

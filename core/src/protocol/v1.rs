@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ProtocolError, WireRecord, bounded};
-use crate::record::AnyRecord;
+use crate::records::AnyRecord;
 
 // Version 1 inlines records in format 1, which is `AnyRecord` as this code lays it out only
 // while RECORD_FORMAT is 1. Before the format moves on, give this file a frozen copy of the

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ProtocolError, bounded};
-use crate::record::AnyRecord;
+use crate::records::AnyRecord;
 
 /// The layout of [`WireRecord::bytes`] this code writes: postcard of [`AnyRecord`] as the
 /// structs in `model.rs` lay it out. Postcard is positional, so any change to a record struct
