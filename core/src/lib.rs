@@ -12,7 +12,6 @@ mod http_transport;
 mod live;
 mod model;
 mod pings;
-mod projection;
 pub mod protocol;
 mod query;
 mod records;

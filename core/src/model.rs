@@ -1,6 +1,6 @@
 //! The domain model: typed records as apps read and write them, with their validation rules.
 //!
-//! Each record is stored as one Automerge document (see `record.rs` for the mapping and the
+//! Each record is stored as one Automerge document (see `records/` for the mapping and the
 //! merge rule of every field). Timestamps are milliseconds since the Unix epoch (UTC). Money is
 //! an integer amount of minor units (cents) plus an ISO 4217 currency code.
 
@@ -18,9 +18,9 @@ pub type Millis = i64;
 pub const EARLIEST_TIMESTAMP: Millis = 946_684_800_000;
 pub const LATEST_TIMESTAMP: Millis = 4_102_444_800_000;
 
-const MAX_NAME: usize = 200;
-const MAX_SHORT: usize = 500;
-const MAX_NOTES: usize = 100_000;
+pub(crate) const MAX_NAME: usize = 200;
+pub(crate) const MAX_SHORT: usize = 500;
+pub(crate) const MAX_NOTES: usize = 100_000;
 
 /// The six kinds of record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -421,16 +421,16 @@ impl Case {
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-type Check = Result<(), ValidationError>;
+pub(crate) type Check = Result<(), ValidationError>;
 
-fn required_text(field: &str, value: &str, max: usize) -> Check {
+pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Check {
     if value.trim().is_empty() {
         return Err(ValidationError::required(field));
     }
     max_len(field, value, max)
 }
 
-fn max_len(field: &str, value: &str, max: usize) -> Check {
+pub(crate) fn max_len(field: &str, value: &str, max: usize) -> Check {
     if value.chars().count() > max {
         return Err(ValidationError::TooLong {
             field: field.to_owned(),
@@ -440,14 +440,14 @@ fn max_len(field: &str, value: &str, max: usize) -> Check {
     Ok(())
 }
 
-fn optional_text(field: &str, value: &Option<String>, max: usize) -> Check {
+pub(crate) fn optional_text(field: &str, value: &Option<String>, max: usize) -> Check {
     match value {
         Some(v) => max_len(field, v, max),
         None => Ok(()),
     }
 }
 
-fn set_items(field: &str, values: &BTreeSet<String>) -> Check {
+pub(crate) fn set_items(field: &str, values: &BTreeSet<String>) -> Check {
     for v in values {
         required_text(field, v, MAX_SHORT)?;
     }
@@ -463,7 +463,7 @@ pub(crate) fn timestamp(field: &str, value: Millis) -> Check {
     Ok(())
 }
 
-fn optional_timestamp(field: &str, value: Option<Millis>) -> Check {
+pub(crate) fn optional_timestamp(field: &str, value: Option<Millis>) -> Check {
     value.map_or(Ok(()), |v| timestamp(field, v))
 }
 
@@ -497,12 +497,12 @@ pub fn check_coordinates(prefix: &str, lat: f64, lon: f64) -> Check {
     Ok(())
 }
 
-fn reference(field: &str, value: &str) -> Check {
+pub(crate) fn reference(field: &str, value: &str) -> Check {
     required_text(field, value, 100)
 }
 
 impl RecordMeta {
-    fn validate(&self) -> Check {
+    pub(crate) fn validate(&self) -> Check {
         reference("id", &self.id)?;
         timestamp("created_at", self.created_at)?;
         timestamp("updated_at", self.updated_at)?;
@@ -527,7 +527,7 @@ impl GpsStamp {
 }
 
 impl Money {
-    fn validate(&self) -> Check {
+    pub(crate) fn validate(&self) -> Check {
         if self.minor < 0 {
             return Err(ValidationError::out_of_range(
                 "amount.minor",
@@ -546,360 +546,9 @@ impl Money {
     }
 }
 
-impl Customer {
-    /// Checks every field rule except those that need the stored version (see the store).
-    pub fn validate(&self) -> Check {
-        self.meta.validate()?;
-        required_text("name", &self.name, MAX_NAME)?;
-        set_items("segments", &self.segments)?;
-        set_items("phones", &self.phones)?;
-        set_items("emails", &self.emails)?;
-        for (field, value) in [
-            ("address.line", &self.address.line),
-            ("address.city", &self.address.city),
-            ("address.region", &self.address.region),
-            ("address.postal_code", &self.address.postal_code),
-            ("address.country", &self.address.country),
-            ("owner", &self.owner),
-            ("territory", &self.territory),
-        ] {
-            optional_text(field, value, MAX_SHORT)?;
-        }
-        if let Some(location) = &self.location {
-            check_coordinates("location", location.lat, location.lon)?;
-            timestamp("location.at", location.at)?;
-        }
-        if self.visit_radius_m == 0 || self.visit_radius_m > 100_000 {
-            return Err(ValidationError::out_of_range(
-                "visit_radius_m",
-                "radius must be between 1 and 100000 metres",
-            ));
-        }
-        if let Some(days) = self.visit_cadence_days
-            && (days == 0 || days > 3660)
-        {
-            return Err(ValidationError::out_of_range(
-                "visit_cadence_days",
-                "cadence must be between 1 and 3660 days",
-            ));
-        }
-        max_len("notes", &self.notes, MAX_NOTES)?;
-        for (key, value) in &self.custom_fields {
-            required_text("custom_fields key", key, 100)?;
-            max_len("custom_fields value", value, MAX_SHORT)?;
-        }
-        Ok(())
-    }
-}
-
-impl Contact {
-    pub fn validate(&self) -> Check {
-        self.meta.validate()?;
-        reference("customer_id", &self.customer_id)?;
-        required_text("name", &self.name, MAX_NAME)?;
-        optional_text("title", &self.title, MAX_SHORT)?;
-        set_items("phones", &self.phones)?;
-        set_items("emails", &self.emails)?;
-        max_len("notes", &self.notes, MAX_NOTES)
-    }
-}
-
-impl Opportunity {
-    pub fn validate(&self) -> Check {
-        self.meta.validate()?;
-        reference("customer_id", &self.customer_id)?;
-        required_text("title", &self.title, MAX_NAME)?;
-        self.amount.validate()?;
-        if let Some(p) = self.probability
-            && p > 100
-        {
-            return Err(ValidationError::out_of_range(
-                "probability",
-                "percent must be 0 to 100",
-            ));
-        }
-        optional_timestamp("expected_close_at", self.expected_close_at)?;
-        optional_text("owner", &self.owner, 100)?;
-        optional_text("lost_reason", &self.lost_reason, MAX_SHORT)?;
-        for change in &self.stage_history {
-            timestamp("stage_history.at", change.at)?;
-        }
-        Ok(())
-    }
-}
-
-impl Visit {
-    pub fn validate(&self) -> Check {
-        self.meta.validate()?;
-        reference("customer_id", &self.customer_id)?;
-        reference("rep", &self.rep)?;
-        optional_timestamp("planned_start", self.planned_start)?;
-        optional_timestamp("planned_end", self.planned_end)?;
-        if let (Some(start), Some(end)) = (self.planned_start, self.planned_end)
-            && end < start
-        {
-            return Err(ValidationError::out_of_range(
-                "planned_end",
-                "ends before it starts",
-            ));
-        }
-        if let Some(stamp) = &self.check_in {
-            stamp.validate("check_in")?;
-        }
-        if let Some(stamp) = &self.check_out {
-            stamp.validate("check_out")?;
-            if self.check_in.is_none() {
-                return Err(ValidationError::required("check_in"));
-            }
-        }
-        optional_text("outcome", &self.outcome, MAX_SHORT)?;
-        optional_text("next_step", &self.next_step, MAX_SHORT)?;
-        max_len("notes", &self.notes, MAX_NOTES)?;
-        for line in &self.order_lines {
-            required_text("order_lines.product", &line.product, MAX_NAME)?;
-            if line.quantity <= 0 {
-                return Err(ValidationError::out_of_range(
-                    "order_lines.quantity",
-                    "quantity must be positive",
-                ));
-            }
-            if line.unit_price_minor < 0 {
-                return Err(ValidationError::out_of_range(
-                    "order_lines.unit_price_minor",
-                    "price cannot be negative",
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Task {
-    pub fn validate(&self) -> Check {
-        self.meta.validate()?;
-        required_text("title", &self.title, MAX_NAME)?;
-        optional_timestamp("due_at", self.due_at)?;
-        optional_text("assignee", &self.assignee, 100)?;
-        optional_text("linked_id", &self.linked_id, 100)
-    }
-}
-
-impl Case {
-    pub fn validate(&self) -> Check {
-        self.meta.validate()?;
-        reference("customer_id", &self.customer_id)?;
-        required_text("subject", &self.subject, MAX_NAME)?;
-        optional_text("resolution", &self.resolution, MAX_NOTES)?;
-        if let Some(score) = self.satisfaction
-            && !(1..=5).contains(&score)
-        {
-            return Err(ValidationError::out_of_range(
-                "satisfaction",
-                "score must be 1 to 5",
-            ));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn meta() -> RecordMeta {
-        RecordMeta {
-            id: "0190a0b0-0000-7000-8000-000000000001".into(),
-            created_at: 1_790_000_000_000,
-            created_by: "anna".into(),
-            updated_at: 1_790_000_000_000,
-            deleted: false,
-        }
-    }
-
-    fn field_of(err: ValidationError) -> String {
-        match err {
-            ValidationError::Required { field }
-            | ValidationError::TooLong { field, .. }
-            | ValidationError::OutOfRange { field, .. }
-            | ValidationError::NotFinite { field }
-            | ValidationError::UnknownValue { field, .. }
-            | ValidationError::BadTimestamp { field }
-            | ValidationError::Immutable { field }
-            | ValidationError::Malformed { field, .. } => field,
-            ValidationError::StatusRegression { .. } => "status".into(),
-        }
-    }
-
-    #[test]
-    fn customer_rules() {
-        let ok = Customer {
-            meta: meta(),
-            ..Customer::new("Café Mitte")
-        };
-        assert_eq!(ok.validate(), Ok(()));
-        type Breakage = Box<dyn Fn(&mut Customer)>;
-        let cases: Vec<(&str, Breakage)> = vec![
-            ("name", Box::new(|c| c.name = "  ".into())),
-            ("name", Box::new(|c| c.name = "x".repeat(201))),
-            (
-                "location.lat",
-                Box::new(|c| {
-                    c.location = Some(GeoLocation {
-                        lat: f64::NAN,
-                        lon: 0.0,
-                        source: LocationSource::Gps,
-                        at: 1_790_000_000_000,
-                    })
-                }),
-            ),
-            (
-                "location.lat",
-                Box::new(|c| {
-                    c.location = Some(GeoLocation {
-                        lat: 90.5,
-                        lon: 0.0,
-                        source: LocationSource::Gps,
-                        at: 1_790_000_000_000,
-                    })
-                }),
-            ),
-            (
-                "location.lon",
-                Box::new(|c| {
-                    c.location = Some(GeoLocation {
-                        lat: 0.0,
-                        lon: -180.1,
-                        source: LocationSource::Gps,
-                        at: 1_790_000_000_000,
-                    })
-                }),
-            ),
-            (
-                "location.lon",
-                Box::new(|c| {
-                    c.location = Some(GeoLocation {
-                        lat: 0.0,
-                        lon: f64::INFINITY,
-                        source: LocationSource::Gps,
-                        at: 1_790_000_000_000,
-                    })
-                }),
-            ),
-            (
-                "location.at",
-                Box::new(|c| {
-                    c.location = Some(GeoLocation {
-                        lat: 0.0,
-                        lon: 0.0,
-                        source: LocationSource::Gps,
-                        at: 1_790_000_000,
-                    })
-                }),
-            ),
-            ("visit_radius_m", Box::new(|c| c.visit_radius_m = 0)),
-            (
-                "visit_cadence_days",
-                Box::new(|c| c.visit_cadence_days = Some(0)),
-            ),
-            (
-                "segments",
-                Box::new(|c| {
-                    c.segments.insert(String::new());
-                }),
-            ),
-            ("created_at", Box::new(|c| c.meta.created_at = 0)),
-            ("id", Box::new(|c| c.meta.id.clear())),
-        ];
-        for (field, break_it) in cases {
-            let mut c = ok.clone();
-            break_it(&mut c);
-            let err = c.validate().expect_err(field);
-            assert_eq!(field_of(err), field);
-        }
-    }
-
-    #[test]
-    fn money_and_opportunity_rules() {
-        let ok = Opportunity {
-            meta: meta(),
-            ..Opportunity::new(
-                "c1",
-                "Deal",
-                Money {
-                    minor: 0,
-                    currency: "EUR".into(),
-                },
-            )
-        };
-        assert_eq!(ok.validate(), Ok(()));
-        let mut negative = ok.clone();
-        negative.amount.minor = -1;
-        assert_eq!(
-            field_of(negative.validate().expect_err("negative")),
-            "amount.minor"
-        );
-        let mut currency = ok.clone();
-        currency.amount.currency = "eur".into();
-        assert_eq!(
-            field_of(currency.validate().expect_err("currency")),
-            "amount.currency"
-        );
-        let mut probability = ok.clone();
-        probability.probability = Some(101);
-        assert_eq!(
-            field_of(probability.validate().expect_err("probability")),
-            "probability"
-        );
-    }
-
-    #[test]
-    fn visit_rules() {
-        let ok = Visit {
-            meta: meta(),
-            ..Visit::new("c1", "anna")
-        };
-        assert_eq!(ok.validate(), Ok(()));
-        let stamp = GpsStamp {
-            at: 1_790_000_000_000,
-            lat: 52.5,
-            lon: 13.4,
-            accuracy_m: 5.0,
-            fix_at: 1_790_000_000_000,
-            mock: false,
-        };
-        let mut negative_accuracy = ok.clone();
-        negative_accuracy.check_in = Some(GpsStamp {
-            accuracy_m: -1.0,
-            ..stamp.clone()
-        });
-        assert_eq!(
-            field_of(negative_accuracy.validate().expect_err("accuracy")),
-            "check_in.accuracy_m"
-        );
-        let mut out_without_in = ok.clone();
-        out_without_in.check_out = Some(stamp.clone());
-        assert_eq!(
-            field_of(out_without_in.validate().expect_err("check_out")),
-            "check_in"
-        );
-        let mut backwards = ok.clone();
-        backwards.planned_start = Some(1_790_000_100_000);
-        backwards.planned_end = Some(1_790_000_000_000);
-        assert_eq!(
-            field_of(backwards.validate().expect_err("planned")),
-            "planned_end"
-        );
-        let mut zero_quantity = ok.clone();
-        zero_quantity.order_lines.push(OrderLine {
-            product: "Bread".into(),
-            quantity: 0,
-            unit_price_minor: 100,
-        });
-        assert_eq!(
-            field_of(zero_quantity.validate().expect_err("qty")),
-            "order_lines.quantity"
-        );
-    }
 
     #[test]
     fn visit_status_order() {

@@ -123,7 +123,7 @@ pub(crate) fn remove_stale_projection(
         .optional()?;
     match stored.flatten().as_deref().and_then(Kind::parse) {
         Some(old) if Some(old) != kind => {
-            crate::projection::remove(tx, old, doc_id)?;
+            crate::records::remove_projection(tx, old, doc_id)?;
             Ok(Some(old))
         }
         _ => Ok(None),

@@ -17,7 +17,7 @@ use crate::live::{LiveQueries, QueryListener, Subscription};
 use crate::model::{Kind, Millis};
 use crate::query::{self, Query, QueryResult};
 use crate::records::{AnyRecord, FieldConflict, Record};
-use crate::{projection, schema};
+use crate::schema;
 
 pub(crate) mod encryption;
 mod sync_api;
@@ -360,7 +360,7 @@ impl Store {
                 &doc.save_nocompress(),
                 &doc.get_heads(),
             )?;
-            projection::project(&tx, record, false)?;
+            record.project(&tx, false)?;
             tx.commit()?;
             Ok(())
         })();

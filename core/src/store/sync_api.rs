@@ -264,7 +264,7 @@ impl Store {
                         )?
                         .execute(params![incoming.doc_id, record.kind().as_str(), bytes, now_ms()])?;
                     if inserted == 1 {
-                        projection::project(&tx, record, true)?;
+                        record.project(&tx, true)?;
                         touched.insert(record.kind());
                         report.applied += 1;
                         continue;
@@ -326,7 +326,7 @@ impl Store {
                         }
                         save_doc(&tx, &incoming.doc_id, kind, &bytes, &doc.get_heads())?;
                         if let Some(record) = &record {
-                            projection::project(&tx, record, false)?;
+                            record.project(&tx, false)?;
                             touched.insert(record.kind());
                         }
                         if content_changed {
@@ -408,7 +408,7 @@ impl Store {
                             record.kind().as_str(),
                             heads_blob(&heads)
                         ])?;
-                        projection::project(&tx, &record, false)?;
+                        record.project(&tx, false)?;
                         touched.insert(record.kind());
                         report.verified += 1;
                     }
@@ -530,7 +530,7 @@ impl Store {
                     .execute([id])?;
                 let Some(kind) = kind else { continue };
                 if let Some(kind) = kind.as_deref().and_then(Kind::parse) {
-                    projection::remove(&tx, kind, id)?;
+                    crate::records::remove_projection(&tx, kind, id)?;
                     touched.insert(kind);
                 }
                 tx.prepare_cached("DELETE FROM docs WHERE id = ?1")?
