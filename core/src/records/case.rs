@@ -5,18 +5,19 @@ use automerge::transaction::Transaction;
 use rusqlite::params;
 
 use super::fields::*;
+use super::unread::Unread;
 use crate::error::ValidationError;
 use crate::model::*;
 
-pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Case, ValidationError> {
+pub(super) fn read(f: &Fields, meta: RecordMeta, u: &mut Unread) -> Result<Case, ValidationError> {
     Ok(Case {
         meta,
         customer_id: req_str(f, "customer_id")?,
         subject: req_str(f, "subject")?,
         severity: req_enum(f, "severity", Severity::parse)?,
         status: req_enum(f, "status", CaseStatus::parse)?,
-        resolution: opt_str(f, "resolution")?,
-        satisfaction: opt_small(f, "satisfaction")?,
+        resolution: u.opt_str(f, "resolution")?,
+        satisfaction: u.opt_small(f, "satisfaction")?,
     })
 }
 

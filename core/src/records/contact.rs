@@ -8,18 +8,23 @@ use rusqlite::{OptionalExtension, params};
 
 use super::customer;
 use super::fields::*;
+use super::unread::Unread;
 use crate::error::ValidationError;
 use crate::model::*;
 
-pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Contact, ValidationError> {
+pub(super) fn read(
+    f: &Fields,
+    meta: RecordMeta,
+    u: &mut Unread,
+) -> Result<Contact, ValidationError> {
     Ok(Contact {
         meta,
         customer_id: req_str(f, "customer_id")?,
         name: req_str(f, "name")?,
-        title: opt_str(f, "title")?,
-        phones: set(f, "phones")?,
-        emails: set(f, "emails")?,
-        notes: text(f, "notes")?,
+        title: u.opt_str(f, "title")?,
+        phones: u.set(f, "phones")?,
+        emails: u.set(f, "emails")?,
+        notes: u.text(f, "notes")?,
     })
 }
 

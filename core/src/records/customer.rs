@@ -7,16 +7,57 @@ use automerge::{ObjType, ROOT, ScalarValue};
 use rusqlite::{OptionalExtension, params};
 
 use super::fields::*;
+use super::unread::Unread;
 use crate::error::ValidationError;
 use crate::model::*;
 
 // ---------------------------------------------------------------------------------------------
 // Document
 
-pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Customer, ValidationError> {
-    let address = map(f, "address")?;
-    let addr = |key: &str| address.map_or(Ok(None), |a| opt_str(a, key));
-    let location = match map(f, "location")? {
+pub(super) fn read(
+    f: &Fields,
+    meta: RecordMeta,
+    u: &mut Unread,
+) -> Result<Customer, ValidationError> {
+    let address = u.optional("address", map(f, "address"))?;
+    let location = u.optional("location", read_location(f))?;
+    Ok(Customer {
+        meta,
+        name: req_str(f, "name")?,
+        customer_kind: req_enum(f, "customer_kind", CustomerKind::parse)?,
+        grade: opt_enum(f, "grade", Grade::parse)?,
+        segments: u.set(f, "segments")?,
+        phones: u.set(f, "phones")?,
+        emails: u.set(f, "emails")?,
+        address: read_address(address, u)?,
+        location,
+        visit_radius_m: u
+            .opt_small(f, "visit_radius_m")?
+            .unwrap_or(DEFAULT_VISIT_RADIUS_M),
+        visit_cadence_days: u.opt_small(f, "visit_cadence_days")?,
+        owner: u.opt_str(f, "owner")?,
+        territory: u.opt_str(f, "territory")?,
+        notes: u.text(f, "notes")?,
+        custom_fields: u.string_map(f, "custom_fields")?,
+    })
+}
+
+fn read_address(address: Option<&Fields>, u: &mut Unread) -> Result<Address, ValidationError> {
+    let Some(a) = address else {
+        return Ok(Address::default());
+    };
+    let mut part = |key: &str| u.optional(&format!("address.{key}"), opt_str(a, key));
+    Ok(Address {
+        line: part("line")?,
+        city: part("city")?,
+        region: part("region")?,
+        postal_code: part("postal_code")?,
+        country: part("country")?,
+    })
+}
+
+fn read_location(f: &Fields) -> Result<Option<GeoLocation>, ValidationError> {
+    Ok(match map(f, "location")? {
         None => None,
         Some(l) => Some(GeoLocation {
             lat: req_f64(l, "lat")?,
@@ -24,29 +65,6 @@ pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Customer, ValidationE
             source: req_enum(l, "source", LocationSource::parse)?,
             at: req_int(l, "at")?,
         }),
-    };
-    Ok(Customer {
-        meta,
-        name: req_str(f, "name")?,
-        customer_kind: req_enum(f, "customer_kind", CustomerKind::parse)?,
-        grade: opt_enum(f, "grade", Grade::parse)?,
-        segments: set(f, "segments")?,
-        phones: set(f, "phones")?,
-        emails: set(f, "emails")?,
-        address: Address {
-            line: addr("line")?,
-            city: addr("city")?,
-            region: addr("region")?,
-            postal_code: addr("postal_code")?,
-            country: addr("country")?,
-        },
-        location,
-        visit_radius_m: opt_small(f, "visit_radius_m")?.unwrap_or(DEFAULT_VISIT_RADIUS_M),
-        visit_cadence_days: opt_small(f, "visit_cadence_days")?,
-        owner: opt_str(f, "owner")?,
-        territory: opt_str(f, "territory")?,
-        notes: text(f, "notes")?,
-        custom_fields: string_map(f, "custom_fields")?,
     })
 }
 

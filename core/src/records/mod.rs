@@ -30,6 +30,9 @@ mod opportunity;
 mod task;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod tests;
+mod unread;
 mod visit;
 
 use automerge::Automerge;
@@ -40,6 +43,7 @@ pub use conflicts::{FieldConflict, conflicts};
 use crate::error::ValidationError;
 use crate::model::*;
 use fields::{Am, Fields, doc_kind, read_meta, read_root, write_meta};
+use unread::Unread;
 
 /// A record of any kind.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -112,20 +116,34 @@ impl AnyRecord {
         }
     }
 
-    /// Reads the record a document holds. Fails on documents that are not a valid record.
+    /// Reads the record a document holds. Fails on documents that are not a valid record,
+    /// a field of the wrong type included (the server's reading: it refuses such a push).
     pub fn read(doc: &Automerge) -> Result<AnyRecord, ValidationError> {
-        Self::from_fields(&read_root(doc)?)
+        Self::from_fields(&read_root(doc)?, &mut Unread::strict())
     }
 
-    pub(crate) fn from_fields(f: &Fields) -> Result<AnyRecord, ValidationError> {
+    /// Reads the record a document holds as far as it can: an optional field whose value does
+    /// not read (a string where a number is expected, written by a buggy or newer peer) reads
+    /// as absent and is listed (see `unread.rs`); the device's reading. A required field that
+    /// does not read still fails the read.
+    pub(crate) fn read_leniently(doc: &Automerge) -> Result<LenientRead, ValidationError> {
+        let mut unread = Unread::lenient();
+        let record = Self::from_fields(&read_root(doc)?, &mut unread)?;
+        Ok(LenientRead {
+            record,
+            unread_fields: unread.into_fields(),
+        })
+    }
+
+    fn from_fields(f: &Fields, u: &mut Unread) -> Result<AnyRecord, ValidationError> {
         let meta = read_meta(f)?;
         Ok(match doc_kind(f)? {
-            Kind::Customer => AnyRecord::Customer(customer::read(f, meta)?),
-            Kind::Contact => AnyRecord::Contact(contact::read(f, meta)?),
-            Kind::Opportunity => AnyRecord::Opportunity(opportunity::read(f, meta)?),
-            Kind::Visit => AnyRecord::Visit(visit::read(f, meta)?),
-            Kind::Task => AnyRecord::Task(task::read(f, meta)?),
-            Kind::Case => AnyRecord::Case(case::read(f, meta)?),
+            Kind::Customer => AnyRecord::Customer(customer::read(f, meta, u)?),
+            Kind::Contact => AnyRecord::Contact(contact::read(f, meta, u)?),
+            Kind::Opportunity => AnyRecord::Opportunity(opportunity::read(f, meta, u)?),
+            Kind::Visit => AnyRecord::Visit(visit::read(f, meta, u)?),
+            Kind::Task => AnyRecord::Task(task::read(f, meta, u)?),
+            Kind::Case => AnyRecord::Case(case::read(f, meta, u)?),
         })
     }
 
@@ -193,6 +211,15 @@ impl AnyRecord {
             AnyRecord::Case(c) => case::project(tx, c),
         }
     }
+}
+
+/// A record read by [`AnyRecord::read_leniently`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LenientRead {
+    pub record: AnyRecord,
+    /// Paths of the optional fields that did not read (`visit_cadence_days`,
+    /// `check_in.accuracy_m`), in reading order; empty when the whole record read.
+    pub unread_fields: Vec<String>,
 }
 
 /// Removes the projection of the record `id` of `kind` (its document left this device).

@@ -7,12 +7,18 @@ use automerge::{ROOT, ScalarValue};
 use rusqlite::params;
 
 use super::fields::*;
+use super::unread::Unread;
 use crate::error::ValidationError;
 use crate::model::*;
 
-pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Opportunity, ValidationError> {
+pub(super) fn read(
+    f: &Fields,
+    meta: RecordMeta,
+    u: &mut Unread,
+) -> Result<Opportunity, ValidationError> {
     let amount = map(f, "amount")?.ok_or_else(|| ValidationError::required("amount"))?;
-    let stage_history = list(f, "stage_history")?
+    let stage_history = u
+        .optional("stage_history", list(f, "stage_history"))?
         .iter()
         .map(|node| match node {
             Node::Map(m) => Ok(StageChange {
@@ -32,10 +38,10 @@ pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Opportunity, Validati
             minor: req_int(amount, "minor")?,
             currency: req_str(amount, "currency")?,
         },
-        probability: opt_small(f, "probability")?,
-        expected_close_at: opt_int(f, "expected_close_at")?,
-        owner: opt_str(f, "owner")?,
-        lost_reason: opt_str(f, "lost_reason")?,
+        probability: u.opt_small(f, "probability")?,
+        expected_close_at: u.opt_int(f, "expected_close_at")?,
+        owner: u.opt_str(f, "owner")?,
+        lost_reason: u.opt_str(f, "lost_reason")?,
         stage_history,
     })
 }

@@ -5,17 +5,18 @@ use automerge::transaction::Transaction;
 use rusqlite::params;
 
 use super::fields::*;
+use super::unread::Unread;
 use crate::error::ValidationError;
 use crate::model::*;
 
-pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Task, ValidationError> {
+pub(super) fn read(f: &Fields, meta: RecordMeta, u: &mut Unread) -> Result<Task, ValidationError> {
     Ok(Task {
         meta,
         title: req_str(f, "title")?,
-        due_at: opt_int(f, "due_at")?,
+        due_at: u.opt_int(f, "due_at")?,
         status: req_enum(f, "status", TaskStatus::parse)?,
-        assignee: opt_str(f, "assignee")?,
-        linked_id: opt_str(f, "linked_id")?,
+        assignee: u.opt_str(f, "assignee")?,
+        linked_id: u.opt_str(f, "linked_id")?,
     })
 }
 

@@ -8,11 +8,13 @@ use automerge::{ObjType, ROOT, ScalarValue};
 use rusqlite::params;
 
 use super::fields::*;
+use super::unread::Unread;
 use crate::error::ValidationError;
 use crate::model::*;
 
-pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Visit, ValidationError> {
-    let order_lines = list(f, "order_lines")?
+pub(super) fn read(f: &Fields, meta: RecordMeta, u: &mut Unread) -> Result<Visit, ValidationError> {
+    let order_lines = u
+        .optional("order_lines", list(f, "order_lines"))?
         .iter()
         .map(|node| match node {
             Node::Map(m) => Ok(OrderLine {
@@ -27,14 +29,14 @@ pub(super) fn read(f: &Fields, meta: RecordMeta) -> Result<Visit, ValidationErro
         meta,
         customer_id: req_str(f, "customer_id")?,
         rep: req_str(f, "rep")?,
-        planned_start: opt_int(f, "planned_start")?,
-        planned_end: opt_int(f, "planned_end")?,
+        planned_start: u.opt_int(f, "planned_start")?,
+        planned_end: u.opt_int(f, "planned_end")?,
         status: read_visit_status(f)?,
-        check_in: read_gps(f, "check_in")?,
-        check_out: read_gps(f, "check_out")?,
-        outcome: opt_str(f, "outcome")?,
-        notes: text(f, "notes")?,
-        next_step: opt_str(f, "next_step")?,
+        check_in: u.optional("check_in", read_gps(f, "check_in"))?,
+        check_out: u.optional("check_out", read_gps(f, "check_out"))?,
+        outcome: u.opt_str(f, "outcome")?,
+        notes: u.text(f, "notes")?,
+        next_step: u.opt_str(f, "next_step")?,
         order_lines,
         verification: opt_enum(f, "verification", Verification::parse)?,
     })
