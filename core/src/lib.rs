@@ -11,6 +11,7 @@ mod geo;
 mod http_transport;
 mod live;
 mod model;
+mod partly_read;
 mod pings;
 pub mod protocol;
 mod query;
@@ -34,6 +35,7 @@ pub use geo::{
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
+pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord};
 pub use query::{
     CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal,

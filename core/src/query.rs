@@ -248,6 +248,7 @@ pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
     let pending_changes = count("SELECT count(*) FROM pending")?;
     let rejected_changes = count("SELECT count(*) FROM rejected")?;
     let refused_documents = crate::refused::count(conn)?;
+    let partly_read_documents = crate::partly_read::count(conn)?;
     let pending_pings = count(
         "SELECT count(*) FROM pings p LEFT JOIN ping_batches b ON b.id = p.batch_id
          WHERE b.acknowledged_at IS NULL",
@@ -270,6 +271,7 @@ pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
                 pending_pings,
                 syncing: false,
                 records_read_from_documents: row.get::<_, i64>(5)?.max(0) as u64,
+                partly_read_documents,
             })
         })?;
     // A refused document is never a silent success: it stands as the last error until it

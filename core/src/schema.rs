@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_sync_error_code.sql"),
     include_str!("../migrations/0006_refused_documents.sql"),
     include_str!("../migrations/0007_records_read_from_documents.sql"),
+    include_str!("../migrations/0008_partly_read_documents.sql"),
 ];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

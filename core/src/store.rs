@@ -96,8 +96,9 @@ impl Inner {
         if doc.get_heads().is_empty() {
             return Ok(None); // only changes waiting for their dependencies
         }
-        AnyRecord::read(doc)
-            .map(Some)
+        // Fields of the wrong type were noted when the document arrived (`partly_read.rs`).
+        AnyRecord::read_leniently(doc)
+            .map(|read| Some(read.record))
             .map_err(|e| StoreError::CorruptDocument {
                 id: id.to_owned(),
                 detail: e.to_string(),

@@ -53,6 +53,9 @@ pub struct ImportReport {
     /// Changes kept aside until the changes they depend on arrive.
     pub held_changes: u32,
     pub refused: Vec<RefusedDoc>,
+    /// Documents that applied but read without some of their fields (values of the wrong type;
+    /// see [`SyncStatus::partly_read_documents`]).
+    pub partly_read: Vec<crate::partly_read::PartlyRead>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +108,11 @@ pub struct SyncStatus {
     /// instead, since the store was made. Nothing is lost; a growing number says the app is
     /// older than the server.
     pub records_read_from_documents: u64,
+    /// Documents this device holds that read without some of their fields: a field held a
+    /// value of the wrong type (a string where a number is expected, written by a buggy or
+    /// newer peer). The record shows without it and the value stays in the document; each
+    /// counts until a later version of it reads whole.
+    pub partly_read_documents: u64,
 }
 
 /// A sync round in progress (see [`Store::sync_round`]).
@@ -300,6 +308,7 @@ impl Store {
                         let MergedDoc {
                             doc,
                             record,
+                            unread_fields,
                             held,
                             bytes,
                             content_changed,
@@ -328,6 +337,18 @@ impl Store {
                         if let Some(record) = &record {
                             record.project(&tx, false)?;
                             touched.insert(record.kind());
+                            crate::partly_read::note(
+                                &tx,
+                                &incoming.doc_id,
+                                &unread_fields,
+                                now_ms(),
+                            )?;
+                        }
+                        if !unread_fields.is_empty() {
+                            report.partly_read.push(crate::partly_read::PartlyRead {
+                                doc_id: incoming.doc_id.clone(),
+                                unread_fields,
+                            });
                         }
                         if content_changed {
                             report.applied += 1;
@@ -384,8 +405,9 @@ impl Store {
                 let checked = load_doc(&bytes, &actor)
                     .map_err(|e| ImportError::MalformedData(e.to_string()))
                     .and_then(|doc| {
-                        let record = AnyRecord::read(&doc)
+                        let read = AnyRecord::read_leniently(&doc)
                             .map_err(|e| ImportError::InvalidRecord(e.to_string()))?;
+                        let record = read.record;
                         same_id(&id, &record)?;
                         // The projection sits in the claimed kind's table: a document of
                         // another kind cannot be projected over it.
@@ -396,10 +418,10 @@ impl Store {
                                 claimed_kind.as_deref().unwrap_or("record of no kind")
                             )));
                         }
-                        Ok((record, doc.get_heads()))
+                        Ok((record, read.unread_fields, doc.get_heads()))
                     });
                 match checked {
-                    Ok((record, heads)) => {
+                    Ok((record, unread_fields, heads)) => {
                         tx.prepare_cached(
                             "UPDATE docs SET kind = ?2, heads = ?3, verified = 1 WHERE id = ?1",
                         )?
@@ -409,6 +431,7 @@ impl Store {
                             heads_blob(&heads)
                         ])?;
                         record.project(&tx, false)?;
+                        crate::partly_read::note(&tx, &id, &unread_fields, now_ms())?;
                         touched.insert(record.kind());
                         report.verified += 1;
                     }
@@ -528,6 +551,7 @@ impl Store {
                     .optional()?;
                 tx.prepare_cached("DELETE FROM refused_docs WHERE doc_id = ?1")?
                     .execute([id])?;
+                crate::partly_read::forget(&tx, id)?;
                 let Some(kind) = kind else { continue };
                 if let Some(kind) = kind.as_deref().and_then(Kind::parse) {
                     crate::records::remove_projection(&tx, kind, id)?;
@@ -677,6 +701,8 @@ struct MergedDoc {
     doc: Automerge,
     /// `None` while the document holds only changes waiting for dependencies.
     record: Option<AnyRecord>,
+    /// Fields of `record` that did not read (values of the wrong type).
+    unread_fields: Vec<String>,
     held: u32,
     /// The bytes to store when they can be kept as received (a snapshot of a new document).
     bytes: Option<Vec<u8>>,
@@ -724,10 +750,12 @@ fn merge_incoming(
     if !content_changed && held == 0 {
         return Ok(Merged::Unchanged);
     }
-    let record = if doc.get_heads().is_empty() {
-        None
+    let (record, unread_fields) = if doc.get_heads().is_empty() {
+        (None, Vec::new())
     } else {
-        Some(AnyRecord::read(&doc).map_err(|e| ImportError::InvalidRecord(e.to_string()))?)
+        let read = AnyRecord::read_leniently(&doc)
+            .map_err(|e| ImportError::InvalidRecord(e.to_string()))?;
+        (Some(read.record), read.unread_fields)
     };
     if record.is_none() && held == 0 {
         return Err(ImportError::InvalidRecord("empty document".to_owned()));
@@ -735,6 +763,7 @@ fn merge_incoming(
     Ok(Merged::Changed(Box::new(MergedDoc {
         doc,
         record,
+        unread_fields,
         held,
         bytes,
         content_changed,
