@@ -446,22 +446,11 @@ impl Store {
 }
 
 fn set_updated_at(record: &mut AnyRecord, at: Millis) {
-    meta_mut(record).updated_at = at;
+    record.meta_mut().updated_at = at;
 }
 
 fn set_deleted(record: &mut AnyRecord, deleted: bool) {
-    meta_mut(record).deleted = deleted;
-}
-
-fn meta_mut(record: &mut AnyRecord) -> &mut crate::model::RecordMeta {
-    match record {
-        AnyRecord::Customer(r) => &mut r.meta,
-        AnyRecord::Contact(r) => &mut r.meta,
-        AnyRecord::Opportunity(r) => &mut r.meta,
-        AnyRecord::Visit(r) => &mut r.meta,
-        AnyRecord::Task(r) => &mut r.meta,
-        AnyRecord::Case(r) => &mut r.meta,
-    }
+    record.meta_mut().deleted = deleted;
 }
 
 #[cfg(test)]

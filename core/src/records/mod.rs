@@ -105,6 +105,17 @@ impl AnyRecord {
         }
     }
 
+    pub(crate) fn meta_mut(&mut self) -> &mut RecordMeta {
+        match self {
+            AnyRecord::Customer(r) => &mut r.meta,
+            AnyRecord::Contact(r) => &mut r.meta,
+            AnyRecord::Opportunity(r) => &mut r.meta,
+            AnyRecord::Visit(r) => &mut r.meta,
+            AnyRecord::Task(r) => &mut r.meta,
+            AnyRecord::Case(r) => &mut r.meta,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
             AnyRecord::Customer(r) => r.validate(),
