@@ -1099,6 +1099,11 @@ pub struct SyncStatus {
     /// (a newer server) and read from the documents instead, since the store was made. Nothing
     /// was lost; a growing number says the app is older than the server.
     pub records_read_from_documents: u64,
+    /// Documents this device holds that read without some of their fields: a field held a value
+    /// of the wrong type (a string where a number is expected, written by a buggy or newer
+    /// peer). The record shows without it and the value stays in the document; each counts
+    /// until a later version of it reads whole.
+    pub partly_read_documents: u64,
 }
 
 impl From<fc::SyncStatus> for SyncStatus {
@@ -1123,6 +1128,7 @@ impl SyncStatus {
             pending_pings: s.pending_pings,
             refused_documents: s.refused_documents,
             records_read_from_documents: s.records_read_from_documents,
+            partly_read_documents: s.partly_read_documents,
         }
     }
 }
