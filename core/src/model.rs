@@ -1,7 +1,7 @@
 //! The domain model: typed records as apps read and write them, with their validation rules.
 //!
-//! Each record is stored as one Automerge document (see `records/` for the mapping and the
-//! merge rule of every field). Timestamps are milliseconds since the Unix epoch (UTC). Money is
+//! Each record is stored as one Automerge document; `records/` holds each kind's mapping (and
+//! so the merge rule of every field), projection and `validate()`. Timestamps are milliseconds since the Unix epoch (UTC). Money is
 //! an integer amount of minor units (cents) plus an ISO 4217 currency code.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -419,7 +419,8 @@ impl Case {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation
+// Validation: the value rules the kinds share (each kind's `validate()` is in its module under
+// `records/`).
 
 pub(crate) type Check = Result<(), ValidationError>;
 
