@@ -149,7 +149,7 @@ fn sealed_change(body: &[u8]) -> Vec<u8> {
 /// Automerge's run-length op columns), and reading the record recursed until the stack
 /// overflowed (`record::read_map` / `object_node`): an abort, which no `catch_unwind` contains,
 /// on the server's push path. Reading now stops at a depth and a number of values
-/// (`record::TreeReader`), and the push is refused.
+/// (`TreeReader` in `core/src/records/fields.rs`), and the push is refused.
 #[test]
 fn a_change_nesting_objects_without_end_is_refused_without_overflowing_the_stack() {
     within_memory(
