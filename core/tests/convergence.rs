@@ -24,33 +24,16 @@ use fieldcrm_core::{
 use proptest::prelude::*;
 use tempfile::TempDir;
 
+mod support;
+use support::{
+    CITIES, CustomerEdit, HOUR, Mode, NAMES, PHONES, POINTS, SEGMENTS, T0, customer_edit,
+    edit_customer, mode, open_store, user,
+};
+
 // ---------------------------------------------------------------------------------------------
 // Fixed vocabularies the random operations pick from.
 
-/// 2023-11-14T22:13:20Z: planned visits and check-ins are around here.
-const T0: i64 = 1_700_000_000_000;
-const HOUR: i64 = 3_600_000;
 const CENTER: (f64, f64) = (52.52, 13.405);
-const NAMES: &[&str] = &[
-    "Acme",
-    "Bolt Works",
-    "Cedar Trading",
-    "Delta Foods",
-    "acme labs",
-    "Echo Pharma",
-];
-const CITIES: &[&str] = &["Berlin", "Potsdam", "Bernau"];
-const PHONES: &[&str] = &["030 1234", "030 5678", "+49 170 111", "0331 999"];
-const SEGMENTS: &[&str] = &["retail", "wholesale", "pharma", "horeca"];
-const TERRITORIES: &[&str] = &["north", "south"];
-const SNIPPETS: &[&str] = &["call back ", "met the buyer. ", "x", "Grüße "];
-const POINTS: &[(f64, f64)] = &[
-    (52.52, 13.405),
-    (52.53, 13.41),
-    (52.40, 13.06),
-    (52.68, 13.58),
-    (48.14, 11.58),
-];
 const SEARCH_TERMS: &[&str] = &[
     "acme",
     "ber",
@@ -63,17 +46,6 @@ const SEARCH_TERMS: &[&str] = &[
 const SEED_CUSTOMERS: usize = 3;
 const SEED_VISITS: usize = 3;
 const SEED_OPPORTUNITIES: usize = 2;
-
-fn user(replica: usize) -> String {
-    format!("rep{replica}")
-}
-
-fn open_store(user_id: &str) -> (TempDir, Store) {
-    let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path().join("store.sqlite")).unwrap();
-    store.set_user(user_id).unwrap();
-    (dir, store)
-}
 
 fn check_in_stamp(at: i64, point: (f64, f64)) -> GpsStamp {
     GpsStamp {
@@ -89,23 +61,6 @@ fn check_in_stamp(at: i64, point: (f64, f64)) -> GpsStamp {
 // ---------------------------------------------------------------------------------------------
 // Operations. Indices are taken modulo the size of whatever they pick from, so every generated
 // value is meaningful and shrinks towards "the first one".
-
-#[derive(Debug, Clone)]
-enum CustomerEdit {
-    Name(usize),
-    Grade(Option<usize>),
-    City(Option<usize>),
-    AddPhone(usize),
-    RemovePhone(usize),
-    AddSegment(usize),
-    RemoveSegment(usize),
-    InsertNote { at: usize, snippet: usize },
-    DeleteNote { at: usize, len: usize },
-    Location(Option<usize>),
-    Owner(Option<usize>),
-    Territory(Option<usize>),
-    Cadence(Option<u32>),
-}
 
 #[derive(Debug, Clone)]
 enum NewRecord {
@@ -128,13 +83,6 @@ enum NewRecord {
         customer: usize,
         severity: usize,
     },
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Mode {
-    Normal,
-    Duplicate,
-    Drop,
 }
 
 #[derive(Debug, Clone)]
@@ -209,25 +157,6 @@ enum Op {
     },
 }
 
-fn customer_edit() -> impl Strategy<Value = CustomerEdit> {
-    prop_oneof![
-        (0..NAMES.len()).prop_map(CustomerEdit::Name),
-        proptest::option::of(0..3usize).prop_map(CustomerEdit::Grade),
-        proptest::option::of(0..CITIES.len()).prop_map(CustomerEdit::City),
-        (0..PHONES.len()).prop_map(CustomerEdit::AddPhone),
-        (0..PHONES.len()).prop_map(CustomerEdit::RemovePhone),
-        (0..SEGMENTS.len()).prop_map(CustomerEdit::AddSegment),
-        (0..SEGMENTS.len()).prop_map(CustomerEdit::RemoveSegment),
-        (0..64usize, 0..SNIPPETS.len())
-            .prop_map(|(at, snippet)| CustomerEdit::InsertNote { at, snippet }),
-        (0..64usize, 1..8usize).prop_map(|(at, len)| CustomerEdit::DeleteNote { at, len }),
-        proptest::option::of(0..POINTS.len()).prop_map(CustomerEdit::Location),
-        proptest::option::of(0..4usize).prop_map(CustomerEdit::Owner),
-        proptest::option::of(0..TERRITORIES.len()).prop_map(CustomerEdit::Territory),
-        proptest::option::of(1..60u32).prop_map(CustomerEdit::Cadence),
-    ]
-}
-
 fn new_record() -> impl Strategy<Value = NewRecord> {
     prop_oneof![
         (0..NAMES.len()).prop_map(|name| NewRecord::Customer { name }),
@@ -283,7 +212,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (
             0..64usize,
             1..4usize,
-            prop_oneof![4 => Just(Mode::Normal), 1 => Just(Mode::Duplicate), 1 => Just(Mode::Drop)]
+            mode()
         )
             .prop_map(|(pick, batch, mode)| Op::Deliver { pick, batch, mode }),
         1 => (
@@ -998,52 +927,6 @@ impl World {
         for replica in &self.replicas {
             check_projections(&replica.store, self.n());
         }
-    }
-}
-
-fn edit_customer(c: &mut Customer, edit: &CustomerEdit) {
-    let opt = |index: Option<usize>, values: &[&str]| index.map(|i| values[i].to_owned());
-    match *edit {
-        CustomerEdit::Name(i) => c.name = NAMES[i].to_owned(),
-        CustomerEdit::Grade(i) => c.grade = i.map(|i| Grade::ALL[i]),
-        CustomerEdit::City(i) => c.address.city = opt(i, CITIES),
-        CustomerEdit::AddPhone(i) => {
-            c.phones.insert(PHONES[i].to_owned());
-        }
-        CustomerEdit::RemovePhone(i) => {
-            c.phones.remove(PHONES[i]);
-        }
-        CustomerEdit::AddSegment(i) => {
-            c.segments.insert(SEGMENTS[i].to_owned());
-        }
-        CustomerEdit::RemoveSegment(i) => {
-            c.segments.remove(SEGMENTS[i]);
-        }
-        CustomerEdit::InsertNote { at, snippet } => {
-            let chars: Vec<char> = c.notes.chars().collect();
-            let at = at % (chars.len() + 1);
-            let mut notes: String = chars[..at].iter().collect();
-            notes.push_str(SNIPPETS[snippet]);
-            notes.extend(&chars[at..]);
-            c.notes = notes;
-        }
-        CustomerEdit::DeleteNote { at, len } => {
-            let chars: Vec<char> = c.notes.chars().collect();
-            let at = at % (chars.len() + 1);
-            let end = (at + len).min(chars.len());
-            c.notes = chars[..at].iter().chain(&chars[end..]).collect();
-        }
-        CustomerEdit::Location(i) => {
-            c.location = i.map(|i| GeoLocation {
-                lat: POINTS[i].0,
-                lon: POINTS[i].1,
-                source: LocationSource::Manual,
-                at: T0 + HOUR,
-            });
-        }
-        CustomerEdit::Owner(i) => c.owner = i.map(user),
-        CustomerEdit::Territory(i) => c.territory = opt(i, TERRITORIES),
-        CustomerEdit::Cadence(days) => c.visit_cadence_days = days,
     }
 }
 

@@ -16,6 +16,9 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use fieldcrm_core::*;
 
+mod support;
+use support::string_at;
+
 const CUSTOMER: &str = "01937a00-0000-7000-8000-000000000001";
 const ANNA: &str = "6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e01";
 
@@ -48,16 +51,6 @@ fn write_newer_peer_fixture() {
     doc.put(&address, "district", "Mitte").unwrap();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, doc.save()).unwrap();
-}
-
-fn string_at(doc: &AutoCommit, obj: &automerge::ObjId, key: &str) -> Option<String> {
-    match doc.get(obj, key).unwrap() {
-        Some((Value::Scalar(s), _)) => match s.as_ref() {
-            ScalarValue::Str(text) => Some(text.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// Everything the newer app wrote is still in `bytes`.

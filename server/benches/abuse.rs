@@ -34,7 +34,7 @@ mod attacks;
 #[path = "../tests/support/mod.rs"]
 mod support;
 use attacks::{deflate_bomb, million_entries, reseal};
-use support::{Launch, OrgServer, agent};
+use support::{BIN, Launch, OrgServer, agent};
 
 const PASSWORD: &str = "bench password";
 const ABUSERS: [&str; 3] = ["eve", "mallory", "trudy"];
@@ -54,6 +54,7 @@ fn start_server() -> Server {
     ];
     users.extend(ABUSERS.iter().map(|name| (*name, "rep", Some("hills"))));
     OrgServer::start(
+        BIN,
         &users,
         PASSWORD,
         Launch {
@@ -65,8 +66,7 @@ fn start_server() -> Server {
 
 /// Peak resident memory of the server process so far, in MB.
 fn peak_rss_mb(server: &Server) -> f64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", server.process.child.id())).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.process.pid())).unwrap();
     let kb: f64 = status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))

@@ -35,9 +35,7 @@
 
 use std::collections::BTreeSet;
 use std::error::Error;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -49,6 +47,7 @@ use fieldcrm_core::{
     LocationSource, MAX_RESPONSE_BYTES, Millis, OrderLine, Store, SyncSession, Transport,
     TransportError, Visit, VisitStatus, distance_m,
 };
+use fieldcrm_tests::server::{Launch, ServerProcess, try_admin};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -555,96 +554,36 @@ fn grade_weights(customers: &[Customer]) -> Vec<u32> {
 // ---------------------------------------------------------------------------------------------
 // The server process
 
-/// The `fieldcrm-server` binary next to this bench executable (target/<profile>/), built with
-/// cargo first if it is missing.
-fn server_binary() -> BenchResult<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot locate the target directory from the bench executable")?;
-    let binary = profile_dir.join(format!("fieldcrm-server{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        comment(&format!(
-            "{} missing: cargo build --release -p fieldcrm-server",
-            binary.display()
-        ));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "fieldcrm-server"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()?;
-        if !status.success() {
-            return Err(format!("cargo build of fieldcrm-server failed: {status}").into());
-        }
-        if !binary.exists() {
-            return Err(format!("{} still missing after the build", binary.display()).into());
-        }
-    }
-    Ok(binary)
-}
+/// This package's server binary, built by cargo before the bench (release, as the bench).
+const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
 
 /// The scrape token the benchmark's server accepts for `/metrics`.
 const METRICS_TOKEN: &str = "load-bench-scrape";
 
 /// The running server; killed when dropped (also on every error path).
 struct Server {
-    child: Child,
+    process: ServerProcess,
     base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
     fn start(binary: &Path, db: &Path) -> BenchResult<Server> {
-        let mut child = Command::new(binary)
-            .arg("--db")
-            .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .env("FIELDCRM_METRICS_TOKEN", METRICS_TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let Some(stdout) = child.stdout.take() else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err("no stdout from the server".into());
-        };
-        // Owned from here on, so every early return kills the process.
-        let mut server = Server {
-            child,
-            base: String::new(),
-        };
-        let mut reader = BufReader::new(stdout);
-        for _ in 0..20 {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
-                return Err("the server exited before listening".into());
-            }
-            if let Some(at) = line.find("http://") {
-                server.base = line[at..].trim().to_owned();
-                break;
-            }
-        }
-        if server.base.is_empty() {
-            return Err("the server did not print its address".into());
-        }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        Ok(server)
+        let process = ServerProcess::try_start(
+            binary,
+            db,
+            Launch {
+                env: &[("FIELDCRM_METRICS_TOKEN", METRICS_TOKEN)],
+                ..Launch::default()
+            },
+        )?;
+        Ok(Server {
+            base: process.base.clone(),
+            process,
+        })
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// A counter or histogram sum from `/metrics`: the sum of every sample whose line starts
@@ -667,19 +606,7 @@ impl Server {
 
 /// Runs an admin command of the server binary against the database.
 fn admin(binary: &Path, db: &Path, args: &[&str]) -> BenchResult<()> {
-    let output = Command::new(binary)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()?;
-    if !output.status.success() {
-        return Err(format!(
-            "fieldcrm-server {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
+    try_admin(binary, db, args)?;
     Ok(())
 }
 
@@ -920,7 +847,7 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> BenchResult<()> {
     let scale = scale();
-    let binary = server_binary()?;
+    let binary = Path::new(BIN);
     let dir = tempfile::TempDir::new()?;
     let db = dir.path().join("server.sqlite");
 
@@ -928,11 +855,11 @@ fn run() -> BenchResult<()> {
     let started = Instant::now();
     let devices = scaled(LOAD_DEVICES, scale).max(2);
     let load_reps = (devices / DEVICES_PER_REP).max(1);
-    admin(&binary, &db, &["team", "add", "--name", "berlin"])?;
-    admin(&binary, &db, &["team", "add", "--name", "field"])?;
+    admin(binary, &db, &["team", "add", "--name", "berlin"])?;
+    admin(binary, &db, &["team", "add", "--name", "field"])?;
     for territory in TERRITORIES {
         admin(
-            &binary,
+            binary,
             &db,
             &["territory", "add", "--name", territory, "--team", "berlin"],
         )?;
@@ -940,14 +867,14 @@ fn run() -> BenchResult<()> {
     for i in 0..load_reps {
         let territory = format!("load-{i:02}");
         admin(
-            &binary,
+            binary,
             &db,
             &["territory", "add", "--name", &territory, "--team", "field"],
         )?;
     }
     for (i, territory) in TERRITORIES.iter().enumerate() {
         add_user(
-            &binary,
+            binary,
             &db,
             &format!("rep-{i}"),
             "rep",
@@ -955,10 +882,10 @@ fn run() -> BenchResult<()> {
             Some(territory),
         )?;
     }
-    add_user(&binary, &db, "manager", "manager", "berlin", None)?;
+    add_user(binary, &db, "manager", "manager", "berlin", None)?;
     for i in 0..load_reps {
         add_user(
-            &binary,
+            binary,
             &db,
             &format!("load-rep-{i:02}"),
             "rep",
@@ -972,7 +899,7 @@ fn run() -> BenchResult<()> {
         TERRITORIES.len() + 1 + load_reps,
         started.elapsed().as_secs_f64()
     ));
-    let server = Server::start(&binary, &db)?;
+    let server = Server::start(binary, &db)?;
     let base = server.base.clone();
     let http = agent();
     comment(&format!(

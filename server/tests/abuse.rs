@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 mod attacks;
 mod support;
 use attacks::{deflate_bomb, million_entries, reseal};
-use support::{Launch, OrgServer, agent};
+use support::{BIN, Launch, OrgServer, agent};
 
 const NOW: i64 = 1_790_000_000_000;
 /// The server's address space: enough for its threads, SQLite and honest work, far below what
@@ -35,6 +35,7 @@ fn start_server() -> Server {
         ("maya", "manager", None),
     ];
     OrgServer::start(
+        BIN,
         &users,
         "secret pass",
         Launch {

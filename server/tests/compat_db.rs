@@ -17,7 +17,7 @@ use fieldcrm_core::*;
 use serde_json::{Value, json};
 
 mod support;
-use support::{Launch, ServerProcess, admin, agent};
+use support::{BIN, Launch, ServerProcess, admin, agent};
 
 const PASSWORD: &str = "compat v1 pass";
 
@@ -322,7 +322,7 @@ fn serve_a_copy() -> Copy {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.sqlite");
     std::fs::copy(fixture(), &db).unwrap();
-    let server = ServerProcess::start(&db, Launch::default());
+    let server = ServerProcess::start(BIN, &db, Launch::default());
     Copy { server, _dir: dir }
 }
 
@@ -664,7 +664,7 @@ fn write_v1_server_database() {
         }
     }
 
-    let server = ServerProcess::start(&db, Launch::default());
+    let server = ServerProcess::start(BIN, &db, Launch::default());
     let ana = phone(&server.base, "ana");
     let ben = phone(&server.base, "ben");
     let maya = phone(&server.base, "maya");

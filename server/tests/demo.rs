@@ -3,58 +3,49 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fieldcrm_core::*;
+use fieldcrm_tests::server::{Launch, ServerProcess};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
+mod support;
+use support::BIN;
+
+/// How long the login hint may take after the "listening" line (printed right after it).
+const HINT: Duration = Duration::from_secs(60);
 
 struct Running {
-    child: Child,
-    base: String,
+    process: ServerProcess,
+    /// What it printed after the "listening" line, up to the end of the login hint.
     lines: Vec<String>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts the demo server (flag from the environment) and reads its stdout up to the end of the
 /// login hint.
 fn start(db: &Path) -> Running {
-    let mut child = Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("FIELDCRM_DEMO", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    // The demo is seeded before the "listening" line.
+    let process = ServerProcess::start(
+        BIN,
+        db,
+        Launch {
+            env: &[("FIELDCRM_DEMO", "1")],
+            ..Launch::default()
+        },
+    );
     let mut lines = Vec::new();
     loop {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "stdout closed");
+        let line = process
+            .next_stdout_line(HINT)
+            .expect("the login hint, before stdout closes");
         let done = line.contains("-- nearby");
-        lines.push(line.trim_end().to_owned());
+        lines.push(line);
         if done {
             break;
         }
     }
-    let base = lines[0]
-        .strip_prefix("fieldcrm-server listening on ")
-        .expect("the listening line comes first")
-        .to_owned();
-    Running { child, base, lines }
+    Running { process, lines }
 }
 
 fn customers_seen_by(base: &str, username: &str, dir: &Path) -> usize {
@@ -105,10 +96,16 @@ fn demo_seeds_once_and_always_prints_how_to_log_in() {
         for user in ["anna", "ben", "clara", "mia", "admin", "fieldcrm-demo"] {
             assert!(text.contains(user), "{text}");
         }
-        assert!(text.contains(&format!("{}/v1/auth/login", server.base)));
-        assert_eq!(customers_seen_by(&server.base, "clara", dir.path()), 120);
+        assert!(text.contains(&format!("{}/v1/auth/login", server.process.base)));
+        assert_eq!(
+            customers_seen_by(&server.process.base, "clara", dir.path()),
+            120
+        );
     }
     let server = start(&db);
     assert!(server.lines.join("\n").contains("anna"));
-    assert_eq!(customers_seen_by(&server.base, "mia", dir.path()), 300);
+    assert_eq!(
+        customers_seen_by(&server.process.base, "mia", dir.path()),
+        300
+    );
 }

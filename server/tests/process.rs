@@ -3,58 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use fieldcrm_tests::server::{Launch, ServerError, ServerProcess, try_admin};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fieldcrm-server");
+mod support;
+use support::{BIN, agent};
 
-/// Kills the server if the test fails before it stops it.
-struct Server {
-    child: Option<Child>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn command(db: &std::path::Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .arg("--db")
-        .arg(db)
-        .env("RUST_LOG", "info")
-        .env_remove("FIELDCRM_LOG_FORMAT");
-    command
-}
-
+/// Runs an admin command; its stdout.
 fn admin(db: &std::path::Path, args: &[&str]) -> String {
-    let output = command(db).args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
+    fieldcrm_tests::server::admin(BIN, db, args)
 }
 
 #[test]
@@ -106,8 +66,10 @@ fn serves_logs_in_and_shuts_down_gracefully_on_sigterm() {
         ],
     );
     // A failing admin command exits non-zero with a message.
-    let output = command(&db)
-        .args([
+    let refused = try_admin(
+        BIN,
+        &db,
+        &[
             "user",
             "add",
             "--username",
@@ -116,55 +78,32 @@ fn serves_logs_in_and_shuts_down_gracefully_on_sigterm() {
             "rep",
             "--team",
             "nowhere",
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no team named"));
-
-    let mut child = command(&db)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--token-ttl-secs",
-            "600",
-        ])
-        .env("FIELDCRM_METRICS_TOKEN", "process-test-scrape")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let mut server = Server { child: Some(child) };
+        ],
+    );
+    match refused {
+        Err(ServerError::Admin { status, stderr, .. }) => {
+            assert!(!status.success());
+            assert!(stderr.contains("no team named"), "{stderr}");
+        }
+        other => panic!("the command should fail: {other:?}"),
+    }
 
     // The first stdout line names the address (port 0: the OS chose it).
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    // Drain stderr on a thread so the server never blocks on a full pipe.
-    let logs = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("fieldcrm-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
+    let mut server = ServerProcess::start(
+        BIN,
+        &db,
+        Launch {
+            log: Some("info"),
+            args: &["--token-ttl-secs", "600"],
+            env: &[("FIELDCRM_METRICS_TOKEN", "process-test-scrape")],
+            unset: &["FIELDCRM_LOG_FORMAT"],
+            ..Launch::default()
+        },
+    );
+    let base = server.base.clone();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
+    let agent = agent();
 
     let mut health = agent.get(format!("{base}/healthz")).call().unwrap();
     assert_eq!(health.status(), 200);
@@ -244,16 +183,16 @@ fn serves_logs_in_and_shuts_down_gracefully_on_sigterm() {
     );
 
     // Graceful shutdown: SIGTERM, then a clean exit.
-    let child = server.child.as_mut().unwrap();
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.pid().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = wait_with_timeout(child, Duration::from_secs(30)).expect("server did not stop");
-    server.child = None;
+    let exit = server
+        .wait_for_exit(Duration::from_secs(30))
+        .expect("server did not stop");
     assert!(exit.success(), "exit status {exit:?}");
-    let logs = logs.join().unwrap();
+    let logs = server.stderr();
     assert!(logs.contains("SIGTERM: shutting down"), "{logs}");
     assert!(logs.contains("stopped"), "{logs}");
 

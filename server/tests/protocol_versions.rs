@@ -10,13 +10,14 @@ use fieldcrm_core::protocol::{self, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use fieldcrm_core::*;
 
 mod support;
-use support::{Device, Launch, OrgServer, agent, device};
+use support::{BIN, Device, Launch, OrgServer, agent, device};
 
 const PASSWORD: &str = "secret pass";
 const NOW: Millis = 1_790_000_000_000;
 
 fn organisation(launch: Launch<'_>) -> OrgServer {
     OrgServer::start(
+        BIN,
         &[
             ("ana", "rep", Some("harbour")),
             ("ben", "rep", Some("harbour")),

@@ -19,7 +19,7 @@ const PASSWORD: &str = "secret pass";
 type Server = ServerProcess;
 
 fn start(db: &Path) -> Server {
-    ServerProcess::start(db, Launch::default())
+    ServerProcess::start(BIN, db, Launch::default())
 }
 
 impl Device {

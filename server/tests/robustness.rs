@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
 
 mod support;
-use support::{Launch, ServerProcess, agent, seed_org};
+use support::{BIN, Launch, ServerProcess, agent, seed_org};
 const NOW: i64 = 1_790_000_000_000;
 const PASSWORD: &str = "secret pass";
 
@@ -78,6 +78,7 @@ fn start(db: &Path, fault: Option<Fault>) -> Server {
         env.push((fault.env(), "1"));
     }
     let process = ServerProcess::start(
+        BIN,
         db,
         Launch {
             log: Some("error"),
@@ -95,20 +96,14 @@ fn start(db: &Path, fault: Option<Fault>) -> Server {
 impl Server {
     /// SIGKILL, then reap.
     fn kill(mut self) {
-        self.process.child.kill().unwrap();
-        self.process.child.wait().unwrap();
+        self.process.kill().unwrap();
     }
 
     /// Waits (at most 20 s) for the process to end by itself.
     fn exit_status(mut self) -> ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.process.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the server did not exit");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.process
+            .wait_for_exit(Duration::from_secs(20))
+            .expect("the server did not exit")
     }
 }
 

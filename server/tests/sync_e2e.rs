@@ -8,7 +8,7 @@ use fieldcrm_core::*;
 use serde_json::{Value, json};
 
 mod support;
-use support::{Launch, OrgServer, admin, agent};
+use support::{BIN, Launch, OrgServer, admin, agent};
 const NOW: i64 = 1_790_000_000_000;
 
 type Server = OrgServer;
@@ -26,6 +26,7 @@ fn server() -> Server {
         ("maya", "manager", None),
     ];
     OrgServer::start(
+        BIN,
         &users,
         "secret pass",
         Launch {
