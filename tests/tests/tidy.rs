@@ -139,7 +139,7 @@ fn check_migrations(dir: &str, listing: &str) {
 #[test]
 fn every_migration_number_is_used_once_and_run_in_order() {
     check_migrations("core/migrations", "core/src/schema.rs");
-    check_migrations("server/migrations", "server/src/storage.rs");
+    check_migrations("server/migrations", "server/src/storage/mod.rs");
 }
 
 #[test]

@@ -200,16 +200,16 @@ pub trait Storage: Accounts + Send + Sync + 'static {
 const APPLICATION_ID: i64 = 0x4643_5253;
 
 const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_initial.sql"),
-    include_str!("../migrations/0002_sync.sql"),
-    include_str!("../migrations/0003_appended.sql"),
-    include_str!("../migrations/0004_user_scope.sql"),
-    include_str!("../migrations/0005_scope_order_indexes.sql"),
-    include_str!("../migrations/0006_changes_by_rowid.sql"),
-    include_str!("../migrations/0007_fieldwork.sql"),
-    include_str!("../migrations/0008_fieldwork_trust.sql"),
-    include_str!("../migrations/0009_sessions.sql"),
-    include_str!("../migrations/0010_record_format.sql"),
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_sync.sql"),
+    include_str!("../../migrations/0003_appended.sql"),
+    include_str!("../../migrations/0004_user_scope.sql"),
+    include_str!("../../migrations/0005_scope_order_indexes.sql"),
+    include_str!("../../migrations/0006_changes_by_rowid.sql"),
+    include_str!("../../migrations/0007_fieldwork.sql"),
+    include_str!("../../migrations/0008_fieldwork_trust.sql"),
+    include_str!("../../migrations/0009_sessions.sql"),
+    include_str!("../../migrations/0010_record_format.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
