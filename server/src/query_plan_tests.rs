@@ -15,8 +15,7 @@ use fieldcrm_core::{
 };
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
-use crate::fieldwork::now_ms;
-use crate::model::{Role, User};
+use crate::model::{Role, User, now_ms};
 use crate::scope::Principal;
 use crate::storage::{NewUser, SqliteStorage, Storage};
 
@@ -253,11 +252,11 @@ fn workload(org: &Org) {
     org.storage
         .assign_user_territory(&org.bo.id, &org.dock)
         .unwrap();
-    let legacy = u64::try_from(crate::sync::cursor_position(bo_cursor)).unwrap_or(0);
+    let legacy = u64::try_from(crate::storage::cursor_position(bo_cursor)).unwrap_or(0);
     pull(org, &org.bo, legacy, 2);
     let bo_cursor = pull(org, &org.bo, bo_cursor, 2);
     org.storage
-        .move_customer(&customers[1].meta.id, &org.dock)
+        .assign_customer_territory(&customers[1].meta.id, &org.dock)
         .unwrap();
     let bo_cursor = pull(org, &org.bo, bo_cursor, 2);
     org.storage

@@ -230,7 +230,7 @@ impl FieldApp {
             .store_pings(&self.user("ana").id, &upload, self.morning + 86_400_000)
             .unwrap();
         assert!(
-            matches!(outcome, crate::fieldwork::PingBatchOutcome::Acknowledged(ref a) if a.stored == 112)
+            matches!(outcome, crate::storage::PingBatchOutcome::Acknowledged(ref a) if a.stored == 112)
         );
         (device, visits)
     }

@@ -6,44 +6,30 @@
 //! [`crate::Storage`] trait.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
 
 use fieldcrm_core::protocol::{self, PingAck, PingUpload, RefusedPing};
-use fieldcrm_core::route::{Fix, StepKind, VisitFacts, classify_step};
-use fieldcrm_core::{GpsStamp, LatLon, Millis, Verification, VisitStatus};
+use fieldcrm_core::route::{StepKind, VisitFacts, classify_step};
+use fieldcrm_core::{Fix, GpsStamp, LatLon, Millis, Verification, VisitStatus};
 
+use super::{OverdueCustomer, PingBatchOutcome, RepDay, RepInfo, RepOverview, Result, corrupt};
 use crate::model::Role;
 use crate::scope::{self, Principal, Scope};
-use crate::storage::Result;
 
 /// The schema version that adds these tables (its migration runs [`backfill`]).
-pub(crate) const SCHEMA_VERSION: usize = 7;
-
-pub(crate) use crate::model::now_ms;
-
-use crate::storage::corrupt;
+pub(super) const SCHEMA_VERSION: usize = 7;
 
 mod projection;
 #[cfg(test)]
 mod trust_tests;
 
-pub use projection::{DEFAULT_PIN_MOVE_FLAG_M, PIN_MOVE_LOOKBACK_MS, Settings};
-pub(crate) use projection::{PushProjection, backfill, future_fix, move_place};
+pub use projection::{DEFAULT_PIN_MOVE_FLAG_M, FieldworkSettings, PIN_MOVE_LOOKBACK_MS};
+pub(super) use projection::{PushProjection, backfill, future_fix, move_place};
 
 // -- pings ------------------------------------------------------------------------------------
 
-/// What became of an uploaded batch.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PingBatchOutcome {
-    /// Stored now, or earlier (the same acknowledgement again).
-    Acknowledged(PingAck),
-    /// The batch id was used by another user.
-    BatchIdTaken,
-}
-
 /// Stores a batch of `rep_id`'s pings: invalid ones are refused one by one with a reason, a
 /// fix time already stored is a duplicate, and the steps around the new pings are recomputed.
-pub(crate) fn store_ping_batch(
+pub(super) fn store_ping_batch(
     tx: &Transaction<'_>,
     rep_id: &str,
     upload: &PingUpload,
@@ -159,17 +145,9 @@ fn restep(tx: &Transaction<'_>, rep_id: &str, from: Millis, to: Millis) -> Resul
 
 // -- reads ------------------------------------------------------------------------------------
 
-/// A rep whose routes a user may review.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RepInfo {
-    pub id: String,
-    pub username: String,
-    pub last_check_in_at: Option<Millis>,
-}
-
 /// The reps `principal` may review: themself (a rep), their team's reps (a manager), every rep
 /// (an admin).
-pub(crate) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Result<Vec<RepInfo>> {
+pub(super) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Result<Vec<RepInfo>> {
     let sql = "SELECT u.id, u.username,
                  (SELECT max(in_at) FROM visit_facts v WHERE v.rep_id = u.id AND v.deleted = 0)
                FROM users u WHERE u.role = 'rep' AND ";
@@ -195,18 +173,10 @@ pub(crate) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Resul
     Ok(rows)
 }
 
-/// A rep's pings and visits of `[from, to)`: visits checked in then, and visits planned then
-/// and not checked in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RepDay {
-    pub fixes: Vec<Fix>,
-    pub visits: Vec<VisitFacts>,
-}
-
 /// `viewer` reviews the day: a visit's customer name and location (and the verification made
 /// against that location) appear only when `viewer` may see the customer; otherwise the visit
 /// shows without them.
-pub(crate) fn rep_day(
+pub(super) fn rep_day(
     conn: &Connection,
     viewer: &Principal,
     rep_id: &str,
@@ -283,25 +253,9 @@ pub(crate) fn rep_day(
     Ok(RepDay { fixes, visits })
 }
 
-/// One rep's figures over a date range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RepOverview {
-    pub rep_id: String,
-    pub username: String,
-    /// Visits checked in within the range.
-    pub visits: u32,
-    pub verified: u32,
-    /// `verified / visits`, 0 without visits.
-    pub verified_share: f64,
-    /// Travel distance from pings (both ends of a step inside the range; gaps not counted).
-    pub distance_m: f64,
-    pub first_check_in_at: Option<Millis>,
-    pub last_check_in_at: Option<Millis>,
-}
-
 /// A check-in counts as verified only when `viewer` sees its customer (the verification was
 /// made against that customer's location).
-pub(crate) fn team_overview(
+pub(super) fn team_overview(
     conn: &Connection,
     viewer: &Principal,
     reps: &[RepInfo],
@@ -356,27 +310,12 @@ pub(crate) fn team_overview(
     Ok(out)
 }
 
-/// A customer due for a visit against its cadence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OverdueCustomer {
-    pub customer_id: String,
-    pub name: String,
-    pub territory: Option<String>,
-    pub cadence_days: u32,
-    /// Check-in of the last done visit; `None`: never visited.
-    pub last_visit_at: Option<Millis>,
-    /// Whole days past due (since the server first knew the customer, when never visited).
-    pub overdue_days: i64,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-}
-
 const DAY_MS: Millis = 86_400_000;
 
 /// Customers in `principal`'s sight whose last done visit is older than their cadence, most
 /// overdue first. The SQL narrows by team or territories so the page stays indexed;
 /// `scope::visible` decides.
-pub(crate) fn overdue_customers(
+pub(super) fn overdue_customers(
     conn: &Connection,
     principal: &Principal,
     now: Millis,
@@ -443,6 +382,7 @@ pub(crate) fn overdue_customers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::now_ms;
     use crate::storage::{NewUser, SqliteStorage, Storage};
     use fieldcrm_core::{Customer, GeoLocation, LocationSource, Store, Visit};
 
