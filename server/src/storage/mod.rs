@@ -68,6 +68,7 @@ mod accounts;
 mod sqlite;
 mod sqlite_fieldwork;
 mod sqlite_org;
+mod sqlite_sight;
 mod sqlite_sync;
 mod stored_record;
 

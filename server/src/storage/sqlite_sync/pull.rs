@@ -3,20 +3,20 @@
 //! changed (docs/PROTOCOL.md).
 
 use fieldcrm_core::protocol::{PullRequest, PullResponse, PulledDoc, PulledPayload};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, named_params, params};
 
 use super::cursor::Cursor;
 use super::{scope_epoch, user_scope, user_scope_at_epoch, user_scope_before};
-use crate::model::Role;
 use crate::scope::{self, Principal, Scope};
+use crate::storage::sqlite_sight::{ScopeColumns, SightSql};
 use crate::storage::{Result, SqliteStorage, StorageError, corrupt, stored_record};
 
 /// A page row's document and record: read only when the document goes as a snapshot (the
-/// rule of [`pull_changes`]'s `fresh`, with `?1` the cursor); a document sent as
-/// its changes since the cursor leaves both blobs unread.
+/// rule of [`pull_changes`]'s `fresh`); a document sent as its changes since the cursor leaves
+/// both blobs unread.
 const SNAPSHOT_COLUMNS: &str =
-    "CASE WHEN ?1 = 0 OR d.first_seq > ?1 OR d.scope_seq > ?1 THEN d.bytes END,
-           CASE WHEN ?1 = 0 OR d.first_seq > ?1 OR d.scope_seq > ?1 THEN d.record END";
+    "CASE WHEN :cursor = 0 OR d.first_seq > :cursor OR d.scope_seq > :cursor THEN d.bytes END,
+           CASE WHEN :cursor = 0 OR d.first_seq > :cursor OR d.scope_seq > :cursor THEN d.record END";
 
 /// Most documents one pull page carries, whatever the device asks for.
 pub const MAX_PAGE: u32 = 2_000;
@@ -83,16 +83,14 @@ pub(in crate::storage) fn pull_changes(
             has_more: true,
         });
     }
-    let (visibility, sql) = page_sql(principal.role);
+    let page_size = (limit + 1) as i64;
+    let sight = SightSql::new(principal.sight(), ScopeColumns::DOCUMENTS);
     let mut rows: Vec<PageRow> = tx
-        .prepare_cached(&sql)?
+        .prepare_cached(&page_sql(&sight))?
         .query_map(
-            params![
-                cursor,
-                principal.team_id,
-                principal.user_id,
-                (limit + 1) as i64
-            ],
+            sight
+                .params(named_params! {":cursor": cursor, ":limit": page_size})
+                .as_slice(),
             |row| {
                 Ok(PageRow {
                     id: row.get(0)?,
@@ -117,16 +115,20 @@ pub(in crate::storage) fn pull_changes(
         // Documents changed in (cursor, next_cursor] but changed again later sort into a
         // later page; the device would then only get their changes after next_cursor.
         // They travel in this page too, with all their changes after `cursor`.
+        let sight = SightSql::new(principal.sight(), ScopeColumns::DOCUMENTS_AS_D);
         let sql = format!(
             "SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format
-             FROM (SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?4) c
+             FROM (SELECT DISTINCT doc_id FROM changes WHERE seq > :cursor AND seq <= :up_to) c
                CROSS JOIN documents d ON d.id = c.doc_id
-             WHERE d.last_seq > ?4 AND {visibility}"
+             WHERE d.last_seq > :up_to AND {}",
+            sight.condition()
         );
         let straddling = tx
             .prepare_cached(&sql)?
             .query_map(
-                params![cursor, principal.team_id, principal.user_id, next_cursor],
+                sight
+                    .params(named_params! {":cursor": cursor, ":up_to": next_cursor})
+                    .as_slice(),
                 |row| {
                     Ok(PageRow {
                         id: row.get(0)?,
@@ -238,32 +240,13 @@ fn removals(
 
 /// Documents `then` could see (by their current scope) that `now` cannot.
 fn lost_sight(tx: &Transaction<'_>, then: &Principal, now: &Principal) -> Result<Vec<String>> {
-    let (sql, territories) = match then.role {
-        Role::Admin => (
-            "SELECT id, territory_id, owner_id, team_id FROM documents",
-            None,
-        ),
-        Role::Manager => (
-            "SELECT id, territory_id, owner_id, team_id FROM documents WHERE team_id = ?1",
-            None,
-        ),
-        Role::Rep => (
-            "SELECT id, territory_id, owner_id, team_id FROM documents
-             WHERE owner_id = ?1 OR territory_id IN (SELECT value FROM json_each(?2))",
-            Some(serde_json::to_string(&then.territories).map_err(corrupt)?),
-        ),
-    };
-    let mut stmt = tx.prepare_cached(sql)?;
-    let mut bound = Vec::<&dyn rusqlite::ToSql>::new();
-    match then.role {
-        Role::Admin => {}
-        Role::Manager => bound.push(&then.team_id),
-        Role::Rep => {
-            bound.push(&then.user_id);
-            bound.push(&territories);
-        }
-    }
-    let rows = stmt.query_map(bound.as_slice(), |row| {
+    let sight = SightSql::new(then.sight(), ScopeColumns::DOCUMENTS);
+    let sql = format!(
+        "SELECT id, territory_id, owner_id, team_id FROM documents WHERE {}",
+        sight.condition()
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let rows = stmt.query_map(sight.params(&[]).as_slice(), |row| {
         Ok((
             row.get::<_, String>(0)?,
             Scope {
@@ -283,42 +266,35 @@ fn lost_sight(tx: &Transaction<'_>, then: &Principal, now: &Principal) -> Result
     Ok(lost)
 }
 
-/// The SQL of a pull page for `role` and its visibility filter. Parameters: ?1 cursor, ?2 team,
-/// ?3 user, ?4 page size + 1.
+/// The SQL of a pull page in `sight` (over the `documents` columns). Parameters: `:cursor`,
+/// `:limit` (page size + 1) and the sight's.
 ///
-/// The page's rowids come from the (scope column, `last_seq`) indexes alone, then only those
-/// rows are read: a page costs its size, not the size of the user's scope
-/// (`page_queries_read_only_the_page` checks the plans).
-fn page_sql(role: Role) -> (&'static str, String) {
-    let (visibility, candidates) = match role {
-        Role::Admin => (
-            "1 = 1",
-            "SELECT rowid AS r, last_seq AS s FROM documents WHERE last_seq > ?1",
-        ),
-        Role::Manager => (
-            "team_id = ?2",
-            "SELECT rowid AS r, last_seq AS s FROM documents WHERE team_id = ?2 AND last_seq > ?1",
-        ),
-        Role::Rep => (
-            "(owner_id = ?3 OR territory_id IN (SELECT territory_id FROM user_territories WHERE user_id = ?3))",
-            "SELECT rowid AS r, last_seq AS s FROM documents WHERE owner_id = ?3 AND last_seq > ?1
-             UNION
-             SELECT d.rowid, d.last_seq FROM user_territories t
-               CROSS JOIN documents d ON d.territory_id = t.territory_id
-             WHERE t.user_id = ?3 AND d.last_seq > ?1",
-        ),
-    };
-    let sql = format!(
-        "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT ?4)
+/// The page's rowids come from the (scope column, `last_seq`) indexes alone, one index per
+/// alternative of the sight, then only those rows are read: a page costs its size, not the size
+/// of the user's scope (`page_queries_read_only_the_page` checks the plans).
+fn page_sql(sight: &SightSql) -> String {
+    let candidates = sight
+        .alternatives()
+        .iter()
+        .map(|alternative| {
+            format!(
+                "SELECT rowid AS r, last_seq AS s FROM documents
+                 WHERE {alternative} AND last_seq > :cursor"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n             UNION\n             ");
+    format!(
+        "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT :limit)
          SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format
          FROM page CROSS JOIN documents d ON d.rowid = page.r"
-    );
-    (visibility, sql)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Role;
     use crate::storage::SqliteStorage;
 
     #[test]
@@ -326,13 +302,22 @@ mod tests {
         let storage = SqliteStorage::open_in_memory().unwrap();
         let conn = storage.write();
         for role in [Role::Admin, Role::Manager, Role::Rep] {
-            let (_, sql) = page_sql(role);
+            let principal = Principal {
+                user_id: "user".into(),
+                role,
+                team_id: Some("team".into()),
+                territories: vec!["north".into(), "south".into()],
+            };
+            let sight = SightSql::new(principal.sight(), ScopeColumns::DOCUMENTS);
             let plan: Vec<String> = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", page_sql(&sight)))
                 .unwrap()
-                .query_map(params![0, "team", "user", 10], |row| {
-                    row.get::<_, String>(3)
-                })
+                .query_map(
+                    sight
+                        .params(named_params! {":cursor": 0, ":limit": 10})
+                        .as_slice(),
+                    |row| row.get::<_, String>(3),
+                )
                 .unwrap()
                 .collect::<rusqlite::Result<_>>()
                 .unwrap();
