@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use fieldcrm_core::protocol::{DocChanges, PingUpload, PullRequest, PushRequest};
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Contact, Customer, GeoLocation, GpsStamp, LocationSource, Money, Opportunity, Store, Task,
-    Visit, VisitStatus,
+    Contact, Customer, DAY_MS, GeoLocation, GpsStamp, LocationSource, Money, Opportunity, Store,
+    Task, Visit, VisitStatus,
 };
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
@@ -276,14 +276,14 @@ fn workload(org: &Org) {
         let reps = org.storage.reviewable_reps(&viewer).unwrap();
         for rep in &reps {
             org.storage
-                .rep_day(&viewer, &rep.id, now - 86_400_000, now + 86_400_000)
+                .rep_day(&viewer, &rep.id, now - DAY_MS, now + DAY_MS)
                 .unwrap();
         }
         org.storage
-            .team_overview(&viewer, &reps, now - 86_400_000, now + 86_400_000)
+            .team_overview(&viewer, &reps, now - DAY_MS, now + DAY_MS)
             .unwrap();
         org.storage
-            .overdue_customers(&viewer, now + 30 * 86_400_000, 50)
+            .overdue_customers(&viewer, now + 30 * DAY_MS, 50)
             .unwrap();
     }
 }

@@ -13,12 +13,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use fieldcrm_core::protocol::{self, PingUpload};
-use fieldcrm_core::{Millis, RouteReview, review_route};
+use fieldcrm_core::{DAY_MS, Millis, RouteReview, review_route};
 
 use super::{AppState, admit_sync_request, blocking, saw_session, sync_response};
 use crate::accounts::AuthSession;
 use crate::auth::AuthUser;
-use crate::dates::{self, DAY_MS, MAX_OFFSET_MIN};
+use crate::dates::{self, MAX_OFFSET_MIN};
 use crate::error::ApiError;
 use crate::export::{self, RepDayLabel};
 use crate::model::{Role, now_ms};

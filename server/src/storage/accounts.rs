@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::sqlite_org::{USER_COLUMNS, device_by_actor, unique_or, user_from_row};
-use super::{DeviceRegistration, Result, SqliteStorage, StorageError};
+use super::{DeviceRegistration, Result, SqliteStorage, StorageError, corrupt};
 use crate::model::{Device, User, new_id};
 
 /// What the extractor needs to know about a session on every request.
@@ -186,7 +186,7 @@ impl Accounts for SqliteStorage {
                     crate::model::now_unix()
                 ])?;
                 let device = device_by_actor(&tx, actor_id)?
-                    .ok_or_else(|| StorageError::Corrupt("device vanished after insert".into()))?;
+                    .ok_or_else(|| corrupt("device vanished after insert"))?;
                 if device.user_id != user_id {
                     return Err(StorageError::ActorTaken);
                 }

@@ -60,7 +60,7 @@ pub enum StorageError {
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 /// Stored data that does not read as it was written.
-pub(crate) fn corrupt(detail: impl std::fmt::Display) -> StorageError {
+fn corrupt(detail: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(detail.to_string())
 }
 

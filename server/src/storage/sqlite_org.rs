@@ -12,7 +12,8 @@ use fieldcrm_core::{Kind, Millis};
 
 use super::{
     DeviceRegistration, NewUser, OverdueCustomer, PingBatchOutcome, PushStats, RepDay, RepInfo,
-    RepOverview, Result, SqliteStorage, Storage, StorageError, sqlite_fieldwork, sqlite_sync,
+    RepOverview, Result, SqliteStorage, Storage, StorageError, corrupt, sqlite_fieldwork,
+    sqlite_sync,
 };
 use crate::model::{Device, Role, SigningKey, Team, Territory, User, new_id, now_unix};
 use crate::scope::Principal;
@@ -330,7 +331,7 @@ impl Storage for SqliteStorage {
             params![id, user_id, actor_id, now_unix()],
         )?;
         let device = device_by_actor(&conn, actor_id)?
-            .ok_or_else(|| StorageError::Corrupt("device vanished after insert".into()))?;
+            .ok_or_else(|| corrupt("device vanished after insert"))?;
         if device.user_id != user_id {
             return Err(StorageError::ActorTaken);
         }
