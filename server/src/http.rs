@@ -260,7 +260,7 @@ static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_n
 /// a version that is stale by the time it writes (and must merge again).
 static PUSHES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
 
-/// Pulls served at once: as many as there are read connections (see storage.rs), so waiting
+/// Pulls served at once: as many as there are read connections (see `storage/sqlite.rs`), so waiting
 /// pulls queue here without holding a thread each.
 pub(crate) static PULLS_IN_FLIGHT: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(crate::storage::READERS);

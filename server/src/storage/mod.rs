@@ -7,6 +7,7 @@
 //! - `sqlite_sync.rs` (+ `sqlite_sync/`): push, pull, refetch and the scope history;
 //! - `sqlite_fieldwork.rs` (+ `sqlite_fieldwork/`): pings, customer places and visit facts,
 //!   and the reads behind route review, the team overview and overdue customers;
+//! - `sqlite_sight.rs`: who sees what (`scope::Sight`) as SQL, for every query that filters by it;
 //! - `stored_record.rs`: the record stored beside each document;
 //! - `accounts.rs`: sessions, revocation and the device cap (the [`Accounts`] supertrait).
 //!

@@ -72,7 +72,7 @@ struct StoredDoc {
 }
 
 /// Allocates `count` consecutive sequence numbers; returns the last. Done by updating the one
-/// `log_head` row inside the committing transaction (see the ordering pitfall in storage.rs).
+/// `log_head` row inside the committing transaction (see the ordering pitfall on the `Storage` trait).
 fn allocate_seqs(tx: &Transaction<'_>, count: i64) -> Result<i64> {
     Ok(tx
         .prepare_cached("UPDATE log_head SET seq = seq + ?1 WHERE id = 1 RETURNING seq")?

@@ -1,6 +1,6 @@
-//! A refetch on SQLite (`POST /v1/sync/refetch`, see the handler in `server/src/refetch.rs` and docs/PROTOCOL.md):
-//! the full change history of each requested document the user may see now; an unknown id and
-//! a forbidden id are both listed in `missing`, alike.
+//! A refetch on SQLite (`POST /v1/sync/refetch`: the handler is `server/src/refetch.rs`, the
+//! message docs/PROTOCOL.md): the full change history of each requested document the user may
+//! see now; an unknown id and a forbidden id are both listed in `missing`, alike.
 
 use std::collections::HashSet;
 
