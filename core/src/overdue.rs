@@ -4,9 +4,10 @@
 //! A customer with a visit cadence falls due `cadence_days` after the check-in of its last done
 //! visit, and is overdue once that moment has passed. A customer never visited is due from the
 //! start: never-visited customers are the most overdue of all and come first, the one known
-//! longest first (the server orders them by when it first stored them, a device by the order it
-//! first stored them in); the visited ones follow by due date, the longest overdue first. Ties go
-//! by name.
+//! longest first (the server orders them by when it first stored them; a device, which keeps no
+//! creation time beside its records, by id: record ids are UUID v7, which begin with their
+//! creation time, so every device orders them alike); the visited ones follow by due date, the
+//! longest overdue first. Ties go by name.
 
 use crate::model::Millis;
 
@@ -32,7 +33,7 @@ pub struct OverdueSql<'a> {
     pub last_visit: &'a str,
     pub cadence_days: &'a str,
     /// Orders never-visited customers, the one known longest first: when the customer was first
-    /// stored, or any number that grows in that order.
+    /// stored, or anything that grows in that order (a UUID v7 id).
     pub known_order: &'a str,
     pub name: &'a str,
 }
@@ -141,8 +142,8 @@ mod tests {
         assert_eq!(overdue.count(), listed.len());
     }
 
-    /// The device's list follows the rule: never-visited customers first, in the order the
-    /// store first held them (not by name), then the visited ones by due date.
+    /// The device's list follows the rule: never-visited customers first, in the order they were
+    /// created (not by name), then the visited ones by due date.
     #[test]
     fn the_devices_overdue_list_puts_never_visited_customers_first() {
         let store = Store::open(":memory:").unwrap();

@@ -348,17 +348,16 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
             owner,
             limit: max,
         } => {
-            // The projection keeps no creation time: `rid`, the order the store first held a
-            // customer in, orders the never-visited ones (see `overdue.rs`).
+            // The projection keeps no creation time; the id (a UUID v7, which begins with it)
+            // orders never-visited customers alike on every device (see `overdue.rs`).
             let rule = crate::overdue::OverdueSql {
                 last_visit: "last_visit",
                 cadence_days: "cadence_days",
-                known_order: "known_order",
+                known_order: "id",
                 name: "name",
             };
             let sql = format!(
-                "SELECT * FROM (SELECT {CUSTOMER_COLUMNS} AS last_visit, c.rid AS known_order
-                   FROM customers c
+                "SELECT * FROM (SELECT {CUSTOMER_COLUMNS} AS last_visit FROM customers c
                    WHERE c.deleted = 0 AND c.cadence_days IS NOT NULL AND (?2 IS NULL OR c.owner = ?2))
                  WHERE {} ORDER BY {} LIMIT ?3",
                 rule.condition("?1"),
