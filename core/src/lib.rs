@@ -11,6 +11,7 @@ mod geo;
 mod http_transport;
 mod live;
 mod model;
+pub mod overdue;
 mod partly_read;
 mod pings;
 pub mod protocol;
@@ -35,8 +36,9 @@ pub use geo::{
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
+pub use overdue::DAY_MS;
 pub use partly_read::PartlyRead;
-pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord};
+pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{
     CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal,
     TaskSummary, VisitSummary, distance_m,

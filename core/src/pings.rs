@@ -21,7 +21,10 @@ pub struct RefusedPingRecord {
     pub reason: String,
 }
 
-fn fix_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Fix> {
+/// A [`Fix`] from the first five columns of a row: fix time, latitude, longitude, accuracy and
+/// mock flag, in that order. The device's `pings` table and the server's (where the fix time is
+/// `fix_at`) are both read through it.
+pub fn fix_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Fix> {
     Ok(Fix {
         at: row.get(0)?,
         lat: row.get(1)?,

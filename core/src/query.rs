@@ -27,7 +27,7 @@ pub enum Query {
     /// Customers matching every given filter, by name.
     Customers(CustomerFilter),
     /// Customers with a visit cadence whose last completed visit is older than the cadence
-    /// (or who were never visited), most overdue first.
+    /// (or who were never visited), most overdue first (the rule of [`crate::overdue`]).
     OverdueCustomers {
         now: Millis,
         owner: Option<String>,
@@ -350,11 +350,20 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
             owner,
             limit: max,
         } => {
+            // The projection keeps no creation time; the id (a UUID v7, which begins with it)
+            // orders never-visited customers alike on every device (see `overdue.rs`).
+            let rule = crate::overdue::OverdueSql {
+                last_visit: "last_visit",
+                cadence_days: "cadence_days",
+                known_order: "id",
+                name: "name",
+            };
             let sql = format!(
                 "SELECT * FROM (SELECT {CUSTOMER_COLUMNS} AS last_visit FROM customers c
                    WHERE c.deleted = 0 AND c.cadence_days IS NOT NULL AND (?2 IS NULL OR c.owner = ?2))
-                 WHERE last_visit IS NULL OR last_visit + cadence_days * 86400000 < ?1
-                 ORDER BY coalesce(last_visit + cadence_days * 86400000, 0), name LIMIT ?3"
+                 WHERE {} ORDER BY {} LIMIT ?3",
+                rule.condition("?1"),
+                rule.order()
             );
             let rows = conn
                 .prepare_cached(&sql)?

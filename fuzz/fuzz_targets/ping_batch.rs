@@ -1,6 +1,6 @@
 //! A ping upload decoded from arbitrary bytes and stored through the server's ping path
-//! (`Storage::store_pings`, i.e. `fieldwork::store_ping_batch`) as rep anna of the fixed
-//! organisation, at a fixed server time. Never panics and never answers `Err` (a storage error
+//! (`Storage::store_pings`, i.e. `store_ping_batch` in `storage/sqlite_fieldwork.rs`) as rep
+//! anna of the fixed organisation, at a fixed server time. Never panics and never answers `Err` (a storage error
 //! is a finding). The storage is kept for the whole process, so pings accumulate as they would.
 #![no_main]
 

@@ -27,7 +27,7 @@ use fieldcrm_bench_support::{comment, emit, median, quantile, scale, scaled};
 use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Customer, GeoLocation, GpsStamp, LocationSource, Millis, Store, Visit, VisitStatus,
+    Customer, DAY_MS, GeoLocation, GpsStamp, LocationSource, Millis, Store, Visit, VisitStatus,
 };
 use fieldcrm_server::auth::{Auth, PasswordParams, TokenSettings, hash_password};
 use fieldcrm_server::metrics::Metrics;
@@ -55,7 +55,6 @@ const MONDAY: &str = "2026-09-14";
 const FRIDAY: &str = "2026-09-18";
 const WEDNESDAY: &str = "2026-09-16";
 const SUNDAY: &str = "2026-09-20";
-const DAY_MS: Millis = 86_400_000;
 const MINUTE_MS: Millis = 60_000;
 const PASSWORD: &str = "bench password";
 

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use fieldcrm_bench_support::{comment, emit, median, ms, quantile, scale, scaled};
 use fieldcrm_core::protocol::{self, PullRequest, PullResponse, PulledPayload, PushResponse};
 use fieldcrm_core::{
-    Address, Customer, CustomerKind, GeoLocation, GpsStamp, Grade, HttpTransport, Kind,
+    Address, Customer, CustomerKind, DAY_MS, GeoLocation, GpsStamp, Grade, HttpTransport, Kind,
     LocationSource, MAX_RESPONSE_BYTES, Millis, OrderLine, Store, SyncSession, Transport,
     TransportError, Visit, VisitStatus, distance_m,
 };
@@ -61,7 +61,6 @@ const SEED: u64 = 0x000F_1E1D_C7A1;
 const BASE_MS: Millis = 1_790_000_000_000;
 const MINUTE_MS: Millis = 60_000;
 const HOUR_MS: Millis = 3_600_000;
-const DAY_MS: Millis = 86_400_000;
 
 const PASSWORD: &str = "bench password";
 

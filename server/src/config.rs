@@ -124,7 +124,7 @@ pub struct ServeArgs {
     /// A rep's move of a customer's pin further than this many metres, in the push that
     /// carries one of their check-ins at that customer, is flagged to the manager.
     #[arg(long, env = "FIELDCRM_PIN_MOVE_FLAG_M",
-          default_value_t = crate::fieldwork::DEFAULT_PIN_MOVE_FLAG_M,
+          default_value_t = crate::storage::DEFAULT_PIN_MOVE_FLAG_M,
           value_parser = metres)]
     pub pin_move_flag_m: f64,
     /// Devices (not revoked) a user may register; one more is refused with `device_limit`.

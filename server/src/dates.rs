@@ -1,36 +1,27 @@
 //! Calendar dates for the review API (`YYYY-MM-DD` in the viewer's UTC offset) and ISO 8601
-//! timestamps for exports. Proleptic Gregorian arithmetic on days since 1970-01-01.
+//! timestamps for exports, on the `time` crate. A date travels as its day number since
+//! 1970-01-01; a day of the calendar is [`DAY_MS`] long in UTC, so a viewer's day is that span
+//! shifted by their offset.
 
-use fieldcrm_core::Millis;
+use fieldcrm_core::{DAY_MS, Millis};
+use time::{Date, Month, OffsetDateTime};
 
-pub const DAY_MS: Millis = 86_400_000;
 /// UTC offsets in use on Earth lie within -12:00 and +14:00.
 pub const MAX_OFFSET_MIN: i32 = 14 * 60;
 
-/// Days since 1970-01-01 of a civil date (valid or not; see [`parse_date`]).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// 1970-01-01 as a Julian day number, the count `time` converts dates to and from.
+const EPOCH_JULIAN_DAY: i32 = OffsetDateTime::UNIX_EPOCH.date().to_julian_day();
+
+/// Days since 1970-01-01.
+fn days_of(date: Date) -> i64 {
+    i64::from(date.to_julian_day()) - i64::from(EPOCH_JULIAN_DAY)
 }
 
-/// The civil date of a day number.
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The date of a day number, held within the dates `time` represents (years -9999 to 9999).
+fn date_of(days: i64) -> Date {
+    let days = days.clamp(days_of(Date::MIN), days_of(Date::MAX));
+    let julian = i32::try_from(days + i64::from(EPOCH_JULIAN_DAY)).unwrap_or(EPOCH_JULIAN_DAY);
+    Date::from_julian_day(julian).unwrap_or(Date::MIN)
 }
 
 /// Parses `YYYY-MM-DD` (years 2000 to 2099) into days since 1970-01-01; `None` for anything
@@ -40,7 +31,7 @@ pub fn parse_date(text: &str) -> Option<i64> {
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
     }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| -> Option<u16> {
         let part = text.get(range)?;
         if !part.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -48,16 +39,22 @@ pub fn parse_date(text: &str) -> Option<i64> {
         part.parse().ok()
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    if !(2000..=2099).contains(&year) || !(1..=12).contains(&month) || day < 1 {
+    if !(2000..=2099).contains(&year) {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    (civil_from_days(days) == (year, month, day)).then_some(days)
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = Date::from_calendar_date(i32::from(year), month, u8::try_from(day).ok()?).ok()?;
+    Some(days_of(date))
 }
 
 pub fn format_date(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
+    let date = date_of(days);
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 /// `[start, end)` in unix ms of a local calendar day, for a viewer `offset_min` east of UTC.
@@ -66,15 +63,23 @@ pub fn local_day(days: i64, offset_min: i32) -> (Millis, Millis) {
     (start, start + DAY_MS)
 }
 
-/// `2026-11-23T09:41:07.250Z`.
+/// `2026-11-23T09:41:07.250Z`. Times beyond the years `time` represents are shown at its
+/// first or last instant (the server stores times between 2000 and 2100).
 pub fn iso8601(ms: Millis) -> String {
-    let days = ms.div_euclid(DAY_MS);
-    let in_day = ms.rem_euclid(DAY_MS);
-    let (y, m, d) = civil_from_days(days);
-    let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
-    let (min, rest) = (rest / 60_000, rest % 60_000);
-    let (s, milli) = (rest / 1000, rest % 1000);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+    let first = days_of(Date::MIN) * DAY_MS;
+    let last = (days_of(Date::MAX) + 1) * DAY_MS - 1;
+    let nanos = i128::from(ms.clamp(first, last)) * 1_000_000;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
 }
 
 #[cfg(test)]
@@ -87,6 +92,7 @@ mod tests {
         assert_eq!(parse_date("2000-01-01"), Some(10_957));
         assert_eq!(parse_date("2026-11-23"), Some(20_780));
         assert_eq!(format_date(20_780), "2026-11-23");
+        assert_eq!(format_date(0), "1970-01-01");
         assert_eq!(
             parse_date("2024-02-29").map(format_date).as_deref(),
             Some("2024-02-29")
@@ -96,17 +102,19 @@ mod tests {
             "2026-13-01",
             "2026-00-10",
             "2026-04-31",
+            "2026-11-00",
+            "2100-01-01",
             "26-11-23",
             "2026/11/23",
             "2026-1a-23",
+            "+026-11-23",
             "",
             "2026-11-23T00",
         ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
-        for days in [0, 10_957, 20_780, 47_482] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+        for days in [-1, 0, 10_957, 20_780, 47_482] {
+            assert_eq!(days_of(date_of(days)), days);
         }
     }
 
@@ -117,5 +125,8 @@ mod tests {
         assert_eq!(iso8601(start), "2026-11-22T23:00:00.000Z");
         assert_eq!(end - start, DAY_MS);
         assert_eq!(iso8601(start + 3_723_004), "2026-11-23T00:02:03.004Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(iso8601(i64::MAX), "9999-12-31T23:59:59.999Z");
+        assert!(iso8601(i64::MIN).starts_with("-9999-01-01T00:00:00.000"));
     }
 }

@@ -20,8 +20,8 @@ use std::collections::BTreeSet;
 use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Address, Customer, GeoLocation, GpsStamp, Grade, LocationSource, Millis, Money, Opportunity,
-    OrderLine, Record, Stage, Store, StoreError, Visit, VisitStatus,
+    Address, Customer, DAY_MS, GeoLocation, GpsStamp, Grade, LocationSource, Millis, Money,
+    Opportunity, OrderLine, Record, Stage, Store, StoreError, Visit, VisitStatus,
 };
 
 use crate::auth::{self, AuthError, PasswordParams};
@@ -597,7 +597,6 @@ pub struct DemoPlan {
     pub pings: Vec<(usize, Vec<Fix>)>,
 }
 
-const DAY: Millis = 86_400_000;
 const MINUTE: Millis = 60_000;
 
 /// German to ASCII for e-mail domains.
@@ -715,7 +714,7 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
         }
     }
 
-    let today = now - now.rem_euclid(DAY);
+    let today = now - now.rem_euclid(DAY_MS);
     let mut visits = Vec::new();
     for (rep, rep_id) in rep_ids.iter().enumerate() {
         let own: Vec<&Customer> = customers
@@ -725,9 +724,9 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
             .collect();
         // The past week's working days, then today and tomorrow (planned).
         for days_ago in (-1..=7i64).rev() {
-            let day = today - days_ago * DAY;
+            let day = today - days_ago * DAY_MS;
             // 1970-01-01 was a Thursday: (days + 4) % 7 is 0 on Sundays, 6 on Saturdays.
-            let weekday = (day.div_euclid(DAY) + 4).rem_euclid(7);
+            let weekday = (day.div_euclid(DAY_MS) + 4).rem_euclid(7);
             if days_ago > 0 && (weekday == 0 || weekday == 6) {
                 continue;
             }
@@ -799,9 +798,9 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
             deal.probability = Some(probability);
             deal.owner = Some(rep_id.clone());
             deal.expected_close_at = Some(if stage.is_closed() {
-                today - rng.int(2, 20) * DAY
+                today - rng.int(2, 20) * DAY_MS
             } else {
-                today + rng.int(7, 90) * DAY
+                today + rng.int(7, 90) * DAY_MS
             });
             if stage == Stage::Lost {
                 deal.lost_reason =
@@ -898,7 +897,7 @@ fn route_pings(rng: &mut Rng, rep: usize, visits: &[(usize, Visit)]) -> Vec<Fix>
     for (_, visit) in visits.iter().filter(|(owner, _)| *owner == rep) {
         if let Some(check_in) = &visit.check_in {
             by_day
-                .entry(check_in.at.div_euclid(DAY))
+                .entry(check_in.at.div_euclid(DAY_MS))
                 .or_default()
                 .push(visit);
         }
@@ -1142,7 +1141,7 @@ mod tests {
 
         // A second start adds nothing.
         assert_eq!(
-            ensure_demo(&storage, &params, NOW + DAY).unwrap(),
+            ensure_demo(&storage, &params, NOW + DAY_MS).unwrap(),
             DemoOutcome::AlreadySeeded
         );
         assert_eq!(storage.document_count(Kind::Customer).unwrap(), 300);

@@ -24,8 +24,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::model::{Device, Role};
 use crate::rate_limit::RateLimiter;
-use crate::storage::Storage;
-use crate::sync::FaultInjection;
+use crate::storage::{FaultInjection, Storage};
 
 /// Size limits applied to requests.
 #[derive(Debug, Clone, Copy)]
@@ -261,7 +260,7 @@ static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_n
 /// a version that is stale by the time it writes (and must merge again).
 static PUSHES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
 
-/// Pulls served at once: as many as there are read connections (see storage.rs), so waiting
+/// Pulls served at once: as many as there are read connections (see `storage/sqlite.rs`), so waiting
 /// pulls queue here without holding a thread each.
 pub(crate) static PULLS_IN_FLIGHT: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(crate::storage::READERS);
@@ -360,7 +359,7 @@ impl From<ProtocolError> for ApiError {
 
 // A device asks for pages of at most the protocol's page size and refuses bigger ones: the
 // server's own page size must not be larger.
-const _: () = assert!(crate::sync::MAX_PAGE as usize <= protocol::MAX_DOCS_PER_PAGE);
+const _: () = assert!(crate::storage::MAX_PAGE as usize <= protocol::MAX_DOCS_PER_PAGE);
 
 pub(crate) fn sync_response(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response()

@@ -1,10 +1,11 @@
-//! FieldCRM sync server: accounts, devices, territories and (next) push/pull of Automerge
-//! changes over HTTP.
+//! FieldCRM sync server: accounts, devices, territories, push/pull of Automerge changes and
+//! the field-work reviews, over HTTP.
 //!
 //! One concern per module: [`config`] (command line), [`storage`] (the `Storage` trait and
-//! SQLite), [`auth`] (passwords, tokens, the `AuthUser` extractor), [`error`] (JSON errors
-//! with stable codes), [`http`] (routes), [`metrics`] (Prometheus), [`admin`] (self-hoster
-//! commands), [`serve`] (listening and graceful shutdown).
+//! SQLite: every SQL statement lives under it), [`scope`] (who may see what), [`auth`]
+//! (passwords, tokens, the `AuthUser` extractor), [`error`] (JSON errors with stable codes),
+//! [`http`] (routes), [`metrics`] (Prometheus), [`admin`] (self-hoster commands), [`serve`]
+//! (listening and graceful shutdown).
 
 pub mod accounts;
 pub mod admin;
@@ -15,7 +16,6 @@ pub mod demo;
 pub mod doc_cache;
 pub mod error;
 pub mod export;
-pub mod fieldwork;
 pub mod http;
 pub mod metrics;
 pub mod model;
@@ -26,8 +26,6 @@ pub mod refetch;
 pub mod scope;
 pub mod serve;
 pub mod storage;
-pub(crate) mod stored_record;
-pub mod sync;
 
 pub use error::ApiError;
 pub use http::{AppState, Limits, app};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use clap::Parser;
 use fieldcrm_server::auth::PasswordParams;
 use fieldcrm_server::config::{Cli, Command};
-use fieldcrm_server::storage::{SqliteStorage, Storage};
-use fieldcrm_server::{admin, fieldwork, serve};
+use fieldcrm_server::storage::{FieldworkSettings, SqliteStorage, Storage};
+use fieldcrm_server::{admin, serve};
 use tracing_subscriber::EnvFilter;
 
 /// glibc's allocator gives each thread that allocates under contention an arena of its own and
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
                 }
             };
             let storage: Arc<dyn Storage> =
-                Arc::new(storage.with_fieldwork_settings(fieldwork::Settings {
+                Arc::new(storage.with_fieldwork_settings(FieldworkSettings {
                     pin_move_flag_m: args.pin_move_flag_m,
                 }));
             return match runtime.block_on(serve::run(args, storage)) {

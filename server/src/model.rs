@@ -103,19 +103,17 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-/// Seconds since the Unix epoch (the server's clock; device clocks are never trusted).
-/// Unix milliseconds (the unit of every time inside records and pings).
+/// The server's clock in unix milliseconds, the unit of every time inside records and pings
+/// (device clocks are never trusted). The server's one clock: [`now_unix`] reads it too.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The server's clock in unix seconds (accounts, sessions, signing keys).
 pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    now_ms().div_euclid(1_000)
 }
 
 /// A new random id (UUID v7: time-ordered, so indexes stay compact).

@@ -38,18 +38,58 @@ pub struct Scope {
     pub team_id: Option<String>,
 }
 
-pub fn visible(principal: &Principal, scope: &Scope) -> bool {
-    match principal.role {
-        Role::Admin => true,
-        Role::Manager => principal.team_id.is_some() && scope.team_id == principal.team_id,
-        Role::Rep => {
-            scope.owner_id.as_deref() == Some(principal.user_id.as_str())
-                || scope
-                    .territory_id
-                    .as_ref()
-                    .is_some_and(|t| principal.territories.contains(t))
+/// What a principal sees, by role: the visibility rule, written once. [`visible`] applies it
+/// to a scope in memory; the storage renders the same value as SQL over its scope columns
+/// (`storage/sqlite_sight.rs`, tested to agree with [`visible`]), so a pull page, the reps a
+/// user may review and the overdue list never restate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight<'p> {
+    /// An admin sees everything.
+    Everything,
+    /// A manager sees their team's records; a manager without a team (`None`) sees nothing.
+    Team(Option<&'p str>),
+    /// A rep sees the records they own and those of their territories.
+    OwnAndTerritories {
+        user_id: &'p str,
+        territories: &'p [String],
+    },
+}
+
+impl Principal {
+    pub fn sight(&self) -> Sight<'_> {
+        match self.role {
+            Role::Admin => Sight::Everything,
+            Role::Manager => Sight::Team(self.team_id.as_deref()),
+            Role::Rep => Sight::OwnAndTerritories {
+                user_id: &self.user_id,
+                territories: &self.territories,
+            },
         }
     }
+}
+
+impl Sight<'_> {
+    /// Whether a record at `scope` is in sight.
+    pub fn includes(&self, scope: &Scope) -> bool {
+        match *self {
+            Sight::Everything => true,
+            Sight::Team(team) => team.is_some() && scope.team_id.as_deref() == team,
+            Sight::OwnAndTerritories {
+                user_id,
+                territories,
+            } => {
+                scope.owner_id.as_deref() == Some(user_id)
+                    || scope
+                        .territory_id
+                        .as_ref()
+                        .is_some_and(|t| territories.contains(t))
+            }
+        }
+    }
+}
+
+pub fn visible(principal: &Principal, scope: &Scope) -> bool {
+    principal.sight().includes(scope)
 }
 
 /// Whether `principal` may write a record whose scope goes from `before` (`None` at creation)

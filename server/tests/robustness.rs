@@ -5,7 +5,7 @@
 //! every device must converge.
 //!
 //! The crash points inside a push are the server's test hooks `FIELDCRM_FAULT_EXIT_AFTER_COMMIT`
-//! and `FIELDCRM_FAULT_EXIT_BEFORE_COMMIT` (see `fieldcrm_server::sync::FaultInjection`).
+//! and `FIELDCRM_FAULT_EXIT_BEFORE_COMMIT` (see `fieldcrm_server::storage::FaultInjection`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use fieldcrm_core::*;
-use fieldcrm_server::sync::FAULT_EXIT_CODE;
+use fieldcrm_server::storage::FAULT_EXIT_CODE;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rusqlite::{Connection, OpenFlags};
@@ -523,7 +523,7 @@ fn a_device_offline_for_the_whole_run_syncs_thousands_of_changes_in_pages() {
     for device in [&offline, &online, &manager] {
         device.assert_settled();
         let cursor = u64::try_from(device.store.sync_status().unwrap().cursor).unwrap();
-        assert_eq!(fieldcrm_server::sync::cursor_position(cursor), head);
+        assert_eq!(fieldcrm_server::storage::cursor_position(cursor), head);
     }
     let records = offline.customers();
     assert_eq!(records.len(), 330);

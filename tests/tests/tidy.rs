@@ -139,7 +139,50 @@ fn check_migrations(dir: &str, listing: &str) {
 #[test]
 fn every_migration_number_is_used_once_and_run_in_order() {
     check_migrations("core/migrations", "core/src/schema.rs");
-    check_migrations("server/migrations", "server/src/storage.rs");
+    check_migrations("server/migrations", "server/src/storage/sqlite.rs");
+}
+
+/// The server's storage uses the rules (`scope`, `model`, core) and never the HTTP side that
+/// calls it: the dependency points one way (docs/ARCHITECTURE.md, "Architecture invariants").
+/// Tests may reach anywhere.
+#[test]
+fn server_storage_never_reaches_back_into_the_handlers() {
+    let mut files = Vec::new();
+    rust_files(&root().join("server/src/storage"), &mut files);
+    assert!(
+        files.len() > 5,
+        "server/src/storage/ holds the SQLite backend"
+    );
+    for file in files {
+        if file.to_string_lossy().ends_with("tests.rs") {
+            continue;
+        }
+        let text = read(&file);
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or(&text);
+        for handler in [
+            "accounts",
+            "admin",
+            "auth",
+            "config",
+            "demo",
+            "error",
+            "export",
+            "http",
+            "metrics",
+            "rate_limit",
+            "refetch",
+            "serve",
+        ] {
+            assert!(
+                !code.contains(&format!("crate::{handler}")),
+                "{} uses crate::{handler}: storage must not depend on the handlers",
+                file.display()
+            );
+        }
+    }
 }
 
 #[test]

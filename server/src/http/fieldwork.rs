@@ -13,17 +13,16 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use fieldcrm_core::protocol::{self, PingUpload};
-use fieldcrm_core::{Millis, RouteReview, review_route};
+use fieldcrm_core::{DAY_MS, Millis, RouteReview, review_route};
 
 use super::{AppState, admit_sync_request, blocking, saw_session, sync_response};
 use crate::accounts::AuthSession;
 use crate::auth::AuthUser;
-use crate::dates::{self, DAY_MS, MAX_OFFSET_MIN};
+use crate::dates::{self, MAX_OFFSET_MIN};
 use crate::error::ApiError;
 use crate::export::{self, RepDayLabel};
-use crate::fieldwork::{self, OverdueCustomer, PingBatchOutcome, RepInfo, RepOverview};
-use crate::model::Role;
-use crate::storage::StorageError;
+use crate::model::{Role, now_ms};
+use crate::storage::{OverdueCustomer, PingBatchOutcome, RepInfo, RepOverview, StorageError};
 
 /// Longest range of the team overview.
 pub const MAX_OVERVIEW_DAYS: i64 = 92;
@@ -59,10 +58,7 @@ pub(super) async fn upload_pings(
                 protocol::MAX_BATCH_ID_LEN
             )));
         }
-        Ok((
-            storage.store_pings(&user.id, &upload, fieldwork::now_ms())?,
-            version,
-        ))
+        Ok((storage.store_pings(&user.id, &upload, now_ms())?, version))
     })
     .await?;
     match outcome {
@@ -318,7 +314,7 @@ pub(super) async fn overdue(
     let storage = state.storage.clone();
     let customers = blocking(move || {
         let principal = storage.principal(&user)?;
-        storage.overdue_customers(&principal, fieldwork::now_ms(), params.limit)
+        storage.overdue_customers(&principal, now_ms(), params.limit)
     })
     .await?;
     Ok(Json(OverdueResponse { customers }))

@@ -11,7 +11,8 @@ use tower::ServiceExt;
 use fieldcrm_core::protocol::{self, PingAck, PingUpload, RejectCode};
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Customer, GeoLocation, GpsStamp, LocationSource, Store, Verification, Visit, VisitStatus,
+    Customer, DAY_MS, GeoLocation, GpsStamp, LocationSource, Store, Verification, Visit,
+    VisitStatus,
 };
 
 use super::*;
@@ -227,10 +228,10 @@ impl FieldApp {
         };
         let outcome = self
             .storage
-            .store_pings(&self.user("ana").id, &upload, self.morning + 86_400_000)
+            .store_pings(&self.user("ana").id, &upload, self.morning + DAY_MS)
             .unwrap();
         assert!(
-            matches!(outcome, crate::fieldwork::PingBatchOutcome::Acknowledged(ref a) if a.stored == 112)
+            matches!(outcome, crate::storage::PingBatchOutcome::Acknowledged(ref a) if a.stored == 112)
         );
         (device, visits)
     }
@@ -453,7 +454,7 @@ async fn ping_batches_refuse_bad_fixes_and_store_each_fix_once() {
             ..fix(13)
         },
         Fix {
-            at: now + 86_400_000,
+            at: now + DAY_MS,
             ..fix(0)
         },
     ];
@@ -517,14 +518,11 @@ async fn ping_batches_refuse_bad_fixes_and_store_each_fix_once() {
     }
 
     let ana = app.user("ana").id;
-    let today = dates::format_date(now.div_euclid(dates::DAY_MS));
+    let today = dates::format_date(now.div_euclid(DAY_MS));
     let (_, route) = app.get(&format!("/v1/routes/{ana}/{today}"), "ana").await;
     // Four distinct fixes, unless the test straddled midnight UTC.
     let pings = route["pings"].as_u64().unwrap();
-    assert!(
-        pings == 4 || now.rem_euclid(dates::DAY_MS) < 120_000,
-        "{route}"
-    );
+    assert!(pings == 4 || now.rem_euclid(DAY_MS) < 120_000, "{route}");
 }
 
 #[tokio::test]
@@ -575,8 +573,8 @@ async fn the_server_verifies_check_ins_and_refuses_fixes_from_the_future() {
     // A check-in dated tomorrow is refused and stays on the device with the reason.
     let mut future = Visit::new(&customer.meta.id, app.user("ana").id);
     future.check_in = Some(GpsStamp {
-        at: now + 86_400_000,
-        fix_at: now + 86_400_000,
+        at: now + DAY_MS,
+        fix_at: now + DAY_MS,
         ..visit.check_in.clone().unwrap()
     });
     future.status = VisitStatus::InProgress;

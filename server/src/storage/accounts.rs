@@ -13,10 +13,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{
-    DeviceRegistration, Result, SqliteStorage, StorageError, USER_COLUMNS, device_by_actor,
-    user_from_row,
-};
+use super::sqlite_org::{USER_COLUMNS, device_by_actor, unique_or, user_from_row};
+use super::{DeviceRegistration, Result, SqliteStorage, StorageError, corrupt};
 use crate::model::{Device, User, new_id};
 
 /// What the extractor needs to know about a session on every request.
@@ -116,7 +114,7 @@ impl Accounts for SqliteStorage {
             "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         )?
         .execute(params![session_id, user_id, now, expires_at])
-        .map_err(|e| super::unique_or(e, "session"))?;
+        .map_err(|e| unique_or(e, "session"))?;
         tx.commit()?;
         Ok(())
     }
@@ -188,7 +186,7 @@ impl Accounts for SqliteStorage {
                     crate::model::now_unix()
                 ])?;
                 let device = device_by_actor(&tx, actor_id)?
-                    .ok_or_else(|| StorageError::Corrupt("device vanished after insert".into()))?;
+                    .ok_or_else(|| corrupt("device vanished after insert"))?;
                 if device.user_id != user_id {
                     return Err(StorageError::ActorTaken);
                 }

@@ -5,45 +5,32 @@
 //! Writers take a `&Transaction`, readers a `&Connection`; `SqliteStorage` wraps them for the
 //! [`crate::Storage`] trait.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
+use rusqlite::{Connection, OptionalExtension, Transaction, named_params, params};
 
+use fieldcrm_core::overdue::{self, OverdueSql};
 use fieldcrm_core::protocol::{self, PingAck, PingUpload, RefusedPing};
-use fieldcrm_core::route::{Fix, StepKind, VisitFacts, classify_step};
-use fieldcrm_core::{GpsStamp, LatLon, Millis, Verification, VisitStatus};
+use fieldcrm_core::route::{StepKind, VisitFacts, classify_step};
+use fieldcrm_core::{DAY_MS, Fix, GpsStamp, LatLon, Millis, Verification, VisitStatus, fix_row};
 
-use crate::model::Role;
+use super::sqlite_sight::{ScopeColumns, SightSql};
+use super::{OverdueCustomer, PingBatchOutcome, RepDay, RepInfo, RepOverview, Result, corrupt};
 use crate::scope::{self, Principal, Scope};
-use crate::storage::Result;
 
 /// The schema version that adds these tables (its migration runs [`backfill`]).
-pub(crate) const SCHEMA_VERSION: usize = 7;
-
-pub(crate) use crate::model::now_ms;
-
-use crate::storage::corrupt;
+pub(super) const SCHEMA_VERSION: usize = 7;
 
 mod projection;
 #[cfg(test)]
 mod trust_tests;
 
-pub use projection::{DEFAULT_PIN_MOVE_FLAG_M, PIN_MOVE_LOOKBACK_MS, Settings};
-pub(crate) use projection::{PushProjection, backfill, future_fix, move_place};
+pub use projection::{DEFAULT_PIN_MOVE_FLAG_M, FieldworkSettings, PIN_MOVE_LOOKBACK_MS};
+pub(super) use projection::{PushProjection, backfill, future_fix, move_place};
 
 // -- pings ------------------------------------------------------------------------------------
 
-/// What became of an uploaded batch.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PingBatchOutcome {
-    /// Stored now, or earlier (the same acknowledgement again).
-    Acknowledged(PingAck),
-    /// The batch id was used by another user.
-    BatchIdTaken,
-}
-
 /// Stores a batch of `rep_id`'s pings: invalid ones are refused one by one with a reason, a
 /// fix time already stored is a duplicate, and the steps around the new pings are recomputed.
-pub(crate) fn store_ping_batch(
+pub(super) fn store_ping_batch(
     tx: &Transaction<'_>,
     rep_id: &str,
     upload: &PingUpload,
@@ -106,16 +93,6 @@ pub(crate) fn store_ping_batch(
     Ok(PingBatchOutcome::Acknowledged(ack))
 }
 
-fn fix_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Fix> {
-    Ok(Fix {
-        at: row.get(0)?,
-        lat: row.get(1)?,
-        lon: row.get(2)?,
-        accuracy_m: row.get(3)?,
-        mock: row.get(4)?,
-    })
-}
-
 /// Recomputes `prev_fix_at` and `step_m` of the rep's pings from `from` through the first ping
 /// after `to` (the one whose predecessor may have changed). Appending a batch touches the batch
 /// and one more row.
@@ -159,32 +136,27 @@ fn restep(tx: &Transaction<'_>, rep_id: &str, from: Millis, to: Millis) -> Resul
 
 // -- reads ------------------------------------------------------------------------------------
 
-/// A rep whose routes a user may review.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RepInfo {
-    pub id: String,
-    pub username: String,
-    pub last_check_in_at: Option<Millis>,
-}
-
-/// The reps `principal` may review: themself (a rep), their team's reps (a manager), every rep
-/// (an admin).
-pub(crate) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Result<Vec<RepInfo>> {
-    let sql = "SELECT u.id, u.username,
-                 (SELECT max(in_at) FROM visit_facts v WHERE v.rep_id = u.id AND v.deleted = 0)
-               FROM users u WHERE u.role = 'rep' AND ";
-    // A manager without a team reviews nobody.
-    let (filter, value) = match principal.role {
-        Role::Admin => ("1 = 1", None),
-        Role::Manager => (
-            "u.team_id = ?1",
-            Some(principal.team_id.as_deref().unwrap_or("")),
-        ),
-        Role::Rep => ("u.id = ?1", Some(principal.user_id.as_str())),
-    };
+/// The reps `principal` may review: those whose own records (a visit's scope: the rep as owner,
+/// the rep's team) are in `principal`'s sight. A rep reviews themself, a manager their team's
+/// reps (a manager without a team nobody), an admin every rep.
+pub(super) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Result<Vec<RepInfo>> {
+    let sight = SightSql::new(
+        principal.sight(),
+        ScopeColumns {
+            territory: None,
+            owner: Some("u.id"),
+            team: Some("u.team_id"),
+        },
+    );
+    let sql = format!(
+        "SELECT u.id, u.username,
+           (SELECT max(in_at) FROM visit_facts v WHERE v.rep_id = u.id AND v.deleted = 0)
+         FROM users u WHERE u.role = 'rep' AND {} ORDER BY u.username",
+        sight.condition()
+    );
     let rows = conn
-        .prepare_cached(&format!("{sql}{filter} ORDER BY u.username"))?
-        .query_map(rusqlite::params_from_iter(value), |row| {
+        .prepare_cached(&sql)?
+        .query_map(sight.params(&[]).as_slice(), |row| {
             Ok(RepInfo {
                 id: row.get(0)?,
                 username: row.get(1)?,
@@ -195,18 +167,10 @@ pub(crate) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Resul
     Ok(rows)
 }
 
-/// A rep's pings and visits of `[from, to)`: visits checked in then, and visits planned then
-/// and not checked in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RepDay {
-    pub fixes: Vec<Fix>,
-    pub visits: Vec<VisitFacts>,
-}
-
 /// `viewer` reviews the day: a visit's customer name and location (and the verification made
 /// against that location) appear only when `viewer` may see the customer; otherwise the visit
 /// shows without them.
-pub(crate) fn rep_day(
+pub(super) fn rep_day(
     conn: &Connection,
     viewer: &Principal,
     rep_id: &str,
@@ -283,25 +247,9 @@ pub(crate) fn rep_day(
     Ok(RepDay { fixes, visits })
 }
 
-/// One rep's figures over a date range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RepOverview {
-    pub rep_id: String,
-    pub username: String,
-    /// Visits checked in within the range.
-    pub visits: u32,
-    pub verified: u32,
-    /// `verified / visits`, 0 without visits.
-    pub verified_share: f64,
-    /// Travel distance from pings (both ends of a step inside the range; gaps not counted).
-    pub distance_m: f64,
-    pub first_check_in_at: Option<Millis>,
-    pub last_check_in_at: Option<Millis>,
-}
-
 /// A check-in counts as verified only when `viewer` sees its customer (the verification was
 /// made against that customer's location).
-pub(crate) fn team_overview(
+pub(super) fn team_overview(
     conn: &Connection,
     viewer: &Principal,
     reps: &[RepInfo],
@@ -356,86 +304,68 @@ pub(crate) fn team_overview(
     Ok(out)
 }
 
-/// A customer due for a visit against its cadence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OverdueCustomer {
-    pub customer_id: String,
-    pub name: String,
-    pub territory: Option<String>,
-    pub cadence_days: u32,
-    /// Check-in of the last done visit; `None`: never visited.
-    pub last_visit_at: Option<Millis>,
-    /// Whole days past due (since the server first knew the customer, when never visited).
-    pub overdue_days: i64,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-}
-
-const DAY_MS: Millis = 86_400_000;
-
 /// Customers in `principal`'s sight whose last done visit is older than their cadence, most
-/// overdue first. The SQL narrows by team or territories so the page stays indexed;
-/// `scope::visible` decides.
-pub(crate) fn overdue_customers(
+/// overdue first: the rule of `fieldcrm_core::overdue`, with customers never visited first, the
+/// one the server has known longest first.
+pub(super) fn overdue_customers(
     conn: &Connection,
     principal: &Principal,
     now: Millis,
     limit: u32,
 ) -> Result<Vec<OverdueCustomer>> {
-    let filter = match principal.role {
-        Role::Admin => "1 = 1",
-        Role::Manager => "c.team_id = ?3",
-        Role::Rep => "c.territory_id IN (SELECT value FROM json_each(?4))",
+    let sight = SightSql::new(
+        principal.sight(),
+        ScopeColumns {
+            territory: Some("c.territory_id"),
+            owner: None,
+            team: Some("c.team_id"),
+        },
+    );
+    let rule = OverdueSql {
+        last_visit: "last_visit",
+        cadence_days: "cadence_days",
+        known_order: "known_since",
+        name: "name",
     };
     let sql = format!(
         "SELECT * FROM (
-           SELECT c.customer_id, c.name, t.name, c.cadence_days, c.lat, c.lon, c.known_since,
+           SELECT c.customer_id, c.name AS name, t.name AS territory_name,
+             c.cadence_days AS cadence_days, c.lat, c.lon, c.known_since AS known_since,
              (SELECT max(v.in_at) FROM visit_facts v
-               WHERE v.customer_id = c.customer_id AND v.status = 'done' AND v.deleted = 0) AS last_visit,
-             c.territory_id, c.team_id
+               WHERE v.customer_id = c.customer_id AND v.status = 'done' AND v.deleted = 0) AS last_visit
            FROM customer_places c LEFT JOIN territories t ON t.id = c.territory_id
-           WHERE c.cadence_days IS NOT NULL AND c.deleted = 0 AND {filter})
-         WHERE last_visit IS NULL OR last_visit + cadence_days * {DAY_MS} < ?1
-         ORDER BY coalesce(last_visit + cadence_days * {DAY_MS}, known_since), name
-         LIMIT ?5"
+           WHERE c.cadence_days IS NOT NULL AND c.deleted = 0 AND {})
+         WHERE {}
+         ORDER BY {}
+         LIMIT :limit",
+        sight.condition(),
+        rule.condition(":now"),
+        rule.order()
     );
-    let territories = serde_json::to_string(&principal.territories).map_err(corrupt)?;
     let rows = conn
         .prepare_cached(&sql)?
         .query_map(
-            params![
-                now,
-                principal.user_id,
-                principal.team_id,
-                territories,
-                limit
-            ],
+            sight
+                .params(named_params! {":now": now, ":limit": limit})
+                .as_slice(),
             |row| {
-                let customer = Scope {
-                    territory_id: row.get(8)?,
-                    owner_id: None,
-                    team_id: row.get(9)?,
-                };
                 let cadence_days: u32 = row.get(3)?;
                 let known_since: Millis = row.get(6)?;
                 let last_visit_at: Option<Millis> = row.get(7)?;
-                let due =
-                    last_visit_at.map_or(known_since, |at| at + i64::from(cadence_days) * DAY_MS);
-                Ok(
-                    scope::visible(principal, &customer).then_some(OverdueCustomer {
-                        customer_id: row.get(0)?,
-                        name: row.get(1)?,
-                        territory: row.get(2)?,
-                        cadence_days,
-                        last_visit_at,
-                        overdue_days: ((now - due) / DAY_MS).max(0),
-                        lat: row.get(4)?,
-                        lon: row.get(5)?,
-                    }),
-                )
+                // Never visited: due since the server first stored the customer.
+                let due = overdue::due_at(last_visit_at, cadence_days).unwrap_or(known_since);
+                Ok(OverdueCustomer {
+                    customer_id: row.get(0)?,
+                    name: row.get(1)?,
+                    territory: row.get(2)?,
+                    cadence_days,
+                    last_visit_at,
+                    overdue_days: (now.saturating_sub(due) / DAY_MS).max(0),
+                    lat: row.get(4)?,
+                    lon: row.get(5)?,
+                })
             },
         )?
-        .filter_map(Result::transpose)
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -443,7 +373,61 @@ pub(crate) fn overdue_customers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Role, now_ms};
     use crate::storage::{NewUser, SqliteStorage, Storage};
+
+    /// The overdue list follows `fieldcrm_core::overdue`: customers never visited come first,
+    /// the one the server has known longest first, then the visited ones by due date, however
+    /// long ago those fell due.
+    #[test]
+    fn overdue_customers_put_the_never_visited_first_longest_known_first() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let admin = storage
+            .create_user(NewUser {
+                username: "root",
+                password_hash: None,
+                role: Role::Admin,
+                team_id: None,
+            })
+            .unwrap();
+        let now = 1_790_000_000_000;
+        {
+            let conn = storage.write();
+            let place = |id: &str, name: &str, known_since: Millis| {
+                conn.execute(
+                    "INSERT INTO customer_places (customer_id, name, radius_m, cadence_days, deleted, known_since)
+                     VALUES (?1, ?2, 100, 7, 0, ?3)",
+                    params![id, name, known_since],
+                )
+                .unwrap()
+            };
+            place("recent", "Alpha, never visited", now - 5 * DAY_MS);
+            place("old", "Zeta, never visited", now - 40 * DAY_MS);
+            place("visited", "Visited 100 days ago", now - 400 * DAY_MS);
+            place("fine", "Visited yesterday", now - 400 * DAY_MS);
+            for (visit, customer, days_ago) in [("v1", "visited", 100), ("v2", "fine", 1)] {
+                conn.execute(
+                    "INSERT INTO visit_facts (visit_id, rep_id, customer_id, status, in_at, deleted)
+                     VALUES (?1, 'ana', ?2, 'done', ?3, 0)",
+                    params![visit, customer, now - days_ago * DAY_MS],
+                )
+                .unwrap();
+            }
+        }
+        let principal = storage.principal(&admin).unwrap();
+        let overdue = storage.overdue_customers(&principal, now, 10).unwrap();
+        assert_eq!(
+            overdue
+                .iter()
+                .map(|c| (c.name.as_str(), c.overdue_days))
+                .collect::<Vec<_>>(),
+            [
+                ("Zeta, never visited", 40),
+                ("Alpha, never visited", 5),
+                ("Visited 100 days ago", 93)
+            ]
+        );
+    }
     use fieldcrm_core::{Customer, GeoLocation, LocationSource, Store, Visit};
 
     /// A database written before migration 0007 has documents but no places or visit facts:

@@ -3,24 +3,17 @@
 //! transaction shell around them (a PostgreSQL backend would write its own shell around the
 //! same rules, allocating sequence numbers the same way through `log_head`): `push.rs` (a push
 //! in one transaction, every trust check in its order), `pull.rs` (a page of what a user may
-//! see), and here what both share: stored rows, sequence numbers, scope history, moving users
-//! and customers.
+//! see), `refetch.rs` (full histories of documents a device could not load), and here what they
+//! share: stored rows, sequence numbers, scope history, moving users and customers.
 
 use std::sync::OnceLock;
 
-use fieldcrm_core::Kind;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::fieldwork;
+use super::sqlite_fieldwork;
+use super::{Result, SqliteStorage, StorageError, corrupt};
 use crate::model::{Role, now_unix};
 use crate::scope::{Principal, Scope};
-use crate::storage::{Result, SqliteStorage, StorageError};
-
-/// What one push did, for metrics and logs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PushStats {
-    pub merged_changes: u64,
-}
 
 /// Test hook, for `server/tests/robustness.rs` only: crash points inside a push, so the tests can
 /// prove that a server dying between receiving a push and answering it loses and duplicates
@@ -78,10 +71,8 @@ struct StoredDoc {
     appended: i64,
 }
 
-use crate::storage::corrupt;
-
 /// Allocates `count` consecutive sequence numbers; returns the last. Done by updating the one
-/// `log_head` row inside the committing transaction (see the ordering pitfall in storage.rs).
+/// `log_head` row inside the committing transaction (see the ordering pitfall on the `Storage` trait).
 fn allocate_seqs(tx: &Transaction<'_>, count: i64) -> Result<i64> {
     Ok(tx
         .prepare_cached("UPDATE log_head SET seq = seq + ?1 WHERE id = 1 RETURNING seq")?
@@ -270,112 +261,109 @@ fn record_user_scope_change(tx: &Transaction<'_>, user_id: &str, before: &UserSc
     insert_user_scope(tx, user_id, seq, &after)
 }
 
-impl SqliteStorage {
-    /// Runs `change` (a write to the user's territories or team) and records the change of
-    /// the user's visibility, in one transaction.
-    pub(crate) fn change_user_scope(
-        &self,
-        user_id: &str,
-        change: impl FnOnce(&Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
-        let mut conn = self.write();
-        let tx = conn.transaction()?;
-        let before = user_scope(&tx, user_id)?.ok_or(StorageError::NotFound("user"))?;
-        change(&tx)?;
-        record_user_scope_change(&tx, user_id, &before)?;
-        tx.commit()?;
-        Ok(())
-    }
+/// Runs `change` (a write to the user's territories or team) and records the change of the
+/// user's visibility, in one transaction.
+pub(super) fn change_user_scope(
+    storage: &SqliteStorage,
+    user_id: &str,
+    change: impl FnOnce(&Transaction<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut conn = storage.write();
+    let tx = conn.transaction()?;
+    let before = user_scope(&tx, user_id)?.ok_or(StorageError::NotFound("user"))?;
+    change(&tx)?;
+    record_user_scope_change(&tx, user_id, &before)?;
+    tx.commit()?;
+    Ok(())
+}
 
-    /// Moves a user to another team together with the documents they own (their visits and
-    /// tasks), which change scope like a moved customer's do.
-    pub(crate) fn move_user(&self, user_id: &str, team_id: &str) -> Result<()> {
-        let mut conn = self.write();
-        let tx = conn.transaction()?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM teams WHERE id = ?1)",
-            [team_id],
-            |row| row.get(0),
-        )?;
-        if !exists {
-            return Err(StorageError::NotFound("team"));
-        }
-        let before = user_scope(&tx, user_id)?.ok_or(StorageError::NotFound("user"))?;
-        tx.execute(
-            "UPDATE users SET team_id = ?2 WHERE id = ?1",
-            params![user_id, team_id],
-        )?;
-        let owned: Vec<String> = tx
-            .prepare_cached("SELECT id FROM documents WHERE owner_id = ?1 AND team_id IS NOT ?2")?
-            .query_map(params![user_id, team_id], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let scope = Scope {
-            territory_id: None,
-            owner_id: Some(user_id.to_owned()),
-            team_id: Some(team_id.to_owned()),
-        };
-        for id in owned {
-            let seq = next_seq(&tx)?;
-            tx.prepare_cached(
-                "UPDATE documents SET team_id = ?2, last_seq = ?3, scope_seq = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, scope.team_id, seq])?;
-            insert_scope_history(&tx, &id, seq, &scope)?;
-        }
-        record_user_scope_change(&tx, user_id, &before)?;
-        tx.commit()?;
-        Ok(())
+/// Moves a user to another team together with the documents they own (their visits and
+/// tasks), which change scope like a moved customer's do.
+pub(super) fn move_user_to_team(
+    storage: &SqliteStorage,
+    user_id: &str,
+    team_id: &str,
+) -> Result<()> {
+    let mut conn = storage.write();
+    let tx = conn.transaction()?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM teams WHERE id = ?1)",
+        [team_id],
+        |row| row.get(0),
+    )?;
+    if !exists {
+        return Err(StorageError::NotFound("team"));
     }
+    let before = user_scope(&tx, user_id)?.ok_or(StorageError::NotFound("user"))?;
+    tx.execute(
+        "UPDATE users SET team_id = ?2 WHERE id = ?1",
+        params![user_id, team_id],
+    )?;
+    let owned: Vec<String> = tx
+        .prepare_cached("SELECT id FROM documents WHERE owner_id = ?1 AND team_id IS NOT ?2")?
+        .query_map(params![user_id, team_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let scope = Scope {
+        territory_id: None,
+        owner_id: Some(user_id.to_owned()),
+        team_id: Some(team_id.to_owned()),
+    };
+    for id in owned {
+        let seq = next_seq(&tx)?;
+        tx.prepare_cached(
+            "UPDATE documents SET team_id = ?2, last_seq = ?3, scope_seq = ?3 WHERE id = ?1",
+        )?
+        .execute(params![id, scope.team_id, seq])?;
+        insert_scope_history(&tx, &id, seq, &scope)?;
+    }
+    record_user_scope_change(&tx, user_id, &before)?;
+    tx.commit()?;
+    Ok(())
+}
 
-    /// Moves a customer, and the contacts, opportunities and cases that belong to it, to
-    /// another territory. Devices that lose sight of them get removals; devices that gain it get
-    /// snapshots.
-    pub(crate) fn reassign_customer(&self, customer_id: &str, territory_id: &str) -> Result<()> {
-        let mut conn = self.write();
-        let tx = conn.transaction()?;
-        let team_id =
-            territory_team(&tx, territory_id)?.ok_or(StorageError::NotFound("territory"))?;
-        tx.execute(
-            "INSERT INTO customer_territories (customer_id, territory_id, assigned_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (customer_id) DO UPDATE SET territory_id = excluded.territory_id, assigned_at = excluded.assigned_at",
-            params![customer_id, territory_id, now_unix()],
-        )?;
-        let affected: Vec<String> = tx
-            .prepare_cached(
-                "SELECT id FROM documents WHERE customer_id = ?1 AND territory_id IS NOT ?2",
-            )?
-            .query_map(params![customer_id, territory_id], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let scope = Scope {
-            territory_id: Some(territory_id.to_owned()),
-            owner_id: None,
-            team_id: Some(team_id),
-        };
-        for id in affected {
-            let seq = next_seq(&tx)?;
-            tx.prepare_cached(
-                "UPDATE documents SET territory_id = ?2, team_id = ?3, last_seq = ?4, scope_seq = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, scope.territory_id, scope.team_id, seq])?;
-            insert_scope_history(&tx, &id, seq, &scope)?;
-        }
-        fieldwork::move_place(
-            &tx,
-            customer_id,
-            territory_id,
-            scope.team_id.as_deref().unwrap_or_default(),
-        )?;
-        tx.commit()?;
-        Ok(())
+/// Puts a customer in a territory: the customer, and the contacts, opportunities and cases that
+/// belong to it, move there. Devices that lose sight of them get removals; devices that gain it
+/// get snapshots.
+pub(super) fn assign_customer_territory(
+    storage: &SqliteStorage,
+    customer_id: &str,
+    territory_id: &str,
+) -> Result<()> {
+    let mut conn = storage.write();
+    let tx = conn.transaction()?;
+    let team_id = territory_team(&tx, territory_id)?.ok_or(StorageError::NotFound("territory"))?;
+    tx.execute(
+        "INSERT INTO customer_territories (customer_id, territory_id, assigned_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (customer_id) DO UPDATE SET territory_id = excluded.territory_id, assigned_at = excluded.assigned_at",
+        params![customer_id, territory_id, now_unix()],
+    )?;
+    let affected: Vec<String> = tx
+        .prepare_cached(
+            "SELECT id FROM documents WHERE customer_id = ?1 AND territory_id IS NOT ?2",
+        )?
+        .query_map(params![customer_id, territory_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let scope = Scope {
+        territory_id: Some(territory_id.to_owned()),
+        owner_id: None,
+        team_id: Some(team_id),
+    };
+    for id in affected {
+        let seq = next_seq(&tx)?;
+        tx.prepare_cached(
+            "UPDATE documents SET territory_id = ?2, team_id = ?3, last_seq = ?4, scope_seq = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, scope.territory_id, scope.team_id, seq])?;
+        insert_scope_history(&tx, &id, seq, &scope)?;
     }
-
-    pub(crate) fn count_documents(&self, kind: Kind) -> Result<i64> {
-        Ok(self.read().query_row(
-            "SELECT count(*) FROM documents WHERE kind = ?1",
-            [kind.as_str()],
-            |row| row.get(0),
-        )?)
-    }
+    sqlite_fieldwork::move_place(
+        &tx,
+        customer_id,
+        territory_id,
+        scope.team_id.as_deref().unwrap_or_default(),
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 mod cursor;
@@ -385,6 +373,10 @@ mod push;
 mod push_rules_tests;
 #[cfg(test)]
 mod push_tests;
+mod refetch;
 
 pub use cursor::cursor_position;
 pub use pull::MAX_PAGE;
+pub(super) use pull::pull_changes;
+pub(super) use push::push_changes;
+pub(super) use refetch::refetch_documents;

@@ -9,7 +9,7 @@ use fieldcrm_core::{
 use rusqlite::params;
 
 use super::*;
-use crate::model::User;
+use crate::model::{Role, User, now_ms};
 use crate::storage::{NewUser, SqliteStorage, Storage};
 
 /// Team north (territory harbour: rep ana, manager mia), team south (territory dock), an admin.

@@ -11,8 +11,7 @@ use fieldcrm_core::{
     AnyRecord, Customer, GpsStamp, LatLon, Millis, Verification, Visit, verify_check_in,
 };
 
-use super::now_ms;
-use crate::model::Role;
+use crate::model::{Role, now_ms};
 use crate::scope::{Principal, Scope};
 use crate::storage::Result;
 
@@ -49,13 +48,13 @@ pub const PIN_MOVE_LOOKBACK_MS: Millis = 30 * 24 * 3_600_000;
 
 /// Settings of the field-work projection (from the command line, see `config.rs`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Settings {
+pub struct FieldworkSettings {
     pub pin_move_flag_m: f64,
 }
 
-impl Default for Settings {
+impl Default for FieldworkSettings {
     fn default() -> Self {
-        Settings {
+        FieldworkSettings {
             pin_move_flag_m: DEFAULT_PIN_MOVE_FLAG_M,
         }
     }
@@ -80,7 +79,7 @@ pub(crate) struct PushProjection<'p> {
     /// Who pushes (`None`: the migration's backfill, where nothing moves).
     writer: Option<&'p Principal>,
     now: Millis,
-    settings: Settings,
+    settings: FieldworkSettings,
     /// Customers this push wrote, with their place before its first write (`None`: new).
     places_before: HashMap<String, Option<Place>>,
     /// Per customer, the largest move of its pin by the writer, a rep, in this push.
@@ -90,7 +89,7 @@ pub(crate) struct PushProjection<'p> {
 }
 
 impl<'p> PushProjection<'p> {
-    pub(crate) fn new(writer: &'p Principal, now: Millis, settings: Settings) -> Self {
+    pub(crate) fn new(writer: &'p Principal, now: Millis, settings: FieldworkSettings) -> Self {
         PushProjection {
             writer: Some(writer),
             now,
@@ -434,13 +433,13 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
         for (stored, document, scope) in rows {
             // This runs in migration 7, before rows said their record's format (migration 10):
             // every row then held format 1.
-            let record = crate::stored_record::read(1, stored, &document)?;
+            let record = crate::storage::stored_record::read(1, stored, &document)?;
             // Each document on its own, as if pushed alone by nobody: verified against its
             // customer as stored, and no pin moves.
             let mut projection = PushProjection {
                 writer: None,
                 now,
-                settings: Settings::default(),
+                settings: FieldworkSettings::default(),
                 places_before: HashMap::new(),
                 rep_moves: HashMap::new(),
                 check_ins: HashMap::new(),
