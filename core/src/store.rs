@@ -26,7 +26,7 @@ mod wipe;
 pub use encryption::StoreKey;
 pub use sync_api::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange,
-    SyncStatus, VerifyReport,
+    VerifyReport,
 };
 
 /// How many Automerge documents stay in memory between uses.
