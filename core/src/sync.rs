@@ -13,7 +13,7 @@ use thiserror::Error;
 use crate::error::StoreError;
 use crate::model::Millis;
 use crate::protocol::{self, PingAck, ProtocolError, PullRequest, PulledPayload, PushResponse};
-use crate::store::{ImportReport, IncomingDoc, IncomingPayload, Store};
+use crate::store::{ImportReport, IncomingDoc, IncomingPayload, Store, SyncSlot};
 
 mod round;
 mod transport;
@@ -38,13 +38,18 @@ pub enum SyncError {
     Protocol(#[from] ProtocolError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another sync session is running on this store: refused at once, nothing was done (one
+    /// sync at a time per store; try again once it has ended).
+    #[error("a sync is already running on this store")]
+    AlreadySyncing,
 }
 
 impl SyncError {
-    /// A stable code for apps: `offline`, the server's error code, a protocol code, or
-    /// `storage`.
+    /// A stable code for apps: `offline`, the server's error code, a protocol code,
+    /// `storage`, or `already_syncing`.
     pub fn code(&self) -> String {
         match self {
+            SyncError::AlreadySyncing => "already_syncing".to_owned(),
             SyncError::Transport(TransportError::Offline(_)) => "offline".to_owned(),
             SyncError::Transport(TransportError::Server { code, .. }) => code.clone(),
             SyncError::Protocol(p) => p.code().to_owned(),
@@ -100,10 +105,12 @@ pub struct PullOutcome {
     pub has_more: bool,
 }
 
-/// The steps of a sync round, as pure functions of the store and the bytes exchanged.
+/// The steps of a sync round, as pure functions of the store and the bytes exchanged. At most
+/// one session runs per store at a time: it holds the store's sync slot until it is dropped.
 #[derive(Debug)]
 pub struct SyncSession<'s> {
     pub(crate) store: &'s Store,
+    slot: SyncSlot<'s>,
     /// Changes per push request.
     pub push_batch: u32,
     /// Documents per pull page.
@@ -124,14 +131,18 @@ pub struct OutgoingPings {
 }
 
 impl<'s> SyncSession<'s> {
-    pub fn new(store: &'s Store) -> Self {
-        SyncSession {
+    /// Starts a session on `store`; [`SyncError::AlreadySyncing`] at once while another one
+    /// (or a [`sync`] round) runs on it. The store shows `syncing` until the session drops.
+    pub fn new(store: &'s Store) -> Result<Self, SyncError> {
+        let slot = store.claim_sync_slot().ok_or(SyncError::AlreadySyncing)?;
+        Ok(SyncSession {
             store,
+            slot,
             push_batch: 500,
             page_size: 1_000,
             ping_batch: 1_000,
             protocol_version: protocol::PROTOCOL_VERSION,
-        }
+        })
     }
 
     /// The next batch of pings to upload (the same batch again until it is acknowledged).

@@ -82,14 +82,18 @@ pub struct RejectedChange {
     pub at: Millis,
 }
 
-/// A sync round in progress (see [`Store::sync_round`]).
-pub(crate) struct SyncRound<'s>(&'s Store);
+/// The store's one sync slot: one sync at a time per store, whoever embeds it, because two
+/// rounds at once would upload the same changes twice and could apply a page over a cursor the
+/// other moved. Held by a [`crate::SyncSession`] from its start to its drop, so it is given
+/// back on every exit: a return, an error, a panic unwinding through the holder.
+#[derive(Debug)]
+pub(crate) struct SyncSlot<'s>(&'s Store);
 
-impl Drop for SyncRound<'_> {
+impl Drop for SyncSlot<'_> {
     fn drop(&mut self) {
         self.0
             .syncing
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         self.0.notify_sync_state();
     }
 }
@@ -576,15 +580,18 @@ impl Store {
     }
 
     pub(super) fn is_syncing(&self) -> bool {
-        self.syncing.load(std::sync::atomic::Ordering::SeqCst) > 0
+        self.syncing.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Marks a sync round as running until the guard drops (live sync statuses see both).
-    pub(crate) fn sync_round(&self) -> SyncRound<'_> {
+    /// Takes the sync slot until the returned guard drops, or `None` at once while another
+    /// session holds it (never a wait). Live sync statuses see both ends.
+    pub(crate) fn claim_sync_slot(&self) -> Option<SyncSlot<'_>> {
+        use std::sync::atomic::Ordering::SeqCst;
         self.syncing
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            .compare_exchange(false, true, SeqCst, SeqCst)
+            .ok()?;
         self.notify_sync_state();
-        SyncRound(self)
+        Some(SyncSlot(self))
     }
 
     /// [`Store::sync_state_changed`] for modules that do not hold the lock.

@@ -74,7 +74,8 @@ fn with_retry<T>(
 /// retrying with backoff (`sleep` waits; tests pass a no-op). The sync status records the
 /// outcome; an error leaves everything not acknowledged in place for the next round, except
 /// `device_revoked`: then the store is wiped first ([`Store::wipe`]) and the error returned,
-/// and the sync status shows its code.
+/// and the sync status shows its code. While another round or [`SyncSession`] runs on the store
+/// this is [`SyncError::AlreadySyncing`] at once, and the status is left to that one.
 pub fn sync(
     store: &Store,
     transport: &dyn Transport,
@@ -82,26 +83,25 @@ pub fn sync(
     sleep: &mut dyn FnMut(Duration),
     now: &dyn Fn() -> Millis,
 ) -> Result<SyncReport, SyncError> {
-    let round = store.sync_round();
-    let result = sync_round(store, transport, policy, sleep, now);
+    let session = SyncSession::new(store)?;
+    let result = sync_round(&session, transport, policy, sleep, now);
     if let Err(e) = &result {
         if e.is_device_revoked() {
-            store.wipe()?;
+            store.wipe_in_sync(&session.slot)?;
         }
         store.record_sync_error(&e.to_string(), &e.code(), now())?;
     }
-    drop(round); // the last status a live query sees is the finished one
+    drop(session); // the last status a live query sees is the finished one
     result
 }
 
 fn sync_round(
-    store: &Store,
+    session: &SyncSession<'_>,
     transport: &dyn Transport,
     policy: &RetryPolicy,
     sleep: &mut dyn FnMut(Duration),
     now: &dyn Fn() -> Millis,
 ) -> Result<SyncReport, SyncError> {
-    let session = SyncSession::new(store);
     let mut report = SyncReport::default();
     while let Some(push) = session.build_push()? {
         let response = with_retry(policy, sleep, || Ok(transport.push(push.body.clone())?))?;
@@ -136,7 +136,7 @@ fn sync_round(
         report.pulled_docs += outcome.import.applied;
         report.removed += outcome.removed;
         if !outcome.has_more {
-            report.refused_documents = store.sync_status()?.refused_documents;
+            report.refused_documents = session.store.sync_status()?.refused_documents;
             return Ok(report);
         }
     }

@@ -20,7 +20,7 @@ fn push_groups_by_document_and_acks_and_rejections_empty_the_queue() {
     let second = device.create(Customer::new("Café")).unwrap();
     first.grade = Some(crate::Grade::A);
     device.update(first.clone()).unwrap();
-    let session = SyncSession::new(&device);
+    let session = SyncSession::new(&device).unwrap();
     let push = session.build_push().unwrap().unwrap();
     assert_eq!(push.hashes.len(), 3);
     let request: PushRequest = protocol::decode(&push.body, 1 << 20).unwrap();
@@ -103,6 +103,7 @@ fn a_record_in_a_format_this_app_does_not_know_is_read_from_its_document() {
         has_more: false,
     };
     let outcome = SyncSession::new(&device)
+        .unwrap()
         .apply_pull_response(
             &protocol::encode_pull_response(&page, protocol::PROTOCOL_VERSION).unwrap(),
             NOW,
@@ -133,7 +134,7 @@ fn a_pull_page_applies_snapshots_and_removals_then_moves_the_cursor() {
     let kept = source.create(Customer::new("Hotel Spree")).unwrap();
     let device = store(&dir, "d.sqlite");
     let leaving = device.create(Customer::new("Moved away")).unwrap();
-    let session = SyncSession::new(&device);
+    let session = SyncSession::new(&device).unwrap();
     let page = PullResponse {
         docs: vec![PulledDoc {
             doc_id: kept.meta.id.clone(),
@@ -484,4 +485,96 @@ fn device_revoked_wipes_the_store_and_other_refusals_do_not() {
     let status = device.sync_status().unwrap();
     assert_eq!(status.pending_changes, 0);
     assert_eq!(status.last_error_code.as_deref(), Some(DEVICE_REVOKED));
+}
+
+#[test]
+fn one_sync_at_a_time_per_store_and_the_second_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = store(&dir, "d.sqlite");
+    let kiosk = device.create(Customer::new("Kiosk")).unwrap();
+    let flaky = || Flaky {
+        failures: Cell::new(0),
+        pushes: RefCell::new(vec![]),
+    };
+
+    let first = SyncSession::new(&device).unwrap();
+    assert!(device.sync_status().unwrap().syncing);
+    let second = SyncSession::new(&device).unwrap_err();
+    assert!(matches!(second, SyncError::AlreadySyncing), "{second:?}");
+    assert_eq!(second.code(), "already_syncing");
+    let transport = flaky();
+    let round = sync(
+        &device,
+        &transport,
+        &RetryPolicy::default(),
+        &mut |_| {},
+        &|| NOW,
+    )
+    .unwrap_err();
+    assert!(matches!(round, SyncError::AlreadySyncing), "{round:?}");
+    assert!(transport.pushes.borrow().is_empty(), "nothing was sent");
+    let status = device.sync_status().unwrap();
+    assert_eq!(
+        (status.pending_changes, status.last_error_code),
+        (1, None),
+        "the refused round records nothing: the status is the running one's"
+    );
+    let wipe = device.wipe().unwrap_err();
+    assert!(matches!(wipe, StoreError::SyncRunning), "{wipe:?}");
+    assert!(device.get_any(&kiosk.meta.id).unwrap().is_some(), "kept");
+
+    drop(first);
+    assert!(!device.sync_status().unwrap().syncing);
+    let report = sync(
+        &device,
+        &transport,
+        &RetryPolicy::default(),
+        &mut |_| {},
+        &|| NOW,
+    )
+    .unwrap();
+    assert_eq!(report.pushed, 1);
+    drop(SyncSession::new(&device).unwrap());
+}
+
+#[test]
+fn the_sync_slot_is_given_back_after_an_error_and_a_panic() {
+    /// A transport whose every request panics (a host callback bug).
+    struct Panicking;
+    impl Transport for Panicking {
+        fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            panic!("host transport bug")
+        }
+        fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.push(body)
+        }
+        fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.push(body)
+        }
+        fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+            self.push(body)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let device = store(&dir, "d.sqlite");
+    device.create(Customer::new("Kiosk")).unwrap();
+    let policy = RetryPolicy::default();
+
+    let refused = sync(
+        &device,
+        &Refusing(503, "busy"),
+        &policy,
+        &mut |_| {},
+        &|| NOW,
+    );
+    assert_eq!(refused.unwrap_err().code(), "busy");
+    assert!(!device.sync_status().unwrap().syncing);
+
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sync(&device, &Panicking, &policy, &mut |_| {}, &|| NOW)
+    }));
+    assert!(panicked.is_err());
+    assert!(!device.sync_status().unwrap().syncing);
+    let session = SyncSession::new(&device).expect("free again after the panic");
+    assert!(session.build_push().unwrap().is_some(), "nothing was lost");
 }
