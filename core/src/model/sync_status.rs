@@ -20,7 +20,8 @@ pub struct SyncStatus {
     pub refused_documents: u64,
     /// Location pings recorded and not yet acknowledged by the server.
     pub pending_pings: u64,
-    /// A sync round is running on this store now.
+    /// A sync session (a [`crate::sync`] round, or a [`crate::SyncSession`] of its own) runs
+    /// on this store now.
     pub syncing: bool,
     /// Records of pulled snapshots this device could not read as the server sent them (a
     /// record format it does not know: the server is newer) and read from the document
