@@ -1087,7 +1087,7 @@ pub struct SyncStatus {
     pub last_error_code: Option<String>,
     /// The server position this device has pulled up to.
     pub cursor: i64,
-    /// A sync through this store object is running now.
+    /// A sync is running on this store now.
     pub syncing: bool,
     /// Location pings not yet acknowledged by the server.
     pub pending_pings: u64,
@@ -1108,14 +1108,6 @@ pub struct SyncStatus {
 
 impl From<fc::SyncStatus> for SyncStatus {
     fn from(s: fc::SyncStatus) -> Self {
-        let syncing = s.syncing;
-        SyncStatus::from_core(s, syncing)
-    }
-}
-
-impl SyncStatus {
-    pub(crate) fn from_core(s: fc::SyncStatus, syncing: bool) -> Self {
-        let syncing = syncing || s.syncing;
         SyncStatus {
             pending_changes: s.pending_changes,
             rejected_changes: s.rejected_changes,
@@ -1124,7 +1116,7 @@ impl SyncStatus {
             last_error: s.last_error,
             last_error_code: s.last_error_code,
             cursor: s.cursor,
-            syncing,
+            syncing: s.syncing,
             pending_pings: s.pending_pings,
             refused_documents: s.refused_documents,
             records_read_from_documents: s.records_read_from_documents,

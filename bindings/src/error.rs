@@ -105,6 +105,11 @@ pub enum FieldCrmError {
     /// local change stays on the device and syncs once the updated app connects.
     #[error("the server needs a newer version of the app: update it; local changes are kept")]
     UpgradeRequired,
+    /// A sync is already running on this store (another `sync` call, or the background
+    /// worker's): this call did nothing and waited for nothing. `wipe` during a sync is
+    /// refused the same way. Try again once it has ended.
+    #[error("a sync is already running on this store")]
+    AlreadySyncing,
     /// The server's response could not be read (`code` is the protocol's stable code).
     #[error("unreadable sync message: {code}")]
     Protocol { code: String },
@@ -206,6 +211,7 @@ impl From<fc::StoreError> for FieldCrmError {
             S::Automerge(e) => FieldCrmError::Document {
                 detail: e.to_string(),
             },
+            S::SyncRunning => FieldCrmError::AlreadySyncing,
         }
     }
 }
@@ -238,6 +244,7 @@ impl From<fc::SyncError> for FieldCrmError {
                 code: p.code().to_owned(),
             },
             fc::SyncError::Store(s) => s.into(),
+            fc::SyncError::AlreadySyncing => FieldCrmError::AlreadySyncing,
         }
     }
 }

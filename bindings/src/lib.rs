@@ -8,9 +8,8 @@
 //! [`FieldStore`] may be used from any number of threads at once.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use fieldcrm_core as fc;
 
@@ -35,14 +34,8 @@ fn guarded<T>(operation: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The guarded data is `()` or an `Option`: nothing a panicking holder can leave half-done.
+    // The guarded data is an `Option`: nothing a panicking holder can leave half-done.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn internal(operation: &str) -> FieldCrmError {
@@ -144,32 +137,15 @@ impl Subscription {
     }
 }
 
-/// Counts a running sync while alive; also on a panic's unwind.
-struct Syncing<'a>(&'a AtomicUsize);
-
-impl<'a> Syncing<'a> {
-    fn start(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Syncing(counter)
-    }
-}
-
-impl Drop for Syncing<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// An offline CRM store: one SQLite file holding the user's records, the upload queue and the
 /// sync state.
 #[derive(uniffi::Object)]
 pub struct FieldStore {
     /// `None` once closed. Calls clone the `Arc` and release the lock at once, so a long call
     /// never blocks `close()`; the store itself is dropped when the last running call ends.
+    /// One sync at a time is the core store's rule: a second one fails at once with
+    /// `AlreadySyncing`.
     store: RwLock<Option<Arc<fc::Store>>>,
-    syncing: AtomicUsize,
-    /// One sync at a time: two concurrent rounds would upload the same changes twice.
-    sync_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for FieldStore {
@@ -184,8 +160,6 @@ impl FieldStore {
     fn wrap(store: fc::Store) -> Arc<FieldStore> {
         Arc::new(FieldStore {
             store: RwLock::new(Some(Arc::new(store))),
-            syncing: AtomicUsize::new(0),
-            sync_lock: Mutex::new(()),
         })
     }
 
@@ -215,15 +189,13 @@ impl FieldStore {
     ) -> Result<SyncReport> {
         let store = self.store()?;
         guarded(operation, || {
-            let _one_at_a_time = lock(&self.sync_lock);
-            let _syncing = Syncing::start(&self.syncing);
             let report = match cancellation {
                 None => fc::sync(
                     &store,
                     transport,
                     &fc::RetryPolicy::default(),
                     &mut std::thread::sleep,
-                    &now_ms,
+                    &fc::now_ms,
                 )?,
                 Some(cancellation) => fc::sync(
                     &store,
@@ -233,7 +205,7 @@ impl FieldStore {
                     },
                     &fc::RetryPolicy::default(),
                     &mut |pause| cancellation.sleep(pause),
-                    &now_ms,
+                    &fc::now_ms,
                 )?,
             };
             Ok(report.into())
@@ -515,7 +487,7 @@ impl FieldStore {
     /// 180 m from the customer" before the rep checks in). The fix is validated as a check-in's.
     pub fn preview_verification(&self, customer_id: String, fix: GpsFix) -> Result<Verification> {
         self.with("preview_verification", |s| {
-            let now = now_ms();
+            let now = fc::now_ms();
             let fix: fc::Fix = fix.into();
             fix.validate("check_in", now)?;
             let stamp = fc::GpsStamp {
@@ -580,10 +552,7 @@ impl FieldStore {
     // -- sync ---------------------------------------------------------------------------------
 
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        self.with("sync_status", |s| {
-            let syncing = self.syncing.load(Ordering::SeqCst) > 0;
-            Ok(SyncStatus::from_core(s.sync_status()?, syncing))
-        })
+        self.with("sync_status", |s| Ok(s.sync_status()?.into()))
     }
 
     /// Changes the server refused, newest first. The edits stay in the local records.
@@ -617,18 +586,15 @@ impl FieldStore {
     /// Removes everything this device holds (records, pending changes, pings, rejected
     /// changes, the user binding) and leaves a valid empty store with a fresh actor id. `sync`
     /// does this by itself when the server answers `device_revoked`.
-    /// Waits for a running sync round to end first.
+    /// While a sync runs this fails at once with `AlreadySyncing` and wipes nothing.
     pub fn wipe(&self) -> Result<()> {
-        let store = self.store()?;
-        guarded("wipe", || {
-            let _one_at_a_time = lock(&self.sync_lock);
-            Ok(store.wipe()?)
-        })
+        self.with("wipe", |s| Ok(s.wipe()?))
     }
 
     /// One sync round through the host's transport: push every pending change, then pull every
     /// page. Offline errors are retried with backoff (up to 5 tries per request, sleeping on
-    /// this thread); the outcome is recorded in `sync_status`.
+    /// this thread); the outcome is recorded in `sync_status`. One sync at a time per store:
+    /// while one runs, another fails at once with `AlreadySyncing` (and records nothing).
     pub fn sync(&self, transport: Arc<dyn SyncTransport>) -> Result<SyncReport> {
         self.run_sync("sync", &TransportAdapter(transport), None)
     }
@@ -803,6 +769,8 @@ pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
+    use std::sync::atomic::AtomicUsize;
+
     use super::*;
 
     fn open(dir: &tempfile::TempDir) -> Arc<FieldStore> {
@@ -818,7 +786,7 @@ mod tests {
             lat: 53.55,
             lon: 9.93,
             source: LocationSource::Gps,
-            at: now_ms(),
+            at: fc::now_ms(),
         });
         customer.visit_radius_m = 100;
         let customer = store.create_customer(customer).unwrap();
@@ -827,7 +795,7 @@ mod tests {
             lat,
             lon: 9.93,
             accuracy_m: 10.0,
-            fix_at: now_ms(),
+            fix_at: fc::now_ms(),
             mock: false,
         };
         let preview = |f| store.preview_verification(customer.meta.id.clone(), f);
@@ -1001,5 +969,91 @@ mod tests {
             (1, Some("offline"))
         );
         assert!(cancellation.is_cancelled() && !status.syncing);
+    }
+
+    #[test]
+    fn a_second_sync_while_one_runs_is_refused_at_once() {
+        /// While its push is under way, the app starts another sync and a wipe on the same
+        /// store (the sync button during the background worker's round); then the server
+        /// refuses the push.
+        struct Reentrant {
+            store: Arc<FieldStore>,
+            during: Mutex<Vec<Result<()>>>,
+        }
+        impl Reentrant {
+            fn refused() -> Result<Vec<u8>> {
+                Err(FieldCrmError::ServerRefused {
+                    status: 401,
+                    code: "unauthorized".into(),
+                    retry_after_secs: None,
+                })
+            }
+        }
+        struct Refusing;
+        impl SyncTransport for Refusing {
+            fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Reentrant::refused()
+            }
+            fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Reentrant::refused()
+            }
+            fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Reentrant::refused()
+            }
+            fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Reentrant::refused()
+            }
+        }
+        impl SyncTransport for Reentrant {
+            fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                let second = self.store.sync(Arc::new(Refusing)).map(|_| ());
+                let wipe = self.store.wipe();
+                let syncing = self.store.sync_status().map(|s| s.syncing);
+                lock(&self.during).extend([second, wipe, syncing.map(|s| assert!(s))]);
+                Reentrant::refused()
+            }
+            fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Reentrant::refused()
+            }
+            fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Reentrant::refused()
+            }
+            fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+                Reentrant::refused()
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let task = store.create_task(new_task("Call back".into())).unwrap();
+        let transport = Arc::new(Reentrant {
+            store: store.clone(),
+            during: Mutex::new(Vec::new()),
+        });
+        let err = store.sync(transport.clone()).unwrap_err();
+        assert!(
+            matches!(err, FieldCrmError::ServerRefused { .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            *lock(&transport.during),
+            [
+                Err(FieldCrmError::AlreadySyncing),
+                Err(FieldCrmError::AlreadySyncing),
+                Ok(())
+            ]
+        );
+        assert!(store.get_task(task.meta.id).unwrap().is_some(), "not wiped");
+        let status = store.sync_status().unwrap();
+        assert_eq!(
+            (status.syncing, status.last_error_code.as_deref()),
+            (false, Some("unauthorized")),
+            "the running round's outcome, not the refused one's"
+        );
+        // Once it has ended, the next one runs.
+        let err = store.sync(Arc::new(Refusing)).unwrap_err();
+        assert!(
+            matches!(err, FieldCrmError::ServerRefused { .. }),
+            "{err:?}"
+        );
     }
 }

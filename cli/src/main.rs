@@ -8,13 +8,12 @@ mod session;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use fieldcrm_core::{
     AnyRecord, Customer, CustomerFilter, CustomerSummary, DEVICE_REVOKED, Fix, GeoLocation, Grade,
     HttpTransport, LocationSource, Millis, Query, QueryResult, RetryPolicy, Store, StoreError,
-    Visit, check_coordinates, distance_m, sync,
+    Visit, check_coordinates, distance_m, now_ms, sync,
 };
 
 use crate::api::Api;
@@ -152,12 +151,6 @@ struct CustomerFields {
 
 fn parse_grade(text: &str) -> Result<Grade, String> {
     Grade::parse(&text.to_ascii_uppercase()).ok_or_else(|| "expected A, B or C".to_owned())
-}
-
-fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn main() -> ExitCode {
@@ -575,25 +568,21 @@ fn status(store: &Store, session_path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `2026-05-03 14:02:11 UTC` (proleptic Gregorian calendar, from days since 1970-01-01).
+/// `2026-05-03 14:02:11 UTC`; a time outside the calendar's years (-9999 to 9999) as its
+/// milliseconds.
 fn utc(ms: Millis) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    match time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => format!("{ms} ms since 1970 (UTC)"),
+    }
 }
 
 #[cfg(test)]
@@ -605,6 +594,8 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc(1_790_000_000_000), "2026-09-21 14:13:20 UTC");
+        assert_eq!(utc(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(utc(i64::MAX), format!("{} ms since 1970 (UTC)", i64::MAX));
     }
 
     #[test]

@@ -75,6 +75,10 @@ pub enum StoreError {
     /// A key was given, but this build's SQLite is not SQLCipher.
     #[error("this build cannot encrypt stores (SQLCipher is not compiled in)")]
     EncryptionUnavailable,
+    /// A sync session is running on this store; [`crate::Store::wipe`] waits for none and
+    /// wipes nothing meanwhile (the round would go on writing into the wiped store).
+    #[error("a sync is running on this store")]
+    SyncRunning,
     #[error("file system error: {0}")]
     Io(#[from] std::io::Error),
     #[error("stored document {id} is unreadable: {detail}")]

@@ -4,33 +4,7 @@
 //! Both are pure functions of their inputs, so the device and the server compute the same
 //! result (the server recomputes verification after sync; its result is what managers see).
 
-use crate::model::{Customer, GpsStamp, Verification};
-use crate::query::distance_m;
-
-/// A point on the map, in degrees.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LatLon {
-    pub lat: f64,
-    pub lon: f64,
-}
-
-impl LatLon {
-    pub fn new(lat: f64, lon: f64) -> Self {
-        LatLon { lat, lon }
-    }
-
-    /// Within [-90, 90] x [-180, 180] and finite.
-    pub fn is_valid(&self) -> bool {
-        self.lat.is_finite()
-            && self.lon.is_finite()
-            && (-90.0..=90.0).contains(&self.lat)
-            && (-180.0..=180.0).contains(&self.lon)
-    }
-
-    pub fn distance_m(&self, other: &LatLon) -> f64 {
-        distance_m(self.lat, self.lon, other.lat, other.lon)
-    }
-}
+use crate::model::{Customer, GpsStamp, LatLon, Verification};
 
 /// Where a check-in was, against where the customer is:
 /// - verified when the whole accuracy circle lies inside the visit radius

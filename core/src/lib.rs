@@ -29,8 +29,7 @@ mod visits;
 
 pub use error::{ImportError, Result, StoreError, ValidationError};
 pub use geo::{
-    DayPlan, EXACT_UP_TO, LatLon, plan_day, plan_day_brute_force, plan_day_heuristic,
-    verify_check_in,
+    DayPlan, EXACT_UP_TO, plan_day, plan_day_brute_force, plan_day_heuristic, verify_check_in,
 };
 #[cfg(feature = "http")]
 pub use http_transport::HttpTransport;
@@ -41,15 +40,15 @@ pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{
     CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal,
-    TaskSummary, VisitSummary, distance_m,
+    TaskSummary, VisitSummary,
 };
 pub use records::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
 pub use refetch::{OutgoingRefetch, RefetchOutcome};
 pub use refused::{DOCUMENT_REFUSED, RefusedDocument};
-pub use route::{Fix, RouteReview, review_route};
+pub use route::{RouteReview, review_route};
 pub use store::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange, Store,
-    StoreKey, SyncStatus, VerifyReport,
+    StoreKey, VerifyReport, now_ms,
 };
 pub use sync::{
     DEVICE_REVOKED, MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome,

@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
 
+mod place;
+pub use place::{Fix, LatLon, distance_m};
+mod sync_status;
+pub use sync_status::SyncStatus;
+
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
 

@@ -5,9 +5,8 @@
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::Result;
-use crate::model::Millis;
+use crate::model::{Fix, Millis};
 use crate::protocol::{MAX_PINGS_PER_BATCH, PingAck, PingUpload};
-use crate::route::Fix;
 use crate::store::{Store, now_ms};
 
 /// Acknowledged pings are kept this long on the device (for the rep's own route view), then

@@ -24,8 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::Kind;
-use crate::route::Fix;
+use crate::model::{Fix, Kind};
 
 mod bounded;
 mod v1;

@@ -1,12 +1,10 @@
 //! Read-only queries over the projections. Readers take a `&Connection` and never load
 //! Automerge documents.
 
-use geo::{Distance, Haversine, Point};
 use rusqlite::{Connection, Row, params};
 
 use crate::error::Result;
 use crate::model::*;
-use crate::store::SyncStatus;
 
 /// What an app can ask the store, directly ([`crate::Store::query`]) or live
 /// ([`crate::Store::subscribe`]).
@@ -496,11 +494,6 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
 }
 
 const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
-
-/// Haversine distance in metres.
-pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    Haversine.distance(Point::new(lon1, lat1), Point::new(lon2, lat2))
-}
 
 /// k-nearest customers: grow a bounding box in the R*Tree until it holds `k` candidates, then
 /// make sure nothing nearer lies outside the box's inscribed circle, refining with exact

@@ -157,7 +157,7 @@ mod tests {
         let good = source.create(Customer::new("Hotel Spree")).unwrap();
         let damaged = source.create(Customer::new("Café Mitte")).unwrap();
         let device = Store::open(dir.path().join("d.sqlite")).unwrap();
-        let session = SyncSession::new(&device);
+        let session = SyncSession::new(&device).unwrap();
         assert!(session.build_refetches().unwrap().is_empty());
 
         let snapshot = |c: &Customer| PulledDoc {
@@ -244,7 +244,7 @@ mod tests {
             .create(Contact::new(&customer.meta.id, "Jens Petersen"))
             .unwrap();
         let device = Store::open(dir.path().join("d.sqlite")).unwrap();
-        let session = SyncSession::new(&device);
+        let session = SyncSession::new(&device).unwrap();
         // The contact's bytes filed as a customer: the chunk check passes, verification fails.
         let mut claimed = customer.clone();
         claimed.meta.id = contact.meta.id.clone();
@@ -328,7 +328,7 @@ mod tests {
                 .record_refused_document(&format!("doc-{n:03}"), "malformed_data", "bad", NOW)
                 .unwrap();
         }
-        let session = SyncSession::new(&device);
+        let session = SyncSession::new(&device).unwrap();
         let requests = session.build_refetches().unwrap();
         assert_eq!(
             requests.iter().map(|r| r.doc_ids.len()).collect::<Vec<_>>(),

@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::geo::LatLon;
-use crate::model::{GpsStamp, Millis, Verification, VisitStatus};
+pub use crate::model::Fix;
+use crate::model::{GpsStamp, LatLon, Millis, Verification, VisitStatus};
 
 /// No fix for longer than this starts a new segment.
 pub const GAP_AFTER_MS: Millis = 15 * 60 * 1000;
@@ -23,23 +23,6 @@ pub const STALE_AFTER_MS: Millis = 2 * 60 * 1000;
 /// A fix may be this far ahead of the clock it is compared with (clock drift); further is
 /// refused as a fix time in the future.
 pub const FUTURE_TOLERANCE_MS: Millis = 10 * 60 * 1000;
-
-/// One GPS fix: a location ping, or the fix of a check-in/out.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Fix {
-    /// When the fix was taken (milliseconds since 1970).
-    pub at: Millis,
-    pub lat: f64,
-    pub lon: f64,
-    pub accuracy_m: f64,
-    pub mock: bool,
-}
-
-impl Fix {
-    pub fn point(&self) -> LatLon {
-        LatLon::new(self.lat, self.lon)
-    }
-}
 
 /// What lies between two consecutive fixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

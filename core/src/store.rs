@@ -24,9 +24,10 @@ mod sync_api;
 mod wipe;
 
 pub use encryption::StoreKey;
+pub(crate) use sync_api::SyncSlot;
 pub use sync_api::{
     ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange,
-    SyncStatus, VerifyReport,
+    VerifyReport,
 };
 
 /// How many Automerge documents stay in memory between uses.
@@ -44,8 +45,8 @@ struct Inner {
 pub struct Store {
     inner: Mutex<Inner>,
     live: Arc<LiveQueries>,
-    /// Sync rounds running now (see [`crate::sync`]).
-    syncing: std::sync::atomic::AtomicUsize,
+    /// Whether a sync session holds the store's one sync slot (see [`SyncSlot`]).
+    syncing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Store {
@@ -54,10 +55,12 @@ impl std::fmt::Debug for Store {
     }
 }
 
-pub(crate) fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
+/// The device clock in milliseconds since 1970 (0 before 1970); the one clock of the core,
+/// the bindings and the CLI.
+pub fn now_ms() -> Millis {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+        Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+    })
 }
 
 fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
@@ -201,7 +204,7 @@ impl Store {
                 user,
             }),
             live: Arc::new(LiveQueries::default()),
-            syncing: std::sync::atomic::AtomicUsize::new(0),
+            syncing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -5,11 +5,12 @@ use rusqlite::params;
 
 use crate::ValidationError;
 use crate::error::{Result, StoreError};
-use crate::geo::{LatLon, plan_day, verify_check_in};
+use crate::geo::{plan_day, verify_check_in};
 use crate::model::{
-    Customer, GpsStamp, Millis, Verification, Visit, VisitStatus, check_coordinates, timestamp,
+    Customer, Fix, GpsStamp, LatLon, Millis, Verification, Visit, VisitStatus, check_coordinates,
+    timestamp,
 };
-use crate::route::{FUTURE_TOLERANCE_MS, Fix};
+use crate::route::FUTURE_TOLERANCE_MS;
 use crate::store::{Store, now_ms};
 
 impl Fix {

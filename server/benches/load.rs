@@ -755,7 +755,7 @@ impl Transport for Counting<'_> {
 
 /// Pushes everything pending in `store`, `batch` changes per request. Returns the count.
 fn push_all(store: &Store, transport: &dyn Transport, batch: u32) -> BenchResult<usize> {
-    let mut session = SyncSession::new(store);
+    let mut session = SyncSession::new(store)?;
     session.push_batch = batch;
     let mut pushed = 0;
     while let Some(push) = session.build_push()? {
@@ -780,7 +780,7 @@ fn push_all(store: &Store, transport: &dyn Transport, batch: u32) -> BenchResult
 
 /// Pulls every page into `store`; returns (pages, documents applied).
 fn pull_all(store: &Store, transport: &dyn Transport) -> BenchResult<(u32, u32)> {
-    let session = SyncSession::new(store);
+    let session = SyncSession::new(store)?;
     let (mut pages, mut docs) = (0, 0);
     loop {
         let response = transport.pull(session.build_pull()?)?;
@@ -1025,7 +1025,7 @@ fn bootstrap(http: &ureq::Agent, server: &Server, dir: &Path, scale: f64) -> Ben
     let store = device_store(http, base, &manager, &dir.join("bootstrap.sqlite"))?;
     let inner = HttpTransport::new(base, &manager.token);
     let transport = Counting::new(&inner);
-    let session = SyncSession::new(&store);
+    let session = SyncSession::new(&store)?;
     let pull_route = "fieldcrm_http_request_seconds_sum{method=\"POST\",route=\"/v1/sync/pull\"}";
     let server_pull_before = server.metric(http, pull_route)?;
 
@@ -1167,7 +1167,7 @@ fn push_rounds(http: &ureq::Agent, base: &str, dir: &Path) -> BenchResult<()> {
         started.elapsed().as_secs_f64()
     ));
     let mut rng = SmallRng::seed_from_u64(SEED ^ 0x0100);
-    let session = SyncSession::new(&store);
+    let session = SyncSession::new(&store)?;
     let (mut rounds, mut transport_only) = (Vec::new(), Vec::new());
     for round in 0..PUSH_ROUNDS {
         for i in 0..PUSH_EDITS {
@@ -1475,7 +1475,7 @@ fn prepare_device(
             store.update(edited)?;
         }
     }
-    let mut session = SyncSession::new(store);
+    let mut session = SyncSession::new(store)?;
     session.push_batch = LOAD_BATCH as u32;
     let mut bodies = Vec::with_capacity(batches);
     while let Some(push) = session.build_push()? {
@@ -1572,7 +1572,7 @@ fn paged_check(http: &ureq::Agent, base: &str, dir: &Path, customers: usize) -> 
     let rep = login(http, base, "load-rep-00")?;
     let store = device_store(http, base, &rep, &dir.join("paged.sqlite"))?;
     let transport = HttpTransport::new(base, &rep.token);
-    let mut session = SyncSession::new(&store);
+    let mut session = SyncSession::new(&store)?;
     session.page_size = 100;
     let mut pages = 0;
     loop {

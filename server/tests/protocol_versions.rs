@@ -30,7 +30,7 @@ fn organisation(launch: Launch<'_>) -> OrgServer {
 
 /// A session of `device` speaking `version`.
 fn session(device: &Device, version: u8) -> SyncSession<'_> {
-    let mut session = SyncSession::new(&device.store);
+    let mut session = SyncSession::new(&device.store).unwrap();
     session.protocol_version = version;
     session
 }

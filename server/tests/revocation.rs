@@ -154,7 +154,7 @@ fn the_revoke_command_refuses_the_phone_and_its_actor_cannot_push_again() {
     let mut kiosk = Customer::new("Forged");
     kiosk.territory = Some("harbour".into());
     phone.store.create(kiosk).unwrap();
-    let session = SyncSession::new(&phone.store);
+    let session = SyncSession::new(&phone.store).unwrap();
     let push = session.build_push().unwrap().unwrap();
     let response = HttpTransport::new(&server.base, &token)
         .push(push.body)

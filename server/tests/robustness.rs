@@ -504,7 +504,7 @@ fn a_device_offline_for_the_whole_run_syncs_thousands_of_changes_in_pages() {
     assert_eq!(offline.store.sync_status().unwrap().pending_changes, 3_000);
 
     let transport = offline.transport(&server.base);
-    let mut session = SyncSession::new(&offline.store);
+    let mut session = SyncSession::new(&offline.store).unwrap();
     session.push_batch = 400;
     session.page_size = 64;
     assert_eq!(push_all(&session, &transport), 8);
@@ -512,7 +512,7 @@ fn a_device_offline_for_the_whole_run_syncs_thousands_of_changes_in_pages() {
     assert_eq!(pull_all(&session, &transport), 6);
 
     let transport = manager.transport(&server.base);
-    let mut session = SyncSession::new(&manager.store);
+    let mut session = SyncSession::new(&manager.store).unwrap();
     session.page_size = 50;
     assert_eq!(pull_all(&session, &transport), 6, "300 new documents");
     online.sync(&server.base);

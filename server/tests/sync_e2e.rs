@@ -461,7 +461,7 @@ fn small_pages_still_deliver_every_change_of_documents_edited_later() {
         ana.sync();
     }
     let pull_in_pages = |device: &Device, page_size: u32| {
-        let mut session = SyncSession::new(&device.store);
+        let mut session = SyncSession::new(&device.store).unwrap();
         session.page_size = page_size;
         let mut pages = 0;
         loop {

@@ -95,6 +95,59 @@ fn core_does_network_io_only_in_its_http_transport_behind_the_feature() {
     }
 }
 
+/// The modules of core that `file` names through `crate::` (`crate::model::X`,
+/// `use crate::{model, error}`), comments left out.
+fn crate_modules_named(text: &str) -> Vec<String> {
+    let code: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut named = Vec::new();
+    for rest in code.split("crate::").skip(1) {
+        match rest.strip_prefix('{') {
+            Some(group) => {
+                let group = group.split('}').next().unwrap_or("");
+                named.extend(group.split(',').map(ident).filter(|m| !m.is_empty()));
+            }
+            None => named.push(ident(rest)),
+        }
+    }
+    named
+}
+
+#[test]
+fn the_model_and_the_pure_geography_have_no_path_to_storage_or_sync() {
+    let src = root().join("core/src");
+    let mut files = vec![src.join("geo.rs"), src.join("route.rs")];
+    rust_files(&src.join("model"), &mut files);
+    assert!(files.len() > 2, "core/src/model/ holds the leaf types");
+    // Pure modules only: naming `crate::Store` (a re-export) would be a path to SQLite too.
+    let allowed = ["model", "error", "geo", "route"];
+    for file in files {
+        let text = read(&file);
+        assert!(
+            !text.contains("rusqlite"),
+            "{} uses SQLite: it must stay a pure function of its inputs",
+            file.display()
+        );
+        for module in crate_modules_named(&text) {
+            assert!(
+                allowed.contains(&module.as_str()),
+                "{} uses crate::{module}: the model, geo.rs and route.rs name only {allowed:?} \
+                 (no query, store, sync or protocol)",
+                file.display()
+            );
+        }
+    }
+}
+
 /// Every migration file in `dir`, by number; fails on a number used twice.
 fn migrations(dir: &Path) -> BTreeMap<u32, String> {
     let mut by_number = BTreeMap::new();

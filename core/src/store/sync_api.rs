@@ -3,6 +3,7 @@
 //! client (`sync.rs`) moves these values.
 
 use super::*;
+use crate::model::SyncStatus;
 
 /// A local change not yet acknowledged by the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,45 +85,18 @@ pub struct RejectedChange {
     pub at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyncStatus {
-    pub pending_changes: u64,
-    pub cursor: i64,
-    pub last_sync_at: Option<Millis>,
-    pub last_attempt_at: Option<Millis>,
-    pub last_error: Option<String>,
-    /// The last error's stable code: `offline`, the server's error code (`token_expired`,
-    /// `forbidden`, ...), a protocol code (`malformed_message`, ...) or `storage`.
-    pub last_error_code: Option<String>,
-    pub rejected_changes: u64,
-    /// Documents this device could not load from what the server sent (see
-    /// [`Store::refused_documents`]); while any remain, the last error's code is
-    /// `document_refused` unless a later error replaced it. Each sync fetches them again.
-    pub refused_documents: u64,
-    /// Location pings recorded and not yet acknowledged by the server.
-    pub pending_pings: u64,
-    /// A sync round is running on this store now.
-    pub syncing: bool,
-    /// Records of pulled snapshots this device could not read as the server sent them (a
-    /// record format it does not know: the server is newer) and read from the document
-    /// instead, since the store was made. Nothing is lost; a growing number says the app is
-    /// older than the server.
-    pub records_read_from_documents: u64,
-    /// Documents this device holds that read without some of their fields: a field held a
-    /// value of the wrong type (a string where a number is expected, written by a buggy or
-    /// newer peer). The record shows without it and the value stays in the document; each
-    /// counts until a later version of it reads whole.
-    pub partly_read_documents: u64,
-}
+/// The store's one sync slot: one sync at a time per store, whoever embeds it, because two
+/// rounds at once would upload the same changes twice and could apply a page over a cursor the
+/// other moved. Held by a [`crate::SyncSession`] from its start to its drop, so it is given
+/// back on every exit: a return, an error, a panic unwinding through the holder.
+#[derive(Debug)]
+pub(crate) struct SyncSlot<'s>(&'s Store);
 
-/// A sync round in progress (see [`Store::sync_round`]).
-pub(crate) struct SyncRound<'s>(&'s Store);
-
-impl Drop for SyncRound<'_> {
+impl Drop for SyncSlot<'_> {
     fn drop(&mut self) {
         self.0
             .syncing
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         self.0.notify_sync_state();
     }
 }
@@ -625,15 +599,18 @@ impl Store {
     }
 
     pub(super) fn is_syncing(&self) -> bool {
-        self.syncing.load(std::sync::atomic::Ordering::SeqCst) > 0
+        self.syncing.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Marks a sync round as running until the guard drops (live sync statuses see both).
-    pub(crate) fn sync_round(&self) -> SyncRound<'_> {
+    /// Takes the sync slot until the returned guard drops, or `None` at once while another
+    /// session holds it (never a wait). Live sync statuses see both ends.
+    pub(crate) fn claim_sync_slot(&self) -> Option<SyncSlot<'_>> {
+        use std::sync::atomic::Ordering::SeqCst;
         self.syncing
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            .compare_exchange(false, true, SeqCst, SeqCst)
+            .ok()?;
         self.notify_sync_state();
-        SyncRound(self)
+        Some(SyncSlot(self))
     }
 
     /// [`Store::sync_state_changed`] for modules that do not hold the lock.

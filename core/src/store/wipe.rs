@@ -4,8 +4,10 @@
 
 use automerge::ActorId;
 
-use super::Store;
-use crate::error::Result;
+use std::sync::MutexGuard;
+
+use super::{Inner, Store, SyncSlot};
+use crate::error::{Result, StoreError};
 
 impl Store {
     /// Removes everything this device holds and leaves a valid empty store: no records, no
@@ -16,8 +18,25 @@ impl Store {
     /// Deleted pages are overwritten (`secure_delete`) and the write-ahead log is truncated,
     /// so the data does not linger in the file. Every table of the schema is emptied, so a
     /// table added by a later migration is covered too. Live queries see the empty store.
+    ///
+    /// While a sync session runs on the store this is [`StoreError::SyncRunning`] at once and
+    /// nothing is wiped ([`crate::sync`] wipes by itself when the server says so).
     pub fn wipe(&self) -> Result<()> {
-        let mut inner = self.lock();
+        let inner = self.lock();
+        // Checked under the store's lock: a session that starts after this reads the wiped
+        // store, one that started before is refused.
+        if self.is_syncing() {
+            return Err(StoreError::SyncRunning);
+        }
+        self.wipe_locked(inner)
+    }
+
+    /// [`Store::wipe`] from inside the sync session holding `_slot` (a revoked device).
+    pub(crate) fn wipe_in_sync(&self, _slot: &SyncSlot<'_>) -> Result<()> {
+        self.wipe_locked(self.lock())
+    }
+
+    fn wipe_locked(&self, mut inner: MutexGuard<'_, Inner>) -> Result<()> {
         let actor = ActorId::random();
         {
             inner.conn.pragma_update(None, "secure_delete", "ON")?;

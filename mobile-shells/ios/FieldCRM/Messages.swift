@@ -55,6 +55,8 @@ extension FieldCrmError {
             return "This device was removed from your organisation. Its FieldCRM data has been deleted."
         case .UpgradeRequired:
             return "The server needs a newer version of FieldCRM. Update the app: your changes are kept on this device."
+        case .AlreadySyncing:
+            return "A sync is already running. Try again when it has finished."
         case let .Protocol(code):
             return "The server's answer could not be read (\(code)). Update FieldCRM."
         case let .Internal(operation):

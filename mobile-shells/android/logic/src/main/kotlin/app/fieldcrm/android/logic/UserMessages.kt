@@ -29,6 +29,7 @@ fun FieldCrmException.userMessage(): String = when (this) {
         "Your administrator has signed this phone out. Its FieldCRM data has been removed."
     is FieldCrmException.UpgradeRequired ->
         "The server needs a newer version of FieldCRM. Update the app: your changes are kept on this phone."
+    is FieldCrmException.AlreadySyncing -> "A sync is already running. Try again when it has finished."
     is FieldCrmException.Protocol -> "The server's answer could not be read ($code). Is the app up to date?"
     is FieldCrmException.Internal -> "Something went wrong ($operation). Please try again."
 }
