@@ -24,6 +24,7 @@ mod schema;
 pub mod sqlite_file;
 mod store;
 mod sync;
+mod unknown_values;
 mod visits;
 
 pub use error::{ImportError, Result, StoreError, ValidationError};
@@ -53,6 +54,7 @@ pub use sync::{
     RetryPolicy, SyncError, SyncReport, SyncSession, Transport, TransportError, UPGRADE_REQUIRED,
     sync,
 };
+pub use unknown_values::UnknownValue;
 pub use visits::{DayRoute, PlannedStop};
 
 /// For the fuzz targets in `fuzz/` only: the chunk framing checks, which are otherwise private.

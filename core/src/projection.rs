@@ -92,7 +92,7 @@ pub(crate) fn project(tx: &Transaction<'_>, record: &AnyRecord, fresh: bool) -> 
                 v.status.as_str(),
                 v.check_in.as_ref().map(|c| c.at),
                 v.check_out.as_ref().map(|c| c.at),
-                v.verification.map(Verification::as_str),
+                v.verification.as_ref().map(Verification::as_str),
                 v.meta.deleted,
                 v.meta.updated_at
             ])?;
@@ -153,7 +153,7 @@ fn project_customer(tx: &Transaction<'_>, c: &Customer, fresh: bool) -> Result<(
                 c.meta.id,
                 c.name,
                 c.customer_kind.as_str(),
-                c.grade.map(Grade::as_str),
+                c.grade.as_ref().map(Grade::as_str),
                 c.owner,
                 c.territory,
                 c.address.city,

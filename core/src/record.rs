@@ -247,29 +247,13 @@ fn string_map(f: &Fields, key: &str) -> Result<BTreeMap<String, String>, Validat
         .collect()
 }
 
-fn parse_enum<T>(
-    field: &str,
-    value: String,
-    parse: fn(&str) -> Option<T>,
-) -> Result<T, ValidationError> {
-    parse(&value).ok_or(ValidationError::UnknownValue {
-        field: field.to_owned(),
-        value,
-    })
+/// An enum field as the document holds it: a value this code does not know reads as `Unknown`.
+fn req_enum<T>(f: &Fields, key: &str, parse: fn(&str) -> T) -> Result<T, ValidationError> {
+    Ok(parse(&req_str(f, key)?))
 }
 
-fn req_enum<T>(f: &Fields, key: &str, parse: fn(&str) -> Option<T>) -> Result<T, ValidationError> {
-    parse_enum(key, req_str(f, key)?, parse)
-}
-
-fn opt_enum<T>(
-    f: &Fields,
-    key: &str,
-    parse: fn(&str) -> Option<T>,
-) -> Result<Option<T>, ValidationError> {
-    opt_str(f, key)?
-        .map(|v| parse_enum(key, v, parse))
-        .transpose()
+fn opt_enum<T>(f: &Fields, key: &str, parse: fn(&str) -> T) -> Result<Option<T>, ValidationError> {
+    Ok(opt_str(f, key)?.map(|v| parse(&v)))
 }
 
 fn read_meta(f: &Fields) -> Result<RecordMeta, ValidationError> {
@@ -296,12 +280,21 @@ fn read_gps(f: &Fields, key: &str) -> Result<Option<GpsStamp>, ValidationError> 
     }))
 }
 
+/// The furthest state reached ([`VisitStatus::rank`]). A reached state this code does not know
+/// makes the status unknown (the first such in text order, the same on every replica): it
+/// cannot be ranked against the others.
 fn read_visit_status(f: &Fields) -> Result<VisitStatus, ValidationError> {
     let reached = set(f, "status")?;
     let mut furthest = None::<VisitStatus>;
     for state in reached {
-        let status = parse_enum("status", state, VisitStatus::parse)?;
-        if furthest.is_none_or(|current| status.rank() > current.rank()) {
+        let status = VisitStatus::parse(&state);
+        if status.is_unknown() {
+            return Ok(status);
+        }
+        if furthest
+            .as_ref()
+            .is_none_or(|current| status.rank() > current.rank())
+        {
             furthest = Some(status);
         }
     }
@@ -1052,17 +1045,12 @@ impl AnyRecord {
     ) -> Result<(), ValidationError> {
         check_written_once(old, self)?;
         match (old, self) {
-            (AnyRecord::Visit(o), AnyRecord::Visit(n)) if !o.status.can_move_to(n.status) => {
-                return Err(ValidationError::StatusRegression {
-                    from: o.status.to_string(),
-                    to: n.status.to_string(),
-                });
-            }
+            (AnyRecord::Visit(o), AnyRecord::Visit(n)) => o.status.check_move_to(&n.status)?,
             (AnyRecord::Opportunity(o), AnyRecord::Opportunity(n)) => {
                 n.stage_history = o.stage_history.clone();
                 if o.stage != n.stage {
                     n.stage_history.push(StageChange {
-                        stage: n.stage,
+                        stage: n.stage.clone(),
                         at: now,
                         by: user.to_owned(),
                     });
@@ -1077,7 +1065,7 @@ impl AnyRecord {
     pub(crate) fn prepare_create(&mut self, now: Millis, user: &str) {
         if let AnyRecord::Opportunity(o) = self {
             o.stage_history = vec![StageChange {
-                stage: o.stage,
+                stage: o.stage.clone(),
                 at: now,
                 by: user.to_owned(),
             }];

@@ -253,6 +253,7 @@ impl Store {
         meta.deleted = false;
         let mut any = record.into_any();
         any.prepare_create(now, &inner.user);
+        crate::unknown_values::check_none_new(None, &any)?;
         any.validate()?;
         let id = any.meta().id.clone();
         if inner.doc(&id)?.is_some() {
@@ -280,6 +281,7 @@ impl Store {
             return R::from_any(any).ok_or(StoreError::NotFound { id });
         }
         set_updated_at(&mut any, now);
+        crate::unknown_values::check_none_new(Some(&old), &any)?;
         any.check_update(&old, now, &user)?;
         any.validate()?;
         let doc = inner

@@ -510,9 +510,12 @@ impl World {
     fn track_extras(&mut self, record: &AnyRecord) {
         match record {
             AnyRecord::Visit(v) => {
-                let furthest = self.furthest.entry(v.meta.id.clone()).or_insert(v.status);
+                let furthest = self
+                    .furthest
+                    .entry(v.meta.id.clone())
+                    .or_insert(v.status.clone());
                 if v.status.rank() > furthest.rank() {
-                    *furthest = v.status;
+                    *furthest = v.status.clone();
                 }
             }
             AnyRecord::Opportunity(o) => {
@@ -590,9 +593,9 @@ impl World {
                 let Some(id) = self.pick(Kind::Visit, target) else {
                     return;
                 };
-                let next = VisitStatus::ALL[status];
+                let next = VisitStatus::ALL[status].clone();
                 self.edit::<Visit>(replica, &id, |v| {
-                    if !v.status.can_move_to(next) {
+                    if !v.status.can_move_to(&next) {
                         return false;
                     }
                     v.status = next;
@@ -629,7 +632,7 @@ impl World {
                     return;
                 };
                 self.edit::<Opportunity>(replica, &id, |o| {
-                    o.stage = Stage::ALL[stage];
+                    o.stage = Stage::ALL[stage].clone();
                     true
                 });
             }
@@ -655,7 +658,7 @@ impl World {
                     return;
                 };
                 self.edit::<Task>(replica, &id, |t| {
-                    t.status = TaskStatus::ALL[status];
+                    t.status = TaskStatus::ALL[status].clone();
                     true
                 });
             }
@@ -668,7 +671,7 @@ impl World {
                     return;
                 };
                 self.edit::<Case>(replica, &id, |c| {
-                    c.status = CaseStatus::ALL[status];
+                    c.status = CaseStatus::ALL[status].clone();
                     true
                 });
             }
@@ -735,7 +738,7 @@ impl World {
                     return;
                 };
                 let mut c = Case::new(customer, "Complaint");
-                c.severity = Severity::ALL[severity];
+                c.severity = Severity::ALL[severity].clone();
                 self.create(replica, c);
             }
         }
@@ -1005,7 +1008,7 @@ fn edit_customer(c: &mut Customer, edit: &CustomerEdit) {
     let opt = |index: Option<usize>, values: &[&str]| index.map(|i| values[i].to_owned());
     match *edit {
         CustomerEdit::Name(i) => c.name = NAMES[i].to_owned(),
-        CustomerEdit::Grade(i) => c.grade = i.map(|i| Grade::ALL[i]),
+        CustomerEdit::Grade(i) => c.grade = i.map(|i| Grade::ALL[i].clone()),
         CustomerEdit::City(i) => c.address.city = opt(i, CITIES),
         CustomerEdit::AddPhone(i) => {
             c.phones.insert(PHONES[i].to_owned());
@@ -1128,7 +1131,7 @@ fn summary(c: &Customer, visits: &[Visit]) -> CustomerSummary {
         id: c.meta.id.clone(),
         name: c.name.clone(),
         city: c.address.city.clone(),
-        grade: c.grade,
+        grade: c.grade.clone(),
         owner: c.owner.clone(),
         territory: c.territory.clone(),
         lat: c.location.as_ref().map(|l| l.lat),
@@ -1276,10 +1279,10 @@ fn check_projections(store: &Store, replicas: usize) {
                         rep: v.rep.clone(),
                         planned_start: v.planned_start,
                         planned_end: v.planned_end,
-                        status: v.status,
+                        status: v.status.clone(),
                         check_in_at: v.check_in.as_ref().map(|s| s.at),
                         check_out_at: v.check_out.as_ref().map(|s| s.at),
-                        verification: v.verification,
+                        verification: v.verification.clone(),
                     },
                 ))
             })
@@ -1303,7 +1306,7 @@ fn check_projections(store: &Store, replicas: usize) {
     let mut totals: BTreeMap<(Stage, String), (u32, i64)> = BTreeMap::new();
     for o in opportunities.iter().filter(|o| !o.meta.deleted) {
         let total = totals
-            .entry((o.stage, o.amount.currency.clone()))
+            .entry((o.stage.clone(), o.amount.currency.clone()))
             .or_default();
         total.0 += 1;
         total.1 += o.amount.minor;
@@ -1356,18 +1359,18 @@ fn check_projections(store: &Store, replicas: usize) {
             id: c.meta.id.clone(),
             customer_id: c.customer_id.clone(),
             subject: c.subject.clone(),
-            severity: c.severity,
-            status: c.status,
+            severity: c.severity.clone(),
+            status: c.status.clone(),
         })
         .collect();
-    let severity_rank = |s: Severity| match s {
+    let severity_rank = |s: &Severity| match s {
         Severity::Critical => 0,
         Severity::High => 1,
         Severity::Medium => 2,
-        Severity::Low => 3,
+        Severity::Low | Severity::Unknown(_) => 3,
     };
     expected.sort_by(|a, b| {
-        (severity_rank(a.severity), &a.id).cmp(&(severity_rank(b.severity), &b.id))
+        (severity_rank(&a.severity), &a.id).cmp(&(severity_rank(&b.severity), &b.id))
     });
     assert_eq!(
         store

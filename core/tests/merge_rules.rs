@@ -410,7 +410,11 @@ fn stage_history_appends_from_both_sides() {
     b.store.update(on_b).unwrap();
     exchange(&a.store, &b.store);
     let merged: Opportunity = both(&a, &b, &o.meta.id);
-    let stages: BTreeSet<Stage> = merged.stage_history.iter().map(|c| c.stage).collect();
+    let stages: BTreeSet<Stage> = merged
+        .stage_history
+        .iter()
+        .map(|c| c.stage.clone())
+        .collect();
     assert_eq!(
         stages,
         BTreeSet::from([Stage::Lead, Stage::Qualified, Stage::Proposal])
