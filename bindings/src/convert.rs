@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use fieldcrm_core as fc;
 
-/// Declares a field-less uniffi enum with the same variants as a core enum, and both `From`s.
+/// Declares a uniffi enum with the same variants as a core enum, and both `From`s. Closed
+/// enums are field-less; enums whose values records hold (`stored`) add
+/// `Unknown { value }`, as core's do: a value a newer app wrote, kept and shown as read.
 macro_rules! mirror_enum {
     ($(#[$meta:meta])* $name:ident = $core:path { $($variant:ident),+ $(,)? }) => {
         $(#[$meta])*
@@ -29,23 +31,54 @@ macro_rules! mirror_enum {
             }
         }
     };
+    (stored $(#[$meta:meta])* $name:ident = $core:path { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, uniffi::Enum)]
+        pub enum $name {
+            $($variant,)+
+            /// A value a newer app version wrote that this one does not know, as the record
+            /// holds it: show it as unknown. It is kept when the record is saved, and the store
+            /// refuses one the app did not read from the record.
+            Unknown { value: String },
+        }
+
+        impl From<$core> for $name {
+            fn from(value: $core) -> Self {
+                use $core as C;
+                match value {
+                    $(C::$variant => $name::$variant,)+
+                    C::Unknown(value) => $name::Unknown { value },
+                }
+            }
+        }
+
+        impl From<$name> for $core {
+            fn from(value: $name) -> Self {
+                use $core as C;
+                match value {
+                    $($name::$variant => C::$variant,)+
+                    $name::Unknown { value } => C::Unknown(value),
+                }
+            }
+        }
+    };
 }
 
 mirror_enum!(
     /// The six kinds of record.
     RecordKind = fc::Kind { Customer, Contact, Opportunity, Visit, Task, Case }
 );
-mirror_enum!(CustomerKind = fc::CustomerKind { Company, Person });
-mirror_enum!(Grade = fc::Grade { A, B, C });
+mirror_enum!(stored CustomerKind = fc::CustomerKind { Company, Person });
+mirror_enum!(stored Grade = fc::Grade { A, B, C });
 mirror_enum!(
-    LocationSource = fc::LocationSource {
+    stored LocationSource = fc::LocationSource {
         Gps,
         Geocoded,
         Manual
     }
 );
 mirror_enum!(
-    Stage = fc::Stage {
+    stored Stage = fc::Stage {
         Lead,
         Qualified,
         Proposal,
@@ -55,22 +88,25 @@ mirror_enum!(
     }
 );
 mirror_enum!(
-    /// Visit states only move forward: planned < in progress < skipped < cancelled < done.
+    stored
+    /// Visit states only move forward: planned < in progress < skipped < cancelled < done. From
+    /// an unknown state the store refuses any change of status (`UnknownStatus`).
     VisitStatus = fc::VisitStatus { Planned, InProgress, Done, Cancelled, Skipped }
 );
 mirror_enum!(
+    stored
     /// Whether a check-in happened at the customer (distance against the visit radius).
     Verification = fc::Verification { Verified, Uncertain, OutOfRange, NoCustomerLocation }
 );
 mirror_enum!(
-    TaskStatus = fc::TaskStatus {
+    stored TaskStatus = fc::TaskStatus {
         Open,
         Done,
         Cancelled
     }
 );
 mirror_enum!(
-    Severity = fc::Severity {
+    stored Severity = fc::Severity {
         Low,
         Medium,
         High,
@@ -78,7 +114,7 @@ mirror_enum!(
     }
 );
 mirror_enum!(
-    CaseStatus = fc::CaseStatus {
+    stored CaseStatus = fc::CaseStatus {
         Open,
         InProgress,
         Resolved,
@@ -1307,10 +1343,21 @@ mod tests {
             assert_eq!(fc::Kind::from(RecordKind::from(kind)), kind);
         }
         for status in fc::VisitStatus::ALL {
-            assert_eq!(fc::VisitStatus::from(VisitStatus::from(*status)), *status);
+            assert_eq!(
+                fc::VisitStatus::from(VisitStatus::from(status.clone())),
+                *status
+            );
         }
         for stage in fc::Stage::ALL {
-            assert_eq!(fc::Stage::from(Stage::from(*stage)), *stage);
+            assert_eq!(fc::Stage::from(Stage::from(stage.clone())), *stage);
         }
+        let unknown = fc::Stage::parse("on_hold");
+        assert_eq!(
+            Stage::from(unknown.clone()),
+            Stage::Unknown {
+                value: "on_hold".into()
+            }
+        );
+        assert_eq!(fc::Stage::from(Stage::from(unknown.clone())), unknown);
     }
 }

@@ -161,6 +161,12 @@ impl From<fc::ValidationError> for FieldCrmError {
                 ValidationRule::StatusRegression,
                 format!("cannot go back from {from} to {to}"),
             ),
+            // The status a newer app version wrote, kept as it is; the value is left out.
+            V::UnknownStatus { .. } => (
+                "status".into(),
+                ValidationRule::UnknownValue,
+                "a status this app version does not know cannot be changed here".into(),
+            ),
             V::Malformed { field, detail } => (field, ValidationRule::Malformed, detail),
         };
         FieldCrmError::InvalidValue {

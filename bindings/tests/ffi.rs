@@ -96,7 +96,7 @@ fn create_get_update_and_search() {
     let pipeline = store.pipeline(None).unwrap();
     assert_eq!(
         (
-            pipeline[0].stage,
+            pipeline[0].stage.clone(),
             pipeline[0].count,
             pipeline[0].amount_minor
         ),
@@ -526,7 +526,7 @@ fn two_devices_sync_through_the_real_server() {
         .unwrap();
     let merged = ana.get_customer(shared.meta.id.clone()).unwrap().unwrap();
     assert_eq!(
-        (merged.grade, merged.phones.clone()),
+        (merged.grade.clone(), merged.phones.clone()),
         (Some(Grade::B), vec!["+49 40 123".to_owned()])
     );
     assert_eq!(ben.get_customer(shared.meta.id).unwrap(), Some(merged));

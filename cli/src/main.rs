@@ -150,7 +150,15 @@ struct CustomerFields {
 }
 
 fn parse_grade(text: &str) -> Result<Grade, String> {
-    Grade::parse(&text.to_ascii_uppercase()).ok_or_else(|| "expected A, B or C".to_owned())
+    Grade::parse_known(&text.to_ascii_uppercase()).ok_or_else(|| "expected A, B or C".to_owned())
+}
+
+/// A grade as shown: one a newer app wrote and this one does not know is shown as unknown.
+fn grade_label(grade: &Grade) -> String {
+    match grade {
+        Grade::Unknown(value) => format!("unknown ({value})"),
+        known => known.to_string(),
+    }
 }
 
 fn main() -> ExitCode {
@@ -420,7 +428,7 @@ fn print_customers(rows: &[CustomerSummary]) {
             row.id,
             row.name,
             row.city.as_deref().unwrap_or("-"),
-            row.grade.map_or("-", |g| g.as_str()),
+            row.grade.as_ref().map_or("-".into(), grade_label),
             row.territory.as_deref().unwrap_or("-"),
         );
     }
@@ -432,7 +440,7 @@ fn print_customer(c: &Customer) {
     let join = |set: &std::collections::BTreeSet<String>| {
         set.iter().cloned().collect::<Vec<_>>().join(", ")
     };
-    line("grade", c.grade.map_or("-".into(), |g| g.to_string()));
+    line("grade", c.grade.as_ref().map_or("-".into(), grade_label));
     line("territory", c.territory.clone().unwrap_or_default());
     line(
         "address",
@@ -601,6 +609,11 @@ mod tests {
     #[test]
     fn grades_parse_in_either_case() {
         assert_eq!(parse_grade("a"), Ok(Grade::A));
+        assert!(
+            parse_grade("d").is_err(),
+            "input takes only the grades this app knows"
+        );
+        assert_eq!(grade_label(&Grade::parse("D")), "unknown (D)");
         assert!(parse_grade("Z").is_err());
     }
 

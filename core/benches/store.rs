@@ -501,7 +501,7 @@ fn gen_customer(rng: &mut SmallRng, serial: usize) -> Customer {
         Some(Grade::A) => Some(*pick(rng, &[7, 14])),
         Some(Grade::B) => Some(*pick(rng, &[14, 28])),
         Some(Grade::C) => Some(*pick(rng, &[28, 56, 90])),
-        None => None,
+        Some(Grade::Unknown(_)) | None => None,
     };
     let segment_count = rng.random_range(1..=2);
     customer.segments = (0..segment_count)
@@ -705,7 +705,7 @@ fn gen_opportunity(rng: &mut SmallRng, customer: &Customer) -> Opportunity {
         75..90 => (Stage::Won, 100),
         _ => (Stage::Lost, 0),
     };
-    opportunity.stage = stage;
+    opportunity.stage = stage.clone();
     opportunity.probability = Some(probability);
     opportunity.expected_close_at = Some(BASE_MS + rng.random_range(-90..180) * DAY_MS);
     opportunity.owner = customer.owner.clone();

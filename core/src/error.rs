@@ -21,6 +21,10 @@ pub enum ValidationError {
     Immutable { field: String },
     #[error("visit status cannot go back from {from} to {to}")]
     StatusRegression { from: String, to: String },
+    /// The visit's status is one a newer app wrote and this code does not know: it is kept as
+    /// it is, since this code cannot tell whether a change would move it forward.
+    #[error("visit status {status:?} is unknown to this app version: it cannot be changed here")]
+    UnknownStatus { status: String },
     #[error("{field} is malformed: {detail}")]
     Malformed { field: String, detail: String },
 }

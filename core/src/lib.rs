@@ -42,6 +42,7 @@ pub use query::{
     CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal,
     TaskSummary, VisitSummary,
 };
+pub use records::UnknownValue;
 pub use records::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
 pub use refetch::{OutgoingRefetch, RefetchOutcome};
 pub use refused::{DOCUMENT_REFUSED, RefusedDocument};

@@ -70,20 +70,58 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// Declares a closed set of string-coded values with `as_str`/`parse`.
+/// Implemented by every enum `string_enum!` declares.
+pub(crate) trait StoredEnum {
+    /// The text of an `Unknown` value; `None` for a value this code knows.
+    fn unknown_text(&self) -> Option<&str>;
+}
+
+/// Declares a set of string-coded values that records hold, with `as_str`, `parse` and
+/// `parse_known`. Every such enum ends in `Unknown(String)`: a value this code does not know (a
+/// stage or visit status a newer app added) reads as `Unknown` holding the text as the document
+/// has it, is shown as unknown and survives an edit of another field, because the store writes
+/// only the fields that changed. The store does not let the app write an unknown value it did
+/// not read (`records/unknown_values.rs`), and the server refuses one (it is the newest peer).
+/// `Unknown` is the last variant, so that the known values keep their place in postcard's
+/// layout (`protocol::RECORD_FORMAT`).
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name { $($variant),+ }
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($variant,)+
+            /// A value this code does not know, as the document holds it.
+            Unknown(String),
+        }
 
         impl $name {
+            /// Every value this code knows (`Unknown` is not one of them).
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
+
+            /// The value's text as documents hold it; an unknown value's text as read.
+            pub fn as_str(&self) -> &str {
+                match self { $($name::$variant => $text,)+ $name::Unknown(text) => text }
             }
-            pub fn parse(value: &str) -> Option<Self> {
+
+            /// Reads the text a document (or a projection) holds: a value this code does not
+            /// know is kept as `Unknown`.
+            pub fn parse(value: &str) -> Self {
+                Self::parse_known(value).unwrap_or_else(|| $name::Unknown(value.to_owned()))
+            }
+
+            /// Only a value this code knows: for input a user or an API gives (`None` else).
+            pub fn parse_known(value: &str) -> Option<Self> {
                 match value { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            pub fn is_unknown(&self) -> bool {
+                matches!(self, $name::Unknown(_))
+            }
+        }
+
+        impl StoredEnum for $name {
+            fn unknown_text(&self) -> Option<&str> {
+                match self { $name::Unknown(text) => Some(text), _ => None }
             }
         }
 
@@ -132,31 +170,65 @@ string_enum!(CaseStatus {
 });
 
 impl VisitStatus {
-    /// Total order used by the "furthest state wins" merge rule: planned < in progress <
-    /// the terminal states. Between concurrent terminal states the one with evidence of a visit
-    /// having happened wins: done > cancelled > skipped.
-    pub fn rank(self) -> u8 {
+    /// Total order of the known states used by the "furthest state wins" merge rule: planned <
+    /// in progress < the terminal states. Between concurrent terminal states the one with
+    /// evidence of a visit having happened wins: done > cancelled > skipped. An unknown state
+    /// has no rank (`None`): this code cannot tell where a newer app placed it.
+    pub fn rank(&self) -> Option<u8> {
         match self {
-            VisitStatus::Planned => 0,
-            VisitStatus::InProgress => 1,
-            VisitStatus::Skipped => 2,
-            VisitStatus::Cancelled => 3,
-            VisitStatus::Done => 4,
+            VisitStatus::Planned => Some(0),
+            VisitStatus::InProgress => Some(1),
+            VisitStatus::Skipped => Some(2),
+            VisitStatus::Cancelled => Some(3),
+            VisitStatus::Done => Some(4),
+            VisitStatus::Unknown(_) => None,
         }
     }
 
-    pub fn is_terminal(self) -> bool {
-        self.rank() >= 2
+    /// A known terminal state. An unknown state is not known to be one.
+    pub fn is_terminal(&self) -> bool {
+        self.rank().is_some_and(|rank| rank >= 2)
     }
 
-    /// Whether a visit may go from `self` to `next` on one device.
-    pub fn can_move_to(self, next: VisitStatus) -> bool {
-        self == next || (!self.is_terminal() && next.rank() > self.rank())
+    /// Whether a visit may go from `self` to `next` on one device: forward between known
+    /// states. From or to an unknown state only "no change" is allowed, since this code cannot
+    /// know whether a change moves it forward.
+    pub fn can_move_to(&self, next: &VisitStatus) -> bool {
+        if self == next {
+            return true;
+        }
+        match (self.rank(), next.rank()) {
+            (Some(from), Some(to)) => !self.is_terminal() && to > from,
+            _ => false,
+        }
+    }
+
+    /// [`VisitStatus::can_move_to`] as the error the store answers.
+    pub fn check_move_to(&self, next: &VisitStatus) -> Result<(), ValidationError> {
+        if self.can_move_to(next) {
+            return Ok(());
+        }
+        if self.is_unknown() {
+            return Err(ValidationError::UnknownStatus {
+                status: self.as_str().to_owned(),
+            });
+        }
+        if next.is_unknown() {
+            return Err(ValidationError::UnknownValue {
+                field: "status".into(),
+                value: next.as_str().to_owned(),
+            });
+        }
+        Err(ValidationError::StatusRegression {
+            from: self.to_string(),
+            to: next.to_string(),
+        })
     }
 }
 
 impl Stage {
-    pub fn is_closed(self) -> bool {
+    /// Won or lost. An unknown stage is not known to be closed.
+    pub fn is_closed(&self) -> bool {
         matches!(self, Stage::Won | Stage::Lost)
     }
 }
@@ -560,26 +632,69 @@ mod tests {
     fn visit_status_order() {
         use VisitStatus::*;
         assert!(
-            Planned.can_move_to(InProgress)
-                && InProgress.can_move_to(Done)
-                && Planned.can_move_to(Skipped)
+            Planned.can_move_to(&InProgress)
+                && InProgress.can_move_to(&Done)
+                && Planned.can_move_to(&Skipped)
         );
         assert!(
-            !Done.can_move_to(Cancelled)
-                && !InProgress.can_move_to(Planned)
-                && !Skipped.can_move_to(Done)
+            !Done.can_move_to(&Cancelled)
+                && !InProgress.can_move_to(&Planned)
+                && !Skipped.can_move_to(&Done)
         );
         assert!(Done.rank() > Cancelled.rank() && Cancelled.rank() > Skipped.rank());
     }
 
     #[test]
+    fn an_unknown_visit_status_stays_as_it_is() {
+        let unknown = VisitStatus::parse("rescheduled");
+        assert_eq!(unknown, VisitStatus::Unknown("rescheduled".into()));
+        assert_eq!(unknown.rank(), None);
+        assert!(!unknown.is_terminal());
+        assert!(
+            unknown.can_move_to(&unknown.clone()),
+            "no change is no move"
+        );
+        assert_eq!(
+            unknown.check_move_to(&VisitStatus::Done),
+            Err(ValidationError::UnknownStatus {
+                status: "rescheduled".into()
+            }),
+            "this code cannot know whether done is forward of it"
+        );
+        assert_eq!(
+            VisitStatus::Planned.check_move_to(&unknown),
+            Err(ValidationError::UnknownValue {
+                field: "status".into(),
+                value: "rescheduled".into()
+            })
+        );
+        assert!(matches!(
+            VisitStatus::Done.check_move_to(&VisitStatus::Planned),
+            Err(ValidationError::StatusRegression { .. })
+        ));
+    }
+
+    #[test]
     fn enums_round_trip() {
         for stage in Stage::ALL {
-            assert_eq!(Stage::parse(stage.as_str()), Some(*stage));
+            assert_eq!(Stage::parse(stage.as_str()), *stage);
+            assert_eq!(Stage::parse_known(stage.as_str()), Some(stage.clone()));
         }
         for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(Grade::parse("D"), None);
+        assert_eq!(
+            Grade::parse_known("D"),
+            None,
+            "input takes only known values"
+        );
+        let unknown = Grade::parse("D");
+        assert_eq!(
+            unknown,
+            Grade::Unknown("D".into()),
+            "a document's value is kept"
+        );
+        assert_eq!((unknown.as_str(), unknown.is_unknown()), ("D", true));
+        assert!(!Stage::parse("on_hold").is_closed());
     }
 }

@@ -185,7 +185,7 @@ fn customer_row(row: &Row<'_>) -> rusqlite::Result<CustomerSummary> {
         grade: row
             .get::<_, Option<String>>(3)?
             .as_deref()
-            .and_then(Grade::parse),
+            .map(Grade::parse),
         owner: row.get(4)?,
         territory: row.get(5)?,
         lat: row.get(6)?,
@@ -219,13 +219,13 @@ fn visit_row(row: &Row<'_>) -> rusqlite::Result<VisitSummary> {
         rep: row.get(3)?,
         planned_start: row.get(4)?,
         planned_end: row.get(5)?,
-        status: VisitStatus::parse(&row.get::<_, String>(6)?).unwrap_or(VisitStatus::Planned),
+        status: VisitStatus::parse(&row.get::<_, String>(6)?),
         check_in_at: row.get(7)?,
         check_out_at: row.get(8)?,
         verification: row
             .get::<_, Option<String>>(9)?
             .as_deref()
-            .and_then(Verification::parse),
+            .map(Verification::parse),
     })
 }
 
@@ -333,7 +333,7 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                     params![
                         filter.owner,
                         filter.territory,
-                        filter.grade.map(Grade::as_str),
+                        filter.grade.as_ref().map(Grade::as_str),
                         filter.segment,
                         limit(filter.limit),
                         filter.offset
@@ -424,26 +424,13 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                      WHERE deleted = 0 AND (?1 IS NULL OR owner = ?1) GROUP BY stage, currency",
                 )?
                 .query_map(params![owner], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, u32>(2)?,
-                        row.get::<_, i64>(3)?,
-                    ))
+                    Ok(StageTotal {
+                        stage: Stage::parse(&row.get::<_, String>(0)?),
+                        currency: row.get(1)?,
+                        count: row.get(2)?,
+                        amount_minor: row.get(3)?,
+                    })
                 })?
-                .filter_map(|row| match row {
-                    Ok((stage, currency, count, amount_minor)) => {
-                        Stage::parse(&stage).map(|stage| {
-                            Ok(StageTotal {
-                                stage,
-                                currency,
-                                count,
-                                amount_minor,
-                            })
-                        })
-                    }
-                    Err(e) => Some(Err(e)),
-                })
                 .collect::<rusqlite::Result<_>>()?;
             totals.sort_by(|a, b| {
                 a.stage
@@ -483,8 +470,8 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                         id: row.get(0)?,
                         customer_id: row.get(1)?,
                         subject: row.get(2)?,
-                        severity: Severity::parse(&row.get::<_, String>(3)?).unwrap_or(Severity::Medium),
-                        status: CaseStatus::parse(&row.get::<_, String>(4)?).unwrap_or(CaseStatus::Open),
+                        severity: Severity::parse(&row.get::<_, String>(3)?),
+                        status: CaseStatus::parse(&row.get::<_, String>(4)?),
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;

@@ -191,7 +191,7 @@ pub struct RouteReview {
 /// Status and verification travel as their stable codes (`in_progress`, `out_of_range`) in
 /// JSON, as everywhere else in the API.
 mod status_code {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     use crate::model::VisitStatus;
 
@@ -201,12 +201,12 @@ mod status_code {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VisitStatus, D::Error> {
         let code = String::deserialize(d)?;
-        VisitStatus::parse(&code).ok_or_else(|| D::Error::custom(format!("unknown status {code}")))
+        Ok(VisitStatus::parse(&code))
     }
 }
 
 mod verification_code {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     use crate::model::Verification;
 
@@ -220,9 +220,7 @@ mod verification_code {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Verification>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
-            Some(code) => Verification::parse(&code)
-                .map(Some)
-                .ok_or_else(|| D::Error::custom(format!("unknown verification {code}"))),
+            Some(code) => Ok(Some(Verification::parse(&code))),
         }
     }
 }
@@ -380,7 +378,7 @@ pub fn review_route(mut fixes: Vec<Fix>, visits: &[VisitFacts]) -> RouteReview {
             customer_name: visit.customer_name.clone(),
             sequence: index as u32 + 1,
             planned_sequence: planned_position(&visit.visit_id).map(|p| p as u32 + 1),
-            status: visit.status,
+            status: visit.status.clone(),
             planned_start: visit.planned_start,
             check_in_at: check_in.at,
             check_out_at: visit.check_out.as_ref().map(|c| c.at),
@@ -391,7 +389,7 @@ pub fn review_route(mut fixes: Vec<Fix>, visits: &[VisitFacts]) -> RouteReview {
             distance_from_customer_m: distance,
             customer_lat: visit.customer_location.map(|c| c.lat),
             customer_lon: visit.customer_location.map(|c| c.lon),
-            verification: visit.verification,
+            verification: visit.verification.clone(),
             mock,
             stale,
         });

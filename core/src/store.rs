@@ -257,6 +257,7 @@ impl Store {
         meta.deleted = false;
         let mut any = record.into_any();
         any.prepare_create(now, &inner.user);
+        crate::records::check_none_new(None, &any)?;
         any.validate()?;
         let id = any.meta().id.clone();
         if inner.doc(&id)?.is_some() {
@@ -284,6 +285,7 @@ impl Store {
             return R::from_any(any).ok_or(StoreError::NotFound { id });
         }
         set_updated_at(&mut any, now);
+        crate::records::check_none_new(Some(&old), &any)?;
         any.check_update(&old, now, &user)?;
         any.validate()?;
         let doc = inner

@@ -75,13 +75,7 @@ impl Store {
             }
             .into());
         }
-        if !visit.status.can_move_to(VisitStatus::InProgress) {
-            return Err(ValidationError::StatusRegression {
-                from: visit.status.to_string(),
-                to: VisitStatus::InProgress.to_string(),
-            }
-            .into());
-        }
+        visit.status.check_move_to(&VisitStatus::InProgress)?;
         let stamp = stamp(now, &fix);
         visit.verification = Some(self.verify(&visit.customer_id, &stamp)?);
         visit.check_in = Some(stamp);
@@ -104,13 +98,7 @@ impl Store {
             }
             .into());
         }
-        if !visit.status.can_move_to(VisitStatus::Done) {
-            return Err(ValidationError::StatusRegression {
-                from: visit.status.to_string(),
-                to: VisitStatus::Done.to_string(),
-            }
-            .into());
-        }
+        visit.status.check_move_to(&VisitStatus::Done)?;
         visit.check_out = Some(stamp(now, &fix));
         visit.status = VisitStatus::Done;
         if outcome.is_some() {

@@ -439,9 +439,12 @@ impl World {
     fn track_extras(&mut self, record: &AnyRecord) {
         match record {
             AnyRecord::Visit(v) => {
-                let furthest = self.furthest.entry(v.meta.id.clone()).or_insert(v.status);
+                let furthest = self
+                    .furthest
+                    .entry(v.meta.id.clone())
+                    .or_insert(v.status.clone());
                 if v.status.rank() > furthest.rank() {
-                    *furthest = v.status;
+                    *furthest = v.status.clone();
                 }
             }
             AnyRecord::Opportunity(o) => {
@@ -519,9 +522,9 @@ impl World {
                 let Some(id) = self.pick(Kind::Visit, target) else {
                     return;
                 };
-                let next = VisitStatus::ALL[status];
+                let next = VisitStatus::ALL[status].clone();
                 self.edit::<Visit>(replica, &id, |v| {
-                    if !v.status.can_move_to(next) {
+                    if !v.status.can_move_to(&next) {
                         return false;
                     }
                     v.status = next;
@@ -558,7 +561,7 @@ impl World {
                     return;
                 };
                 self.edit::<Opportunity>(replica, &id, |o| {
-                    o.stage = Stage::ALL[stage];
+                    o.stage = Stage::ALL[stage].clone();
                     true
                 });
             }
@@ -584,7 +587,7 @@ impl World {
                     return;
                 };
                 self.edit::<Task>(replica, &id, |t| {
-                    t.status = TaskStatus::ALL[status];
+                    t.status = TaskStatus::ALL[status].clone();
                     true
                 });
             }
@@ -597,7 +600,7 @@ impl World {
                     return;
                 };
                 self.edit::<Case>(replica, &id, |c| {
-                    c.status = CaseStatus::ALL[status];
+                    c.status = CaseStatus::ALL[status].clone();
                     true
                 });
             }
@@ -664,7 +667,7 @@ impl World {
                     return;
                 };
                 let mut c = Case::new(customer, "Complaint");
-                c.severity = Severity::ALL[severity];
+                c.severity = Severity::ALL[severity].clone();
                 self.create(replica, c);
             }
         }
@@ -1011,7 +1014,7 @@ fn summary(c: &Customer, visits: &[Visit]) -> CustomerSummary {
         id: c.meta.id.clone(),
         name: c.name.clone(),
         city: c.address.city.clone(),
-        grade: c.grade,
+        grade: c.grade.clone(),
         owner: c.owner.clone(),
         territory: c.territory.clone(),
         lat: c.location.as_ref().map(|l| l.lat),
@@ -1159,10 +1162,10 @@ fn check_projections(store: &Store, replicas: usize) {
                         rep: v.rep.clone(),
                         planned_start: v.planned_start,
                         planned_end: v.planned_end,
-                        status: v.status,
+                        status: v.status.clone(),
                         check_in_at: v.check_in.as_ref().map(|s| s.at),
                         check_out_at: v.check_out.as_ref().map(|s| s.at),
-                        verification: v.verification,
+                        verification: v.verification.clone(),
                     },
                 ))
             })
@@ -1186,7 +1189,7 @@ fn check_projections(store: &Store, replicas: usize) {
     let mut totals: BTreeMap<(Stage, String), (u32, i64)> = BTreeMap::new();
     for o in opportunities.iter().filter(|o| !o.meta.deleted) {
         let total = totals
-            .entry((o.stage, o.amount.currency.clone()))
+            .entry((o.stage.clone(), o.amount.currency.clone()))
             .or_default();
         total.0 += 1;
         total.1 += o.amount.minor;
@@ -1239,18 +1242,18 @@ fn check_projections(store: &Store, replicas: usize) {
             id: c.meta.id.clone(),
             customer_id: c.customer_id.clone(),
             subject: c.subject.clone(),
-            severity: c.severity,
-            status: c.status,
+            severity: c.severity.clone(),
+            status: c.status.clone(),
         })
         .collect();
-    let severity_rank = |s: Severity| match s {
+    let severity_rank = |s: &Severity| match s {
         Severity::Critical => 0,
         Severity::High => 1,
         Severity::Medium => 2,
-        Severity::Low => 3,
+        Severity::Low | Severity::Unknown(_) => 3,
     };
     expected.sort_by(|a, b| {
-        (severity_rank(a.severity), &a.id).cmp(&(severity_rank(b.severity), &b.id))
+        (severity_rank(&a.severity), &a.id).cmp(&(severity_rank(&b.severity), &b.id))
     });
     assert_eq!(
         store

@@ -305,6 +305,82 @@ fn visit_status_cannot_go_back_locally() {
     );
 }
 
+/// A change by a newer app that adds a visit state this code does not know to the status map
+/// of `store`'s copy of `id`.
+fn newer_app_reaches(store: &Store, id: &str, state: &str) -> Vec<u8> {
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
+    let mut doc = AutoCommit::load(&store.document_bytes(id).unwrap().unwrap()).unwrap();
+    doc.set_actor(ActorId::from(b"newer-app-device".to_vec()));
+    let (_, status) = doc.get(ROOT, "status").unwrap().expect("the status map");
+    doc.put(&status, state, true).unwrap();
+    doc.get_last_local_change()
+        .expect("a change")
+        .raw_bytes()
+        .to_vec()
+}
+
+/// Delivers a change of another device (as the server relays it).
+fn relay(store: &Store, id: &str, change: &[u8]) {
+    let report = store
+        .import(vec![IncomingDoc {
+            doc_id: id.into(),
+            payload: IncomingPayload::Changes(vec![change.to_vec()]),
+        }])
+        .unwrap();
+    assert!(report.refused.is_empty(), "{report:?}");
+}
+
+#[test]
+fn an_unknown_visit_state_is_kept_whatever_the_arrival_order_and_not_changed_here() {
+    for a_first in [true, false] {
+        let (a, b) = (replica("anna"), replica("ben"));
+        let v = shared(&a, &b, Visit::new("customer-1", "anna"));
+        // A newer app's state reaches B while A, offline, moves the visit to done; A gets the
+        // newer app's change after its own edits.
+        let newer = newer_app_reaches(&b.store, &v.meta.id, "rescheduled");
+        relay(&b.store, &v.meta.id, &newer);
+        let mut on_a: Visit = a.store.get(&v.meta.id).unwrap().unwrap();
+        on_a.status = VisitStatus::InProgress;
+        a.store.update(on_a).unwrap();
+        let mut on_a: Visit = a.store.get(&v.meta.id).unwrap().unwrap();
+        on_a.status = VisitStatus::Done;
+        a.store.update(on_a).unwrap();
+        if a_first {
+            send(&a.store, &b.store);
+        }
+        relay(&a.store, &v.meta.id, &newer);
+        // B edits another field: the unknown state stays as it is.
+        let mut on_b: Visit = b.store.get(&v.meta.id).unwrap().unwrap();
+        assert_eq!(on_b.status, VisitStatus::Unknown("rescheduled".into()));
+        on_b.notes = "Call before coming".into();
+        b.store.update(on_b).unwrap();
+        exchange(&a.store, &b.store);
+        exchange(&a.store, &b.store);
+        // This code cannot rank the state: it shows it, the same on both sides, and never
+        // maps it to a state it knows.
+        let merged: Visit = both(&a, &b, &v.meta.id);
+        assert_eq!(merged.status, VisitStatus::Unknown("rescheduled".into()));
+        assert_eq!(merged.notes, "Call before coming");
+        // A local status change from it is refused: whether it moves forward is unknown.
+        let mut cancel = merged.clone();
+        cancel.status = VisitStatus::Cancelled;
+        let err = a.store.update(cancel).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                StoreError::Validation(ValidationError::UnknownStatus { status })
+                    if status == "rescheduled"
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            a.store.get::<Visit>(&v.meta.id).unwrap().unwrap().status,
+            merged.status
+        );
+    }
+}
+
 #[test]
 fn check_in_is_written_once() {
     let a = replica("anna");
@@ -410,7 +486,11 @@ fn stage_history_appends_from_both_sides() {
     b.store.update(on_b).unwrap();
     exchange(&a.store, &b.store);
     let merged: Opportunity = both(&a, &b, &o.meta.id);
-    let stages: BTreeSet<Stage> = merged.stage_history.iter().map(|c| c.stage).collect();
+    let stages: BTreeSet<Stage> = merged
+        .stage_history
+        .iter()
+        .map(|c| c.stage.clone())
+        .collect();
     assert_eq!(
         stages,
         BTreeSet::from([Stage::Lead, Stage::Qualified, Stage::Proposal])

@@ -375,7 +375,7 @@ fn gen_customer(rng: &mut SmallRng) -> (Customer, usize) {
         Some(Grade::A) => Some(*pick(rng, &[7, 14])),
         Some(Grade::B) => Some(*pick(rng, &[14, 28])),
         Some(Grade::C) => Some(*pick(rng, &[28, 56, 90])),
-        None => None,
+        Some(Grade::Unknown(_)) | None => None,
     };
     customer.segments = (0..rng.random_range(1..=2))
         .map(|_| (*pick(rng, SEGMENTS)).to_owned())
@@ -517,7 +517,7 @@ fn record_outcome(rng: &mut SmallRng, visit: &mut Visit, customer: &Customer, at
 fn edit_customer(rng: &mut SmallRng, customer: &mut Customer, serial: usize) {
     customer.notes = format!("Besuch {serial}: {}", pick(rng, NOTES));
     match serial % 3 {
-        0 => customer.grade = Some(*pick(rng, &[Grade::A, Grade::B, Grade::C])),
+        0 => customer.grade = Some(pick(rng, &[Grade::A, Grade::B, Grade::C]).clone()),
         1 => {
             customer.phones.insert(phone(rng, "Berlin"));
         }

@@ -783,7 +783,7 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
             .collect();
         for i in 0..10 {
             let customer = own[rng.below(own.len())];
-            let (stage, probability) = stages[i % stages.len()];
+            let (stage, probability) = stages[i % stages.len()].clone();
             let amount = Money {
                 minor: rng.int(10, 800) * 10_000,
                 currency: "EUR".to_owned(),
@@ -794,7 +794,7 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
                 amount,
             );
             deal.meta.id = rng.id(now);
-            deal.stage = stage;
+            deal.stage = stage.clone();
             deal.probability = Some(probability);
             deal.owner = Some(rep_id.clone());
             deal.expected_close_at = Some(if stage.is_closed() {
@@ -1064,7 +1064,11 @@ mod tests {
             valid.meta = created(valid.meta);
             valid.validate().unwrap();
         }
-        let stages: BTreeSet<Stage> = first.opportunities.iter().map(|(_, o)| o.stage).collect();
+        let stages: BTreeSet<Stage> = first
+            .opportunities
+            .iter()
+            .map(|(_, o)| o.stage.clone())
+            .collect();
         assert_eq!(stages.len(), 6, "every stage");
     }
 

@@ -76,7 +76,7 @@ pub fn geojson(label: &RepDayLabel, review: &RouteReview) -> Value {
                 "dwell_min": visit.dwell_ms.map(|d| d / 60_000),
                 "accuracy_m": visit.accuracy_m,
                 "distance_from_customer_m": visit.distance_from_customer_m.map(round1),
-                "verification": visit.verification.map(|v| v.as_str()),
+                "verification": visit.verification.as_ref().map(|v| v.as_str()),
                 "mock": visit.mock,
                 "stale": visit.stale,
             }
@@ -131,7 +131,10 @@ pub fn gpx(label: &RepDayLabel, review: &RouteReview) -> String {
     );
     for visit in &review.visits {
         let name = visit.customer_name.as_deref().unwrap_or(&visit.customer_id);
-        let verification = visit.verification.map_or("unverified", |v| v.as_str());
+        let verification = visit
+            .verification
+            .as_ref()
+            .map_or("unverified", |v| v.as_str());
         let _ = writeln!(
             out,
             "  <wpt lat=\"{:.7}\" lon=\"{:.7}\"><time>{}</time><name>{}</name><desc>{}</desc><type>visit</type></wpt>",
@@ -243,7 +246,11 @@ pub fn csv(review: &RouteReview) -> String {
                     .distance_from_customer_m
                     .map(|d| format!("{d:.0}"))
                     .unwrap_or_default(),
-                visit.verification.map(|v| v.as_str()).unwrap_or_default(),
+                visit
+                    .verification
+                    .as_ref()
+                    .map(|v| v.as_str())
+                    .unwrap_or_default(),
                 visit.mock,
                 visit.stale
             ),

@@ -13,6 +13,8 @@
 //! 4. Authorship is the authenticated user's: a new document's `created_by`, and every stage
 //!    history entry the push adds.
 //! 5. The merged record is valid (`validate`).
+//! 6. Every enum value of the merged record is one this code knows (no `Unknown`): the server
+//!    is the newest peer.
 //!
 //! The check-in verification that managers see is the server's own, against the customer's
 //! place held before the push (server `fieldwork.rs`); references a record carries are
@@ -42,7 +44,24 @@ pub(super) fn check(
     authored_by(previous, merged, author)?;
     merged
         .validate()
-        .map_err(|e| refuse(RejectCode::InvalidRecord, e.to_string()))
+        .map_err(|e| refuse(RejectCode::InvalidRecord, e.to_string()))?;
+    known_values(merged)
+}
+
+/// The server is the newest peer: an enum value it does not know (`Unknown`, read from a
+/// crafted change or from an app newer than the server) is no value of the record, so the
+/// record is refused instead of being stored and sent on to every device.
+fn known_values(merged: &AnyRecord) -> Result<(), Refusal> {
+    match merged.unknown_values().first() {
+        Some(unknown) => Err(refuse(
+            RejectCode::InvalidRecord,
+            format!(
+                "{} has a value the server does not know: {:?}",
+                unknown.field, unknown.value
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn identity_written_once(doc: &Automerge) -> Result<(), Refusal> {
@@ -61,8 +80,10 @@ fn identity_written_once(doc: &Automerge) -> Result<(), Refusal> {
 }
 
 fn status_moves_forward(previous: &AnyRecord, merged: &AnyRecord) -> Result<(), Refusal> {
+    // An unknown status has no rank; `known_values` refuses it.
     if let (AnyRecord::Visit(before), AnyRecord::Visit(after)) = (previous, merged)
-        && after.status.rank() < before.status.rank()
+        && let (Some(before_rank), Some(after_rank)) = (before.status.rank(), after.status.rank())
+        && after_rank < before_rank
     {
         return Err(refuse(
             RejectCode::InvalidRecord,
@@ -127,6 +148,17 @@ mod tests {
         // Editing someone else's record keeps their created_by.
         let record = AnyRecord::Customer(c);
         assert!(authored_by(Some(&record), &record, "anna").is_ok());
+    }
+
+    #[test]
+    fn a_value_the_server_does_not_know_is_refused() {
+        let mut visit = Visit::new("c1", "anna");
+        visit.status = VisitStatus::parse("rescheduled");
+        let refused = known_values(&AnyRecord::Visit(visit.clone())).unwrap_err();
+        assert_eq!(refused.code, RejectCode::InvalidRecord);
+        assert!(refused.reason.contains("rescheduled"), "{}", refused.reason);
+        visit.status = VisitStatus::Planned;
+        assert!(known_values(&AnyRecord::Visit(visit)).is_ok());
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::records::AnyRecord;
 /// The layout of [`WireRecord::bytes`] this code writes: postcard of [`AnyRecord`] as the
 /// structs in `model.rs` lay it out. Postcard is positional, so any change to a record struct
 /// or enum (a field added, moved or retyped, a variant added anywhere but last) is a new
-/// format: bump this number. The compatibility fixtures (`core/tests/compat_fixtures.rs`)
+/// format: bump this number. Every enum a record holds ends in `Unknown(String)`, so a new
+/// known value (added before it) is a new format too. The compatibility fixtures (`core/tests/compat_fixtures.rs`)
 /// fail when the layout changes and the number does not.
 pub const RECORD_FORMAT: u16 = 1;
 

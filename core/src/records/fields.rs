@@ -238,33 +238,21 @@ pub(super) fn string_map(
         .collect()
 }
 
-pub(super) fn parse_enum<T>(
-    field: &str,
-    value: String,
-    parse: fn(&str) -> Option<T>,
-) -> Result<T, ValidationError> {
-    parse(&value).ok_or(ValidationError::UnknownValue {
-        field: field.to_owned(),
-        value,
-    })
-}
-
+/// An enum field as the document holds it: a value this code does not know reads as `Unknown`.
 pub(super) fn req_enum<T>(
     f: &Fields,
     key: &str,
-    parse: fn(&str) -> Option<T>,
+    parse: fn(&str) -> T,
 ) -> Result<T, ValidationError> {
-    parse_enum(key, req_str(f, key)?, parse)
+    Ok(parse(&req_str(f, key)?))
 }
 
 pub(super) fn opt_enum<T>(
     f: &Fields,
     key: &str,
-    parse: fn(&str) -> Option<T>,
+    parse: fn(&str) -> T,
 ) -> Result<Option<T>, ValidationError> {
-    opt_str(f, key)?
-        .map(|v| parse_enum(key, v, parse))
-        .transpose()
+    Ok(opt_str(f, key)?.map(|v| parse(&v)))
 }
 
 pub(super) fn read_meta(f: &Fields) -> Result<RecordMeta, ValidationError> {

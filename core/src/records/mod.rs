@@ -32,6 +32,7 @@ mod task;
 mod test_support;
 #[cfg(test)]
 mod tests;
+mod unknown_values;
 mod unread;
 mod visit;
 
@@ -39,6 +40,8 @@ use automerge::Automerge;
 use automerge::transaction::Transaction;
 
 pub use conflicts::{FieldConflict, conflicts};
+pub use unknown_values::UnknownValue;
+pub(crate) use unknown_values::check_none_new;
 
 use crate::error::ValidationError;
 use crate::model::*;

@@ -114,7 +114,7 @@ pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Opportunity>, n: &Opp
 /// The store starts the stage history at creation.
 pub(super) fn prepare_create(o: &mut Opportunity, now: Millis, user: &str) {
     o.stage_history = vec![StageChange {
-        stage: o.stage,
+        stage: o.stage.clone(),
         at: now,
         by: user.to_owned(),
     }];
@@ -126,7 +126,7 @@ pub(super) fn record_stage_change(old: &Opportunity, n: &mut Opportunity, now: M
     n.stage_history = old.stage_history.clone();
     if old.stage != n.stage {
         n.stage_history.push(StageChange {
-            stage: n.stage,
+            stage: n.stage.clone(),
             at: now,
             by: user.to_owned(),
         });

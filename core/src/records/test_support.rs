@@ -24,6 +24,8 @@ pub(super) fn field_of(err: ValidationError) -> String {
         | ValidationError::BadTimestamp { field }
         | ValidationError::Immutable { field }
         | ValidationError::Malformed { field, .. } => field,
-        ValidationError::StatusRegression { .. } => "status".into(),
+        ValidationError::StatusRegression { .. } | ValidationError::UnknownStatus { .. } => {
+            "status".into()
+        }
     }
 }

@@ -101,6 +101,7 @@ fn customer_optional_fields_of_the_wrong_type() {
         }),
         visit_radius_m: 300,
         visit_cadence_days: Some(14),
+        grade: Some(Grade::A),
         owner: Some("anna".into()),
         territory: Some("mitte".into()),
         notes: "Espresso".into(),
@@ -121,6 +122,7 @@ fn customer_optional_fields_of_the_wrong_type() {
         location: None,
         visit_radius_m: DEFAULT_VISIT_RADIUS_M,
         visit_cadence_days: None,
+        grade: None,
         owner: None,
         territory: None,
         notes: String::new(),
@@ -137,6 +139,9 @@ fn customer_optional_fields_of_the_wrong_type() {
             ("location.lat", text("52.5")),
             ("visit_radius_m", text("300 m")),
             ("visit_cadence_days", text("fourteen")),
+            // An enum of the wrong type (not text this code does not know: that reads as
+            // `Unknown`) reads as absent.
+            ("grade", ScalarValue::Int(1)),
             ("owner", ScalarValue::Int(7)),
             ("territory", ScalarValue::F64(1.0)),
             ("notes", ScalarValue::Int(0)),
@@ -230,6 +235,7 @@ fn visit_optional_fields_of_the_wrong_type() {
         outcome: Some("Ordered".into()),
         notes: "Met the owner".into(),
         next_step: Some("Call back".into()),
+        verification: Some(Verification::Verified),
         order_lines: vec![OrderLine {
             product: "Beans".into(),
             quantity: 2,
@@ -245,6 +251,7 @@ fn visit_optional_fields_of_the_wrong_type() {
         outcome: None,
         notes: String::new(),
         next_step: None,
+        verification: None,
         order_lines: Vec::new(),
         ..full.clone()
     };
@@ -258,6 +265,7 @@ fn visit_optional_fields_of_the_wrong_type() {
             ("outcome", ScalarValue::Int(1)),
             ("notes", ScalarValue::Int(1)),
             ("next_step", ScalarValue::Boolean(true)),
+            ("verification", ScalarValue::Boolean(true)),
             ("order_lines", text("2 x Beans")),
         ],
         AnyRecord::Visit(expected),

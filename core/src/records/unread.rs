@@ -10,7 +10,8 @@
 //! life because its flag did not read) and the items of a list (edits are diffed by position,
 //! so a skipped item would misplace them) never read leniently: a document with one of those of
 //! the wrong type does not read at all.
-//! Enum fields are read by their own rules (`req_enum`, `opt_enum`).
+//! An enum field holding text this code does not know is no error: it reads as `Unknown`
+//! (`string_enum!` in `model.rs`); an optional enum of the wrong type reads as absent here.
 
 use std::collections::BTreeMap;
 

@@ -38,7 +38,10 @@ pub(super) fn read(f: &Fields, meta: RecordMeta, u: &mut Unread) -> Result<Visit
         notes: u.text(f, "notes")?,
         next_step: u.opt_str(f, "next_step")?,
         order_lines,
-        verification: opt_enum(f, "verification", Verification::parse)?,
+        verification: u.optional(
+            "verification",
+            opt_enum(f, "verification", Verification::parse),
+        )?,
     })
 }
 
@@ -56,12 +59,21 @@ fn read_gps(f: &Fields, key: &str) -> Result<Option<GpsStamp>, ValidationError> 
     }))
 }
 
+/// The furthest state reached ([`VisitStatus::rank`]). A reached state this code does not know
+/// makes the status unknown (the first such in text order, the same on every replica): it
+/// cannot be ranked against the others.
 fn read_visit_status(f: &Fields) -> Result<VisitStatus, ValidationError> {
     let reached = set(f, "status")?;
     let mut furthest = None::<VisitStatus>;
     for state in reached {
-        let status = parse_enum("status", state, VisitStatus::parse)?;
-        if furthest.is_none_or(|current| status.rank() > current.rank()) {
+        let status = VisitStatus::parse(&state);
+        if status.is_unknown() {
+            return Ok(status);
+        }
+        if furthest
+            .as_ref()
+            .is_none_or(|current| status.rank() > current.rank())
+        {
             furthest = Some(status);
         }
     }
@@ -179,13 +191,7 @@ pub(super) fn check_written_once(old: &Visit, new: &Visit) -> Result<(), Validat
 
 /// A visit's status only moves forward on one device ([`VisitStatus::can_move_to`]).
 pub(super) fn check_status_move(old: &Visit, new: &Visit) -> Result<(), ValidationError> {
-    if !old.status.can_move_to(new.status) {
-        return Err(ValidationError::StatusRegression {
-            from: old.status.to_string(),
-            to: new.status.to_string(),
-        });
-    }
-    Ok(())
+    old.status.check_move_to(&new.status)
 }
 
 pub(crate) fn project(tx: &rusqlite::Transaction<'_>, v: &Visit) -> crate::error::Result<()> {
@@ -205,7 +211,7 @@ pub(crate) fn project(tx: &rusqlite::Transaction<'_>, v: &Visit) -> crate::error
         v.status.as_str(),
         v.check_in.as_ref().map(|c| c.at),
         v.check_out.as_ref().map(|c| c.at),
-        v.verification.map(Verification::as_str),
+        v.verification.as_ref().map(Verification::as_str),
         v.meta.deleted,
         v.meta.updated_at
     ])?;

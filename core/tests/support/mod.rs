@@ -94,7 +94,7 @@ pub fn edit_customer(c: &mut Customer, edit: &CustomerEdit) {
     let opt = |index: Option<usize>, values: &[&str]| index.map(|i| values[i].to_owned());
     match *edit {
         CustomerEdit::Name(i) => c.name = NAMES[i].to_owned(),
-        CustomerEdit::Grade(i) => c.grade = i.map(|i| Grade::ALL[i]),
+        CustomerEdit::Grade(i) => c.grade = i.map(|i| Grade::ALL[i].clone()),
         CustomerEdit::City(i) => c.address.city = opt(i, CITIES),
         CustomerEdit::AddPhone(i) => {
             c.phones.insert(PHONES[i].to_owned());

@@ -38,6 +38,8 @@ extension VisitStatus {
         case .done: return "Done"
         case .cancelled: return "Cancelled"
         case .skipped: return "Skipped"
+        // A state a newer app version added: shown as it is, never as a state this app knows.
+        case .unknown(let value): return "Unknown (\(value))"
         }
     }
 }
@@ -49,6 +51,7 @@ extension Verification {
         case .uncertain: return "Uncertain: the GPS accuracy overlaps the visit radius"
         case .outOfRange: return "Out of range: away from the customer"
         case .noCustomerLocation: return "Not verified: the customer has no location"
+        case .unknown(let value): return "Unknown (\(value))"
         }
     }
 
@@ -57,7 +60,7 @@ extension Verification {
         case .verified: return .green
         case .uncertain: return .orange
         case .outOfRange: return .red
-        case .noCustomerLocation: return .secondary
+        case .noCustomerLocation, .unknown: return .secondary
         }
     }
 }
@@ -68,6 +71,7 @@ extension Grade {
         case .a: return "A"
         case .b: return "B"
         case .c: return "C"
+        case .unknown(let value): return "Unknown (\(value))"
         }
     }
 }

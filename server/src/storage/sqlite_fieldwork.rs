@@ -229,14 +229,13 @@ pub(super) fn rep_day(
                 customer_name: if seen { row.get(2)? } else { None },
                 customer_location: location,
                 planned_start: row.get(5)?,
-                status: VisitStatus::parse(&row.get::<_, String>(6)?)
-                    .unwrap_or(VisitStatus::Planned),
+                status: VisitStatus::parse(&row.get::<_, String>(6)?),
                 check_in: stamp(7)?,
                 check_out: stamp(13)?,
                 verification: if seen {
                     row.get::<_, Option<String>>(19)?
                         .as_deref()
-                        .and_then(Verification::parse)
+                        .map(Verification::parse)
                 } else {
                     None
                 },

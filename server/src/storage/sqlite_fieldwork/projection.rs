@@ -351,7 +351,7 @@ fn upsert_visit(
         out_acc,
         out_fix,
         out_mock,
-        verification.map(Verification::as_str),
+        verification.as_ref().map(Verification::as_str),
         visit.meta.deleted
     ])?;
     Ok(())

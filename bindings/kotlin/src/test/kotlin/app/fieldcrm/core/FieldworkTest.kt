@@ -32,8 +32,8 @@ class FieldworkTest {
             val nearLat = north(BERLIN_LAT, 20.0)
             assertEquals(20.0, distanceM(BERLIN_LAT, BERLIN_LON, nearLat, BERLIN_LON), 0.5)
             val checkedIn = store.checkIn(first.meta.id, fix(nearLat, BERLIN_LON, 10.0))
-            assertEquals(Verification.VERIFIED, checkedIn.verification)
-            assertEquals(VisitStatus.IN_PROGRESS, checkedIn.status)
+            assertEquals(Verification.Verified, checkedIn.verification)
+            assertEquals(VisitStatus.InProgress, checkedIn.status)
             val stamp = checkedIn.checkIn
             assertNotNull(stamp)
             assertEquals(nearLat, stamp!!.lat)
@@ -41,7 +41,7 @@ class FieldworkTest {
 
             // 2 km away: out of range.
             val farLat = north(BERLIN_LAT, 2_000.0)
-            assertEquals(Verification.OUT_OF_RANGE, store.checkIn(second.meta.id, fix(farLat, BERLIN_LON, 10.0)).verification)
+            assertEquals(Verification.OutOfRange, store.checkIn(second.meta.id, fix(farLat, BERLIN_LON, 10.0)).verification)
 
             // Written once: a second check-in is refused and changes nothing.
             val again = assertThrows<FieldCrmException.InvalidValue> {
@@ -52,7 +52,7 @@ class FieldworkTest {
 
             // Check-out closes the visit, also written once.
             val done = store.checkOut(first.meta.id, fix(nearLat, BERLIN_LON, 8.0, agoMs = 1_000), "Ordered tulips")
-            assertEquals(VisitStatus.DONE, done.status)
+            assertEquals(VisitStatus.Done, done.status)
             assertEquals("Ordered tulips", done.outcome)
             assertNotNull(done.checkOut)
             val twice = assertThrows<FieldCrmException.InvalidValue> {

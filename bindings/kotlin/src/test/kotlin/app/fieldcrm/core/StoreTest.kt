@@ -103,6 +103,12 @@ class StoreTest {
             val empty = assertThrows<FieldCrmException.InvalidValue> { store.createCustomer(newCustomer("")) }
             assertEquals("name" to ValidationRule.REQUIRED, empty.field to empty.rule)
 
+            // Unknown { value } is how a value a newer app wrote reads; the app cannot make one up.
+            val madeUp = assertThrows<FieldCrmException.InvalidValue> {
+                store.createCustomer(newCustomer("Kiosk").copy(grade = Grade.Unknown("D")))
+            }
+            assertEquals("grade" to ValidationRule.UNKNOWN_VALUE, madeUp.field to madeUp.rule)
+
             val nan = assertThrows<FieldCrmException.InvalidValue> {
                 store.recordPings(listOf(fix(BERLIN_LAT, BERLIN_LON), fix(BERLIN_LAT, BERLIN_LON, Double.NaN, 30_000)))
             }

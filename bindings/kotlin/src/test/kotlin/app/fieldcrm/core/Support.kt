@@ -17,7 +17,7 @@ object Support {
     fun located(name: String, lat: Double, lon: Double, city: String = "Berlin"): Customer =
         newCustomer(name).apply {
             address = address.copy(city = city)
-            location = GeoLocation(lat, lon, LocationSource.GPS, nowMs())
+            location = GeoLocation(lat, lon, LocationSource.Gps, nowMs())
         }
 
     /** The point `metres` north of (`lat`, `lon`) (one degree of latitude is ~111.2 km). */

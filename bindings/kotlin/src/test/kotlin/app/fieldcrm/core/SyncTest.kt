@@ -103,7 +103,7 @@ class SyncTest {
         }
         assertEquals(10u, ana.store.recordPings(drive))
         val checkedIn = ana.store.checkIn(visit.meta.id, GpsFix(north(BERLIN_LAT, 10.0), BERLIN_LON, 12.0, now - 4 * 60_000L))
-        assertEquals(Verification.VERIFIED, checkedIn.verification)
+        assertEquals(Verification.Verified, checkedIn.verification)
         ana.store.checkOut(visit.meta.id, GpsFix(BERLIN_LAT, BERLIN_LON, 12.0, now - 60_000L), "Ordered herring")
         assertEquals(10uL, ana.store.syncStatus().pendingPings)
 

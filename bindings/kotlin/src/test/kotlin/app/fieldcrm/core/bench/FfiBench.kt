@@ -92,7 +92,7 @@ private fun customer(rng: Random, at: Long): Customer {
         location = GeoLocation(
             lat = 52.52 + (rng.nextDouble() - 0.5) * 0.24,
             lon = 13.405 + (rng.nextDouble() - 0.5) * 0.40,
-            source = LocationSource.GEOCODED,
+            source = LocationSource.Geocoded,
             at = at,
         )
         visitRadiusM = 150u

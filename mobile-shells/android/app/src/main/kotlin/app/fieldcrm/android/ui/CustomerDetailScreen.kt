@@ -34,6 +34,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.fieldcrm.android.logic.CustomerDetailUiState
 import app.fieldcrm.android.logic.CustomerDetailViewModel
 import app.fieldcrm.android.logic.FieldRepository
+import app.fieldcrm.android.logic.PICKABLE_GRADES
 import app.fieldcrm.android.logic.label
 import app.fieldcrm.core.ContactSummary
 import app.fieldcrm.core.Customer
@@ -71,13 +72,15 @@ private fun CustomerDetails(customer: Customer, state: CustomerDetailUiState, vm
 
         Row(horizontalArrangement = Arrangement.spacedBy(8.dp), verticalAlignment = Alignment.CenterVertically) {
             Text("Grade")
-            Grade.entries.forEach { grade ->
+            PICKABLE_GRADES.forEach { grade ->
                 FilterChip(
                     selected = customer.grade == grade,
                     onClick = { vm.save { it.copy(grade = if (it.grade == grade) null else grade) } },
-                    label = { Text(grade.name) },
+                    label = { Text(grade.label()) },
                 )
             }
+            // A grade a newer version of the app set: shown, not offered.
+            (customer.grade as? Grade.Unknown)?.let { Text(it.label()) }
         }
 
         var notes by rememberSaveable(customer.meta.id) { mutableStateOf(customer.notes) }
@@ -135,4 +138,4 @@ private fun VisitHistoryItem(visit: VisitSummary, onVisit: (String) -> Unit) {
     )
 }
 
-private fun VisitSummary.statusText(): String = status.name.lowercase().replace('_', ' ')
+private fun VisitSummary.statusText(): String = status.label()

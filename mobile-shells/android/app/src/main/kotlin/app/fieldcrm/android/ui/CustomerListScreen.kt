@@ -37,6 +37,7 @@ import app.fieldcrm.android.logic.CustomerDraft
 import app.fieldcrm.android.logic.CustomerListViewModel
 import app.fieldcrm.android.logic.FieldRepository
 import app.fieldcrm.android.logic.LocationProvider
+import app.fieldcrm.android.logic.label
 import app.fieldcrm.core.CustomerSummary
 import kotlinx.coroutines.launch
 
@@ -86,7 +87,7 @@ fun CustomerListScreen(repository: FieldRepository, location: LocationProvider, 
 fun CustomerRow(customer: CustomerSummary, onClick: () -> Unit) {
     val details = listOfNotNull(
         customer.city,
-        customer.grade?.let { "Grade $it" },
+        customer.grade?.let { "Grade ${it.label()}" },
         customer.distanceM?.let(::formatKm),
         customer.lastVisitAt?.let { "Visited ${formatDateTime(it)}" },
     ).joinToString(" · ")

@@ -61,7 +61,7 @@ fun TodayPlanScreen(repository: FieldRepository, location: LocationProvider, onV
             items(state.visits, key = { it.id }) { visit ->
                 val detail = listOfNotNull(
                     visit.plannedStart?.let(::formatTime),
-                    visit.status.name.lowercase().replace('_', ' '),
+                    visit.status.label(),
                     visit.verification?.label(),
                 ).joinToString(" · ")
                 ListItem(

@@ -30,6 +30,7 @@ import app.fieldcrm.android.logic.FieldRepository
 import app.fieldcrm.android.logic.LocationProvider
 import app.fieldcrm.android.logic.VisitUiState
 import app.fieldcrm.android.logic.VisitViewModel
+import app.fieldcrm.android.logic.label
 import app.fieldcrm.core.Verification
 import app.fieldcrm.core.Visit
 
@@ -65,13 +66,13 @@ private fun VisitContent(repository: FieldRepository, location: LocationProvider
 private fun VisitDetails(vm: VisitViewModel, state: VisitUiState, visit: Visit) {
     var outcome by rememberSaveable { mutableStateOf("") }
     Column(verticalArrangement = Arrangement.spacedBy(12.dp)) {
-        Text("Status: " + visit.status.name.lowercase().replace('_', ' '))
+        Text("Status: " + visit.status.label())
         visit.plannedStart?.let { Text("Planned ${formatDateTime(it)}") }
         visit.checkIn?.let { Text("Checked in ${formatTime(it.at)} (±${it.accuracyM.toInt()} m)") }
         visit.checkOut?.let { Text("Checked out ${formatTime(it.at)}") }
 
         state.verificationText?.let { text ->
-            val good = state.verification == Verification.VERIFIED
+            val good = state.verification == Verification.Verified
             Card(
                 colors = CardDefaults.cardColors(
                     containerColor = if (good) MaterialTheme.colorScheme.primaryContainer else MaterialTheme.colorScheme.errorContainer,

@@ -66,7 +66,7 @@ class CustomerListViewModel(
             var placed = draft
             if (atCurrentLocation) {
                 val fix = location?.currentFix() ?: throw IllegalArgumentException(NO_FIX_MESSAGE)
-                placed = draft.copy(location = GeoLocation(fix.lat, fix.lon, LocationSource.GPS, fix.fixAt))
+                placed = draft.copy(location = GeoLocation(fix.lat, fix.lon, LocationSource.Gps, fix.fixAt))
             }
             created = repository.createCustomer(placed)
         }

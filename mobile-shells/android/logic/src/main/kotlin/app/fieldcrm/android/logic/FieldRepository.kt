@@ -49,7 +49,7 @@ import kotlinx.coroutines.withContext
 /** What a rep types in to create a customer; the store fills in the rest with core's defaults. */
 data class CustomerDraft(
     val name: String,
-    val kind: CustomerKind = CustomerKind.COMPANY,
+    val kind: CustomerKind = CustomerKind.Company,
     val addressLine: String? = null,
     val city: String? = null,
     val postalCode: String? = null,

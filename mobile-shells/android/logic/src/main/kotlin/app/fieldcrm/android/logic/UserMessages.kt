@@ -1,8 +1,10 @@
 package app.fieldcrm.android.logic
 
 import app.fieldcrm.core.FieldCrmException
+import app.fieldcrm.core.Grade
 import app.fieldcrm.core.ValidationRule
 import app.fieldcrm.core.Verification
+import app.fieldcrm.core.VisitStatus
 import kotlin.coroutines.cancellation.CancellationException
 
 /** What to tell the rep about a failed call. The library's errors carry codes, not prose. */
@@ -39,6 +41,8 @@ private fun invalidValueMessage(field: String, rule: ValidationRule, detail: Str
     field == "check_out" && rule == ValidationRule.IMMUTABLE -> "You already checked out of this visit."
     field == "check_in" && rule == ValidationRule.REQUIRED -> "Check in before checking out."
     rule == ValidationRule.STATUS_REGRESSION -> "This visit is already past that step ($detail)."
+    field == "status" && rule == ValidationRule.UNKNOWN_VALUE ->
+        "A newer version of the app set this status. Update the app to change it."
     field.endsWith("fix_at") -> "The location fix has a wrong time. Check the phone's clock."
     field.startsWith("check_in") || field.startsWith("check_out") ->
         "The location fix cannot be used ($detail)."
@@ -66,10 +70,35 @@ internal suspend fun attempt(block: suspend () -> Unit): String? = try {
     e.userMessage()
 }
 
+/** A value a newer version of the app wrote, which this one does not know: shown as it is. */
+private fun unknown(value: String) = "Unknown ($value)"
+
 /** A check-in's verification in words. */
 fun Verification.label(): String = when (this) {
-    Verification.VERIFIED -> "Verified: at the customer"
-    Verification.UNCERTAIN -> "Uncertain: the fix is not accurate enough"
-    Verification.OUT_OF_RANGE -> "Out of range: too far from the customer"
-    Verification.NO_CUSTOMER_LOCATION -> "Not verifiable: the customer has no location"
+    Verification.Verified -> "Verified: at the customer"
+    Verification.Uncertain -> "Uncertain: the fix is not accurate enough"
+    Verification.OutOfRange -> "Out of range: too far from the customer"
+    Verification.NoCustomerLocation -> "Not verifiable: the customer has no location"
+    is Verification.Unknown -> unknown(value)
 }
+
+/** A visit's status in words. */
+fun VisitStatus.label(): String = when (this) {
+    VisitStatus.Planned -> "planned"
+    VisitStatus.InProgress -> "in progress"
+    VisitStatus.Done -> "done"
+    VisitStatus.Cancelled -> "cancelled"
+    VisitStatus.Skipped -> "skipped"
+    is VisitStatus.Unknown -> unknown(value)
+}
+
+/** A customer's grade as shown. */
+fun Grade.label(): String = when (this) {
+    Grade.A -> "A"
+    Grade.B -> "B"
+    Grade.C -> "C"
+    is Grade.Unknown -> unknown(value)
+}
+
+/** The grades a rep can pick (a grade a newer app wrote is shown, not offered). */
+val PICKABLE_GRADES: List<Grade> = listOf(Grade.A, Grade.B, Grade.C)

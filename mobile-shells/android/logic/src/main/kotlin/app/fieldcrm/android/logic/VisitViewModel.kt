@@ -28,7 +28,7 @@ data class VisitUiState(
 
     /** A fix came from a mock-location app: the check-in is flagged for the manager. */
     val mockLocation: Boolean get() = visit?.checkIn?.mock == true || visit?.checkOut?.mock == true
-    val canCheckIn: Boolean get() = !busy && visit?.status == VisitStatus.PLANNED && visit.checkIn == null
+    val canCheckIn: Boolean get() = !busy && visit?.status == VisitStatus.Planned && visit.checkIn == null
     val canCheckOut: Boolean get() = !busy && visit?.checkIn != null && visit.checkOut == null
 }
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Timeout
 
 @Timeout(60)
 class FieldRepositoryTest : StoreTest() {
-    private fun at(lat: Double, lon: Double) = GeoLocation(lat, lon, LocationSource.GPS, 1_790_000_000_000)
+    private fun at(lat: Double, lon: Double) = GeoLocation(lat, lon, LocationSource.Gps, 1_790_000_000_000)
 
     @Test
     fun `calls run on the injected dispatcher, never on the caller's thread`() = runBlocking<Unit> {

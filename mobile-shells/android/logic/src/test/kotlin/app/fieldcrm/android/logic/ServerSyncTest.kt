@@ -74,11 +74,11 @@ class ServerSyncTest : StoreTest() {
         val visit = VisitViewModel(ana, scope, anaLocation, visitId)
         visit.state.await { it.canCheckIn }
         visit.checkIn().join()
-        assertEquals(Verification.VERIFIED, visit.state.await { it.visit?.checkIn != null && !it.busy }.verification)
+        assertEquals(Verification.Verified, visit.state.await { it.visit?.checkIn != null && !it.busy }.verification)
         // Her customer screen's history follows the check-in.
         val history = anaDetail.state.await { it.visitHistory.firstOrNull()?.verification != null }.visitHistory
         assertEquals(listOf(visitId), history.map { it.id })
-        assertEquals(Verification.VERIFIED, history[0].verification)
+        assertEquals(Verification.Verified, history[0].verification)
         assertEquals(1, ana.recordPings(listOf(fix(53.54, 9.93))))
 
         // The sync button: OkHttp transport with the session's token.

@@ -2,8 +2,10 @@ package app.fieldcrm.android.logic
 
 import app.fieldcrm.core.FieldCrmException
 import app.fieldcrm.core.GeoLocation
+import app.fieldcrm.core.Grade
 import app.fieldcrm.core.LocationSource
 import app.fieldcrm.core.SyncTransport
+import app.fieldcrm.core.ValidationRule
 import app.fieldcrm.core.Verification
 import app.fieldcrm.core.VisitStatus
 import app.fieldcrm.core.distanceM
@@ -22,7 +24,7 @@ import org.junit.jupiter.api.Timeout
 /** The view models over the real store, with a fake location provider. */
 @Timeout(60)
 class ViewModelsTest : StoreTest() {
-    private fun at(lat: Double, lon: Double) = GeoLocation(lat, lon, LocationSource.GPS, 1_790_000_000_000)
+    private fun at(lat: Double, lon: Double) = GeoLocation(lat, lon, LocationSource.Gps, 1_790_000_000_000)
 
     @Test
     fun `customer list searches as the rep types, debounced, and shows new customers live`() = runBlocking<Unit> {
@@ -57,7 +59,7 @@ class ViewModelsTest : StoreTest() {
         location.fix = fix(53.55, 9.99)
         val placed = checkNotNull(vm.createCustomer(CustomerDraft("Here"), atCurrentLocation = true))
         assertEquals(53.55, placed.location!!.lat)
-        assertEquals(LocationSource.GPS, placed.location!!.source)
+        assertEquals(LocationSource.Gps, placed.location!!.source)
         assertNull(vm.state.await { it.customers.size == 1 }.message)
     }
 
@@ -97,7 +99,7 @@ class ViewModelsTest : StoreTest() {
         val visitId = checkNotNull(vm.startVisit())
         val state = vm.state.await { it.todaysVisits.isNotEmpty() }
         assertEquals(listOf(visitId), state.todaysVisits.map { it.id })
-        assertEquals(VisitStatus.PLANNED, state.todaysVisits[0].status)
+        assertEquals(VisitStatus.Planned, state.todaysVisits[0].status)
 
         val gone = CustomerDetailViewModel(repo, scope, "missing", clock)
         assertEquals("This customer is not on this phone.", gone.state.await { !it.loading }.message)
@@ -135,7 +137,7 @@ class ViewModelsTest : StoreTest() {
         assertEquals(listOf("max@fischhalle.de"), max.emails)
         assertEquals(listOf(newest, middle, oldest).map { it.meta.id }, state.visitHistory.map { it.id })
         assertEquals(listOf(todayStart, clock.now - day, clock.now - 3 * day), state.visitHistory.map { it.plannedStart })
-        assertTrue(state.visitHistory.all { it.status == VisitStatus.PLANNED && it.verification == null })
+        assertTrue(state.visitHistory.all { it.status == VisitStatus.Planned && it.verification == null })
         assertEquals(listOf(newest.meta.id), state.todaysVisits.map { it.id }, "today's visits stay for the check-in")
 
         // A contact created afterwards appears through the live query, in name order.
@@ -147,8 +149,8 @@ class ViewModelsTest : StoreTest() {
         repo.checkIn(oldest.meta.id, fix(53.5501, 9.9901).copy(fixAt = System.currentTimeMillis()))
         val checkedIn = vm.state.await { it.visitHistory.firstOrNull()?.id == oldest.meta.id }
         assertEquals(listOf(oldest, newest, middle).map { it.meta.id }, checkedIn.visitHistory.map { it.id })
-        assertEquals(VisitStatus.IN_PROGRESS, checkedIn.visitHistory[0].status)
-        assertEquals(Verification.VERIFIED, checkedIn.visitHistory[0].verification)
+        assertEquals(VisitStatus.InProgress, checkedIn.visitHistory[0].status)
+        assertEquals(Verification.Verified, checkedIn.visitHistory[0].verification)
         assertNotNull(checkedIn.visitHistory[0].checkInAt)
 
         // The history keeps the latest visits only.
@@ -178,7 +180,7 @@ class ViewModelsTest : StoreTest() {
         vm.checkIn().join()
         val inside = vm.state.await { it.visit?.checkIn != null && !it.busy }
         assertNull(inside.message)
-        assertEquals(Verification.VERIFIED, inside.verification)
+        assertEquals(Verification.Verified, inside.verification)
         assertEquals("Verified: at the customer", inside.verificationText)
         assertFalse(inside.mockLocation)
         assertTrue(inside.canCheckOut)
@@ -187,7 +189,7 @@ class ViewModelsTest : StoreTest() {
         vm.checkIn().join()
         vm.state.await { it.message == "You already checked in to this visit." }
         vm.checkOut("Order for next week").join()
-        val done = vm.state.await { it.visit?.status == VisitStatus.DONE && !it.busy }
+        val done = vm.state.await { it.visit?.status == VisitStatus.Done && !it.busy }
         assertEquals("Order for next week", done.visit!!.outcome)
         assertNull(done.message)
         assertFalse(done.canCheckOut)
@@ -199,7 +201,7 @@ class ViewModelsTest : StoreTest() {
         away.state.await { it.canCheckIn }
         away.checkIn().join()
         val flagged = away.state.await { it.visit?.checkIn != null && !it.busy }
-        assertEquals(Verification.OUT_OF_RANGE, flagged.verification)
+        assertEquals(Verification.OutOfRange, flagged.verification)
         assertTrue(flagged.mockLocation)
     }
 
@@ -289,7 +291,15 @@ class ViewModelsTest : StoreTest() {
         assertEquals("The server has a problem (503). Try again later.", FieldCrmException.ServerRefused(503u, "unavailable", null).userMessage())
         assertEquals("The server does not allow this (forbidden).", FieldCrmException.ServerRefused(403u, "forbidden", null).userMessage())
         assertEquals("Enter a URL", IllegalArgumentException("Enter a URL").userMessage())
-        assertEquals("Out of range: too far from the customer", Verification.OUT_OF_RANGE.label())
+        assertEquals("Out of range: too far from the customer", Verification.OutOfRange.label())
+        // Values a newer version of the app wrote are shown as they are, never as a known one.
+        assertEquals("Unknown (reviewed)", VisitStatus.Unknown("reviewed").label())
+        assertEquals("Unknown (verified_by_photo)", Verification.Unknown("verified_by_photo").label())
+        assertEquals("Unknown (D)", Grade.Unknown("D").label())
+        assertEquals(
+            "A newer version of the app set this status. Update the app to change it.",
+            FieldCrmException.InvalidValue("status", ValidationRule.UNKNOWN_VALUE, "unknown").userMessage(),
+        )
         // The runner turns a thrown transport factory (bad stored URL) into a failure, not a crash.
         val bad = runCatching { OkHttpSyncTransport("not a url") { "t" } }.exceptionOrNull()
         assertTrue(bad is IllegalArgumentException)
