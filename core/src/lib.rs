@@ -35,7 +35,6 @@ pub use geo::{
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
-pub use overdue::DAY_MS;
 pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{

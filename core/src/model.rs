@@ -18,6 +18,10 @@ pub use sync_status::SyncStatus;
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
 
+/// A day in milliseconds: the unit of a visit cadence. (Calendar days, which depend on a time
+/// zone, are the `time` crate's business.)
+pub const DAY_MS: Millis = 86_400_000;
+
 /// 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z: anything outside is a clock or unit bug
 /// (seconds passed as milliseconds, a zeroed clock, ...).
 pub const EARLIEST_TIMESTAMP: Millis = 946_684_800_000;

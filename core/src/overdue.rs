@@ -9,11 +9,7 @@
 //! creation time, so every device orders them alike); the visited ones follow by due date, the
 //! longest overdue first. Ties go by name.
 
-use crate::model::Millis;
-
-/// A day in milliseconds: the unit of a visit cadence. (Calendar days, which depend on a time
-/// zone, are the `time` crate's business.)
-pub const DAY_MS: Millis = 86_400_000;
+use crate::model::{DAY_MS, Millis};
 
 /// When a customer last visited at `last_visit_at` falls due again; `None` for a customer never
 /// visited, who is due already.

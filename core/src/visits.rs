@@ -198,9 +198,7 @@ fn stamp(now: Millis, fix: &Fix) -> GpsStamp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{GeoLocation, LocationSource};
-
-    const DAY: Millis = 86_400_000;
+    use crate::model::{DAY_MS, GeoLocation, LocationSource};
 
     fn store(dir: &tempfile::TempDir) -> Store {
         let store = Store::open(dir.path().join("d.sqlite")).unwrap();
@@ -319,7 +317,7 @@ mod tests {
                 ..good
             },
             Fix {
-                at: now_ms() + DAY,
+                at: now_ms() + DAY_MS,
                 ..good
             },
         ] {
@@ -362,7 +360,7 @@ mod tests {
     fn the_day_plan_orders_planned_visits_from_where_the_rep_is() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir);
-        let day = now_ms() - now_ms() % DAY;
+        let day = now_ms() - now_ms() % DAY_MS;
         // On a line going east; planned in the reverse order.
         let far = customer_at(&store, "Far", Some((52.52, 13.50)));
         let middle = customer_at(&store, "Middle", Some((52.52, 13.45)));
@@ -372,14 +370,14 @@ mod tests {
         let v_middle = planned(&store, &middle, day + 2);
         let v_near = planned(&store, &near, day + 3);
         let v_unplaced = planned(&store, &unplaced, day + 4);
-        planned(&store, &near, day + DAY + 1); // tomorrow
+        planned(&store, &near, day + DAY_MS + 1); // tomorrow
         let done = planned(&store, &middle, day + 5);
         store
             .check_in(&done.meta.id, fix(52.52, 13.45, 5.0))
             .unwrap();
 
         let route = store
-            .plan_day(LatLon::new(52.52, 13.40), day, day + DAY)
+            .plan_day(LatLon::new(52.52, 13.40), day, day + DAY_MS)
             .unwrap();
         let order: Vec<&str> = route.stops.iter().map(|s| s.visit_id.as_str()).collect();
         assert_eq!(order, [&v_near.meta.id, &v_middle.meta.id, &v_far.meta.id]);
@@ -389,7 +387,7 @@ mod tests {
         assert!((route.total_m - 6_780.0).abs() < 50.0, "{}", route.total_m);
         assert!(
             store
-                .plan_day(LatLon::new(f64::NAN, 0.0), day, day + DAY)
+                .plan_day(LatLon::new(f64::NAN, 0.0), day, day + DAY_MS)
                 .is_err()
         );
     }
