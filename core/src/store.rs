@@ -20,15 +20,15 @@ use crate::records::{AnyRecord, FieldConflict, Record};
 use crate::schema;
 
 pub(crate) mod encryption;
-mod sync_api;
+mod inbox;
+mod outbox;
+mod status;
 mod wipe;
 
 pub use encryption::StoreKey;
-pub(crate) use sync_api::SyncSlot;
-pub use sync_api::{
-    ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange,
-    VerifyReport,
-};
+pub use inbox::{ImportReport, IncomingDoc, IncomingPayload, RefusedDoc, VerifyReport};
+pub use outbox::{PendingChange, RejectedChange};
+pub(crate) use status::SyncSlot;
 
 /// How many Automerge documents stay in memory between uses.
 const DOC_CACHE_CAPACITY: usize = 256;
@@ -419,6 +419,37 @@ impl Store {
             .doc(id)?
             .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
         Ok(crate::records::conflicts(doc))
+    }
+
+    /// The saved document (compacted Automerge bytes), for snapshots and debugging.
+    pub fn document_bytes(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let mut inner = self.lock();
+        Ok(inner.doc(id)?.map(|doc| doc.save()))
+    }
+
+    /// Every Automerge change of a document (used to replay history to a peer).
+    pub fn document_changes(&self, id: &str) -> Result<Vec<Vec<u8>>> {
+        let mut inner = self.lock();
+        let doc = inner
+            .doc(id)?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        Ok(doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect())
+    }
+
+    /// Ids of every document in the store, by kind (deleted ones included).
+    pub fn document_ids(&self, kind: Kind) -> Result<Vec<String>> {
+        let inner = self.lock();
+        let mut statement = inner
+            .conn
+            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
+        let ids = statement
+            .query_map([kind.as_str()], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
     }
 
     pub fn query(&self, query: &Query) -> Result<QueryResult> {

@@ -1,20 +1,8 @@
-//! The store's sync-facing API: the upload queue, acknowledgements, importing what the server
-//! sends, rejected changes, refused documents and the sync status. No network here: a sync
-//! client (`sync.rs`) moves these values.
+//! What the server sends (the inbox): importing pulled documents and changes, verifying
+//! documents stored by the bootstrap path, and forgetting documents that left the user's scope.
+//! No network here: a sync client (`sync.rs`) moves these values.
 
 use super::*;
-use crate::model::SyncStatus;
-
-/// A local change not yet acknowledged by the server.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingChange {
-    pub seq: i64,
-    pub doc_id: String,
-    pub kind: Kind,
-    /// Hex SHA-256 hash of the Automerge change; what the server acknowledges.
-    pub hash: String,
-    pub bytes: Vec<u8>,
-}
 
 /// What arrives from the server for one document.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +43,7 @@ pub struct ImportReport {
     pub held_changes: u32,
     pub refused: Vec<RefusedDoc>,
     /// Documents that applied but read without some of their fields (values of the wrong type;
-    /// see [`SyncStatus::partly_read_documents`]).
+    /// see [`crate::SyncStatus::partly_read_documents`]).
     pub partly_read: Vec<crate::partly_read::PartlyRead>,
 }
 
@@ -74,135 +62,7 @@ pub struct VerifyReport {
     pub remaining: u64,
 }
 
-/// A local change the server refused; the edit stays in the local record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RejectedChange {
-    pub doc_id: String,
-    pub kind: Kind,
-    pub hash: String,
-    pub code: crate::protocol::RejectCode,
-    pub reason: String,
-    pub at: Millis,
-}
-
-/// The store's one sync slot: one sync at a time per store, whoever embeds it, because two
-/// rounds at once would upload the same changes twice and could apply a page over a cursor the
-/// other moved. Held by a [`crate::SyncSession`] from its start to its drop, so it is given
-/// back on every exit: a return, an error, a panic unwinding through the holder.
-#[derive(Debug)]
-pub(crate) struct SyncSlot<'s>(&'s Store);
-
-impl Drop for SyncSlot<'_> {
-    fn drop(&mut self) {
-        self.0
-            .syncing
-            .store(false, std::sync::atomic::Ordering::SeqCst);
-        self.0.notify_sync_state();
-    }
-}
-
 impl Store {
-    /// Local changes not yet acknowledged, oldest first, at most `limit` of them.
-    pub fn pending_changes(&self, limit: u32) -> Result<Vec<PendingChange>> {
-        let inner = self.lock();
-        let mut statement = inner.conn.prepare_cached(
-            "SELECT seq, doc_id, kind, hash, bytes FROM pending ORDER BY seq LIMIT ?1",
-        )?;
-        let rows = statement.query_map([limit], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, doc_id, kind, hash, bytes) = row?;
-            let kind = Kind::parse(&kind).ok_or_else(|| StoreError::CorruptDocument {
-                id: doc_id.clone(),
-                detail: format!("unknown kind {kind:?} in upload queue"),
-            })?;
-            out.push(PendingChange {
-                seq,
-                doc_id,
-                kind,
-                hash,
-                bytes,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The oldest `limit` unacknowledged changes as a push request, grouped by document in
-    /// upload order, with their hashes (what the acknowledgement will name); `None` when
-    /// nothing is pending. Within the protocol's push limits by construction: it stops at the
-    /// first change that would go over one (the rest go in the next push).
-    pub fn push_request(
-        &self,
-        limit: u32,
-    ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
-        self.push_request_within(limit, crate::protocol::MAX_PUSH_PAYLOAD_BYTES)
-    }
-
-    /// [`Store::push_request`] with the changes' bytes kept under `budget` (one change larger
-    /// than the budget still travels, alone).
-    pub(super) fn push_request_within(
-        &self,
-        limit: u32,
-        budget: usize,
-    ) -> Result<Option<(crate::protocol::PushRequest, Vec<String>)>> {
-        use crate::protocol::{MAX_CHANGES_PER_DOC, MAX_CHANGES_PER_PUSH, MAX_DOCS_PER_PUSH};
-        let limit = limit.min(u32::try_from(MAX_CHANGES_PER_PUSH).unwrap_or(u32::MAX));
-        let pending = self.pending_changes(limit)?;
-        if pending.is_empty() {
-            return Ok(None);
-        }
-        let mut docs: Vec<crate::protocol::DocChanges> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut hashes = Vec::with_capacity(pending.len());
-        let mut bytes = 0;
-        for change in pending {
-            bytes += change.bytes.len();
-            if bytes > budget && !hashes.is_empty() {
-                break;
-            }
-            match index.get(&change.doc_id) {
-                Some(&i) if docs[i].changes.len() >= MAX_CHANGES_PER_DOC => break,
-                Some(&i) => docs[i].changes.push(change.bytes),
-                None if docs.len() >= MAX_DOCS_PER_PUSH => break,
-                None => {
-                    index.insert(change.doc_id.clone(), docs.len());
-                    docs.push(crate::protocol::DocChanges {
-                        doc_id: change.doc_id,
-                        kind: change.kind,
-                        changes: vec![change.bytes],
-                    });
-                }
-            }
-            hashes.push(change.hash);
-        }
-        Ok(Some((crate::protocol::PushRequest { docs }, hashes)))
-    }
-
-    /// Removes acknowledged changes from the upload queue; unknown hashes are ignored, so
-    /// repeating an acknowledgement is harmless. Returns how many were removed.
-    pub fn acknowledge(&self, hashes: &[String]) -> Result<usize> {
-        let mut inner = self.lock();
-        let tx = inner.conn.transaction()?;
-        let mut removed = 0;
-        {
-            let mut delete = tx.prepare_cached("DELETE FROM pending WHERE hash = ?1")?;
-            for hash in hashes {
-                removed += delete.execute([hash])?;
-            }
-        }
-        tx.commit()?;
-        self.sync_state_changed(inner);
-        Ok(removed)
-    }
-
     /// Applies documents and changes from the server. Idempotent; changes whose dependencies
     /// are missing are held (inside the stored document) until they arrive. A document whose
     /// data is corrupt or does not describe a valid record is refused and left as it was; the
@@ -433,84 +293,6 @@ impl Store {
         Ok(report)
     }
 
-    /// Moves changes the server refused from the upload queue to the rejected list, where they
-    /// stay visible with the server's reason. The edits remain in the local document (the app
-    /// shows the record as edited, and flags it); retrying them would be refused again.
-    pub fn record_rejections(
-        &self,
-        rejections: &[crate::protocol::Rejection],
-        at: Millis,
-    ) -> Result<()> {
-        let mut inner = self.lock();
-        let tx = inner.conn.transaction()?;
-        for rejection in rejections {
-            for hash in &rejection.hashes {
-                let kind: Option<String> = tx
-                    .prepare_cached("SELECT kind FROM pending WHERE hash = ?1 AND doc_id = ?2")?
-                    .query_row(params![hash, rejection.doc_id], |row| row.get(0))
-                    .optional()?;
-                // Only changes this device queued can be rejected for it.
-                let Some(kind) = kind else { continue };
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO rejected (hash, doc_id, kind, code, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![hash, rejection.doc_id, kind, rejection.code.as_str(), rejection.reason, at])?;
-                tx.prepare_cached("DELETE FROM pending WHERE hash = ?1")?
-                    .execute([hash])?;
-            }
-        }
-        tx.commit()?;
-        self.sync_state_changed(inner);
-        Ok(())
-    }
-
-    /// Changes the server refused, newest first.
-    pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>> {
-        let inner = self.lock();
-        let mut statement = inner.conn.prepare_cached(
-            "SELECT doc_id, kind, hash, code, reason, at FROM rejected ORDER BY at DESC, doc_id, hash",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, Millis>(5)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (doc_id, kind, hash, code, reason, at) = row?;
-            let corrupt = |what: &str| StoreError::CorruptDocument {
-                id: doc_id.clone(),
-                detail: format!("unknown {what} in rejected list"),
-            };
-            let kind = Kind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
-            let code = crate::protocol::RejectCode::parse(&code).ok_or_else(|| corrupt("code"))?;
-            out.push(RejectedChange {
-                doc_id,
-                kind,
-                hash,
-                code,
-                reason,
-                at,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Removes a document's entries from the rejected list once the user has seen them.
-    pub fn dismiss_rejections(&self, doc_id: &str) -> Result<()> {
-        let inner = self.lock();
-        inner
-            .conn
-            .execute("DELETE FROM rejected WHERE doc_id = ?1", [doc_id])?;
-        self.sync_state_changed(inner);
-        Ok(())
-    }
-
     /// Removes documents from this device entirely (they left the user's scope on the server):
     /// the document, its projection, and any local changes still waiting for upload.
     pub fn forget(&self, ids: &[String]) -> Result<()> {
@@ -547,113 +329,6 @@ impl Store {
         if !touched.is_empty() {
             self.refresh_live(inner, Some(&touched));
         }
-        Ok(())
-    }
-
-    /// The saved document (compacted Automerge bytes), for snapshots and debugging.
-    pub fn document_bytes(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        let mut inner = self.lock();
-        Ok(inner.doc(id)?.map(|doc| doc.save()))
-    }
-
-    /// Every Automerge change of a document (used to replay history to a peer).
-    pub fn document_changes(&self, id: &str) -> Result<Vec<Vec<u8>>> {
-        let mut inner = self.lock();
-        let doc = inner
-            .doc(id)?
-            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
-        Ok(doc
-            .get_changes(&[])
-            .iter()
-            .map(|c| c.raw_bytes().to_vec())
-            .collect())
-    }
-
-    /// Ids of every document in the store, by kind (deleted ones included).
-    pub fn document_ids(&self, kind: Kind) -> Result<Vec<String>> {
-        let inner = self.lock();
-        let mut statement = inner
-            .conn
-            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
-        let ids = statement
-            .query_map([kind.as_str()], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(ids)
-    }
-
-    pub fn sync_status(&self) -> Result<SyncStatus> {
-        let mut status = query::sync_status(&self.lock().conn)?;
-        status.syncing = self.is_syncing();
-        Ok(status)
-    }
-
-    /// Re-runs the live sync-status queries after the upload queue, the rejected list or the
-    /// sync state changed without a record changing.
-    fn sync_state_changed(&self, inner: MutexGuard<'_, Inner>) {
-        if self.live.has_subscribers() {
-            self.live
-                .refresh_where(Query::is_sync_status, |q| self.run_query(&inner.conn, q));
-        }
-        drop(inner);
-        self.live.deliver();
-    }
-
-    pub(super) fn is_syncing(&self) -> bool {
-        self.syncing.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Takes the sync slot until the returned guard drops, or `None` at once while another
-    /// session holds it (never a wait). Live sync statuses see both ends.
-    pub(crate) fn claim_sync_slot(&self) -> Option<SyncSlot<'_>> {
-        use std::sync::atomic::Ordering::SeqCst;
-        self.syncing
-            .compare_exchange(false, true, SeqCst, SeqCst)
-            .ok()?;
-        self.notify_sync_state();
-        Some(SyncSlot(self))
-    }
-
-    /// [`Store::sync_state_changed`] for modules that do not hold the lock.
-    pub(crate) fn notify_sync_state(&self) {
-        self.sync_state_changed(self.lock());
-    }
-
-    /// Counts `count` pulled records read from their documents instead of as sent (see
-    /// [`SyncStatus::records_read_from_documents`]).
-    pub fn count_records_read_from_documents(&self, count: u64) -> Result<()> {
-        if count == 0 {
-            return Ok(());
-        }
-        let inner = self.lock();
-        inner.conn.execute(
-            "UPDATE sync_state SET records_read_from_documents = records_read_from_documents + ?1 WHERE id = 1",
-            params![i64::try_from(count).unwrap_or(i64::MAX)],
-        )?;
-        self.sync_state_changed(inner);
-        Ok(())
-    }
-
-    /// Records a completed sync round: the server cursor reached, and when.
-    pub fn record_sync_success(&self, cursor: i64, at: Millis) -> Result<()> {
-        let inner = self.lock();
-        inner.conn.execute(
-            "UPDATE sync_state SET cursor = ?1, last_sync_at = ?2, last_attempt_at = ?2, last_error = NULL,
-               last_error_code = NULL WHERE id = 1",
-            params![cursor, at],
-        )?;
-        self.sync_state_changed(inner);
-        Ok(())
-    }
-
-    /// Records a failed sync attempt: the message is shown to the user as is, the code is for
-    /// the app to branch on.
-    pub fn record_sync_error(&self, message: &str, code: &str, at: Millis) -> Result<()> {
-        let inner = self.lock();
-        inner.conn.execute(
-            "UPDATE sync_state SET last_error = ?1, last_error_code = ?2, last_attempt_at = ?3 WHERE id = 1",
-            params![message, code, at],
-        )?;
-        self.sync_state_changed(inner);
         Ok(())
     }
 }
