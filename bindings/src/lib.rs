@@ -2,7 +2,7 @@
 //!
 //! No business logic lives here: every call converts its arguments to core's types, calls the
 //! core [`fieldcrm_core::Store`], and converts the result (or error) back. The uniffi types are
-//! declared in `convert.rs` so that core never depends on uniffi.
+//! declared under `convert/` so that core never depends on uniffi.
 //!
 //! Every method is blocking (SQLite, and the network for sync): call it off the UI thread. A
 //! [`FieldStore`] may be used from any number of threads at once.
