@@ -1,0 +1,292 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use fieldcrm_core as fc;
+
+use super::*;
+
+fn open(dir: &tempfile::TempDir) -> Arc<FieldStore> {
+    FieldStore::open(dir.path().join("t.sqlite").display().to_string()).unwrap()
+}
+
+#[test]
+fn previewing_a_check_in_writes_nothing_and_refuses_bad_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut customer = new_customer("Kiosk".into());
+    customer.location = Some(GeoLocation {
+        lat: 53.55,
+        lon: 9.93,
+        source: LocationSource::Gps,
+        at: fc::now_ms(),
+    });
+    customer.visit_radius_m = 100;
+    let customer = store.create_customer(customer).unwrap();
+    let pending = store.sync_status().unwrap().pending_changes;
+    let fix = |lat: f64| GpsFix {
+        lat,
+        lon: 9.93,
+        accuracy_m: 10.0,
+        fix_at: fc::now_ms(),
+        mock: false,
+    };
+    let preview = |f| store.preview_verification(customer.meta.id.clone(), f);
+    assert_eq!(preview(fix(53.5502)), Ok(Verification::Verified));
+    assert_eq!(preview(fix(53.57)), Ok(Verification::OutOfRange));
+    assert!(matches!(
+        preview(fix(91.0)),
+        Err(FieldCrmError::InvalidValue { .. })
+    ));
+    assert_eq!(store.sync_status().unwrap().pending_changes, pending);
+}
+
+#[test]
+fn a_panic_becomes_a_typed_error() {
+    let result: Result<()> = guarded("probe", || panic!("boom"));
+    assert_eq!(
+        result,
+        Err(FieldCrmError::Internal {
+            operation: "probe".into()
+        })
+    );
+}
+
+#[test]
+fn typed_delete_checks_the_kind_and_restore_undoes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let customer = store.create_customer(new_customer("Kiosk".into())).unwrap();
+    let id = customer.meta.id.clone();
+    assert!(matches!(
+        store.delete_task(id.clone()),
+        Err(FieldCrmError::WrongKind { .. })
+    ));
+    store.delete_customer(id.clone()).unwrap();
+    assert!(
+        store
+            .get_customer(id.clone())
+            .unwrap()
+            .unwrap()
+            .meta
+            .deleted
+    );
+    assert!(
+        store
+            .search_customers("kiosk".into(), 0)
+            .unwrap()
+            .is_empty()
+    );
+    store.restore_customer(id.clone()).unwrap();
+    assert!(!store.get_customer(id).unwrap().unwrap().meta.deleted);
+    assert!(matches!(
+        store.delete_customer("missing".into()),
+        Err(FieldCrmError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn sync_status_counts_pending_changes_and_is_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.create_task(new_task("Call back".into())).unwrap();
+    let status = store.sync_status().unwrap();
+    assert_eq!((status.pending_changes, status.syncing), (1, false));
+    assert!(store.rejected_changes().unwrap().is_empty());
+}
+
+#[test]
+fn a_throwing_transport_is_recorded_as_the_sync_error() {
+    struct Down;
+    impl SyncTransport for Down {
+        fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Err(FieldCrmError::ServerRefused {
+                status: 401,
+                code: "unauthorized".into(),
+                retry_after_secs: None,
+            })
+        }
+        fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Err(FieldCrmError::ServerRefused {
+                status: 401,
+                code: "unauthorized".into(),
+                retry_after_secs: None,
+            })
+        }
+        fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Err(FieldCrmError::ServerRefused {
+                status: 401,
+                code: "unauthorized".into(),
+                retry_after_secs: None,
+            })
+        }
+        fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Err(FieldCrmError::ServerRefused {
+                status: 401,
+                code: "unauthorized".into(),
+                retry_after_secs: None,
+            })
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.create_task(new_task("Call back".into())).unwrap();
+    let err = store.sync(Arc::new(Down)).unwrap_err();
+    assert_eq!(
+        err,
+        FieldCrmError::ServerRefused {
+            status: 401,
+            code: "unauthorized".into(),
+            retry_after_secs: None,
+        }
+    );
+    let status = store.sync_status().unwrap();
+    assert_eq!(status.pending_changes, 1, "nothing lost");
+    assert!(status.last_error.is_some());
+    assert_eq!(status.last_error_code.as_deref(), Some("unauthorized"));
+}
+
+#[test]
+fn a_cancelled_sync_starts_no_further_request_and_loses_nothing() {
+    /// The network is down; while the first push fails, the app cancels the round.
+    struct CancelledWhileDown {
+        cancellation: Arc<SyncCancellation>,
+        requests: AtomicUsize,
+    }
+    impl SyncTransport for CancelledWhileDown {
+        fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            self.cancellation.cancel();
+            Err(FieldCrmError::Offline {
+                reason: "no route to host".into(),
+            })
+        }
+        fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+        fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+        fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.create_task(new_task("Call back".into())).unwrap();
+    let cancellation = SyncCancellation::new();
+    let transport = Arc::new(CancelledWhileDown {
+        cancellation: cancellation.clone(),
+        requests: AtomicUsize::new(0),
+    });
+    let err = store
+        .sync_cancellable(transport.clone(), cancellation.clone())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        FieldCrmError::Offline {
+            reason: "sync cancelled".into()
+        }
+    );
+    assert_eq!(
+        transport.requests.load(Ordering::SeqCst),
+        1,
+        "no retry after cancel"
+    );
+    let status = store.sync_status().unwrap();
+    assert_eq!(
+        (status.pending_changes, status.last_error_code.as_deref()),
+        (1, Some("offline"))
+    );
+    assert!(cancellation.is_cancelled() && !status.syncing);
+}
+
+#[test]
+fn a_second_sync_while_one_runs_is_refused_at_once() {
+    /// While its push is under way, the app starts another sync and a wipe on the same
+    /// store (the sync button during the background worker's round); then the server
+    /// refuses the push.
+    struct Reentrant {
+        store: Arc<FieldStore>,
+        during: Mutex<Vec<Result<()>>>,
+    }
+    impl Reentrant {
+        fn refused() -> Result<Vec<u8>> {
+            Err(FieldCrmError::ServerRefused {
+                status: 401,
+                code: "unauthorized".into(),
+                retry_after_secs: None,
+            })
+        }
+    }
+    struct Refusing;
+    impl SyncTransport for Refusing {
+        fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+        fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+        fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+        fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+    }
+    impl SyncTransport for Reentrant {
+        fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            let second = self.store.sync(Arc::new(Refusing)).map(|_| ());
+            let wipe = self.store.wipe();
+            let syncing = self.store.sync_status().map(|s| s.syncing);
+            lock(&self.during).extend([second, wipe, syncing.map(|s| assert!(s))]);
+            Reentrant::refused()
+        }
+        fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+        fn upload_pings(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+        fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let task = store.create_task(new_task("Call back".into())).unwrap();
+    let transport = Arc::new(Reentrant {
+        store: store.clone(),
+        during: Mutex::new(Vec::new()),
+    });
+    let err = store.sync(transport.clone()).unwrap_err();
+    assert!(
+        matches!(err, FieldCrmError::ServerRefused { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        *lock(&transport.during),
+        [
+            Err(FieldCrmError::AlreadySyncing),
+            Err(FieldCrmError::AlreadySyncing),
+            Ok(())
+        ]
+    );
+    assert!(store.get_task(task.meta.id).unwrap().is_some(), "not wiped");
+    let status = store.sync_status().unwrap();
+    assert_eq!(
+        (status.syncing, status.last_error_code.as_deref()),
+        (false, Some("unauthorized")),
+        "the running round's outcome, not the refused one's"
+    );
+    // Once it has ended, the next one runs.
+    let err = store.sync(Arc::new(Refusing)).unwrap_err();
+    assert!(
+        matches!(err, FieldCrmError::ServerRefused { .. }),
+        "{err:?}"
+    );
+}
