@@ -27,7 +27,7 @@ use tempfile::TempDir;
 mod support;
 use support::{
     CITIES, CustomerEdit, HOUR, Mode, NAMES, PHONES, POINTS, SEGMENTS, T0, customer_edit,
-    edit_customer, mode, open_store, user,
+    edit_customer, mode, open_store, take_batch, user,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -729,29 +729,10 @@ impl World {
     }
 
     fn deliver(&mut self, pick: usize, batch: usize, mode: Mode) {
-        if self.inflight.is_empty() {
+        let messages = take_batch(&mut self.inflight, pick, batch, mode, |a, b| a.to == b.to);
+        let Some(to) = messages.first().map(|m| m.to) else {
             return;
-        }
-        let len = self.inflight.len();
-        let first = pick % len;
-        let to = self.inflight[first].to;
-        let mut chosen = vec![first];
-        for k in 1..len {
-            let i = (first + k) % len;
-            if chosen.len() < batch && self.inflight[i].to == to {
-                chosen.push(i);
-            }
-        }
-        let messages: Vec<Message> = chosen.iter().map(|&i| self.inflight[i].clone()).collect();
-        if !matches!(mode, Mode::Duplicate) {
-            chosen.sort_unstable();
-            for &i in chosen.iter().rev() {
-                self.inflight.remove(i);
-            }
-        }
-        if matches!(mode, Mode::Drop) {
-            return;
-        }
+        };
         let docs: Vec<IncomingDoc> = messages.iter().flat_map(|m| m.docs.clone()).collect();
         let report = self.replicas[to].store.import(docs).unwrap();
         assert!(report.refused.is_empty(), "refused: {report:?}");

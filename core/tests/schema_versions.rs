@@ -27,7 +27,7 @@ use tempfile::TempDir;
 mod support;
 use support::{
     CITIES, CustomerEdit, Mode, NAMES, PHONES, customer_edit, edit_customer, mode, open_store,
-    scalar_at,
+    scalar_at, take_batch,
 };
 
 const OLDER_USER: &str = "rep0";
@@ -435,29 +435,12 @@ impl World {
     }
 
     fn deliver(&mut self, pick: usize, batch: usize, mode: Mode) {
-        if self.inflight.is_empty() {
+        let messages = take_batch(&mut self.inflight, pick, batch, mode, |a, b| {
+            a.to_older == b.to_older
+        });
+        let Some(to_older) = messages.first().map(|m| m.to_older) else {
             return;
-        }
-        let len = self.inflight.len();
-        let first = pick % len;
-        let to_older = self.inflight[first].to_older;
-        let mut chosen = vec![first];
-        for k in 1..len {
-            let i = (first + k) % len;
-            if chosen.len() < batch && self.inflight[i].to_older == to_older {
-                chosen.push(i);
-            }
-        }
-        let messages: Vec<Message> = chosen.iter().map(|&i| self.inflight[i].clone()).collect();
-        if !matches!(mode, Mode::Duplicate) {
-            chosen.sort_unstable();
-            for &i in chosen.iter().rev() {
-                self.inflight.remove(i);
-            }
-        }
-        if matches!(mode, Mode::Drop) {
-            return;
-        }
+        };
         let docs = messages.iter().flat_map(|m| m.docs.clone());
         if to_older {
             let batch = docs

@@ -153,6 +153,41 @@ pub fn mode() -> impl Strategy<Value = Mode> {
     prop_oneof![4 => Just(Mode::Normal), 1 => Just(Mode::Duplicate), 1 => Just(Mode::Drop)]
 }
 
+/// Picks up to `batch` in-flight messages going the same way as the `pick`-th one (`same_way`)
+/// and applies `mode` to the queue: taken off it unless duplicated. Returns the messages to
+/// deliver, none when they are dropped (the sender sends them again later).
+pub fn take_batch<M: Clone>(
+    inflight: &mut Vec<M>,
+    pick: usize,
+    batch: usize,
+    mode: Mode,
+    same_way: impl Fn(&M, &M) -> bool,
+) -> Vec<M> {
+    if inflight.is_empty() {
+        return Vec::new();
+    }
+    let len = inflight.len();
+    let first = pick % len;
+    let mut chosen = vec![first];
+    for k in 1..len {
+        let i = (first + k) % len;
+        if chosen.len() < batch && same_way(&inflight[first], &inflight[i]) {
+            chosen.push(i);
+        }
+    }
+    let messages: Vec<M> = chosen.iter().map(|&i| inflight[i].clone()).collect();
+    if !matches!(mode, Mode::Duplicate) {
+        chosen.sort_unstable();
+        for &i in chosen.iter().rev() {
+            inflight.remove(i);
+        }
+    }
+    if matches!(mode, Mode::Drop) {
+        return Vec::new();
+    }
+    messages
+}
+
 // ---------------------------------------------------------------------------------------------
 // Raw documents.
 
