@@ -170,6 +170,12 @@ pub fn check_changes(raw: &[Vec<u8>], writer: &Writer<'_>) -> Result<CheckedChan
                 )
             })
         })?;
+        if contained(|| Ok(carries_marks(&change)))? {
+            return Err(refuse(
+                RejectCode::MalformedChange,
+                format!("change {index} carries text marks, which no record has"),
+            ));
+        }
         if !(writer.actor_allowed)(change.actor_id()) {
             return Err(refuse(
                 RejectCode::ForeignActor,
@@ -179,6 +185,19 @@ pub fn check_changes(raw: &[Vec<u8>], writer: &Writer<'_>) -> Result<CheckedChan
         changes.push(change);
     }
     Ok(CheckedChanges { changes })
+}
+
+/// Whether `change` has a mark operation (rich-text formatting). No record holds marks, and
+/// Automerge 0.12 aborts the process applying one on a map: it panics in its mark index and
+/// panics again while unwinding, which no `catch_unwind` contains (fuzz finding 7,
+/// `fuzz/README.md`). So a change with marks is refused before anything applies it.
+fn carries_marks(change: &Change) -> bool {
+    change.decode().operations.iter().any(|op| {
+        matches!(
+            op.action,
+            automerge::legacy::OpType::MarkBegin(..) | automerge::legacy::OpType::MarkEnd(..)
+        )
+    })
 }
 
 /// Whether `doc` has applied the change `hash`. Cheap: a lookup in the change graph (Automerge's

@@ -69,4 +69,25 @@ pub mod fuzzing {
     pub fn check_change_chunk(bytes: &[u8]) -> Result<(), String> {
         crate::chunks::check_change(bytes)
     }
+
+    /// A document read both ways: strictly (`AnyRecord::read`, the server's) and leniently
+    /// (the device's, with the paths of the fields it skipped). `None` when the bytes do not
+    /// load as a document (Automerge's panics on loading included: the device never meets
+    /// those, the server stores no document that does not load).
+    #[allow(clippy::type_complexity)]
+    pub fn read_strict_and_lenient(
+        bytes: &[u8],
+    ) -> Option<(
+        Result<crate::AnyRecord, String>,
+        Result<(crate::AnyRecord, Vec<String>), String>,
+    )> {
+        let loaded = std::panic::catch_unwind(|| crate::chunks::load(bytes))
+            .ok()?
+            .ok()?;
+        let strict = crate::AnyRecord::read(&loaded).map_err(|e| e.to_string());
+        let lenient = crate::AnyRecord::read_leniently(&loaded)
+            .map(|read| (read.record, read.unread_fields))
+            .map_err(|e| e.to_string());
+        Some((strict, lenient))
+    }
 }

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use fieldcrm_core::Store;
 use fieldcrm_core::authority::{Current, Writer, apply_push, change_hash, check_changes};
+use fieldcrm_core::protocol::RejectCode;
 use sha2::{Digest, Sha256};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -166,6 +167,39 @@ fn a_change_nesting_objects_without_end_is_refused_without_overflowing_the_stack
             };
             let checked = check_changes(&[change], &writer).unwrap();
             let refused = apply_push(Some(base), &meta.id, kind, checked, &writer).unwrap_err();
+            assert!(!refused.contained_panic, "{}", refused.reason);
+        },
+    );
+}
+
+/// record_read, 2026-11-27 (finding 7): a 427-byte change pushed onto a customer by its author
+/// marks (`MarkEnd`, rich-text formatting) keys of the root map. Automerge 0.12 panics applying
+/// it in its mark index and panics again while unwinding: the process aborts, on the server's
+/// push path, whatever `catch_unwind` surrounds it. Changes with marks are refused before they
+/// are applied (`authority::check_changes`); no record holds marks. Replayed in a child process,
+/// so a regression fails this test instead of aborting the whole test binary.
+#[test]
+fn a_change_with_marks_is_refused_before_automerge_applies_it() {
+    within_memory(
+        "a_change_with_marks_is_refused_before_automerge_applies_it",
+        2048,
+        || {
+            let change = sealed_change(&fixture("record_read-marks-on-a-map.bin"));
+            let writer = Writer {
+                user_id: "anna",
+                actor_allowed: &|_| true,
+            };
+            let refused = match check_changes(&[change], &writer) {
+                Ok(_) => panic!("a change with marks passed the checks"),
+                Err(refused) => refused,
+            };
+            assert_eq!(
+                refused.code,
+                RejectCode::MalformedChange,
+                "{}",
+                refused.reason
+            );
+            assert!(refused.reason.contains("marks"), "{}", refused.reason);
             assert!(!refused.contained_panic, "{}", refused.reason);
         },
     );

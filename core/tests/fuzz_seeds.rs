@@ -103,6 +103,21 @@ fn write_fuzz_seed_corpora() {
         all_changes.extend_from_slice(&change.bytes);
     }
     write("record_read", "load_changes", &with_mode(0, &all_changes));
+    // Mode 5 reads a document both ways: this customer, and the newer peer's documents (fields
+    // and enum values this code does not know).
+    write("record_read", "both_reads_customer", &with_mode(5, &stored));
+    let newer_peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compat/newer_peer");
+    for entry in std::fs::read_dir(newer_peer).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "automerge") {
+            let name = path.file_stem().unwrap().to_string_lossy();
+            write(
+                "record_read",
+                &format!("both_reads_newer_peer_{name}"),
+                &with_mode(5, &std::fs::read(&path).unwrap()),
+            );
+        }
+    }
     // The known Automerge panics (core/tests/fixtures/automerge_panics/, same format as mode 4).
     let panics = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/automerge_panics");
     for entry in std::fs::read_dir(panics).unwrap() {

@@ -9,7 +9,9 @@
 //! change chunk (so it passes the checksum); 3: a compressed-change body, sealed; 4: a base
 //! document and a change on it, in the format of `core/tests/fixtures/automerge_panics/` (the
 //! document's length as 4 bytes big-endian, the document, the change), pushed as the base
-//! record's author: the known Automerge panics are seeds of this mode.
+//! record's author: the known Automerge panics are seeds of this mode; 5: a document read both
+//! ways, strictly (the server's read) and leniently (the device's): what the strict read
+//! accepts, the lenient read gives back the same, with no field skipped.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -59,19 +61,39 @@ fn base_and_change(bytes: &[u8]) {
     }
 }
 
+/// The device's lenient read agrees with the server's strict one wherever the strict one reads.
+fn strict_and_lenient(bytes: &[u8]) {
+    let Some((strict, lenient)) = fieldcrm_core::fuzzing::read_strict_and_lenient(bytes) else {
+        return;
+    };
+    if let Ok(record) = strict {
+        let (lenient_record, skipped) = match lenient {
+            Ok(read) => read,
+            Err(error) => panic!("the strict read accepts what the lenient read refuses: {error}"),
+        };
+        assert!(
+            skipped.is_empty(),
+            "a strictly read record skipped {skipped:?}"
+        );
+        // Compared as printed: a NaN coordinate is equal to itself there.
+        assert_eq!(format!("{record:?}"), format!("{lenient_record:?}"));
+    }
+}
+
 fuzz_target!(init: { remember_panics(); fixture(); }, |data: &[u8]| {
     no_escaping_panic(|| {
         let Some((&mode, rest)) = data.split_first() else {
             return;
         };
-        match mode % 5 {
+        match mode % 6 {
             0 => {
                 let _ = Current::load(rest);
             }
             1 => push(rest.to_vec()),
             2 => push(seal(CHANGE_CHUNK, rest)),
             3 => push(seal(CHANGE_CHUNK + 1, rest)),
-            _ => base_and_change(rest),
+            4 => base_and_change(rest),
+            _ => strict_and_lenient(rest),
         }
     });
 });

@@ -487,3 +487,55 @@ fn logins_are_limited_per_user() {
     login(&server, "ana");
     server.assert_up();
 }
+
+/// Fuzz finding 7: a change with marks (rich-text formatting) makes Automerge 0.12 panic while
+/// applying it and panic again while unwinding, which aborts the process. No record holds
+/// marks, so a change with any mark is refused before it is applied; here a rep's own device
+/// marks its customer's notes (a well-formed mark, sent as a real client would).
+#[test]
+fn a_change_with_marks_is_refused_before_it_is_applied() {
+    let mut server = start_server();
+    let ana = device(&server, "ana");
+    let mut shop = customer("Fischhalle", "harbour");
+    shop.notes = "Liefert dienstags".into();
+    let shop = ana.store.create(shop).unwrap();
+    let own: Vec<u8> = ana
+        .store
+        .pending_changes(100)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.doc_id == shop.meta.id)
+        .flat_map(|p| p.bytes)
+        .collect();
+    ana.sync();
+    let mut doc = Automerge::load(&own).unwrap();
+    doc.set_actor(automerge::ActorId::from(
+        hex::decode(ana.store.actor_id()).unwrap(),
+    ));
+    let heads = doc.get_heads();
+    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+        let (_, notes) = tx.get(ROOT, "notes")?.unwrap();
+        let bold = automerge::marks::Mark::new("bold".into(), true, 0, 7);
+        tx.mark(&notes, bold, automerge::marks::ExpandMark::None)
+    })
+    .unwrap();
+    let changes = doc
+        .get_changes(&heads)
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let response = ana.push(
+        &server,
+        &PushRequest {
+            docs: vec![DocChanges {
+                doc_id: shop.meta.id.clone(),
+                kind: Kind::Customer,
+                changes,
+            }],
+        },
+    );
+    let (code, reason) = only_rejection(&response);
+    assert_eq!(code, RejectCode::MalformedChange);
+    assert!(reason.contains("marks"), "{reason}");
+    assert_honest_sync_works(&mut server);
+}
