@@ -209,11 +209,13 @@ class ViewModelsTest : StoreTest() {
     fun `today's plan orders the visits from the current position and re-plans`() = runBlocking<Unit> {
         val repo = repository()
         val points = listOf(53.57 to 9.99, 53.55 to 9.99, 53.56 to 9.99)
+        // Within the clock's today whatever the hour it runs at (hours after now may be tomorrow).
+        val today = clock.today().start
         val visits = points.mapIndexed { i, (lat, lon) ->
             val customer = repo.createCustomer(CustomerDraft("Stop $i", location = at(lat, lon)))
-            repo.planVisit(customer.meta.id, plannedStart = clock.now + i * 3_600_000L)
+            repo.planVisit(customer.meta.id, plannedStart = today + (i + 1) * 60_000L)
         }
-        repo.planVisit(repo.createCustomer(CustomerDraft("No address")).meta.id, plannedStart = clock.now)
+        repo.planVisit(repo.createCustomer(CustomerDraft("No address")).meta.id, plannedStart = today)
         val location = FakeLocation()
         val vm = TodayPlanViewModel(repo, scope, location)
         assertEquals(4, vm.state.await { it.visits.size == 4 }.visits.size)
