@@ -128,6 +128,36 @@ impl Device {
     fn pending_request(&self) -> PushRequest {
         self.store.push_request(500).unwrap().unwrap().0
     }
+
+    /// The device's own document `doc_id`, rebuilt from its pending changes, synced, then edited
+    /// with raw Automerge by the device's own actor: the changes of that edit.
+    fn raw_edit_after_sync(
+        &self,
+        doc_id: &str,
+        edit: impl FnOnce(
+            &mut automerge::transaction::Transaction<'_>,
+        ) -> Result<(), automerge::AutomergeError>,
+    ) -> Vec<Vec<u8>> {
+        let own: Vec<u8> = self
+            .store
+            .pending_changes(100)
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.doc_id == doc_id)
+            .flat_map(|p| p.bytes)
+            .collect();
+        self.sync();
+        let mut doc = Automerge::load(&own).unwrap();
+        doc.set_actor(automerge::ActorId::from(
+            hex::decode(self.store.actor_id()).unwrap(),
+        ));
+        let heads = doc.get_heads();
+        doc.transact(edit).unwrap();
+        doc.get_changes(&heads)
+            .into_iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect()
+    }
 }
 
 fn customer(name: &str, territory: &str) -> Customer {
@@ -296,35 +326,13 @@ fn a_visit_status_never_moves_back() {
     visit.status = VisitStatus::Done;
     visit.outcome = Some("ordered".into());
     let visit = ana.store.update(visit).unwrap();
-    // The device's own document, rebuilt from its changes, then edited with raw Automerge by
-    // the device's own actor.
-    let own: Vec<u8> = ana
-        .store
-        .pending_changes(100)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.doc_id == visit.meta.id)
-        .flat_map(|p| p.bytes)
-        .collect();
-    ana.sync();
-    let mut doc = Automerge::load(&own).unwrap();
-    doc.set_actor(automerge::ActorId::from(
-        hex::decode(ana.store.actor_id()).unwrap(),
-    ));
-    let heads = doc.get_heads();
-    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+    let changes = ana.raw_edit_after_sync(&visit.meta.id, |tx| {
         let (_, status) = tx.get(ROOT, "status")?.unwrap();
         for state in ["in_progress", "done"] {
             let _ = tx.delete(&status, state);
         }
         Ok(())
-    })
-    .unwrap();
-    let changes = doc
-        .get_changes(&heads)
-        .into_iter()
-        .map(|c| c.raw_bytes().to_vec())
-        .collect();
+    });
     let response = ana.push(
         &server,
         &PushRequest {
@@ -499,31 +507,11 @@ fn a_change_with_marks_is_refused_before_it_is_applied() {
     let mut shop = customer("Fischhalle", "harbour");
     shop.notes = "Liefert dienstags".into();
     let shop = ana.store.create(shop).unwrap();
-    let own: Vec<u8> = ana
-        .store
-        .pending_changes(100)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.doc_id == shop.meta.id)
-        .flat_map(|p| p.bytes)
-        .collect();
-    ana.sync();
-    let mut doc = Automerge::load(&own).unwrap();
-    doc.set_actor(automerge::ActorId::from(
-        hex::decode(ana.store.actor_id()).unwrap(),
-    ));
-    let heads = doc.get_heads();
-    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+    let changes = ana.raw_edit_after_sync(&shop.meta.id, |tx| {
         let (_, notes) = tx.get(ROOT, "notes")?.unwrap();
         let bold = automerge::marks::Mark::new("bold".into(), true, 0, 7);
         tx.mark(&notes, bold, automerge::marks::ExpandMark::None)
-    })
-    .unwrap();
-    let changes = doc
-        .get_changes(&heads)
-        .into_iter()
-        .map(|c| c.raw_bytes().to_vec())
-        .collect();
+    });
     let response = ana.push(
         &server,
         &PushRequest {
