@@ -127,6 +127,12 @@ pub struct ServeArgs {
           default_value_t = crate::storage::DEFAULT_PIN_MOVE_FLAG_M,
           value_parser = metres)]
     pub pin_move_flag_m: f64,
+    /// Open deals of at least this amount, in minor units of their currency (cents), are big
+    /// deals (`GET /v1/pipeline/big-deals` without `min_amount`).
+    #[arg(long, env = "FIELDCRM_BIG_DEAL_MIN_MINOR",
+          default_value_t = crate::storage::DEFAULT_BIG_DEAL_MIN_MINOR,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub big_deal_min_minor: i64,
     /// Devices (not revoked) a user may register; one more is refused with `device_limit`.
     #[arg(long, env = "FIELDCRM_MAX_DEVICES_PER_USER",
           default_value_t = crate::accounts::DEFAULT_MAX_DEVICES_PER_USER,

@@ -23,6 +23,7 @@ pub mod model;
 mod query_plan_tests;
 pub mod rate_limit;
 pub mod refetch;
+pub mod sales;
 pub mod scope;
 pub mod serve;
 pub mod storage;

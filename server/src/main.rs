@@ -53,10 +53,15 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let storage: Arc<dyn Storage> =
-                Arc::new(storage.with_fieldwork_settings(FieldworkSettings {
-                    pin_move_flag_m: args.pin_move_flag_m,
-                }));
+            let storage: Arc<dyn Storage> = Arc::new(
+                storage
+                    .with_fieldwork_settings(FieldworkSettings {
+                        pin_move_flag_m: args.pin_move_flag_m,
+                    })
+                    .with_sales_settings(fieldcrm_server::storage::SalesSettings {
+                        big_deal_min_minor: args.big_deal_min_minor,
+                    }),
+            );
             return match runtime.block_on(serve::run(args, storage)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {

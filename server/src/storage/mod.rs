@@ -7,6 +7,8 @@
 //! - `sqlite_sync.rs` (+ `sqlite_sync/`): push, pull, refetch and the scope history;
 //! - `sqlite_fieldwork.rs` (+ `sqlite_fieldwork/`): pings, customer places and visit facts,
 //!   and the reads behind route review, the team overview and overdue customers;
+//! - `sqlite_sales.rs` (+ `sqlite_sales/`, the [`Sales`] supertrait in `sales.rs`): opportunity
+//!   facts and customer origins, the pipeline reports, targets and their actuals;
 //! - `sqlite_sight.rs`: who sees what (`scope::Sight`) as SQL, for every query that filters by it;
 //! - `stored_record.rs`: the record stored beside each document;
 //! - `accounts.rs`: sessions, revocation and the device cap (the [`Accounts`] supertrait).
@@ -66,14 +68,20 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
 }
 
 mod accounts;
+mod sales;
 mod sqlite;
 mod sqlite_fieldwork;
 mod sqlite_org;
+mod sqlite_sales;
 mod sqlite_sight;
 mod sqlite_sync;
 mod stored_record;
 
 pub use accounts::{Accounts, DeviceStatus, SessionState};
+pub use sales::{
+    DEFAULT_BIG_DEAL_MIN_MINOR, FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS,
+    MAX_TARGETS_PER_REP_PERIOD, PipelineFilter, Sales, SalesSettings, TargetWrite,
+};
 pub use sqlite::{READERS, SqliteStorage};
 pub use sqlite_fieldwork::{DEFAULT_PIN_MOVE_FLAG_M, FieldworkSettings, PIN_MOVE_LOOKBACK_MS};
 pub use sqlite_sync::{FAULT_EXIT_CODE, FaultInjection, MAX_PAGE, cursor_position};
@@ -179,7 +187,7 @@ pub struct OverdueCustomer {
 /// lock at commit time (e.g. a row lock on a counter taken as the transaction's last step), or
 /// by serving pulls only up to a safe high-water mark (the lowest number still in flight
 /// minus one), and must test it under concurrency.
-pub trait Storage: Accounts + Send + Sync + 'static {
+pub trait Storage: Accounts + Sales + Send + Sync + 'static {
     /// A cheap query that proves the database answers.
     fn health(&self) -> Result<()>;
 

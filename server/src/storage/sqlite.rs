@@ -9,7 +9,9 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use super::sales::SalesSettings;
 use super::sqlite_fieldwork::{self, FieldworkSettings};
+use super::sqlite_sales;
 use super::{Result, StorageError};
 use crate::doc_cache::{self, DocCache};
 
@@ -27,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_fieldwork_trust.sql"),
     include_str!("../../migrations/0009_sessions.sql"),
     include_str!("../../migrations/0010_record_format.sql"),
+    include_str!("../../migrations/0011_sales.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -43,6 +46,8 @@ pub struct SqliteStorage {
     path: Option<PathBuf>,
     /// Settings of the field-work projection (pin-move flag distance).
     pub(super) fieldwork: FieldworkSettings,
+    /// Settings of the sales reads (big-deal amount).
+    pub(super) sales: SalesSettings,
     /// Documents recently written, kept loaded for the next push (see `doc_cache.rs`).
     pub(super) docs: DocCache,
     /// Copies the WAL into the database file in the background (file databases only).
@@ -77,6 +82,7 @@ impl SqliteStorage {
             readers,
             path: Some(path.to_owned()),
             fieldwork: FieldworkSettings::default(),
+            sales: SalesSettings::default(),
             docs: DocCache::new(doc_cache::CAPACITY),
             _checkpointer: Some(checkpointer),
         })
@@ -98,6 +104,7 @@ impl SqliteStorage {
             readers: Vec::new(),
             path: None,
             fieldwork: FieldworkSettings::default(),
+            sales: SalesSettings::default(),
             docs: DocCache::new(doc_cache::CAPACITY),
             _checkpointer: None,
         })
@@ -324,6 +331,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(sql)?;
         if index + 1 == sqlite_fieldwork::SCHEMA_VERSION {
             sqlite_fieldwork::backfill(&tx)?;
+        }
+        if index + 1 == sqlite_sales::SCHEMA_VERSION {
+            sqlite_sales::backfill(&tx)?;
         }
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;

@@ -362,6 +362,7 @@ pub(super) fn assign_customer_territory(
         territory_id,
         scope.team_id.as_deref().unwrap_or_default(),
     )?;
+    super::sqlite_sales::move_customer(&tx, customer_id, &scope)?;
     tx.commit()?;
     Ok(())
 }

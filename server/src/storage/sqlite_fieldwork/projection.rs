@@ -100,14 +100,19 @@ impl<'p> PushProjection<'p> {
         }
     }
 
-    /// Keeps `customer_places` and `visit_facts` in step with an accepted document, inside
-    /// the push's transaction.
+    /// Keeps `customer_places` and `visit_facts` (and the sales tables, `sqlite_sales`) in
+    /// step with an accepted document, inside the push's transaction.
     pub(crate) fn project(
         &mut self,
         tx: &Transaction<'_>,
         record: &AnyRecord,
         scope: &Scope,
     ) -> Result<()> {
+        // Not in migration 7's backfill (no writer): the sales tables come later, with a
+        // backfill of their own.
+        if self.writer.is_some() {
+            crate::storage::sqlite_sales::project(tx, record, scope, self.now)?;
+        }
         match record {
             AnyRecord::Customer(customer) => self.project_customer(tx, customer, scope),
             AnyRecord::Visit(visit) => self.project_visit(tx, visit),

@@ -1,0 +1,104 @@
+//! The sales tables on SQLite: `opportunity_facts` with each deal's stage history
+//! (`opportunity_stage_changes`) and `customer_origins`, projected in the push transaction
+//! (`sqlite_sales/projection.rs`); the reports' reads through the viewer's sight
+//! (`sqlite_sales/reads.rs`); targets and the actuals they are measured against
+//! (`sqlite_sales/targets.rs`).
+
+use fieldcrm_core::Millis;
+
+use super::sales::{FunnelRows, PipelineFilter, Sales, SalesSettings, TargetWrite};
+use super::{RepInfo, Result, SqliteStorage};
+use crate::sales::reports::{BigDeal, MonthRow, PipelineRow};
+use crate::sales::targets::{RepActuals, Target};
+use crate::scope::Principal;
+
+/// The schema version that adds these tables (its migration runs [`backfill`]).
+pub(super) const SCHEMA_VERSION: usize = 11;
+
+mod projection;
+mod reads;
+mod targets;
+#[cfg(test)]
+mod tests;
+
+pub(super) use projection::{backfill, move_customer, project};
+
+impl SqliteStorage {
+    /// The same storage with other sales settings (from the command line).
+    pub fn with_sales_settings(mut self, settings: SalesSettings) -> Self {
+        self.sales = settings;
+        self
+    }
+}
+
+impl Sales for SqliteStorage {
+    fn sales_settings(&self) -> SalesSettings {
+        self.sales
+    }
+
+    fn pipeline(&self, viewer: &Principal, filter: &PipelineFilter) -> Result<Vec<PipelineRow>> {
+        reads::pipeline(&self.read(), viewer, filter)
+    }
+
+    fn forecast(
+        &self,
+        viewer: &Principal,
+        from: Millis,
+        to: Millis,
+        currency: Option<&str>,
+    ) -> Result<(Vec<MonthRow>, Vec<MonthRow>)> {
+        reads::forecast(&self.read(), viewer, from, to, currency)
+    }
+
+    fn funnel(&self, viewer: &Principal, from: Millis, to: Millis) -> Result<FunnelRows> {
+        reads::funnel(&self.read(), viewer, from, to)
+    }
+
+    fn win_rates(
+        &self,
+        viewer: &Principal,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(String, Option<String>, u64, u64)>> {
+        reads::win_rates(&self.read(), viewer, from, to)
+    }
+
+    fn big_deals(
+        &self,
+        viewer: &Principal,
+        min_amount_minor: i64,
+        currency: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<BigDeal>> {
+        reads::big_deals(&self.read(), viewer, min_amount_minor, currency, limit)
+    }
+
+    fn set_target(
+        &self,
+        rep_id: &str,
+        period: &str,
+        target: &Target,
+        set_by: &str,
+        now: Millis,
+    ) -> Result<TargetWrite> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let outcome = targets::set(&tx, rep_id, period, target, set_by, now)?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn targets(&self, rep_ids: &[String], period: &str) -> Result<Vec<(String, Target)>> {
+        targets::of_reps(&self.read(), rep_ids, period)
+    }
+
+    fn rep_actuals(
+        &self,
+        viewer: &Principal,
+        reps: &[RepInfo],
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<RepActuals>> {
+        targets::actuals(&self.read(), viewer, reps, from, to)
+    }
+}
