@@ -119,6 +119,19 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboard", get(fieldwork::dashboard))
         .route("/dashboard/app.js", get(fieldwork::dashboard_js))
         .route("/dashboard/app.css", get(fieldwork::dashboard_css))
+        .route("/v1/pipeline", get(sales::pipeline))
+        .route("/v1/pipeline/forecast", get(sales::forecast))
+        .route("/v1/pipeline/funnel", get(sales::funnel))
+        .route("/v1/pipeline/win-rate", get(sales::win_rate))
+        .route("/v1/pipeline/big-deals", get(sales::big_deals))
+        .route(
+            "/v1/targets",
+            get(targets::get_targets).put(targets::put_target),
+        )
+        .route("/v1/targets/ranking", get(targets::ranking))
+        .route("/dashboard/charts.js", get(sales::dashboard_charts_js))
+        .route("/dashboard/sales.js", get(sales::dashboard_sales_js))
+        .route("/dashboard/targets.js", get(sales::dashboard_targets_js))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -451,8 +464,12 @@ async fn pull(
 }
 
 mod fieldwork;
+mod sales;
+mod targets;
 
 #[cfg(test)]
 mod fieldwork_tests;
+#[cfg(test)]
+mod sales_tests;
 #[cfg(test)]
 mod tests;

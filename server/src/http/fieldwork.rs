@@ -116,7 +116,7 @@ fn date(text: &str, field: &str) -> Result<i64, ApiError> {
     })
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query
         .map(|Query(q)| q)
         .map_err(|e| ApiError::BadRequest(e.body_text()))
@@ -240,6 +240,8 @@ pub(super) struct OverviewQuery {
     to: String,
     #[serde(default)]
     tz_offset_min: i32,
+    /// The month or quarter of the targets shown beside (the month of `to` by default).
+    period: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,6 +249,14 @@ pub(super) struct OverviewResponse {
     from: String,
     to: String,
     reps: Vec<RepOverview>,
+    /// Each rep's targets for `attainment.period` against their actuals.
+    attainment: OverviewAttainment,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct OverviewAttainment {
+    period: crate::sales::Period,
+    reps: Vec<super::targets::RepAttainment>,
 }
 
 /// `GET /v1/team/overview?from=YYYY-MM-DD&to=YYYY-MM-DD&tz_offset_min=N` (both days included):
@@ -271,17 +281,30 @@ pub(super) async fn team_overview(
     let offset = offset(params.tz_offset_min)?;
     let start = dates::local_day(from, offset).0;
     let end = dates::local_day(to, offset).0 + DAY_MS;
+    let period = super::targets::target_period_or(
+        params.period.as_deref(),
+        crate::sales::Period::month_of(to * DAY_MS),
+    )?;
     let storage = state.storage.clone();
-    let reps = blocking(move || {
+    let (reps, attainment) = blocking(move || {
         let principal = storage.principal(&user)?;
         let reps = storage.reviewable_reps(&principal)?;
-        storage.team_overview(&principal, &reps, start, end)
+        let attainment =
+            super::targets::attainment_of(storage.as_ref(), &principal, &reps, period)?;
+        Ok::<_, StorageError>((
+            storage.team_overview(&principal, &reps, start, end)?,
+            attainment,
+        ))
     })
     .await?;
     Ok(Json(OverviewResponse {
         from: dates::format_date(from),
         to: dates::format_date(to),
         reps,
+        attainment: OverviewAttainment {
+            period,
+            reps: attainment,
+        },
     }))
 }
 
@@ -326,7 +349,7 @@ const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
 const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
