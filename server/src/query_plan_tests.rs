@@ -10,14 +10,15 @@ use std::sync::{Arc, Mutex};
 use fieldcrm_core::protocol::{DocChanges, PingUpload, PullRequest, PushRequest};
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Contact, Customer, DAY_MS, GeoLocation, GpsStamp, LocationSource, Money, Opportunity, Store,
-    Task, Visit, VisitStatus,
+    Contact, Customer, DAY_MS, GeoLocation, GpsStamp, LocationSource, Money, Opportunity, Stage,
+    Store, Task, Visit, VisitStatus,
 };
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
 use crate::model::{Role, User, now_ms};
+use crate::sales::targets::Target;
 use crate::scope::Principal;
-use crate::storage::{NewUser, SqliteStorage, Storage};
+use crate::storage::{NewUser, PipelineFilter, Sales, SqliteStorage, Storage};
 
 /// Tables whose rows grow with the organisation's data. Teams, users, territories, their
 /// assignments, devices, signing keys and the one-row log head stay small.
@@ -32,6 +33,10 @@ const GROWING: &[&str] = &[
     "pings",
     "ping_batches",
     "pin_moves",
+    "opportunity_facts",
+    "opportunity_stage_changes",
+    "customer_origins",
+    "targets",
 ];
 
 /// Full scans allowed, each with why: the answer itself needs every row. The test fails when
@@ -183,6 +188,26 @@ fn workload(org: &Org) {
         .unwrap();
         customers.push(customer);
     }
+    // A deal won, one lost, one with its own probability and close date.
+    for (index, stage) in [Stage::Won, Stage::Lost, Stage::Proposal]
+        .into_iter()
+        .enumerate()
+    {
+        let mut deal = Opportunity::new(
+            &customers[index].meta.id,
+            "Cups",
+            Money {
+                minor: 9_000,
+                currency: "EUR".into(),
+            },
+        );
+        deal.owner = Some(org.ana.id.clone());
+        deal.expected_close_at = Some(now + 20 * DAY_MS);
+        let mut deal = ana.create(deal).unwrap();
+        deal.stage = stage;
+        deal.probability = Some(60);
+        ana.update(deal).unwrap();
+    }
     let mut task = Task::new("Send the catalogue");
     task.linked_id = Some(customers[0].meta.id.clone());
     ana.create(task).unwrap();
@@ -286,6 +311,37 @@ fn workload(org: &Org) {
             .overdue_customers(&viewer, now + 30 * DAY_MS, 50)
             .unwrap();
     }
+
+    // Sales reports and targets by every role.
+    let (from, to) = (now - 30 * DAY_MS, now + 90 * DAY_MS);
+    for user in [&org.ana, &org.mia, &org.root] {
+        let viewer = principal(org, user);
+        for filter in [
+            PipelineFilter::default(),
+            PipelineFilter {
+                rep_id: Some(org.ana.id.clone()),
+                currency: Some("EUR".into()),
+            },
+        ] {
+            org.storage.pipeline(&viewer, &filter).unwrap();
+        }
+        for currency in [None, Some("EUR")] {
+            org.storage.forecast(&viewer, from, to, currency).unwrap();
+            org.storage.big_deals(&viewer, 0, currency, 50).unwrap();
+        }
+        org.storage.funnel(&viewer, from, to).unwrap();
+        org.storage.win_rates(&viewer, from, to).unwrap();
+        let reps = org.storage.reviewable_reps(&viewer).unwrap();
+        let ids: Vec<String> = reps.iter().map(|r| r.id.clone()).collect();
+        org.storage.targets(&ids, "2026-11").unwrap();
+        org.storage.rep_actuals(&viewer, &reps, from, to).unwrap();
+    }
+    for value in [10, 12] {
+        let target = Target::new("visits", None, value).unwrap();
+        org.storage
+            .set_target(&org.ana.id, "2026-11", &target, &org.mia.id, now)
+            .unwrap();
+    }
 }
 
 /// The table a plan's `SCAN <name>` reads: `name` itself, or the table it aliases in `sql`.
@@ -384,6 +440,14 @@ fn no_statement_the_server_runs_scans_a_growing_table() {
         "FROM user_scope_history WHERE user_id = ?1 AND seq <= ?2",
         "ORDER BY seq LIMIT 1 OFFSET ?2",
         "FROM visit_facts v LEFT JOIN customer_places c",
+        "INSERT INTO opportunity_facts",
+        "INSERT INTO opportunity_stage_changes",
+        "INSERT INTO customer_origins",
+        "UPDATE opportunity_facts SET territory_id",
+        "FROM opportunity_facts o LEFT JOIN users u ON u.id = o.rep_id",
+        "JOIN opportunity_stage_changes s ON s.opportunity_id = o.opportunity_id",
+        "FROM customer_origins",
+        "INSERT INTO targets",
     ] {
         assert!(
             statements.iter().any(|sql| sql.contains(expected)),
