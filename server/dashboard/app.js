@@ -300,12 +300,15 @@
     $('overdue').tBodies[0].replaceChildren();
     $('overdue-empty').hidden = true;
     $('overdue-count').textContent = '';
+    document.dispatchEvent(new CustomEvent('fieldcrm:signed-out'));
   }
 
   async function enterDashboard() {
     const [me, reps] = await Promise.all([request('/v1/me'), request('/v1/reps')]);
     state.me = me;
     state.reps = (reps.reps || []).slice().sort((a, b) => a.username.localeCompare(b.username));
+    // The sales panels (sales.js, targets.js) start from here.
+    document.dispatchEvent(new CustomEvent('fieldcrm:signed-in', { detail: { me, reps: state.reps } }));
 
     $('user').replaceChildren(
       el('span', { class: 'user-name', text: me.username }),

@@ -277,6 +277,76 @@ async function run() {
       document.querySelectorAll('#overdue tbody tr').length > 0);
   });
 
+  // The sales panels: every figure drawn is checked against the API's own answer.
+  const api = async (token, apiPath) => {
+    const response = await fetch(`${base}${apiPath}`, { headers: { Authorization: `Bearer ${token}` } });
+    assert(response.ok, `GET ${apiPath} answered ${response.status}`);
+    return response.json();
+  };
+
+  await step('the pipeline panel draws a bar per open stage of the currency, from the data', async () => {
+    const report = await api(anna.token, '/v1/pipeline');
+    const currency = report.totals[0] && report.totals[0].currency;
+    assert(currency, 'the demo has no open deals');
+    const stages = report.stages.filter((s) => s.currency === currency).map((s) => s.stage);
+    await waitFor(page, 'the pipeline bars', (n) =>
+      document.querySelectorAll('#pipeline-chart g.bar-row').length === n, stages.length);
+    const drawn = await page.$$eval('#pipeline-chart g.bar-row', (gs) => gs.map((g) => g.getAttribute('data-key')));
+    assert(drawn.join() === stages.join(), `bars for ${drawn.join()}, the API has ${stages.join()}`);
+    const rows = await page.$$eval('#pipeline-table tbody tr', (trs) => trs.length);
+    assert(rows === stages.length, `${rows} pipeline rows for ${stages.length} stages`);
+    const reps = await page.$$eval('#pipeline-reps tbody tr th', (ths) => ths.map((th) => th.textContent.trim()));
+    assert(['anna', 'ben', 'clara'].every((n) => reps.includes(n)), `the pipeline per rep lists ${reps.join(', ')}`);
+  });
+
+  await step('the funnel chart has a band per stage, and the win rate is shown', async () => {
+    await waitFor(page, 'five funnel bands', () =>
+      document.querySelectorAll('#funnel-chart g.funnel-stage rect.funnel-band').length === 5);
+    const period = await page.inputValue('#sales-period');
+    const funnel = await api(anna.token, `/v1/pipeline/funnel?period=${period}`);
+    const counts = await page.$$eval('#funnel-chart text.funnel-count', (ts) => ts.map((t) => Number(t.textContent)));
+    assert(counts.join() === funnel.stages.map((s) => s.reached).join(),
+      `the funnel shows ${counts.join()}, the API ${funnel.stages.map((s) => s.reached).join()}`);
+    await waitFor(page, 'the win rate line', () => document.getElementById('win-rate').textContent.trim().length > 0);
+  });
+
+  await step('the forecast chart has two bars for each of six months', async () => {
+    await waitFor(page, 'six forecast months', () =>
+      document.querySelectorAll('#forecast-chart g.month').length === 6);
+    const bars = await page.$$eval('#forecast-chart g.month rect', (rs) => rs.length);
+    assert(bars === 12, `${bars} forecast bars, expected 12`);
+  });
+
+  await step('big deals lists the open deals over the amount, largest first', async () => {
+    const report = await api(anna.token, '/v1/pipeline/big-deals?limit=20');
+    await waitFor(page, 'the big deals rows', (n) =>
+      document.querySelectorAll('#big-deals tbody tr').length === n, report.deals.length);
+    const ids = await page.$$eval('#big-deals tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-opportunity-id')));
+    assert(ids.join() === report.deals.map((d) => d.opportunity_id).join(), 'the big deals differ from the API');
+    const amounts = report.deals.map((d) => d.amount_minor);
+    assert(amounts.every((a, i) => i === 0 || amounts[i - 1] >= a), 'big deals are not largest first');
+  });
+
+  await step('the manager sets a target and sees its attainment and the ranking', async () => {
+    await page.selectOption('#target-rep', { label: 'anna' });
+    await page.selectOption('#target-metric', 'deals_won');
+    await page.fill('#target-value', '2');
+    await page.click('#target-save');
+    await waitFor(page, "anna's deals-won attainment", (repId) => {
+      const cell = document.querySelector(`#targets-table tr[data-rep-id="${repId}"] td[data-metric="deals_won"]`);
+      return cell && /\/ 2/.test(cell.textContent);
+    }, anna.repId);
+    await page.selectOption('#ranking-metric', 'deals_won');
+    await waitFor(page, 'anna ranked first', (repId) => {
+      const first = document.querySelector('#ranking li.ranking-row');
+      return first && first.getAttribute('data-rep-id') === repId && first.querySelector('.ranking-rank').textContent === '#1';
+    }, anna.repId);
+    const period = await page.inputValue('#targets-period');
+    const targets = await api(anna.token, `/v1/targets?period=${period}`);
+    const annaTargets = targets.reps.find((r) => r.rep_id === anna.repId).targets;
+    assert(annaTargets.some((t) => t.metric === 'deals_won' && t.target === 2), 'the target was not stored');
+  });
+
   await step('the flags list is shown', async () => {
     const flags = await page.$$eval('#flags', (lists) => {
       if (lists.length !== 1) return null;
@@ -337,6 +407,12 @@ async function run() {
       headers: { Authorization: `Bearer ${token}` },
     })).status;
     assert(status === 403, `ben reading anna's route got HTTP ${status}, expected 403`);
+    // His sales panels: his own targets only, and no form to set one.
+    await waitFor(page, "ben's own row in the targets table", () =>
+      document.querySelectorAll('#targets-table tbody tr').length === 1);
+    assert(await page.isHidden('#target-form'), 'a rep is offered the form to set targets');
+    await waitFor(page, 'the funnel for the rep', () =>
+      document.querySelectorAll('#funnel-chart g.funnel-stage').length === 5);
     assert(await errorBanner(page) === '', `error banner for the rep: "${await errorBanner(page)}"`);
   });
 
