@@ -119,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboard", get(fieldwork::dashboard))
         .route("/dashboard/app.js", get(fieldwork::dashboard_js))
         .route("/dashboard/app.css", get(fieldwork::dashboard_css))
+        .route("/dashboard/map.js", get(fieldwork::dashboard_map_js))
         .route("/v1/pipeline", get(sales::pipeline))
         .route("/v1/pipeline/forecast", get(sales::forecast))
         .route("/v1/pipeline/funnel", get(sales::funnel))

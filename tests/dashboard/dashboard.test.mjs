@@ -247,6 +247,15 @@ async function run() {
     return classes.length;
   });
 
+  await step('clicking a visit marker highlights its row in the visits table', async () => {
+    const visitId = await page.$eval('#route-map g.visit', (g) => g.getAttribute('data-visit-id'));
+    await page.click(`#route-map g.visit[data-visit-id="${visitId}"]`);
+    await waitFor(page, 'the highlighted visit row', (id) => {
+      const row = document.querySelector('#visits tr.highlight');
+      return row && row.getAttribute('data-visit-id') === id;
+    }, visitId);
+  });
+
   await step('the visits table has a row per marker and a summary is shown', async () => {
     const rows = await page.$$eval('#visits tbody tr', (trs) => trs.length);
     assert(rows === markers, `the visits table has ${rows} rows, the map ${markers} markers`);

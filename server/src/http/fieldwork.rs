@@ -348,6 +348,7 @@ pub(super) async fn overdue(
 const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
 const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
+const MAP_JS: &str = include_str!("../../dashboard/map.js");
 
 pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
@@ -370,6 +371,10 @@ pub(super) async fn dashboard() -> Response {
 
 pub(super) async fn dashboard_js() -> Response {
     asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+pub(super) async fn dashboard_map_js() -> Response {
+    asset("text/javascript; charset=utf-8", MAP_JS)
 }
 
 pub(super) async fn dashboard_css() -> Response {

@@ -547,3 +547,82 @@ async fn targets_are_set_by_managers_for_their_team_and_admins_and_measured() {
         .unwrap();
     assert_eq!(&bo_row["targets"], bo_targets);
 }
+
+/// Every file of the dashboard comes from this server under the page's policy, the page loads
+/// each script, and no script names another host.
+#[tokio::test]
+async fn the_dashboard_files_are_served_with_a_self_only_policy() {
+    let app = SalesApp::new().await;
+    let (_, page) = app
+        .call(Request::get("/dashboard").body(Body::empty()).unwrap())
+        .await;
+    let page = page.as_str().unwrap().to_owned();
+    for (path, kind) in [
+        ("/dashboard", "text/html"),
+        ("/dashboard/app.css", "text/css"),
+        ("/dashboard/app.js", "text/javascript"),
+        ("/dashboard/map.js", "text/javascript"),
+        ("/dashboard/charts.js", "text/javascript"),
+        ("/dashboard/sales.js", "text/javascript"),
+        ("/dashboard/targets.js", "text/javascript"),
+    ] {
+        let response = app::app_response(&app, path).await;
+        assert_eq!(response.0, StatusCode::OK, "{path}");
+        assert!(response.1.starts_with(kind), "{path}: {}", response.1);
+        assert!(
+            response.2.starts_with("default-src 'self';"),
+            "{path}: {}",
+            response.2
+        );
+        if kind == "text/javascript" {
+            assert!(
+                page.contains(&format!("<script src=\"{path}\" defer>")),
+                "{path}"
+            );
+            let body = response.3;
+            // The SVG namespace is a name, not a request.
+            assert_eq!(
+                body.matches("://").count(),
+                body.matches("http://www.w3.org/2000/svg").count(),
+                "{path} names another host"
+            );
+        }
+    }
+}
+
+mod app {
+    use super::*;
+
+    /// Status, content type, content security policy and body of a GET.
+    pub(super) async fn app_response(
+        app: &SalesApp,
+        path: &str,
+    ) -> (StatusCode, String, String, String) {
+        let response = super::super::app(app.state.clone())
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (kind, policy) = (
+            header(header::CONTENT_TYPE),
+            header(header::CONTENT_SECURITY_POLICY),
+        );
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            kind,
+            policy,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
+    }
+}
