@@ -249,7 +249,9 @@ async function run() {
 
   await step('clicking a visit marker highlights its row in the visits table', async () => {
     const visitId = await page.$eval('#route-map g.visit', (g) => g.getAttribute('data-visit-id'));
-    await page.click(`#route-map g.visit[data-visit-id="${visitId}"]`);
+    // Dispatched, not clicked at a point: markers may overlap.
+    await page.$eval(`#route-map g.visit[data-visit-id="${visitId}"]`, (g) =>
+      g.dispatchEvent(new MouseEvent('click', { bubbles: true })));
     await waitFor(page, 'the highlighted visit row', (id) => {
       const row = document.querySelector('#visits tr.highlight');
       return row && row.getAttribute('data-visit-id') === id;
