@@ -457,6 +457,44 @@ fn a_version_1_database_keeps_the_reps_field_days() {
     assert_eq!(ben.planned_order, vec![BEN_VISIT.to_owned()]);
 }
 
+/// The migration to version 11 fills the sales tables from version 1's documents: its deal is
+/// in the manager's pipeline, funnel and big deals, from its stage history.
+#[test]
+fn a_version_1_database_has_its_deal_in_the_sales_reports() {
+    let copy = serve_a_copy();
+    let base = &copy.server.base;
+    let (token, _) = login(base, "maya");
+    let get = |path: &str| -> Value {
+        let mut response = agent()
+            .get(format!("{base}{path}"))
+            .header("authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.body_mut().read_json().unwrap()
+    };
+    let pipeline = get("/v1/pipeline");
+    assert_eq!(
+        pipeline["stages"],
+        json!([{"stage": "proposal", "currency": "EUR", "count": 1, "amount_minor": 640_000,
+                "weighted_minor": 320_000}])
+    );
+    assert_eq!(pipeline["reps"][0]["rep_id"], ANA);
+    // Created at 2026-11-27T17:32Z as a lead, a proposal 5 ms later.
+    let funnel = get("/v1/pipeline/funnel?period=2026-Q4");
+    let reached: Vec<u64> = funnel["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reached"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reached, [1, 1, 1, 0, 0]);
+    assert_eq!(funnel["stages"][0]["median_ms_in_stage"], 5);
+    let big = get("/v1/pipeline/big-deals?min_amount=640000");
+    assert_eq!(big["deals"][0]["opportunity_id"], OPPORTUNITY);
+    assert_eq!(big["deals"][0]["customer_name"], "Fischhalle Altona");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The generator
 
