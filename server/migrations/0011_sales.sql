@@ -33,30 +33,41 @@ CREATE TABLE opportunity_facts (
     team_id           TEXT,
     deleted           INTEGER NOT NULL
 );
--- Open deals (pipeline, forecast, big deals) per sight: a manager's team, a rep's territories,
--- an admin's whole organisation.
-CREATE INDEX opportunity_facts_team_open ON opportunity_facts (team_id, open, expected_close_at)
-    WHERE deleted = 0;
-CREATE INDEX opportunity_facts_territory_open ON opportunity_facts (territory_id, open, expected_close_at)
-    WHERE deleted = 0;
-CREATE INDEX opportunity_facts_open ON opportunity_facts (open, expected_close_at) WHERE deleted = 0;
--- Big deals, largest first.
-CREATE INDEX opportunity_facts_team_amount ON opportunity_facts (team_id, open, amount_minor)
-    WHERE deleted = 0;
-CREATE INDEX opportunity_facts_territory_amount ON opportunity_facts (territory_id, open, amount_minor)
-    WHERE deleted = 0;
-CREATE INDEX opportunity_facts_amount ON opportunity_facts (open, amount_minor) WHERE deleted = 0;
--- Deals closed in a period (win rate, won per month, a rep's deals won).
-CREATE INDEX opportunity_facts_team_closed ON opportunity_facts (team_id, closed_at) WHERE deleted = 0;
-CREATE INDEX opportunity_facts_territory_closed ON opportunity_facts (territory_id, closed_at)
-    WHERE deleted = 0;
-CREATE INDEX opportunity_facts_closed ON opportunity_facts (closed_at) WHERE deleted = 0;
-CREATE INDEX opportunity_facts_rep_closed ON opportunity_facts (rep_id, closed_at) WHERE deleted = 0;
--- Deals that entered the funnel in a period.
-CREATE INDEX opportunity_facts_team_entered ON opportunity_facts (team_id, entered_at) WHERE deleted = 0;
-CREATE INDEX opportunity_facts_territory_entered ON opportunity_facts (territory_id, entered_at)
-    WHERE deleted = 0;
-CREATE INDEX opportunity_facts_entered ON opportunity_facts (entered_at) WHERE deleted = 0;
+-- Each report reads one index per sight (a manager's team, a rep's territories, an admin's
+-- whole organisation) that holds every column it needs, `deleted` included, so it never visits
+-- the table's rows: open deals per stage, currency and rep (the pipeline, grouped in index
+-- order); open deals by expected close (the forecast); open deals by amount (big deals); deals
+-- closed in a period (win rate, won per month); deals that entered the funnel in a period.
+CREATE INDEX opportunity_facts_team_pipeline ON opportunity_facts
+    (team_id, open, deleted, stage, currency, rep_id, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_territory_pipeline ON opportunity_facts
+    (territory_id, open, deleted, stage, currency, rep_id, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_pipeline ON opportunity_facts
+    (open, deleted, stage, currency, rep_id, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_team_forecast ON opportunity_facts
+    (team_id, open, deleted, expected_close_at, currency, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_territory_forecast ON opportunity_facts
+    (territory_id, open, deleted, expected_close_at, currency, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_forecast ON opportunity_facts
+    (open, deleted, expected_close_at, currency, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_team_amount ON opportunity_facts (team_id, open, deleted, amount_minor);
+CREATE INDEX opportunity_facts_territory_amount ON opportunity_facts
+    (territory_id, open, deleted, amount_minor);
+CREATE INDEX opportunity_facts_amount ON opportunity_facts (open, deleted, amount_minor);
+CREATE INDEX opportunity_facts_team_closed ON opportunity_facts
+    (team_id, deleted, closed_at, stage, rep_id, currency, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_territory_closed ON opportunity_facts
+    (territory_id, deleted, closed_at, stage, rep_id, currency, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_closed ON opportunity_facts
+    (deleted, closed_at, stage, rep_id, currency, amount_minor, weighted_minor);
+CREATE INDEX opportunity_facts_team_entered ON opportunity_facts
+    (team_id, deleted, entered_at, furthest_rank, opportunity_id);
+CREATE INDEX opportunity_facts_territory_entered ON opportunity_facts
+    (territory_id, deleted, entered_at, furthest_rank, opportunity_id);
+CREATE INDEX opportunity_facts_entered ON opportunity_facts
+    (deleted, entered_at, furthest_rank, opportunity_id);
+-- A rep's deals won in a period (target attainment).
+CREATE INDEX opportunity_facts_rep_closed ON opportunity_facts (rep_id, deleted, closed_at, stage);
 -- A customer moved to another territory: its deals follow.
 CREATE INDEX opportunity_facts_customer ON opportunity_facts (customer_id);
 
@@ -80,8 +91,7 @@ CREATE TABLE customer_origins (
     first_stored_at BIGINT NOT NULL,
     deleted         INTEGER NOT NULL
 );
-CREATE INDEX customer_origins_creator ON customer_origins (created_by, first_stored_at)
-    WHERE deleted = 0;
+CREATE INDEX customer_origins_creator ON customer_origins (created_by, deleted, first_stored_at);
 
 -- Per-rep targets per period (`2026-11`, `2026-Q4`) and metric; revenue per currency (the
 -- other metrics have currency ''). Set by an admin or the rep's manager.

@@ -73,15 +73,19 @@ fn stage_order(stage: &str) -> (u8, String) {
     )
 }
 
-fn add(into: &mut (u64, i64, i64), row: &PipelineRow) {
+/// Deals, amount and weighted amount summed.
+type Sums = (u64, i64, i64);
+
+fn add(into: &mut Sums, row: &PipelineRow) {
     into.0 = into.0.saturating_add(row.count);
     into.1 = into.1.saturating_add(row.amount_minor);
     into.2 = into.2.saturating_add(row.weighted_minor);
 }
 
 fn stage_sums(rows: &[&PipelineRow]) -> (Vec<StageSums>, Vec<CurrencySums>) {
-    let mut stages: BTreeMap<((u8, String), String), (u64, i64, i64)> = BTreeMap::new();
-    let mut totals: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+    // Keyed by (stage in funnel order, currency).
+    let mut stages: BTreeMap<((u8, String), String), Sums> = BTreeMap::new();
+    let mut totals: BTreeMap<String, Sums> = BTreeMap::new();
     for row in rows {
         add(
             stages
@@ -304,7 +308,16 @@ pub fn median(values: &mut [Millis]) -> Option<Millis> {
     })
 }
 
-/// Deals one rep won and lost, as read.
+/// Deals one rep closed in a period, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepClosed {
+    pub rep_id: String,
+    pub username: Option<String>,
+    pub won: u64,
+    pub lost: u64,
+}
+
+/// Deals one rep won and lost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RepWinRate {
     pub rep_id: String,
@@ -330,19 +343,18 @@ pub fn win_rate(won: u64, lost: u64) -> Option<f64> {
     (closed > 0).then(|| won as f64 / closed as f64)
 }
 
-/// `rows`: (rep, username, won, lost) per rep.
-pub fn win_rates(period: Period, rows: Vec<(String, Option<String>, u64, u64)>) -> WinRateReport {
+pub fn win_rates(period: Period, rows: Vec<RepClosed>) -> WinRateReport {
     let (won, lost) = rows.iter().fold((0u64, 0u64), |(w, l), r| {
-        (w.saturating_add(r.2), l.saturating_add(r.3))
+        (w.saturating_add(r.won), l.saturating_add(r.lost))
     });
     let mut reps: Vec<RepWinRate> = rows
         .into_iter()
-        .map(|(rep_id, username, won, lost)| RepWinRate {
-            rep_id,
-            username,
-            won,
-            lost,
-            win_rate: win_rate(won, lost),
+        .map(|r| RepWinRate {
+            win_rate: win_rate(r.won, r.lost),
+            rep_id: r.rep_id,
+            username: r.username,
+            won: r.won,
+            lost: r.lost,
         })
         .collect();
     reps.sort_by(|a, b| (&a.username, &a.rep_id).cmp(&(&b.username, &b.rep_id)));
@@ -520,8 +532,18 @@ mod tests {
         let report = win_rates(
             Period::parse("2026-11").unwrap(),
             vec![
-                ("b".into(), Some("bo".into()), 0, 0),
-                ("a".into(), Some("ana".into()), 3, 1),
+                RepClosed {
+                    rep_id: "b".into(),
+                    username: Some("bo".into()),
+                    won: 0,
+                    lost: 0,
+                },
+                RepClosed {
+                    rep_id: "a".into(),
+                    username: Some("ana".into()),
+                    won: 3,
+                    lost: 1,
+                },
             ],
         );
         assert_eq!(

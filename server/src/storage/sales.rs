@@ -5,7 +5,7 @@
 use fieldcrm_core::Millis;
 
 use super::{RepInfo, Result};
-use crate::sales::reports::{BigDeal, MonthRow, PipelineRow};
+use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, RepClosed};
 use crate::sales::targets::{RepActuals, Target};
 use crate::scope::Principal;
 
@@ -75,13 +75,8 @@ pub trait Sales {
     ) -> Result<(Vec<MonthRow>, Vec<MonthRow>)>;
     /// The deals in sight that entered the funnel within `[from, to)`.
     fn funnel(&self, viewer: &Principal, from: Millis, to: Millis) -> Result<FunnelRows>;
-    /// Per rep, deals in sight won and lost within `[from, to)`: (rep, username, won, lost).
-    fn win_rates(
-        &self,
-        viewer: &Principal,
-        from: Millis,
-        to: Millis,
-    ) -> Result<Vec<(String, Option<String>, u64, u64)>>;
+    /// Per rep, deals in sight won and lost within `[from, to)`.
+    fn win_rates(&self, viewer: &Principal, from: Millis, to: Millis) -> Result<Vec<RepClosed>>;
     /// Open deals in sight of at least `min_amount_minor`, largest first.
     fn big_deals(
         &self,

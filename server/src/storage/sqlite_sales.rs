@@ -8,7 +8,7 @@ use fieldcrm_core::Millis;
 
 use super::sales::{FunnelRows, PipelineFilter, Sales, SalesSettings, TargetWrite};
 use super::{RepInfo, Result, SqliteStorage};
-use crate::sales::reports::{BigDeal, MonthRow, PipelineRow};
+use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, RepClosed};
 use crate::sales::targets::{RepActuals, Target};
 use crate::scope::Principal;
 
@@ -54,12 +54,7 @@ impl Sales for SqliteStorage {
         reads::funnel(&self.read(), viewer, from, to)
     }
 
-    fn win_rates(
-        &self,
-        viewer: &Principal,
-        from: Millis,
-        to: Millis,
-    ) -> Result<Vec<(String, Option<String>, u64, u64)>> {
+    fn win_rates(&self, viewer: &Principal, from: Millis, to: Millis) -> Result<Vec<RepClosed>> {
         reads::win_rates(&self.read(), viewer, from, to)
     }
 

@@ -129,12 +129,16 @@ pub(crate) fn move_customer(tx: &Transaction<'_>, customer_id: &str, scope: &Sco
 /// Fills the tables from documents stored before they existed, a page of documents at a time
 /// (memory stays bounded however many there are). A customer counts as first stored when its
 /// first change was committed (else now).
+/// A stored document as the backfill reads it: id, record, bytes, record format, scope and
+/// the commit time (unix seconds) of its first change.
+type StoredDocument = (String, Vec<u8>, Vec<u8>, i64, Scope, Option<i64>);
+
 pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
     const PAGE: i64 = 500;
     let now = now_ms();
     let mut after = String::new();
     loop {
-        let rows: Vec<(String, Vec<u8>, Vec<u8>, i64, Scope, Option<i64>)> = tx
+        let rows: Vec<StoredDocument> = tx
             .prepare_cached(
                 "SELECT d.id, d.record, d.bytes, d.record_format, d.territory_id, d.owner_id, d.team_id,
                    (SELECT c.committed_at FROM changes c WHERE c.seq = d.first_seq)

@@ -1,5 +1,6 @@
 //! The reports' reads: every query keeps to the viewer's sight over the opportunity's scope
-//! columns (`SightSql`), groups in SQL and is bounded by a limit.
+//! columns (`SightSql`), reads one covering index (migration 0011), groups in SQL before it
+//! joins anything, and is bounded by a limit.
 
 use rusqlite::{Connection, named_params};
 
@@ -8,7 +9,7 @@ use fieldcrm_core::Millis;
 use super::super::sales::{FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS, PipelineFilter};
 use super::super::sqlite_sight::{ScopeColumns, SightSql};
 use super::super::{Result, corrupt};
-use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, minor_units};
+use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, RepClosed, minor_units};
 use crate::scope::Principal;
 
 /// An opportunity's scope is its customer's: territory and team (no owner).
@@ -34,13 +35,16 @@ pub(super) fn pipeline(
 ) -> Result<Vec<PipelineRow>> {
     let sight = sight(viewer);
     let sql = format!(
-        "SELECT o.stage, o.currency, o.rep_id, u.username, count(*), total(o.amount_minor),
-           total(o.weighted_minor)
-         FROM opportunity_facts o LEFT JOIN users u ON u.id = o.rep_id
-         WHERE o.deleted = 0 AND o.open = 1 AND {}
-           AND (:rep IS NULL OR o.rep_id = :rep) AND (:currency IS NULL OR o.currency = :currency)
-         GROUP BY o.stage, o.currency, o.rep_id
-         LIMIT :limit",
+        "SELECT g.stage, g.currency, g.rep_id, u.username, g.deals, g.amount, g.weighted
+         FROM (SELECT o.stage, o.currency, o.rep_id, count(*) AS deals,
+                 total(o.amount_minor) AS amount, total(o.weighted_minor) AS weighted
+               FROM opportunity_facts o
+               WHERE o.open = 1 AND o.deleted = 0 AND {}
+                 AND (:rep IS NULL OR o.rep_id = :rep)
+                 AND (:currency IS NULL OR o.currency = :currency)
+               GROUP BY o.stage, o.currency, o.rep_id
+               LIMIT :limit) g
+           LEFT JOIN users u ON u.id = g.rep_id",
         sight.condition()
     );
     let rows = conn
@@ -201,14 +205,16 @@ pub(super) fn win_rates(
     viewer: &Principal,
     from: Millis,
     to: Millis,
-) -> Result<Vec<(String, Option<String>, u64, u64)>> {
+) -> Result<Vec<RepClosed>> {
     let sight = sight(viewer);
     let sql = format!(
-        "SELECT o.rep_id, u.username, sum(o.stage = 'won'), sum(o.stage = 'lost')
-         FROM opportunity_facts o LEFT JOIN users u ON u.id = o.rep_id
-         WHERE o.deleted = 0 AND o.closed_at >= :from AND o.closed_at < :to AND {}
-         GROUP BY o.rep_id
-         LIMIT :limit",
+        "SELECT g.rep_id, u.username, g.won, g.lost
+         FROM (SELECT o.rep_id, sum(o.stage = 'won') AS won, sum(o.stage = 'lost') AS lost
+               FROM opportunity_facts o
+               WHERE o.deleted = 0 AND o.closed_at >= :from AND o.closed_at < :to AND {}
+               GROUP BY o.rep_id
+               LIMIT :limit) g
+           LEFT JOIN users u ON u.id = g.rep_id",
         sight.condition()
     );
     let rows = conn
@@ -218,12 +224,12 @@ pub(super) fn win_rates(
                 .params(named_params! {":from": from, ":to": to, ":limit": MAX_REPORT_GROUPS})
                 .as_slice(),
             |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    count(row.get(2)?),
-                    count(row.get(3)?),
-                ))
+                Ok(RepClosed {
+                    rep_id: row.get(0)?,
+                    username: row.get(1)?,
+                    won: count(row.get(2)?),
+                    lost: count(row.get(3)?),
+                })
             },
         )?
         .collect::<rusqlite::Result<_>>()?;

@@ -165,7 +165,12 @@ fn reports_keep_to_the_sight_and_count_won_and_lost() {
         .storage
         .win_rates(&principal(&org, &org.mia), from, to)
         .unwrap();
-    assert_eq!(wins, [(org.ana.id.clone(), Some("ana".into()), 1, 0)]);
+    assert_eq!(
+        wins.iter()
+            .map(|r| (r.rep_id.as_str(), r.username.as_deref(), r.won, r.lost))
+            .collect::<Vec<_>>(),
+        [(org.ana.id.as_str(), Some("ana"), 1, 0)]
+    );
     assert!(
         org.storage
             .win_rates(&principal(&org, &org.cy), from, to)
