@@ -194,12 +194,12 @@ fn visit() -> Visit {
         notes: "Bring the oven brochure. Left it with Greta.".into(),
         next_step: Some("Send the warranty comparison".into()),
         order_lines: vec![
-            OrderLine {
+            VisitOrderLine {
                 product: "Rye flour 25 kg".into(),
                 quantity: 4,
                 unit_price_minor: 2_390,
             },
-            OrderLine {
+            VisitOrderLine {
                 product: "Baking paper, 500 sheets".into(),
                 quantity: 2,
                 unit_price_minor: 1_450,

@@ -245,8 +245,13 @@ impl Storage for SqliteStorage {
         sqlite_sync::push_changes(self, principal, request)
     }
 
-    fn pull_changes(&self, principal: &Principal, request: &PullRequest) -> Result<PullResponse> {
-        sqlite_sync::pull_changes(self, principal, request)
+    fn pull_changes(
+        &self,
+        principal: &Principal,
+        request: &PullRequest,
+        version: u8,
+    ) -> Result<PullResponse> {
+        sqlite_sync::pull_changes(self, principal, request, version)
     }
 
     fn refetch_documents(

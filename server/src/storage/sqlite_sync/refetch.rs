@@ -31,12 +31,15 @@ pub(in crate::storage) fn refetch_documents(
             continue;
         }
         let scope: Option<Scope> = tx
-            .prepare_cached("SELECT territory_id, owner_id, team_id FROM documents WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT territory_id, owner_id, team_id, org_wide FROM documents WHERE id = ?1",
+            )?
             .query_row([id], |row| {
                 Ok(Scope {
                     territory_id: row.get(0)?,
                     owner_id: row.get(1)?,
                     team_id: row.get(2)?,
+                    org_wide: row.get(3)?,
                 })
             })
             .optional()?;
