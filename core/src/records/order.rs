@@ -196,9 +196,15 @@ pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Order>, n: &Order) ->
     )
 }
 
+/// Lines in the order the document reads them: by id.
+fn sort_lines(o: &mut Order) {
+    o.lines.sort_by(|a, b| a.id.cmp(&b.id));
+}
+
 /// The store starts the order: taken now (unless given), by its user when no owner is given,
 /// and its status history.
 pub(super) fn prepare_create(o: &mut Order, now: Millis, user: &str) {
+    sort_lines(o);
     if o.ordered_at == 0 {
         o.ordered_at = now;
     }
@@ -221,6 +227,7 @@ pub(super) fn check_update(
     user: &str,
 ) -> Result<(), ValidationError> {
     old.status.check_move_to(&n.status)?;
+    sort_lines(n);
     n.status_history = old.status_history.clone();
     if old.status != n.status {
         n.status_history.push(OrderStatusChange {
@@ -373,6 +380,14 @@ impl Order {
         }
         for line in &self.lines {
             line.validate()?;
+        }
+        let ids: std::collections::BTreeSet<&str> =
+            self.lines.iter().map(|l| l.id.as_str()).collect();
+        if ids.len() != self.lines.len() {
+            return Err(ValidationError::malformed(
+                "lines.id",
+                "two lines have one id",
+            ));
         }
         if self.status_history.len() > MAX_STATUS_HISTORY {
             return Err(ValidationError::out_of_range(
