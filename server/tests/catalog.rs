@@ -327,5 +327,34 @@ fn apps_before_protocol_3_get_no_products_or_orders_and_move_past_them() {
                 .unwrap()
                 .is_some()
         );
+        // Asked for by id, they are answered like unknown ids.
+        let request = protocol::RefetchRequest {
+            doc_ids: vec![
+                product.meta.id.clone(),
+                order.meta.id.clone(),
+                customer.meta.id.clone(),
+            ],
+        };
+        let body = old
+            .transport
+            .refetch(protocol::encode_as(&request, version).unwrap())
+            .unwrap();
+        let answer = protocol::decode_refetch_response(&body, MAX_RESPONSE_BYTES).unwrap();
+        assert_eq!(
+            answer.missing,
+            vec![product.meta.id.clone(), order.meta.id.clone()],
+            "version {version}"
+        );
+        assert_eq!(answer.docs.len(), 1);
     }
+    let request = protocol::RefetchRequest {
+        doc_ids: vec![product.meta.id.clone(), order.meta.id.clone()],
+    };
+    let body = current
+        .transport
+        .refetch(protocol::encode(&request).unwrap())
+        .unwrap();
+    let answer = protocol::decode_refetch_response(&body, MAX_RESPONSE_BYTES).unwrap();
+    assert!(answer.missing.is_empty());
+    assert_eq!(answer.docs.len(), 2);
 }

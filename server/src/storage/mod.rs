@@ -242,11 +242,13 @@ pub trait Storage: Accounts + Send + Sync + 'static {
         version: u8,
     ) -> Result<PullResponse>;
     /// The full change history of each requested document `principal` may see; the other
-    /// ids (unknown or forbidden, alike) in `missing` (see `server/src/refetch.rs`).
+    /// ids (unknown or forbidden, alike, and documents of a kind added after the request's
+    /// protocol `version`) in `missing` (see `server/src/refetch.rs`).
     fn refetch_documents(
         &self,
         principal: &Principal,
         request: &RefetchRequest,
+        version: u8,
     ) -> Result<RefetchResponse>;
     /// How many documents of `kind` are stored (deleted ones included).
     fn document_count(&self, kind: Kind) -> Result<i64>;

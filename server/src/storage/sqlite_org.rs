@@ -258,8 +258,9 @@ impl Storage for SqliteStorage {
         &self,
         principal: &Principal,
         request: &RefetchRequest,
+        version: u8,
     ) -> Result<RefetchResponse> {
-        sqlite_sync::refetch_documents(self, principal, request)
+        sqlite_sync::refetch_documents(self, principal, request, version)
     }
 
     fn store_pings(

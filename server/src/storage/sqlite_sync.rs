@@ -61,6 +61,14 @@ impl FaultInjection {
     }
 }
 
+/// Whether an app speaking protocol `version` knows documents of `kind` (the kind as stored): a
+/// kind added after its version is held back from its pulls and refetches, since it could not
+/// read them (`fieldcrm_core::protocol::first_version_knowing`).
+fn known_at(kind: &str, version: u8) -> bool {
+    fieldcrm_core::Kind::parse(kind)
+        .is_some_and(|kind| fieldcrm_core::protocol::first_version_knowing(kind) <= version)
+}
+
 struct StoredDoc {
     kind: String,
     scope: Scope,

@@ -3,11 +3,11 @@
 //! changed (docs/PROTOCOL.md). Documents of a kind the pulling app's protocol version predates
 //! are held back from its pages, while its cursor moves past them.
 
-use fieldcrm_core::Kind;
-use fieldcrm_core::protocol::{self, PullRequest, PullResponse, PulledDoc, PulledPayload};
+use fieldcrm_core::protocol::{PullRequest, PullResponse, PulledDoc, PulledPayload};
 use rusqlite::{OptionalExtension, Transaction, named_params, params};
 
 use super::cursor::Cursor;
+use super::known_at;
 use super::{scope_epoch, user_scope, user_scope_at_epoch, user_scope_before};
 use crate::scope::{self, Principal, Scope};
 use crate::storage::sqlite_sight::{ScopeColumns, SightSql};
@@ -34,12 +34,6 @@ struct PageRow {
     last_seq: i64,
     scope_seq: i64,
     record_format: i64,
-}
-
-/// Whether an app pulling in protocol `version` knows documents of `kind` (a kind added after
-/// its version is held back: it could not read them; see `protocol::first_version_knowing`).
-fn known_at(kind: &str, version: u8) -> bool {
-    Kind::parse(kind).is_some_and(|kind| protocol::first_version_knowing(kind) <= version)
 }
 
 fn page_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PageRow> {
