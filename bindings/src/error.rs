@@ -168,6 +168,17 @@ impl From<fc::ValidationError> for FieldCrmError {
                 "a status this app version does not know cannot be changed here".into(),
             ),
             V::Malformed { field, detail } => (field, ValidationRule::Malformed, detail),
+            V::OrderFrozen { .. } => (
+                "lines".into(),
+                ValidationRule::Immutable,
+                "the order was submitted: its lines can no longer change".into(),
+            ),
+            // Which product and currency the app knows: it asked for them.
+            V::NoPriceInCurrency { .. } => (
+                "currency".into(),
+                ValidationRule::OutOfRange,
+                "the product has no price in the order's currency".into(),
+            ),
         };
         FieldCrmError::InvalidValue {
             field,

@@ -10,6 +10,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+mod catalog;
 mod convert;
 mod error;
 mod fieldwork;
@@ -19,11 +20,14 @@ mod records;
 mod store;
 mod sync;
 
+pub use catalog::LineEdit;
 pub use convert::*;
 pub use error::{FieldCrmError, ValidationRule};
 pub use fieldwork::distance_m;
 pub use live::{QueryListener, Subscription};
-pub use records::{new_case, new_contact, new_customer, new_opportunity, new_task, new_visit};
+pub use records::{
+    new_case, new_contact, new_customer, new_opportunity, new_product, new_task, new_visit,
+};
 pub use store::FieldStore;
 pub use sync::{SyncCancellation, SyncTransport};
 

@@ -113,6 +113,23 @@ record_api!(
     restore_case
 );
 
+record_api!(
+    Product,
+    create_product,
+    update_product,
+    get_product,
+    delete_product,
+    restore_product
+);
+record_api!(
+    Order,
+    create_order_record,
+    update_order,
+    get_order,
+    delete_order,
+    restore_order
+);
+
 // -- record constructors with core's defaults -------------------------------------------------
 
 /// A new company customer with core's defaults (visit radius 150 m, no cadence).
@@ -148,4 +165,11 @@ pub fn new_task(title: String) -> Task {
 #[uniffi::export]
 pub fn new_case(customer_id: String, subject: String) -> Case {
     fc::Case::new(customer_id, subject).into()
+}
+
+/// A new active product without prices (an admin fills them in; only admins' product writes
+/// are accepted by the server).
+#[uniffi::export]
+pub fn new_product(sku: String, name: String) -> Product {
+    fc::Product::new(sku, name).into()
 }

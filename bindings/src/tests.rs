@@ -290,3 +290,99 @@ fn a_second_sync_while_one_runs_is_refused_at_once() {
         "{err:?}"
     );
 }
+
+#[test]
+fn catalog_search_and_order_entry_with_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut product = new_product("AB-1001".into(), "Roggenbrot".into());
+    product.category = Some("bread".into());
+    product.prices.insert("EUR".into(), 349);
+    product.tax_rate_bp = 700;
+    let product = store.create_product(product).unwrap();
+    let found = store.search_products("ab1001".into(), 0).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].prices[0].minor, 349);
+    assert_eq!(
+        store.products_in_category("bread".into(), 0, 0).unwrap(),
+        found
+    );
+    assert_eq!(
+        store.product_by_sku("AB-1001".into()).unwrap(),
+        Some(found[0].clone())
+    );
+    let customer = store.create_customer(new_customer("Kiosk".into())).unwrap();
+    let order = store
+        .create_order(customer.meta.id.clone(), None, "EUR".into())
+        .unwrap();
+    let order = store
+        .add_order_line(order.meta.id.clone(), product.meta.id.clone(), 3)
+        .unwrap();
+    let line = order.lines[0].id.clone();
+    store
+        .edit_order_line(
+            order.meta.id.clone(),
+            line.clone(),
+            LineEdit {
+                discount_bp: Some(1_000),
+                quantity: None,
+            },
+        )
+        .unwrap();
+    let detail = store
+        .order_with_lines(order.meta.id.clone())
+        .unwrap()
+        .unwrap();
+    // 3 × 3.49 = 10.47, 10 % off = 1.047 -> 1.05, net 9.42, 7 % tax = 0.6594 -> 0.66.
+    assert_eq!(
+        detail.order.totals,
+        OrderTotals {
+            subtotal_minor: 1047,
+            discount_minor: 105,
+            net_minor: 942,
+            tax_minor: 66,
+            gross_minor: 1008,
+        }
+    );
+    assert_eq!(
+        store
+            .orders_of_customer(customer.meta.id.clone(), 0)
+            .unwrap()[0]
+            .totals,
+        detail.order.totals
+    );
+    let too_much = store.edit_order_line(
+        order.meta.id.clone(),
+        line.clone(),
+        LineEdit {
+            discount_bp: Some(10_001),
+            quantity: None,
+        },
+    );
+    assert!(
+        matches!(&too_much, Err(FieldCrmError::InvalidValue { field, rule: ValidationRule::OutOfRange, .. }) if field == "lines.discount_bp"),
+        "{too_much:?}"
+    );
+    store
+        .set_order_status(order.meta.id.clone(), OrderStatus::Submitted)
+        .unwrap();
+    let frozen = store.remove_order_line(order.meta.id.clone(), line);
+    assert!(
+        matches!(
+            &frozen,
+            Err(FieldCrmError::InvalidValue {
+                rule: ValidationRule::Immutable,
+                ..
+            })
+        ),
+        "{frozen:?}"
+    );
+    let usd = store
+        .create_order(customer.meta.id, None, "USD".into())
+        .unwrap();
+    let no_price = store.add_order_line(usd.meta.id, product.meta.id, 1);
+    assert!(
+        matches!(&no_price, Err(FieldCrmError::InvalidValue { field, .. }) if field == "currency"),
+        "{no_price:?}"
+    );
+}

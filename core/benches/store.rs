@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 use fieldcrm_bench_support::{comment, emit, median, ms, scale, scaled};
 use fieldcrm_core::{
     Address, Customer, CustomerFilter, CustomerKind, GeoLocation, GpsStamp, Grade, IncomingDoc,
-    IncomingPayload, LocationSource, Millis, Money, Opportunity, OrderLine, Query, Stage, Store,
-    Visit, VisitStatus, distance_m,
+    IncomingPayload, LocationSource, Millis, Money, Opportunity, Query, Stage, Store, Visit,
+    VisitOrderLine, VisitStatus, distance_m,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -670,7 +670,7 @@ fn gen_visit(rng: &mut SmallRng, customer: &Customer, reps: &[String]) -> Visit 
         visit.order_lines = (0..rng.random_range(1..=4))
             .map(|_| {
                 let &(product, price) = pick(rng, PRODUCTS);
-                OrderLine {
+                VisitOrderLine {
                     product: product.to_owned(),
                     quantity: rng.random_range(1..25),
                     unit_price_minor: price,

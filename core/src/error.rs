@@ -19,7 +19,7 @@ pub enum ValidationError {
     BadTimestamp { field: String },
     #[error("{field} cannot change once written")]
     Immutable { field: String },
-    #[error("visit status cannot go back from {from} to {to}")]
+    #[error("status cannot go back from {from} to {to}")]
     StatusRegression { from: String, to: String },
     /// The visit's status is one a newer app wrote and this code does not know: it is kept as
     /// it is, since this code cannot tell whether a change would move it forward.
@@ -27,6 +27,15 @@ pub enum ValidationError {
     UnknownStatus { status: String },
     #[error("{field} is malformed: {detail}")]
     Malformed { field: String, detail: String },
+    /// A submitted (or later) order: its lines can no longer change, only its status moves on.
+    #[error("the order is {status}: its lines can no longer be edited")]
+    OrderFrozen { status: String },
+    /// A line was added from a product that has no price in the order's currency.
+    #[error("product {product_id} has no price in {currency}")]
+    NoPriceInCurrency {
+        product_id: String,
+        currency: String,
+    },
 }
 
 impl ValidationError {

@@ -1,4 +1,4 @@
-//! FieldCRM core: customers, contacts, opportunities, visits, tasks and cases kept as Automerge
+//! FieldCRM core: customers, contacts, opportunities, visits, tasks, cases, products and orders kept as Automerge
 //! documents in SQLite, for field sales apps that must work for weeks without a network.
 //!
 //! The [`Store`] is the entry point. See `docs/ARCHITECTURE.md` for the design.
@@ -38,8 +38,8 @@ pub use model::*;
 pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{
-    CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, Query, QueryResult, StageTotal,
-    TaskSummary, VisitSummary,
+    CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, OrderDetail, OrderLineSummary,
+    OrderSummary, ProductSummary, Query, QueryResult, StageTotal, TaskSummary, VisitSummary,
 };
 pub use records::UnknownValue;
 pub use records::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};
@@ -47,8 +47,8 @@ pub use refetch::{OutgoingRefetch, RefetchOutcome};
 pub use refused::{DOCUMENT_REFUSED, RefusedDocument};
 pub use route::{RouteReview, review_route};
 pub use store::{
-    ImportReport, IncomingDoc, IncomingPayload, PendingChange, RefusedDoc, RejectedChange, Store,
-    StoreKey, VerifyReport, now_ms,
+    ImportReport, IncomingDoc, IncomingPayload, LineEdit, PendingChange, RefusedDoc,
+    RejectedChange, Store, StoreKey, VerifyReport, now_ms,
 };
 pub use sync::{
     DEVICE_REVOKED, MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome,

@@ -31,7 +31,7 @@ pub(crate) const MAX_NAME: usize = 200;
 pub(crate) const MAX_SHORT: usize = 500;
 pub(crate) const MAX_NOTES: usize = 100_000;
 
-/// The six kinds of record.
+/// The kinds of record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Kind {
     Customer,
@@ -40,16 +40,20 @@ pub enum Kind {
     Visit,
     Task,
     Case,
+    Product,
+    Order,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Customer,
         Kind::Contact,
         Kind::Opportunity,
         Kind::Visit,
         Kind::Task,
         Kind::Case,
+        Kind::Product,
+        Kind::Order,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,8 @@ impl Kind {
             Kind::Visit => "visit",
             Kind::Task => "task",
             Kind::Case => "case",
+            Kind::Product => "product",
+            Kind::Order => "order",
         }
     }
 
@@ -136,6 +142,11 @@ macro_rules! string_enum {
         }
     };
 }
+
+mod catalog;
+pub use catalog::{BASIS_POINTS, Product};
+mod order;
+pub use order::{Order, OrderLine, OrderStatus, OrderStatusChange, OrderTotals, totals};
 
 string_enum!(CustomerKind { Company = "company", Person = "person" });
 string_enum!(Grade { A = "A", B = "B", C = "C" });
@@ -291,8 +302,9 @@ pub struct GpsStamp {
     pub mock: bool,
 }
 
+/// A free-text order line noted on a visit (before orders were a record kind of their own).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderLine {
+pub struct VisitOrderLine {
     pub product: String,
     pub quantity: i64,
     pub unit_price_minor: i64,
@@ -425,7 +437,7 @@ pub struct Visit {
     pub outcome: Option<String>,
     pub notes: String,
     pub next_step: Option<String>,
-    pub order_lines: Vec<OrderLine>,
+    pub order_lines: Vec<VisitOrderLine>,
     pub verification: Option<Verification>,
 }
 
@@ -616,16 +628,20 @@ impl Money {
                 "amount cannot be negative",
             ));
         }
-        let valid_code =
-            self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase());
-        if !valid_code {
-            return Err(ValidationError::malformed(
-                "amount.currency",
-                "expected a three-letter ISO 4217 code such as EUR",
-            ));
-        }
-        Ok(())
+        currency_code("amount.currency", &self.currency)
     }
+}
+
+/// An ISO 4217 code: three upper-case letters.
+pub(crate) fn currency_code(field: &str, code: &str) -> Check {
+    let valid_code = code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
+    if !valid_code {
+        return Err(ValidationError::malformed(
+            field,
+            "expected a three-letter ISO 4217 code such as EUR",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

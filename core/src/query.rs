@@ -6,6 +6,9 @@ use rusqlite::{Connection, Row, params};
 use crate::error::Result;
 use crate::model::*;
 
+mod catalog;
+pub use catalog::{OrderDetail, OrderLineSummary, OrderSummary, ProductSummary};
+
 /// What an app can ask the store, directly ([`crate::Store::query`]) or live
 /// ([`crate::Store::subscribe`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +59,34 @@ pub enum Query {
     },
     OpenCases {
         customer_id: Option<String>,
+    },
+    /// Products whose SKU or name has every typed word as a prefix, active ones first.
+    SearchProducts {
+        text: String,
+        limit: u32,
+    },
+    /// A category's products, active ones first, by name.
+    ProductsInCategory {
+        category: String,
+        limit: u32,
+        offset: u32,
+    },
+    /// The products with this SKU.
+    ProductBySku {
+        sku: String,
+    },
+    /// A customer's orders with their totals, newest first.
+    OrdersOfCustomer {
+        customer_id: String,
+        limit: u32,
+    },
+    /// The orders taken at a visit, with their totals.
+    OrdersOfVisit {
+        visit_id: String,
+    },
+    /// One order with its lines and totals (`QueryResult::Order(None)` when absent).
+    OrderWithLines {
+        order_id: String,
     },
     /// The sync status: upload queue, rejected changes, pending pings, last sync and error.
     /// Live, it follows local writes, acknowledgements, rejections and sync outcomes.
@@ -147,6 +178,9 @@ pub enum QueryResult {
     Tasks(Vec<TaskSummary>),
     Cases(Vec<CaseSummary>),
     SyncStatus(SyncStatus),
+    Products(Vec<ProductSummary>),
+    Orders(Vec<OrderSummary>),
+    Order(Option<OrderDetail>),
 }
 
 impl Query {
@@ -168,6 +202,13 @@ impl Query {
             Query::Pipeline { .. } => &[Kind::Opportunity],
             Query::OpenTasks { .. } => &[Kind::Task],
             Query::OpenCases { .. } => &[Kind::Case],
+            Query::SearchProducts { .. }
+            | Query::ProductsInCategory { .. }
+            | Query::ProductBySku { .. } => &[Kind::Product],
+            // Lines show whether their product is known, and the customer's name.
+            Query::OrdersOfCustomer { .. }
+            | Query::OrdersOfVisit { .. }
+            | Query::OrderWithLines { .. } => &[Kind::Order, Kind::Product, Kind::Customer],
             // Every local write queues a change; sync events refresh it separately.
             Query::SyncStatus => &Kind::ALL,
         }
@@ -197,7 +238,7 @@ fn customer_row(row: &Row<'_>) -> rusqlite::Result<CustomerSummary> {
 }
 
 /// Turns what a user typed into an FTS5 query: every word must match as a prefix.
-fn fts_query(text: &str) -> Option<String> {
+pub(super) fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
@@ -229,7 +270,7 @@ fn visit_row(row: &Row<'_>) -> rusqlite::Result<VisitSummary> {
     })
 }
 
-fn limit(value: u32) -> i64 {
+pub(super) fn limit(value: u32) -> i64 {
     if value == 0 {
         50
     } else {
@@ -284,7 +325,31 @@ pub(crate) fn sync_status(conn: &Connection) -> Result<SyncStatus> {
 }
 
 pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
+    use catalog::OrdersOf;
+    let summaries = |details: Vec<OrderDetail>| details.into_iter().map(|d| d.order).collect();
     Ok(match query {
+        Query::SearchProducts { text, limit } => {
+            QueryResult::Products(catalog::search_products(conn, text, *limit)?)
+        }
+        Query::ProductsInCategory {
+            category,
+            limit,
+            offset,
+        } => QueryResult::Products(catalog::products_in_category(
+            conn, category, *limit, *offset,
+        )?),
+        Query::ProductBySku { sku } => QueryResult::Products(catalog::products_by_sku(conn, sku)?),
+        Query::OrdersOfCustomer { customer_id, limit } => QueryResult::Orders(summaries(
+            catalog::orders(conn, OrdersOf::Customer(customer_id, *limit))?,
+        )),
+        Query::OrdersOfVisit { visit_id } => {
+            QueryResult::Orders(summaries(catalog::orders(conn, OrdersOf::Visit(visit_id))?))
+        }
+        Query::OrderWithLines { order_id } => QueryResult::Order(
+            catalog::orders(conn, OrdersOf::One(order_id))?
+                .into_iter()
+                .next(),
+        ),
         Query::SyncStatus => QueryResult::SyncStatus(sync_status(conn)?),
         Query::SearchCustomers { text, limit: max } => {
             let Some(fts) = fts_query(text) else {

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_refused_documents.sql"),
     include_str!("../migrations/0007_records_read_from_documents.sql"),
     include_str!("../migrations/0008_partly_read_documents.sql"),
+    include_str!("../migrations/0009_catalog_and_orders.sql"),
 ];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -21,12 +21,14 @@ use crate::schema;
 
 pub(crate) mod encryption;
 mod inbox;
+mod orders;
 mod outbox;
 mod status;
 mod wipe;
 
 pub use encryption::StoreKey;
 pub use inbox::{ImportReport, IncomingDoc, IncomingPayload, RefusedDoc, VerifyReport};
+pub use orders::LineEdit;
 pub use outbox::{PendingChange, RejectedChange};
 pub(crate) use status::SyncSlot;
 

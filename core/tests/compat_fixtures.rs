@@ -194,12 +194,12 @@ fn visit() -> Visit {
         notes: "Bring the oven brochure. Left it with Greta.".into(),
         next_step: Some("Send the warranty comparison".into()),
         order_lines: vec![
-            OrderLine {
+            VisitOrderLine {
                 product: "Rye flour 25 kg".into(),
                 quantity: 4,
                 unit_price_minor: 2_390,
             },
-            OrderLine {
+            VisitOrderLine {
                 product: "Baking paper, 500 sheets".into(),
                 quantity: 2,
                 unit_price_minor: 1_450,
@@ -240,6 +240,8 @@ fn expected(kind: Kind) -> AnyRecord {
         Kind::Visit => AnyRecord::Visit(visit()),
         Kind::Task => AnyRecord::Task(task()),
         Kind::Case => AnyRecord::Case(case()),
+        // Kinds added after version 1: their documents are pinned in `compat_fixtures_v3.rs`.
+        Kind::Product | Kind::Order => unreachable!("version 1 wrote no {kind}"),
     }
 }
 

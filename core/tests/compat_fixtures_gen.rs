@@ -141,12 +141,12 @@ fn write_records(store: &Store) {
     visit.next_step = Some("Send the warranty comparison".into());
     visit.notes.push_str(" Left it with Greta.");
     visit.order_lines = vec![
-        OrderLine {
+        VisitOrderLine {
             product: "Rye flour 25 kg".into(),
             quantity: 4,
             unit_price_minor: 2_390,
         },
-        OrderLine {
+        VisitOrderLine {
             product: "Baking paper, 500 sheets".into(),
             quantity: 2,
             unit_price_minor: 1_450,

@@ -14,17 +14,23 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use fieldcrm_core::Record as _;
 use fieldcrm_core::{
     AnyRecord, Case, CaseStatus, CaseSummary, Customer, CustomerFilter, CustomerSummary,
     EARLIEST_TIMESTAMP, GeoLocation, GpsStamp, Grade, ImportError, ImportReport, IncomingDoc,
-    IncomingPayload, Kind, LATEST_TIMESTAMP, LocationSource, Money, Opportunity, PendingChange,
-    Query, QueryResult, Severity, Stage, StageChange, StageTotal, Store, Task, TaskStatus,
-    TaskSummary, Visit, VisitStatus, VisitSummary, distance_m,
+    IncomingPayload, Kind, LATEST_TIMESTAMP, LocationSource, Money, Opportunity, Order,
+    OrderStatus, OrderStatusChange, PendingChange, Product, Query, QueryResult, Severity, Stage,
+    StageChange, StageTotal, Store, Task, TaskStatus, TaskSummary, Visit, VisitStatus,
+    VisitSummary, distance_m,
 };
 use proptest::prelude::*;
 use tempfile::TempDir;
 
 mod support;
+use support::catalog::{
+    OrderEdit, PRODUCT_TERMS, ProductEdit, catalog_product, check_order_projection, edit_order,
+    edit_product, order_edit, product_edit,
+};
 use support::{
     CITIES, CustomerEdit, HOUR, Mode, NAMES, PHONES, POINTS, SEGMENTS, T0, customer_edit,
     edit_customer, mode, open_store, take_batch, user,
@@ -83,6 +89,13 @@ enum NewRecord {
         customer: usize,
         severity: usize,
     },
+    Product {
+        index: usize,
+        minor: i64,
+    },
+    Order {
+        customer: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +141,16 @@ enum Op {
         target: usize,
         status: usize,
     },
+    EditProduct {
+        replica: usize,
+        target: usize,
+        edit: ProductEdit,
+    },
+    EditOrder {
+        replica: usize,
+        target: usize,
+        edit: OrderEdit,
+    },
     Create {
         replica: usize,
         record: NewRecord,
@@ -171,6 +194,8 @@ fn new_record() -> impl Strategy<Value = NewRecord> {
         proptest::option::of(0..48i64).prop_map(|hours| NewRecord::Task { hours }),
         (0..16usize, 0..4usize)
             .prop_map(|(customer, severity)| NewRecord::Case { customer, severity }),
+        (0..8usize, 0..10_000i64).prop_map(|(index, minor)| NewRecord::Product { index, minor }),
+        (0..16usize).prop_map(|customer| NewRecord::Order { customer }),
     ]
 }
 
@@ -195,6 +220,10 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(replica, target, status)| Op::SetTaskStatus { replica, target, status }),
         1 => (replica.clone(), target.clone(), 0..CaseStatus::ALL.len())
             .prop_map(|(replica, target, status)| Op::SetCaseStatus { replica, target, status }),
+        2 => (replica.clone(), target.clone(), product_edit())
+            .prop_map(|(replica, target, edit)| Op::EditProduct { replica, target, edit }),
+        5 => (replica.clone(), target.clone(), order_edit())
+            .prop_map(|(replica, target, edit)| Op::EditOrder { replica, target, edit }),
         2 => (replica.clone(), new_record())
             .prop_map(|(replica, record)| Op::Create { replica, record }),
         5 => (
@@ -271,6 +300,10 @@ struct World {
     furthest: BTreeMap<String, VisitStatus>,
     /// Every stage change any replica made.
     stage_changes: Vec<(String, StageChange)>,
+    /// The furthest status any replica moved each order to.
+    order_furthest: BTreeMap<String, OrderStatus>,
+    /// Every order status change any replica made.
+    order_status_changes: Vec<(String, OrderStatusChange)>,
 }
 
 /// The fields whose final value the "nothing acknowledged is lost" check follows, rendered.
@@ -299,6 +332,14 @@ fn tracked_fields(record: &AnyRecord) -> Vec<(&'static str, String)> {
             ("amount", format!("{:?}", o.amount)),
         ],
         AnyRecord::Task(t) => vec![("status", format!("{:?}", t.status))],
+        AnyRecord::Product(p) => vec![
+            ("prices", format!("{:?}", p.prices)),
+            ("active", format!("{:?}", p.active)),
+        ],
+        AnyRecord::Order(o) => vec![
+            ("status", format!("{:?}", o.status)),
+            ("lines", format!("{:?}", o.lines)),
+        ],
         AnyRecord::Case(c) => vec![("status", format!("{:?}", c.status))],
         AnyRecord::Contact(_) => vec![],
     };
@@ -325,6 +366,8 @@ impl World {
             writes: BTreeMap::new(),
             furthest: BTreeMap::new(),
             stage_changes: Vec::new(),
+            order_furthest: BTreeMap::new(),
+            order_status_changes: Vec::new(),
         };
         for k in 0..SEED_CUSTOMERS {
             let mut c = Customer::new(NAMES[k % NAMES.len()]);
@@ -362,6 +405,18 @@ impl World {
         task.due_at = Some(T0 + HOUR);
         world.create(0, task);
         world.create(0, Case::new(&customers[0], "Pump leaks"));
+        world.create(0, catalog_product(0, 349));
+        world.create(0, catalog_product(1, 229));
+        world.create(0, Order::new(&customers[0], user(0), "EUR"));
+        let (order, products) = (world.ids_of(Kind::Order), world.ids_of(Kind::Product));
+        let seeded_order = world.replicas[0]
+            .store
+            .add_order_line(&order[0], &products[0], 2)
+            .unwrap()
+            .into_any();
+        for (field, value) in tracked_fields(&seeded_order) {
+            world.created.insert((order[0].clone(), field), value);
+        }
 
         let snapshot: Vec<IncomingDoc> = world
             .ids
@@ -452,6 +507,21 @@ impl World {
                     let entry = (o.meta.id.clone(), change.clone());
                     if !self.stage_changes.contains(&entry) {
                         self.stage_changes.push(entry);
+                    }
+                }
+            }
+            AnyRecord::Order(o) => {
+                let furthest = self
+                    .order_furthest
+                    .entry(o.meta.id.clone())
+                    .or_insert(o.status.clone());
+                if o.status.rank() > furthest.rank() {
+                    *furthest = o.status.clone();
+                }
+                for change in &o.status_history {
+                    let entry = (o.meta.id.clone(), change.clone());
+                    if !self.order_status_changes.contains(&entry) {
+                        self.order_status_changes.push(entry);
                     }
                 }
             }
@@ -604,6 +674,36 @@ impl World {
                     true
                 });
             }
+            Op::EditProduct {
+                replica,
+                target,
+                edit,
+            } => {
+                let Some(id) = self.pick(Kind::Product, target) else {
+                    return;
+                };
+                self.edit::<Product>(replica, &id, |p| {
+                    edit_product(p, &edit);
+                    true
+                });
+            }
+            Op::EditOrder {
+                replica,
+                target,
+                edit,
+            } => {
+                let Some(id) = self.pick(Kind::Order, target) else {
+                    return;
+                };
+                let store = self.store(replica);
+                let Some(before) = store.get_any(&id).unwrap() else {
+                    return;
+                };
+                if edit_order(store, &id, &self.ids_of(Kind::Product), &edit) {
+                    let after = store.get_any(&id).unwrap().unwrap();
+                    self.track(replica, &before, &after);
+                }
+            }
             Op::Create { replica, record } => self.create_new(replica % self.n(), record),
             Op::Send {
                 replica,
@@ -669,6 +769,15 @@ impl World {
                 let mut c = Case::new(customer, "Complaint");
                 c.severity = Severity::ALL[severity].clone();
                 self.create(replica, c);
+            }
+            NewRecord::Product { index, minor } => {
+                self.create(replica, catalog_product(index, minor));
+            }
+            NewRecord::Order { customer } => {
+                let Some(customer) = self.pick(Kind::Customer, customer) else {
+                    return;
+                };
+                self.create(replica, Order::new(customer, me, "EUR"));
             }
         }
     }
@@ -898,6 +1007,23 @@ impl World {
             let visit: Visit = reference.get(id).unwrap().unwrap();
             assert_eq!(visit.status, *furthest, "status of visit {id}");
         }
+        for (id, furthest) in &self.order_furthest {
+            let order: Order = reference.get(id).unwrap().unwrap();
+            assert_eq!(order.status, *furthest, "status of order {id}");
+        }
+        for (id, change) in &self.order_status_changes {
+            let order: Order = reference.get(id).unwrap().unwrap();
+            assert!(
+                order.status_history.contains(change),
+                "{id} lost the status change {change:?}: {:?}",
+                order.status_history
+            );
+        }
+        for replica in &self.replicas {
+            for order in all::<Order>(&replica.store) {
+                check_order_projection(&replica.store, &order);
+            }
+        }
         for (id, change) in &self.stage_changes {
             let opportunity: Opportunity = reference.get(id).unwrap().unwrap();
             assert!(
@@ -962,6 +1088,19 @@ fn queries(replicas: usize) -> Vec<Query> {
         queries.push(Query::SearchCustomers {
             text: (*term).to_owned(),
             limit: 1_000,
+        });
+    }
+    for term in PRODUCT_TERMS {
+        queries.push(Query::SearchProducts {
+            text: (*term).to_owned(),
+            limit: 1_000,
+        });
+    }
+    for category in ["bakery", "dairy"] {
+        queries.push(Query::ProductsInCategory {
+            category: category.to_owned(),
+            limit: 1_000,
+            offset: 0,
         });
     }
     for r in 0..replicas {

@@ -44,8 +44,8 @@ use fieldcrm_bench_support::{comment, emit, median, ms, quantile, scale, scaled}
 use fieldcrm_core::protocol::{self, PullRequest, PullResponse, PulledPayload, PushResponse};
 use fieldcrm_core::{
     Address, Customer, CustomerKind, DAY_MS, GeoLocation, GpsStamp, Grade, HttpTransport, Kind,
-    LocationSource, MAX_RESPONSE_BYTES, Millis, OrderLine, Store, SyncSession, Transport,
-    TransportError, Visit, VisitStatus, distance_m,
+    LocationSource, MAX_RESPONSE_BYTES, Millis, Store, SyncSession, Transport, TransportError,
+    Visit, VisitOrderLine, VisitStatus, distance_m,
 };
 use fieldcrm_tests::server::{Launch, ServerProcess, try_admin};
 use rand::rngs::SmallRng;
@@ -502,7 +502,7 @@ fn record_outcome(rng: &mut SmallRng, visit: &mut Visit, customer: &Customer, at
         visit.order_lines = (0..rng.random_range(1..=4))
             .map(|_| {
                 let &(product, price) = pick(rng, PRODUCTS);
-                OrderLine {
+                VisitOrderLine {
                     product: product.to_owned(),
                     quantity: rng.random_range(1..25),
                     unit_price_minor: price,

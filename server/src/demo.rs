@@ -21,7 +21,7 @@ use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
     Address, Customer, DAY_MS, GeoLocation, GpsStamp, Grade, LocationSource, Millis, Money,
-    Opportunity, OrderLine, Record, Stage, Store, StoreError, Visit, VisitStatus,
+    Opportunity, Record, Stage, Store, StoreError, Visit, VisitOrderLine, VisitStatus,
 };
 
 use crate::auth::{self, AuthError, PasswordParams};

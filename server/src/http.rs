@@ -455,7 +455,7 @@ async fn pull(
         let (request, version): (PullRequest, u8) =
             protocol::decode_versioned(&body, max_decompressed)?;
         let principal = storage.principal(&user)?;
-        let page = storage.pull_changes(&principal, &request)?;
+        let page = storage.pull_changes(&principal, &request, version)?;
         // Answered in the version the device asked in (a version 1 app gets its records
         // inline); encoding a page is CPU work too.
         protocol::encode_pull_response(&page, version).map_err(ApiError::internal)

@@ -133,7 +133,11 @@ fn pull(org: &Org, user: &User, mut cursor: u64, limit: u32) -> u64 {
     for _ in 0..100 {
         let page = org
             .storage
-            .pull_changes(&principal(org, user), &PullRequest { cursor, limit })
+            .pull_changes(
+                &principal(org, user),
+                &PullRequest { cursor, limit },
+                fieldcrm_core::protocol::PROTOCOL_VERSION,
+            )
             .unwrap();
         cursor = page.next_cursor;
         if !page.has_more {

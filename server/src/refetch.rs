@@ -49,7 +49,7 @@ pub(crate) async fn refetch(
             protocol::decode_versioned(&body, max_decompressed)?;
         check_bounds(&request)?;
         let principal = storage.principal(&user)?;
-        let response = storage.refetch_documents(&principal, &request)?;
+        let response = storage.refetch_documents(&principal, &request, version)?;
         protocol::encode_refetch_response(&response, version).map_err(ApiError::internal)
     })
     .await?;

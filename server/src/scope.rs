@@ -1,7 +1,8 @@
 //! Who may see and write which record. Decided when a document is written, and kept coarse
 //! (see the design brief): a rep sees the customers of their territories (and what hangs off
-//! them: contacts, opportunities, cases) and their own visits and tasks; a manager sees their
-//! team's; an admin sees everything. Pure functions: every storage backend applies the same.
+//! them: contacts, opportunities, cases, orders) and their own visits and tasks; a manager sees
+//! their team's; an admin sees everything. The product catalog is organisation-wide: everyone
+//! sees it, only admins write it. Pure functions: every storage backend applies the same.
 
 use fieldcrm_core::{AnyRecord, Kind};
 
@@ -31,14 +32,28 @@ impl Principal {
 
 /// Where a document sits. Customer-bound records carry their customer's territory; visits and
 /// tasks their owner (rep, assignee); `team_id` is the territory's or the owner's team.
+/// Organisation-wide records (products) carry none of those, only `org_wide`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scope {
     pub territory_id: Option<String>,
     pub owner_id: Option<String>,
     pub team_id: Option<String>,
+    /// Seen by every user of the organisation; written only by admins ([`may_write`]).
+    pub org_wide: bool,
 }
 
-/// What a principal sees, by role: the visibility rule, written once. [`visible`] applies it
+impl Scope {
+    /// The scope of an organisation-wide record.
+    pub fn org_wide() -> Scope {
+        Scope {
+            org_wide: true,
+            ..Scope::default()
+        }
+    }
+}
+
+/// What a principal sees, by role: the visibility rule, written once. Every sight includes the
+/// organisation-wide records (a manager's scope is their team, but the catalog is everyone's). [`visible`] applies it
 /// to a scope in memory; the storage renders the same value as SQL over its scope columns
 /// (`storage/sqlite_sight.rs`, tested to agree with [`visible`]), so a pull page, the reps a
 /// user may review and the overdue list never restate it.
@@ -71,6 +86,9 @@ impl Principal {
 impl Sight<'_> {
     /// Whether a record at `scope` is in sight.
     pub fn includes(&self, scope: &Scope) -> bool {
+        if scope.org_wide {
+            return true;
+        }
         match *self {
             Sight::Everything => true,
             Sight::Team(team) => team.is_some() && scope.team_id.as_deref() == team,
@@ -94,9 +112,20 @@ pub fn visible(principal: &Principal, scope: &Scope) -> bool {
 
 /// Whether `principal` may write a record whose scope goes from `before` (`None` at creation)
 /// to `after`: they must see it on both sides, so nobody can move a record out of reach of
-/// its owners or into someone else's territory.
+/// its owners or into someone else's territory. An organisation-wide record is written by
+/// admins only (everyone sees it; a rep's or a manager's write is refused like any other
+/// write out of scope).
 pub fn may_write(principal: &Principal, before: Option<&Scope>, after: &Scope) -> bool {
+    let org_wide = after.org_wide || before.is_some_and(|scope| scope.org_wide);
+    if org_wide && principal.role != Role::Admin {
+        return false;
+    }
     before.is_none_or(|scope| visible(principal, scope)) && visible(principal, after)
+}
+
+/// Whether a record is seen by the whole organisation (the product catalog).
+pub fn is_org_wide(record: &AnyRecord) -> bool {
+    matches!(record, AnyRecord::Product(_))
 }
 
 /// The user a record is about, for records scoped by owner rather than by customer.
@@ -107,7 +136,9 @@ pub fn owner_of(record: &AnyRecord) -> Option<&str> {
         AnyRecord::Customer(_)
         | AnyRecord::Contact(_)
         | AnyRecord::Opportunity(_)
-        | AnyRecord::Case(_) => None,
+        | AnyRecord::Case(_)
+        | AnyRecord::Product(_)
+        | AnyRecord::Order(_) => None,
     }
 }
 
@@ -118,7 +149,9 @@ pub fn customer_of(record: &AnyRecord) -> Option<&str> {
         AnyRecord::Contact(c) => Some(c.customer_id.as_str()),
         AnyRecord::Opportunity(o) => Some(o.customer_id.as_str()),
         AnyRecord::Case(c) => Some(c.customer_id.as_str()),
-        AnyRecord::Visit(_) | AnyRecord::Task(_) => None,
+        // A rep orders only for customers they may write: the order's scope is its customer's.
+        AnyRecord::Order(o) => Some(o.customer_id.as_str()),
+        AnyRecord::Visit(_) | AnyRecord::Task(_) | AnyRecord::Product(_) => None,
     }
 }
 
@@ -157,10 +190,23 @@ pub fn references(record: &AnyRecord) -> Vec<Reference<'_>> {
             })
             .into_iter()
             .collect(),
+        // The visit an order was taken at. Its lines' product ids are no reference: a product
+        // the server does not know is kept and shown as unknown.
+        AnyRecord::Order(o) => o
+            .visit_id
+            .as_deref()
+            .map(|id| Reference {
+                field: "visit_id",
+                id,
+                kinds: &[Kind::Visit],
+            })
+            .into_iter()
+            .collect(),
         AnyRecord::Customer(_)
         | AnyRecord::Contact(_)
         | AnyRecord::Opportunity(_)
-        | AnyRecord::Case(_) => Vec::new(),
+        | AnyRecord::Case(_)
+        | AnyRecord::Product(_) => Vec::new(),
     }
 }
 
@@ -182,6 +228,30 @@ mod tests {
             territory_id: territory.map(Into::into),
             owner_id: owner.map(Into::into),
             team_id: Some(team.into()),
+            org_wide: false,
+        }
+    }
+
+    #[test]
+    fn everyone_sees_the_catalog_and_only_admins_write_it() {
+        let catalog = Scope::org_wide();
+        let no_team = Principal {
+            team_id: None,
+            territories: Vec::new(),
+            ..principal(Role::Manager)
+        };
+        for who in [
+            principal(Role::Rep),
+            principal(Role::Manager),
+            principal(Role::Admin),
+            no_team,
+        ] {
+            assert!(visible(&who, &catalog), "{who:?}");
+            assert_eq!(
+                may_write(&who, Some(&catalog), &catalog),
+                who.role == Role::Admin
+            );
+            assert_eq!(may_write(&who, None, &catalog), who.role == Role::Admin);
         }
     }
 

@@ -225,7 +225,7 @@ fn expected(id: &str) -> AnyRecord {
             outcome: Some("Ordered crushed ice for the season".into()),
             notes: "Talked about the ice machine.".into(),
             next_step: Some("Send the offer".into()),
-            order_lines: vec![OrderLine {
+            order_lines: vec![VisitOrderLine {
                 product: "Crushed ice 10 kg".into(),
                 quantity: 40,
                 unit_price_minor: 450,
@@ -578,7 +578,7 @@ fn ana_works(ana: &Phone) {
     visit.outcome = Some("Ordered crushed ice for the season".into());
     visit.notes = "Talked about the ice machine.".into();
     visit.next_step = Some("Send the offer".into());
-    visit.order_lines = vec![OrderLine {
+    visit.order_lines = vec![VisitOrderLine {
         product: "Crushed ice 10 kg".into(),
         quantity: 40,
         unit_price_minor: 450,

@@ -60,8 +60,29 @@ macro_rules! mirror_enum {
 }
 
 mirror_enum!(
-    /// The six kinds of record.
-    RecordKind = fc::Kind { Customer, Contact, Opportunity, Visit, Task, Case }
+    /// The kinds of record.
+    RecordKind = fc::Kind {
+        Customer,
+        Contact,
+        Opportunity,
+        Visit,
+        Task,
+        Case,
+        Product,
+        Order
+    }
+);
+mirror_enum!(
+    stored
+    /// Order states; they only move on (draft, submitted, confirmed, then delivered or
+    /// cancelled). Once submitted, an order's lines are frozen.
+    OrderStatus = fc::OrderStatus {
+        Draft,
+        Submitted,
+        Confirmed,
+        Delivered,
+        Cancelled,
+    }
 );
 mirror_enum!(stored CustomerKind = fc::CustomerKind { Company, Person });
 mirror_enum!(stored Grade = fc::Grade { A, B, C });

@@ -97,6 +97,34 @@ pub enum Query {
     },
     /// The sync status; live, it follows writes, acknowledgements, rejections and rounds.
     SyncStatus,
+    /// Products whose SKU or name has every typed word as a prefix, active ones first.
+    SearchProducts {
+        text: String,
+        limit: u32,
+    },
+    /// A category's products, active ones first, by name.
+    ProductsInCategory {
+        category: String,
+        limit: u32,
+        offset: u32,
+    },
+    /// The products with this SKU.
+    ProductBySku {
+        sku: String,
+    },
+    /// A customer's orders with their totals, newest first.
+    OrdersOfCustomer {
+        customer_id: String,
+        limit: u32,
+    },
+    /// The orders taken at a visit, with their totals.
+    OrdersOfVisit {
+        visit_id: String,
+    },
+    /// One order with its lines and totals.
+    OrderWithLines {
+        order_id: String,
+    },
 }
 
 impl From<Query> for fc::Query {
@@ -129,6 +157,22 @@ impl From<Query> for fc::Query {
             Query::OpenTasks { assignee } => fc::Query::OpenTasks { assignee },
             Query::OpenCases { customer_id } => fc::Query::OpenCases { customer_id },
             Query::SyncStatus => fc::Query::SyncStatus,
+            Query::SearchProducts { text, limit } => fc::Query::SearchProducts { text, limit },
+            Query::ProductsInCategory {
+                category,
+                limit,
+                offset,
+            } => fc::Query::ProductsInCategory {
+                category,
+                limit,
+                offset,
+            },
+            Query::ProductBySku { sku } => fc::Query::ProductBySku { sku },
+            Query::OrdersOfCustomer { customer_id, limit } => {
+                fc::Query::OrdersOfCustomer { customer_id, limit }
+            }
+            Query::OrdersOfVisit { visit_id } => fc::Query::OrdersOfVisit { visit_id },
+            Query::OrderWithLines { order_id } => fc::Query::OrderWithLines { order_id },
         }
     }
 }
@@ -286,13 +330,37 @@ impl From<fc::ContactSummary> for ContactSummary {
 /// A query's rows; the variant follows the query (customers for the three customer queries).
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum QueryResult {
-    Customers { rows: Vec<CustomerSummary> },
-    Visits { rows: Vec<VisitSummary> },
-    Contacts { rows: Vec<ContactSummary> },
-    Pipeline { rows: Vec<StageTotal> },
-    Tasks { rows: Vec<TaskSummary> },
-    Cases { rows: Vec<CaseSummary> },
-    SyncStatus { status: SyncStatus },
+    Customers {
+        rows: Vec<CustomerSummary>,
+    },
+    Visits {
+        rows: Vec<VisitSummary>,
+    },
+    Contacts {
+        rows: Vec<ContactSummary>,
+    },
+    Pipeline {
+        rows: Vec<StageTotal>,
+    },
+    Tasks {
+        rows: Vec<TaskSummary>,
+    },
+    Cases {
+        rows: Vec<CaseSummary>,
+    },
+    SyncStatus {
+        status: SyncStatus,
+    },
+    Products {
+        rows: Vec<ProductSummary>,
+    },
+    Orders {
+        rows: Vec<OrderSummary>,
+    },
+    /// `None` when the order is not on this device.
+    Order {
+        order: Option<OrderDetail>,
+    },
 }
 
 fn rows<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
@@ -309,6 +377,11 @@ impl From<fc::QueryResult> for QueryResult {
             fc::QueryResult::Tasks(r) => QueryResult::Tasks { rows: rows(r) },
             fc::QueryResult::Cases(r) => QueryResult::Cases { rows: rows(r) },
             fc::QueryResult::SyncStatus(s) => QueryResult::SyncStatus { status: s.into() },
+            fc::QueryResult::Products(r) => QueryResult::Products { rows: rows(r) },
+            fc::QueryResult::Orders(r) => QueryResult::Orders { rows: rows(r) },
+            fc::QueryResult::Order(o) => QueryResult::Order {
+                order: o.map(Into::into),
+            },
         }
     }
 }

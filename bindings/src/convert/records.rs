@@ -1,4 +1,4 @@
-//! The uniffi mirrors of the six kinds of record (with the lines and stage changes they hold)
+//! The uniffi mirrors of the kinds of record (products and orders in `catalog.rs`) (with the lines and stage changes they hold)
 //! and of a field on which concurrent edits disagreed.
 
 use std::collections::HashMap;
@@ -15,16 +15,17 @@ fn to_set(list: Vec<String>) -> std::collections::BTreeSet<String> {
     list.into_iter().collect()
 }
 
+/// A free-text order line noted on a visit (orders are a record kind of their own now).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct OrderLine {
+pub struct VisitOrderLine {
     pub product: String,
     pub quantity: i64,
     pub unit_price_minor: i64,
 }
 
-impl From<fc::OrderLine> for OrderLine {
-    fn from(l: fc::OrderLine) -> Self {
-        OrderLine {
+impl From<fc::VisitOrderLine> for VisitOrderLine {
+    fn from(l: fc::VisitOrderLine) -> Self {
+        VisitOrderLine {
             product: l.product,
             quantity: l.quantity,
             unit_price_minor: l.unit_price_minor,
@@ -32,9 +33,9 @@ impl From<fc::OrderLine> for OrderLine {
     }
 }
 
-impl From<OrderLine> for fc::OrderLine {
-    fn from(l: OrderLine) -> Self {
-        fc::OrderLine {
+impl From<VisitOrderLine> for fc::VisitOrderLine {
+    fn from(l: VisitOrderLine) -> Self {
+        fc::VisitOrderLine {
             product: l.product,
             quantity: l.quantity,
             unit_price_minor: l.unit_price_minor,
@@ -265,7 +266,7 @@ pub struct Visit {
     #[uniffi(default)]
     pub next_step: Option<String>,
     #[uniffi(default)]
-    pub order_lines: Vec<OrderLine>,
+    pub order_lines: Vec<VisitOrderLine>,
     /// Computed by the store at check-in.
     #[uniffi(default)]
     pub verification: Option<Verification>,
@@ -442,7 +443,7 @@ mod tests {
             fix_at: 1_790_000_000_000,
             mock: true,
         });
-        visit.order_lines.push(fc::OrderLine {
+        visit.order_lines.push(fc::VisitOrderLine {
             product: "Bread".into(),
             quantity: 2,
             unit_price_minor: 250,

@@ -8,10 +8,13 @@
 //!    change that writes them again (another document's creation change merged into this one,
 //!    a concurrent rewrite) is refused, whichever value the merge would show.
 //! 2. Written-once fields never change (`check_written_once`: identity, a visit's rep,
-//!    customer, check-in and check-out, a contact's customer, the stage history kept in order).
-//! 3. A visit's status only moves forward (planned < in progress < the terminal states).
+//!    customer, check-in and check-out, a contact's customer, the stage history kept in order;
+//!    an order's customer, visit, currency and owner, its status history kept in order, and
+//!    its lines once it left draft: the rule of `records/order.rs`, the device's own).
+//! 3. A visit's and an order's status only move forward (planned < in progress < the terminal
+//!    states; draft < submitted < confirmed < cancelled < delivered).
 //! 4. Authorship is the authenticated user's: a new document's `created_by`, and every stage
-//!    history entry the push adds.
+//!    or order status history entry the push adds.
 //! 5. The merged record is valid (`validate`).
 //! 6. Every enum value of the merged record is one this code knows (no `Unknown`): the server
 //!    is the newest peer.
@@ -81,17 +84,25 @@ fn identity_written_once(doc: &Automerge) -> Result<(), Refusal> {
 
 fn status_moves_forward(previous: &AnyRecord, merged: &AnyRecord) -> Result<(), Refusal> {
     // An unknown status has no rank; `known_values` refuses it.
-    if let (AnyRecord::Visit(before), AnyRecord::Visit(after)) = (previous, merged)
-        && let (Some(before_rank), Some(after_rank)) = (before.status.rank(), after.status.rank())
+    let (kind, before, after) = match (previous, merged) {
+        (AnyRecord::Visit(before), AnyRecord::Visit(after)) => (
+            "visit",
+            (before.status.rank(), before.status.as_str()),
+            (after.status.rank(), after.status.as_str()),
+        ),
+        (AnyRecord::Order(before), AnyRecord::Order(after)) => (
+            "order",
+            (before.status.rank(), before.status.as_str()),
+            (after.status.rank(), after.status.as_str()),
+        ),
+        _ => return Ok(()),
+    };
+    if let ((Some(before_rank), before_text), (Some(after_rank), after_text)) = (before, after)
         && after_rank < before_rank
     {
         return Err(refuse(
             RejectCode::InvalidRecord,
-            format!(
-                "a visit's status only moves forward ({} to {} refused)",
-                before.status.as_str(),
-                after.status.as_str()
-            ),
+            format!("a {kind}'s status only moves forward ({before_text} to {after_text} refused)"),
         ));
     }
     Ok(())
@@ -122,6 +133,23 @@ fn authored_by(
             return Err(refuse(
                 RejectCode::InvalidRecord,
                 "a stage change must be by the user who pushes it",
+            ));
+        }
+    }
+    if let AnyRecord::Order(after) = merged {
+        let before: &[crate::model::OrderStatusChange] = match previous {
+            Some(AnyRecord::Order(before)) => &before.status_history,
+            _ => &[],
+        };
+        let forged = after
+            .status_history
+            .iter()
+            .filter(|entry| !before.contains(entry))
+            .any(|entry| entry.by != author);
+        if forged {
+            return Err(refuse(
+                RejectCode::InvalidRecord,
+                "an order status change must be by the user who pushes it",
             ));
         }
     }

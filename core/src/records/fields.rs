@@ -193,6 +193,14 @@ pub(super) fn bool_or_false(f: &Fields, key: &str) -> Result<bool, ValidationErr
     }
 }
 
+pub(super) fn opt_bool(f: &Fields, key: &str) -> Result<Option<bool>, ValidationError> {
+    match f.get(key) {
+        None | Some(Node::Null) => Ok(None),
+        Some(Node::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(wrong_type(key, "a boolean")),
+    }
+}
+
 pub(super) fn text(f: &Fields, key: &str) -> Result<String, ValidationError> {
     match f.get(key) {
         None | Some(Node::Null) => Ok(String::new()),
@@ -234,6 +242,19 @@ pub(super) fn string_map(
         .map(|(k, v)| match v {
             Node::Str(s) => Ok((k.clone(), s.clone())),
             _ => Err(wrong_type(key, "string values")),
+        })
+        .collect()
+}
+
+/// A map of integers (a product's prices per currency).
+pub(super) fn int_map(f: &Fields, key: &str) -> Result<BTreeMap<String, i64>, ValidationError> {
+    let Some(m) = map(f, key)? else {
+        return Ok(BTreeMap::new());
+    };
+    m.iter()
+        .map(|(k, v)| match v {
+            Node::Int(i) => Ok((k.clone(), *i)),
+            _ => Err(wrong_type(key, "integer values")),
         })
         .collect()
 }
@@ -329,7 +350,8 @@ enum_scalar!(
     TaskStatus,
     Severity,
     CaseStatus,
-    LocationSource
+    LocationSource,
+    OrderStatus
 );
 
 pub(super) fn put<T: ToScalar>(
@@ -399,11 +421,12 @@ pub(super) fn put_set(
     Ok(())
 }
 
-pub(super) fn put_string_map(
+/// A map merged per key (custom fields, a product's prices).
+pub(super) fn put_string_map<T: ToScalar>(
     tx: &mut Transaction<'_>,
     key: &str,
-    old: Option<&BTreeMap<String, String>>,
-    new: &BTreeMap<String, String>,
+    old: Option<&BTreeMap<String, T>>,
+    new: &BTreeMap<String, T>,
 ) -> Am {
     if old == Some(new) {
         return Ok(());

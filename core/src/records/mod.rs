@@ -17,6 +17,9 @@
 //! - visit `status`: a map of every state the visit has reached; the effective status is the
 //!   furthest of them ([`VisitStatus::rank`]) whatever order the changes arrive in.
 //! - `stage_history`, `order_lines`: lists of maps; the history is append-only.
+//! - product `prices`: a map from currency to minor units, merged per currency.
+//! - order `lines`: a map from line id to the line's fields, merged per line and per field;
+//!   order `status` follows the visit status's rule (see `order.rs`).
 //!
 //! Every container object is created in the document's first change and never replaced, so
 //! two devices never race to create the same container (which would make one of them lose).
@@ -27,6 +30,8 @@ mod contact;
 mod customer;
 mod fields;
 mod opportunity;
+mod order;
+mod product;
 mod task;
 #[cfg(test)]
 mod test_support;
@@ -40,6 +45,7 @@ use automerge::Automerge;
 use automerge::transaction::Transaction;
 
 pub use conflicts::{FieldConflict, conflicts};
+pub(crate) use product::parse_prices;
 pub use unknown_values::UnknownValue;
 pub(crate) use unknown_values::check_none_new;
 
@@ -57,9 +63,11 @@ pub enum AnyRecord {
     Visit(Visit),
     Task(Task),
     Case(Case),
+    Product(Product),
+    Order(Order),
 }
 
-/// Implemented by the six record types; the store's typed API is generic over it.
+/// Implemented by the record types; the store's typed API is generic over it.
 pub trait Record: Clone + PartialEq + Send + 'static {
     const KIND: Kind;
     fn meta(&self) -> &RecordMeta;
@@ -83,7 +91,16 @@ macro_rules! record_impl {
         }
     )*};
 }
-record_impl!(Customer, Contact, Opportunity, Visit, Task, Case);
+record_impl!(
+    Customer,
+    Contact,
+    Opportunity,
+    Visit,
+    Task,
+    Case,
+    Product,
+    Order
+);
 
 impl AnyRecord {
     pub fn kind(&self) -> Kind {
@@ -94,6 +111,8 @@ impl AnyRecord {
             AnyRecord::Visit(_) => Kind::Visit,
             AnyRecord::Task(_) => Kind::Task,
             AnyRecord::Case(_) => Kind::Case,
+            AnyRecord::Product(_) => Kind::Product,
+            AnyRecord::Order(_) => Kind::Order,
         }
     }
 
@@ -105,6 +124,8 @@ impl AnyRecord {
             AnyRecord::Visit(r) => &r.meta,
             AnyRecord::Task(r) => &r.meta,
             AnyRecord::Case(r) => &r.meta,
+            AnyRecord::Product(r) => &r.meta,
+            AnyRecord::Order(r) => &r.meta,
         }
     }
 
@@ -116,6 +137,8 @@ impl AnyRecord {
             AnyRecord::Visit(r) => &mut r.meta,
             AnyRecord::Task(r) => &mut r.meta,
             AnyRecord::Case(r) => &mut r.meta,
+            AnyRecord::Product(r) => &mut r.meta,
+            AnyRecord::Order(r) => &mut r.meta,
         }
     }
 
@@ -127,6 +150,8 @@ impl AnyRecord {
             AnyRecord::Visit(r) => r.validate(),
             AnyRecord::Task(r) => r.validate(),
             AnyRecord::Case(r) => r.validate(),
+            AnyRecord::Product(r) => r.validate(),
+            AnyRecord::Order(r) => r.validate(),
         }
     }
 
@@ -158,6 +183,8 @@ impl AnyRecord {
             Kind::Visit => AnyRecord::Visit(visit::read(f, meta, u)?),
             Kind::Task => AnyRecord::Task(task::read(f, meta, u)?),
             Kind::Case => AnyRecord::Case(case::read(f, meta, u)?),
+            Kind::Product => AnyRecord::Product(product::read(f, meta, u)?),
+            Kind::Order => AnyRecord::Order(order::read(f, meta, u)?),
         })
     }
 
@@ -179,6 +206,8 @@ impl AnyRecord {
             AnyRecord::Visit(n) => visit::write(tx, old!(Visit), n),
             AnyRecord::Task(n) => task::write(tx, old!(Task), n),
             AnyRecord::Case(n) => case::write(tx, old!(Case), n),
+            AnyRecord::Product(n) => product::write(tx, old!(Product), n),
+            AnyRecord::Order(n) => order::write(tx, old!(Order), n),
         }
     }
 
@@ -197,14 +226,17 @@ impl AnyRecord {
                 opportunity::record_stage_change(o, n, now, user);
                 Ok(())
             }
+            (AnyRecord::Order(o), AnyRecord::Order(n)) => order::check_update(o, n, now, user),
             _ => Ok(()),
         }
     }
 
     /// Fills in what the store maintains at creation.
     pub(crate) fn prepare_create(&mut self, now: Millis, user: &str) {
-        if let AnyRecord::Opportunity(o) = self {
-            opportunity::prepare_create(o, now, user);
+        match self {
+            AnyRecord::Opportunity(o) => opportunity::prepare_create(o, now, user),
+            AnyRecord::Order(o) => order::prepare_create(o, now, user),
+            _ => {}
         }
     }
 
@@ -223,6 +255,8 @@ impl AnyRecord {
             AnyRecord::Visit(v) => visit::project(tx, v),
             AnyRecord::Task(t) => task::project(tx, t),
             AnyRecord::Case(c) => case::project(tx, c),
+            AnyRecord::Product(p) => product::project(tx, p),
+            AnyRecord::Order(o) => order::project(tx, o),
         }
     }
 }
@@ -249,11 +283,15 @@ pub(crate) fn remove_projection(
         Kind::Visit => visit::remove_projection(tx, id),
         Kind::Task => task::remove_projection(tx, id),
         Kind::Case => case::remove_projection(tx, id),
+        Kind::Product => product::remove_projection(tx, id),
+        Kind::Order => order::remove_projection(tx, id),
     }
 }
 
 /// Fields that are written once: the record's identity and creation, a visit's rep, customer,
-/// check-in and check-out, a contact's customer, and the stage history (append-only). Checked
+/// check-in and check-out, a contact's customer, and the stage history (append-only); an
+/// order's customer, visit, currency and owner, its status history (append-only), and its
+/// lines once it has left draft ([`ValidationError::OrderFrozen`]). Checked
 /// on the writing device and again by the server on the merged document.
 pub fn check_written_once(old: &AnyRecord, new: &AnyRecord) -> Result<(), ValidationError> {
     let immutable = |field: &str| {
@@ -274,6 +312,7 @@ pub fn check_written_once(old: &AnyRecord, new: &AnyRecord) -> Result<(), Valida
         (AnyRecord::Opportunity(o), AnyRecord::Opportunity(n)) => {
             opportunity::check_written_once(o, n)
         }
+        (AnyRecord::Order(o), AnyRecord::Order(n)) => order::check_written_once(o, n),
         _ => Ok(()),
     }
 }

@@ -24,8 +24,9 @@ pub(super) fn field_of(err: ValidationError) -> String {
         | ValidationError::BadTimestamp { field }
         | ValidationError::Immutable { field }
         | ValidationError::Malformed { field, .. } => field,
-        ValidationError::StatusRegression { .. } | ValidationError::UnknownStatus { .. } => {
-            "status".into()
-        }
+        ValidationError::StatusRegression { .. }
+        | ValidationError::UnknownStatus { .. }
+        | ValidationError::OrderFrozen { .. } => "status".into(),
+        ValidationError::NoPriceInCurrency { .. } => "currency".into(),
     }
 }

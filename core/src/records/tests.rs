@@ -236,7 +236,7 @@ fn visit_optional_fields_of_the_wrong_type() {
         notes: "Met the owner".into(),
         next_step: Some("Call back".into()),
         verification: Some(Verification::Verified),
-        order_lines: vec![OrderLine {
+        order_lines: vec![VisitOrderLine {
             product: "Beans".into(),
             quantity: 2,
             unit_price_minor: 1_500,
@@ -319,7 +319,7 @@ fn task_and_case_optional_fields_of_the_wrong_type() {
 fn required_fields_the_tombstone_and_list_items_of_the_wrong_type_fail_both_reads() {
     let visit = AnyRecord::Visit(Visit {
         meta: meta(),
-        order_lines: vec![OrderLine {
+        order_lines: vec![VisitOrderLine {
             product: "Beans".into(),
             quantity: 2,
             unit_price_minor: 1_500,

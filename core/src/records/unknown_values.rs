@@ -9,7 +9,7 @@
 
 use super::AnyRecord;
 use crate::error::ValidationError;
-use crate::model::{Case, Customer, Opportunity, StoredEnum, Task, Visit};
+use crate::model::{Case, Customer, Opportunity, Order, StoredEnum, Task, Visit};
 
 /// One value this code does not know: the field holding it and its text as read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,6 +80,17 @@ impl AnyRecord {
             }) => {
                 found.note("severity", Some(severity));
                 found.note("status", Some(status));
+            }
+            AnyRecord::Product(_) => {}
+            AnyRecord::Order(Order {
+                status,
+                status_history,
+                ..
+            }) => {
+                found.note("status", Some(status));
+                for change in status_history {
+                    found.note("status_history.status", Some(&change.status));
+                }
             }
         }
         found.0

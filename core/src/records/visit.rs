@@ -17,7 +17,7 @@ pub(super) fn read(f: &Fields, meta: RecordMeta, u: &mut Unread) -> Result<Visit
         .optional("order_lines", list(f, "order_lines"))?
         .iter()
         .map(|node| match node {
-            Node::Map(m) => Ok(OrderLine {
+            Node::Map(m) => Ok(VisitOrderLine {
                 product: req_str(m, "product")?,
                 quantity: req_int(m, "quantity")?,
                 unit_price_minor: req_int(m, "unit_price_minor")?,
@@ -91,7 +91,7 @@ fn gps_fields(g: &GpsStamp) -> Vec<(&'static str, ScalarValue)> {
     ]
 }
 
-fn order_line_fields(l: &OrderLine) -> Vec<(&'static str, ScalarValue)> {
+fn order_line_fields(l: &VisitOrderLine) -> Vec<(&'static str, ScalarValue)> {
     vec![
         ("product", ScalarValue::from(l.product.as_str())),
         ("quantity", ScalarValue::Int(l.quantity)),
@@ -316,7 +316,7 @@ mod tests {
             "planned_end"
         );
         let mut zero_quantity = ok.clone();
-        zero_quantity.order_lines.push(OrderLine {
+        zero_quantity.order_lines.push(VisitOrderLine {
             product: "Bread".into(),
             quantity: 0,
             unit_price_minor: 100,

@@ -10,6 +10,9 @@ use fieldcrm_core::{Customer, GeoLocation, Grade, LocationSource, Store};
 use proptest::prelude::*;
 use tempfile::TempDir;
 
+/// Products and orders for the property tests.
+pub mod catalog;
+
 // ---------------------------------------------------------------------------------------------
 // Fixed vocabularies the random operations pick from.
 

@@ -85,6 +85,8 @@ extension RecordKind {
         case .visit: return "Visit"
         case .task: return "Task"
         case .`case`: return "Case"
+        case .product: return "Product"
+        case .order: return "Order"
         }
     }
 }

@@ -23,6 +23,7 @@ fn pull_all(storage: &SqliteStorage, username: &str) -> Vec<AnyRecord> {
                     cursor,
                     limit: 1_000,
                 },
+                fieldcrm_core::protocol::PROTOCOL_VERSION,
             )
             .unwrap();
         for doc in page.docs {

@@ -131,7 +131,7 @@ fn past_visit(rng: &mut Rng, visit: &mut Visit, customer: &Customer, start: Mill
     if outcome == "Order placed" {
         for _ in 0..rng.int(1, 3) {
             let &(product, price) = rng.pick(PRODUCTS);
-            visit.order_lines.push(OrderLine {
+            visit.order_lines.push(VisitOrderLine {
                 product: product.to_owned(),
                 quantity: rng.int(1, 12),
                 unit_price_minor: price,

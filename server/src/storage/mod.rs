@@ -241,13 +241,22 @@ pub trait Storage: Accounts + Sales + Send + Sync + 'static {
         request: PushRequest,
     ) -> Result<(PushResponse, PushStats)>;
     /// One page of what `principal` may see after the request's cursor.
-    fn pull_changes(&self, principal: &Principal, request: &PullRequest) -> Result<PullResponse>;
+    /// `version`: the protocol version of the request; documents of a kind added after it are
+    /// held back (`fieldcrm_core::protocol::first_version_knowing`), the cursor moving past them.
+    fn pull_changes(
+        &self,
+        principal: &Principal,
+        request: &PullRequest,
+        version: u8,
+    ) -> Result<PullResponse>;
     /// The full change history of each requested document `principal` may see; the other
-    /// ids (unknown or forbidden, alike) in `missing` (see `server/src/refetch.rs`).
+    /// ids (unknown or forbidden, alike, and documents of a kind added after the request's
+    /// protocol `version`) in `missing` (see `server/src/refetch.rs`).
     fn refetch_documents(
         &self,
         principal: &Principal,
         request: &RefetchRequest,
+        version: u8,
     ) -> Result<RefetchResponse>;
     /// How many documents of `kind` are stored (deleted ones included).
     fn document_count(&self, kind: Kind) -> Result<i64>;

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_sessions.sql"),
     include_str!("../../migrations/0010_record_format.sql"),
     include_str!("../../migrations/0011_sales.sql"),
+    include_str!("../../migrations/0013_catalog.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -146,6 +146,7 @@ pub(super) fn reviewable_reps(conn: &Connection, principal: &Principal) -> Resul
             territory: None,
             owner: Some("u.id"),
             team: Some("u.team_id"),
+            org_wide: None,
         },
     );
     let sql = format!(
@@ -217,6 +218,7 @@ pub(super) fn rep_day(
                 territory_id: row.get(21)?,
                 owner_id: None,
                 team_id: row.get(22)?,
+                org_wide: false,
             };
             let seen = scope::visible(viewer, &customer);
             let location = match (row.get::<_, Option<f64>>(3)?, row.get::<_, Option<f64>>(4)?) {
@@ -276,6 +278,7 @@ pub(super) fn team_overview(
                 territory_id: row.get(2)?,
                 owner_id: None,
                 team_id: row.get(3)?,
+                org_wide: false,
             };
             count += 1;
             if is_verified == Some(true) && scope::visible(viewer, &customer) {
@@ -318,6 +321,7 @@ pub(super) fn overdue_customers(
             territory: Some("c.territory_id"),
             owner: None,
             team: Some("c.team_id"),
+            org_wide: None,
         },
     );
     let rule = OverdueSql {

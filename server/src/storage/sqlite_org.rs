@@ -245,16 +245,22 @@ impl Storage for SqliteStorage {
         sqlite_sync::push_changes(self, principal, request)
     }
 
-    fn pull_changes(&self, principal: &Principal, request: &PullRequest) -> Result<PullResponse> {
-        sqlite_sync::pull_changes(self, principal, request)
+    fn pull_changes(
+        &self,
+        principal: &Principal,
+        request: &PullRequest,
+        version: u8,
+    ) -> Result<PullResponse> {
+        sqlite_sync::pull_changes(self, principal, request, version)
     }
 
     fn refetch_documents(
         &self,
         principal: &Principal,
         request: &RefetchRequest,
+        version: u8,
     ) -> Result<RefetchResponse> {
-        sqlite_sync::refetch_documents(self, principal, request)
+        sqlite_sync::refetch_documents(self, principal, request, version)
     }
 
     fn store_pings(

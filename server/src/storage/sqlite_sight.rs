@@ -15,6 +15,8 @@ pub(super) struct ScopeColumns<'a> {
     pub territory: Option<&'a str>,
     pub owner: Option<&'a str>,
     pub team: Option<&'a str>,
+    /// Whether the row is organisation-wide (an integer, 1 for yes); `None`: never.
+    pub org_wide: Option<&'a str>,
 }
 
 impl ScopeColumns<'static> {
@@ -23,12 +25,14 @@ impl ScopeColumns<'static> {
         territory: Some("territory_id"),
         owner: Some("owner_id"),
         team: Some("team_id"),
+        org_wide: Some("org_wide"),
     };
     /// The `documents` table's columns through the alias `d`.
     pub(super) const DOCUMENTS_AS_D: Self = ScopeColumns {
         territory: Some("d.territory_id"),
         owner: Some("d.owner_id"),
         team: Some("d.team_id"),
+        org_wide: Some("d.org_wide"),
     };
 }
 
@@ -46,6 +50,7 @@ impl SightSql {
     pub(super) fn new(sight: Sight<'_>, columns: ScopeColumns<'_>) -> SightSql {
         let mut alternatives = Vec::new();
         let mut params = Vec::new();
+        let org_wide = columns.org_wide.map(|column| format!("{column} = 1"));
         match sight {
             Sight::Everything => alternatives.push("TRUE".to_owned()),
             Sight::Team(team) => {
@@ -71,6 +76,10 @@ impl SightSql {
                     params.push((":sight_territories", Some(list)));
                 }
             }
+        }
+        // Every sight includes what the whole organisation sees (`Sight::includes`).
+        if sight != Sight::Everything {
+            alternatives.extend(org_wide);
         }
         SightSql {
             alternatives,
@@ -140,11 +149,14 @@ mod tests {
         for territory in [None, Some("north"), Some("south")] {
             for owner in [None, Some("u1"), Some("u2")] {
                 for team in [None, Some("team-a"), Some("team-b")] {
-                    scopes.push(Scope {
-                        territory_id: territory.map(Into::into),
-                        owner_id: owner.map(Into::into),
-                        team_id: team.map(Into::into),
-                    });
+                    for org_wide in [false, true] {
+                        scopes.push(Scope {
+                            territory_id: territory.map(Into::into),
+                            owner_id: owner.map(Into::into),
+                            team_id: team.map(Into::into),
+                            org_wide,
+                        });
+                    }
                 }
             }
         }
@@ -156,13 +168,21 @@ mod tests {
     #[test]
     fn the_sql_agrees_with_visible_row_for_row() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE scoped (id INTEGER PRIMARY KEY, t TEXT, o TEXT, m TEXT)")
-            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE scoped (id INTEGER PRIMARY KEY, t TEXT, o TEXT, m TEXT, w INTEGER)",
+        )
+        .unwrap();
         let scopes = scopes();
         for (id, scope) in scopes.iter().enumerate() {
             conn.execute(
-                "INSERT INTO scoped VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![id as i64, scope.territory_id, scope.owner_id, scope.team_id],
+                "INSERT INTO scoped VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![
+                    id as i64,
+                    scope.territory_id,
+                    scope.owner_id,
+                    scope.team_id,
+                    scope.org_wide
+                ],
             )
             .unwrap();
         }
@@ -170,6 +190,7 @@ mod tests {
             territory: Some("t"),
             owner: Some("o"),
             team: Some("m"),
+            org_wide: Some("w"),
         };
         let column_sets = [
             full,
@@ -182,6 +203,10 @@ mod tests {
                 ..full
             },
             ScopeColumns { team: None, ..full },
+            ScopeColumns {
+                org_wide: None,
+                ..full
+            },
         ];
         for principal in principals() {
             for columns in column_sets {
@@ -204,6 +229,7 @@ mod tests {
                             territory_id: columns.territory.and(scope.territory_id.clone()),
                             owner_id: columns.owner.and(scope.owner_id.clone()),
                             team_id: columns.team.and(scope.team_id.clone()),
+                            org_wide: columns.org_wide.is_some() && scope.org_wide,
                         };
                         visible(&principal, &seen_as)
                     })
@@ -222,7 +248,8 @@ mod tests {
             sight.alternatives(),
             [
                 "d.owner_id = :sight_user",
-                "d.territory_id IN (SELECT value FROM json_each(:sight_territories))"
+                "d.territory_id IN (SELECT value FROM json_each(:sight_territories))",
+                "d.org_wide = 1"
             ]
         );
         let nobody = SightSql::new(
@@ -231,6 +258,7 @@ mod tests {
                 territory: None,
                 owner: None,
                 team: Some("team_id"),
+                org_wide: None,
             },
         );
         assert_eq!(nobody.condition(), "FALSE");

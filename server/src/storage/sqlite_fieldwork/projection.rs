@@ -119,7 +119,9 @@ impl<'p> PushProjection<'p> {
             AnyRecord::Contact(_)
             | AnyRecord::Opportunity(_)
             | AnyRecord::Task(_)
-            | AnyRecord::Case(_) => Ok(()),
+            | AnyRecord::Case(_)
+            | AnyRecord::Product(_)
+            | AnyRecord::Order(_) => Ok(()),
         }
     }
 
@@ -431,6 +433,7 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
                     territory_id: row.get(2)?,
                     owner_id: row.get(3)?,
                     team_id: row.get(4)?,
+                    org_wide: false,
                 };
                 Ok((row.get(0)?, row.get(1)?, scope))
             })?

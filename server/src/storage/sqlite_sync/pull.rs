@@ -1,11 +1,13 @@
 //! A pull page: what a user may see after their cursor, read from the scope indexes so a page
 //! costs its size; removals of what left their sight; a restart from 0 after their own scope
-//! changed (docs/PROTOCOL.md).
+//! changed (docs/PROTOCOL.md). Documents of a kind the pulling app's protocol version predates
+//! are held back from its pages, while its cursor moves past them.
 
 use fieldcrm_core::protocol::{PullRequest, PullResponse, PulledDoc, PulledPayload};
 use rusqlite::{OptionalExtension, Transaction, named_params, params};
 
 use super::cursor::Cursor;
+use super::known_at;
 use super::{scope_epoch, user_scope, user_scope_at_epoch, user_scope_before};
 use crate::scope::{self, Principal, Scope};
 use crate::storage::sqlite_sight::{ScopeColumns, SightSql};
@@ -23,6 +25,7 @@ pub const MAX_PAGE: u32 = 2_000;
 
 struct PageRow {
     id: String,
+    kind: String,
     /// The document and its record, read only for a document sent as a snapshot
     /// ([`SNAPSHOT_COLUMNS`]); a document sent as changes leaves its blobs unread.
     bytes: Option<Vec<u8>>,
@@ -33,11 +36,26 @@ struct PageRow {
     record_format: i64,
 }
 
-/// One page of what `principal` may see after `request.cursor`.
+fn page_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PageRow> {
+    Ok(PageRow {
+        id: row.get(0)?,
+        bytes: row.get(1)?,
+        record: row.get(2)?,
+        first_seq: row.get(3)?,
+        last_seq: row.get(4)?,
+        scope_seq: row.get(5)?,
+        record_format: row.get(6)?,
+        kind: row.get(7)?,
+    })
+}
+
+/// One page of what `principal` may see after `request.cursor`, for an app speaking protocol
+/// `version`.
 pub(in crate::storage) fn pull_changes(
     storage: &SqliteStorage,
     principal: &Principal,
     request: &PullRequest,
+    version: u8,
 ) -> Result<PullResponse> {
     // A read transaction on a reader connection (WAL): the page and the head it reports are
     // one consistent snapshot, and pulls do not queue behind pushes.
@@ -91,17 +109,7 @@ pub(in crate::storage) fn pull_changes(
             sight
                 .params(named_params! {":cursor": cursor, ":limit": page_size})
                 .as_slice(),
-            |row| {
-                Ok(PageRow {
-                    id: row.get(0)?,
-                    bytes: row.get(1)?,
-                    record: row.get(2)?,
-                    first_seq: row.get(3)?,
-                    last_seq: row.get(4)?,
-                    scope_seq: row.get(5)?,
-                    record_format: row.get(6)?,
-                })
-            },
+            page_row,
         )?
         .collect::<rusqlite::Result<_>>()?;
     rows.sort_unstable_by_key(|row| row.last_seq);
@@ -117,7 +125,8 @@ pub(in crate::storage) fn pull_changes(
         // They travel in this page too, with all their changes after `cursor`.
         let sight = SightSql::new(principal.sight(), ScopeColumns::DOCUMENTS_AS_D);
         let sql = format!(
-            "SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format
+            "SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format,
+               d.kind
              FROM (SELECT DISTINCT doc_id FROM changes WHERE seq > :cursor AND seq <= :up_to) c
                CROSS JOIN documents d ON d.id = c.doc_id
              WHERE d.last_seq > :up_to AND {}",
@@ -129,21 +138,13 @@ pub(in crate::storage) fn pull_changes(
                 sight
                     .params(named_params! {":cursor": cursor, ":up_to": next_cursor})
                     .as_slice(),
-                |row| {
-                    Ok(PageRow {
-                        id: row.get(0)?,
-                        bytes: row.get(1)?,
-                        record: row.get(2)?,
-                        first_seq: row.get(3)?,
-                        last_seq: row.get(4)?,
-                        scope_seq: row.get(5)?,
-                        record_format: row.get(6)?,
-                    })
-                },
+                page_row,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         page.extend(straddling);
     }
+    // Held back only now: the cursor has moved past them with the rest of the page.
+    page.retain(|row| known_at(&row.kind, version));
     let mut docs = Vec::with_capacity(page.len());
     for row in page {
         let PageRow {
@@ -203,7 +204,7 @@ fn removals(
     // device; a document created after it is never a removal, whatever its scope.
     let moved: Vec<(String, Scope)> = tx
         .prepare_cached(
-            "SELECT id, territory_id, owner_id, team_id FROM documents
+            "SELECT id, territory_id, owner_id, team_id, org_wide FROM documents
              WHERE scope_seq > ?1 AND scope_seq <= ?2 AND first_seq <= ?1",
         )?
         .query_map(params![cursor, up_to], |row| {
@@ -213,6 +214,7 @@ fn removals(
                     territory_id: row.get(1)?,
                     owner_id: row.get(2)?,
                     team_id: row.get(3)?,
+                    org_wide: row.get(4)?,
                 },
             ))
         })?
@@ -228,7 +230,9 @@ fn removals(
                  ORDER BY seq DESC LIMIT 1",
             )?
             .query_row(params![id, cursor], |row| {
-                Ok(Scope { territory_id: row.get(0)?, owner_id: row.get(1)?, team_id: row.get(2)? })
+                // An organisation-wide document's scope never changes (products are never
+                // anything else), so the history keeps no flag for it.
+                Ok(Scope { territory_id: row.get(0)?, owner_id: row.get(1)?, team_id: row.get(2)?, org_wide: false })
             })
             .optional()?;
         if then.is_some_and(|scope| scope::visible(principal, &scope)) {
@@ -242,7 +246,7 @@ fn removals(
 fn lost_sight(tx: &Transaction<'_>, then: &Principal, now: &Principal) -> Result<Vec<String>> {
     let sight = SightSql::new(then.sight(), ScopeColumns::DOCUMENTS);
     let sql = format!(
-        "SELECT id, territory_id, owner_id, team_id FROM documents WHERE {}",
+        "SELECT id, territory_id, owner_id, team_id, org_wide FROM documents WHERE {}",
         sight.condition()
     );
     let mut stmt = tx.prepare_cached(&sql)?;
@@ -253,6 +257,7 @@ fn lost_sight(tx: &Transaction<'_>, then: &Principal, now: &Principal) -> Result
                 territory_id: row.get(1)?,
                 owner_id: row.get(2)?,
                 team_id: row.get(3)?,
+                org_wide: row.get(4)?,
             },
         ))
     })?;
@@ -286,7 +291,8 @@ fn page_sql(sight: &SightSql) -> String {
         .join("\n             UNION\n             ");
     format!(
         "WITH page AS (SELECT r, s FROM ({candidates}) ORDER BY s LIMIT :limit)
-         SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format
+         SELECT d.id, {SNAPSHOT_COLUMNS}, d.first_seq, d.last_seq, d.scope_seq, d.record_format,
+           d.kind
          FROM page CROSS JOIN documents d ON d.rowid = page.r"
     )
 }

@@ -54,6 +54,9 @@ fn resolve_territory(tx: &Transaction<'_>, reference: &str) -> Result<Option<Str
 /// server does not know, which the push refuses exactly like a forbidden write (see
 /// [`forbidden`]).
 fn scope_of(tx: &Transaction<'_>, record: &AnyRecord) -> Result<Option<Scope>> {
+    if scope::is_org_wide(record) {
+        return Ok(Some(Scope::org_wide()));
+    }
     if let Some(owner) = scope::owner_of(record) {
         let team: Option<Option<String>> = tx
             .prepare_cached("SELECT team_id FROM users WHERE id = ?1")?
@@ -66,6 +69,7 @@ fn scope_of(tx: &Transaction<'_>, record: &AnyRecord) -> Result<Option<Scope>> {
             territory_id: None,
             owner_id: Some(owner.to_owned()),
             team_id,
+            org_wide: false,
         }));
     }
     let Some(customer_id) = scope::customer_of(record) else {
@@ -92,6 +96,7 @@ fn scope_of(tx: &Transaction<'_>, record: &AnyRecord) -> Result<Option<Scope>> {
         territory_id: Some(territory_id),
         owner_id: None,
         team_id,
+        org_wide: false,
     }))
 }
 
@@ -119,7 +124,7 @@ fn references_in_scope(
         }
         let target: Option<(String, Scope)> = tx
             .prepare_cached(
-                "SELECT kind, territory_id, owner_id, team_id FROM documents WHERE id = ?1",
+                "SELECT kind, territory_id, owner_id, team_id, org_wide FROM documents WHERE id = ?1",
             )?
             .query_row([reference.id], |row| {
                 Ok((
@@ -128,6 +133,7 @@ fn references_in_scope(
                         territory_id: row.get(1)?,
                         owner_id: row.get(2)?,
                         team_id: row.get(3)?,
+                        org_wide: row.get(4)?,
                     },
                 ))
             })
@@ -397,12 +403,13 @@ pub(in crate::storage) fn push_changes(
         let (record_bytes, record_format) = stored_record::to_store(&accepted.record)?;
         tx.prepare_cached(
             "INSERT INTO documents (id, kind, customer_id, bytes, record, territory_id, owner_id, team_id,
-               first_seq, last_seq, scope_seq, appended, record_format)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+               first_seq, last_seq, scope_seq, appended, record_format, org_wide)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, bytes = excluded.bytes,
                record = excluded.record, territory_id = excluded.territory_id, owner_id = excluded.owner_id,
                team_id = excluded.team_id, last_seq = excluded.last_seq, scope_seq = excluded.scope_seq,
-               appended = excluded.appended, record_format = excluded.record_format",
+               appended = excluded.appended, record_format = excluded.record_format,
+               org_wide = excluded.org_wide",
         )?
         .execute(params![
             doc.doc_id,
@@ -417,7 +424,8 @@ pub(in crate::storage) fn push_changes(
             last_seq,
             scope_seq,
             appended,
-            record_format
+            record_format,
+            after.org_wide
         ])?;
         if let (AnyRecord::Customer(_), Some(territory)) = (&accepted.record, &after.territory_id) {
             tx.prepare_cached(

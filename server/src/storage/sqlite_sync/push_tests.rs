@@ -66,6 +66,7 @@ fn fresh_pull(storage: &SqliteStorage, principal: &Principal, dir: &tempfile::Te
                 cursor: 0,
                 limit: 100,
             },
+            fieldcrm_core::protocol::PROTOCOL_VERSION,
         )
         .unwrap();
     let batch = page
@@ -146,7 +147,11 @@ fn pull_until_done(
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..50 {
         let page = storage
-            .pull_changes(principal, &PullRequest { cursor, limit })
+            .pull_changes(
+                principal,
+                &PullRequest { cursor, limit },
+                fieldcrm_core::protocol::PROTOCOL_VERSION,
+            )
             .unwrap();
         seen.extend(page.docs.into_iter().map(|d| d.doc_id));
         cursor = page.next_cursor;
@@ -194,6 +199,7 @@ fn a_bootstrap_after_a_scope_change_ends_however_many_pages_it_takes() {
                 cursor: old_cursor,
                 limit: 2,
             },
+            fieldcrm_core::protocol::PROTOCOL_VERSION,
         )
         .unwrap();
     assert_eq!((first.next_cursor, first.has_more), (0, true), "restarted");

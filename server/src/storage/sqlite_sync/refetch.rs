@@ -9,6 +9,7 @@ use fieldcrm_core::protocol::{
 };
 use rusqlite::OptionalExtension;
 
+use super::known_at;
 use crate::scope::{self, Principal, Scope};
 use crate::storage::{Result, SqliteStorage};
 
@@ -18,6 +19,7 @@ pub(in crate::storage) fn refetch_documents(
     storage: &SqliteStorage,
     principal: &Principal,
     request: &RefetchRequest,
+    version: u8,
 ) -> Result<RefetchResponse> {
     let mut conn = storage.read();
     let tx = conn.transaction()?;
@@ -30,17 +32,27 @@ pub(in crate::storage) fn refetch_documents(
         if !seen.insert(id.as_str()) {
             continue;
         }
-        let scope: Option<Scope> = tx
-            .prepare_cached("SELECT territory_id, owner_id, team_id FROM documents WHERE id = ?1")?
+        let scope: Option<(String, Scope)> = tx
+            .prepare_cached(
+                "SELECT kind, territory_id, owner_id, team_id, org_wide FROM documents WHERE id = ?1",
+            )?
             .query_row([id], |row| {
-                Ok(Scope {
-                    territory_id: row.get(0)?,
-                    owner_id: row.get(1)?,
-                    team_id: row.get(2)?,
-                })
+                Ok((
+                    row.get(0)?,
+                    Scope {
+                        territory_id: row.get(1)?,
+                        owner_id: row.get(2)?,
+                        team_id: row.get(3)?,
+                        org_wide: row.get(4)?,
+                    },
+                ))
             })
             .optional()?;
-        if !scope.is_some_and(|scope| scope::visible(principal, &scope)) {
+        // A kind the app's protocol version predates is answered like an unknown id.
+        let served = scope.is_some_and(|(kind, scope)| {
+            known_at(&kind, version) && scope::visible(principal, &scope)
+        });
+        if !served {
             response.missing.push(id.clone());
             continue;
         }
@@ -120,7 +132,9 @@ mod tests {
                 visible.meta.id.clone(),
             ],
         };
-        let response = storage.refetch_documents(&ana, &request).unwrap();
+        let response = storage
+            .refetch_documents(&ana, &request, fieldcrm_core::protocol::PROTOCOL_VERSION)
+            .unwrap();
         assert_eq!(response.docs.len(), 1, "once, however often named");
         assert_eq!(response.docs[0].doc_id, visible.meta.id);
         let PulledPayload::Changes(changes) = &response.docs[0].payload else {

@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex};
 use fieldcrm_core::*;
 use tempfile::TempDir;
 
+/// The product and order rules, in a file of their own.
+mod catalog;
+
 struct Replica {
     store: Store,
     _dir: TempDir,
