@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_fieldwork_trust.sql"),
     include_str!("../../migrations/0009_sessions.sql"),
     include_str!("../../migrations/0010_record_format.sql"),
+    include_str!("../../migrations/0012_import_ids.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
