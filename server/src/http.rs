@@ -459,6 +459,8 @@ mod csv_files;
 mod fieldwork;
 
 #[cfg(test)]
+mod csv_files_tests;
+#[cfg(test)]
 mod fieldwork_tests;
 #[cfg(test)]
 mod tests;
