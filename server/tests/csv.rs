@@ -181,3 +181,37 @@ fn csv_in_through_the_command_and_the_endpoint_and_out_again() {
     let (status, _) = get(&server, &ana_token, "/v1/export/opportunities.csv");
     assert_eq!(status, 200);
 }
+
+#[test]
+fn the_command_draws_a_progress_bar_on_a_terminal() {
+    let server = OrgServer::start(BIN, &[("root", "admin", None)], PASSWORD, Launch::default());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("customers.csv");
+    let mut csv = String::from("external_id,name,territory\n");
+    for i in 0..1_200 {
+        csv.push_str(&format!("C-{i},Customer {i},harbour\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    // `script` (util-linux) runs the command on a pseudo-terminal and copies what it prints.
+    let command = format!(
+        "'{BIN}' --db '{}' import customers '{}' --as root",
+        server.db.display(),
+        file.display()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("script (util-linux) runs the command on a terminal");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("500 rows"),
+        "the bar after the first batch (the first draw is never held back): {printed}"
+    );
+    assert!(printed.contains("KiB"), "{printed}");
+    assert!(
+        printed.contains("customers: 1200 rows: 1200 created"),
+        "and the report: {printed}"
+    );
+}
