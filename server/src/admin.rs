@@ -3,8 +3,10 @@
 
 use crate::auth::{self, AuthError, PasswordParams};
 use crate::config::{
-    CustomerCommand, DeviceCommand, KeyCommand, TeamCommand, TerritoryCommand, UserCommand,
+    CustomerCommand, DeviceCommand, ImportArgs, KeyCommand, TeamCommand, TerritoryCommand,
+    UserCommand,
 };
+use crate::csv_import::{self, ImportError, ImportLimits};
 use crate::model::{Role, now_unix};
 use crate::storage::{NewUser, Storage, StorageError};
 
@@ -24,6 +26,13 @@ pub enum AdminError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error("cannot read {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Import(#[from] ImportError),
 }
 
 fn team_id(storage: &dyn Storage, name: &str) -> Result<String, AdminError> {
@@ -218,6 +227,28 @@ pub fn key(storage: &dyn Storage, command: KeyCommand) -> Result<String, AdminEr
             ))
         }
     }
+}
+
+/// Imports a CSV file, with a progress bar on a terminal; the report.
+pub fn import(storage: &dyn Storage, args: ImportArgs) -> Result<String, AdminError> {
+    let admin = user_named(storage, &args.admin)?;
+    let file_error = |source| AdminError::File {
+        path: args.file.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::open(&args.file).map_err(file_error)?;
+    let len = file.metadata().map_err(file_error)?.len();
+    let bar = csv_import::progress_bar(len);
+    let report = csv_import::import(
+        args.kind,
+        storage,
+        &admin,
+        file,
+        ImportLimits { max_rows: None },
+        &mut |bytes, rows| csv_import::advance(&bar, bytes, rows),
+    );
+    bar.finish_and_clear();
+    Ok(report?.to_string())
 }
 
 #[cfg(test)]

@@ -46,6 +46,21 @@ pub enum Command {
     /// Users' devices: list them, revoke a lost one.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Import customers or contacts from a CSV file as an admin (see docs/ARCHITECTURE.md,
+    /// "CSV import and export"): rows are pushed like a device's changes; a second run updates.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// What the file holds.
+    #[arg(value_enum)]
+    pub kind: crate::csv_import::ImportKind,
+    /// The CSV file (UTF-8, with a header line).
+    pub file: PathBuf,
+    /// The admin the records are imported as (their `created_by`, their device's changes).
+    #[arg(long = "as", env = "FIELDCRM_IMPORT_AS")]
+    pub admin: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -167,38 +167,14 @@ pub fn gpx(label: &RepDayLabel, review: &RouteReview) -> String {
     out
 }
 
-/// Characters a spreadsheet may read as the start of a formula, with their full-width forms
-/// (some spreadsheets fold those to ASCII).
-const FORMULA_TRIGGERS: &[char] = &[
-    '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
-];
-
-/// Invisible characters that are neither white space nor control characters to Rust.
-const INVISIBLE: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
-
-/// Whether a spreadsheet could run `text` as a formula: its first character that is neither
-/// white space nor a control or invisible character (tab and carriage return are triggers
-/// themselves) is a formula trigger, and the whole is not a plain number.
-fn formula_like(text: &str) -> bool {
-    let skipped = |c: &char| c.is_whitespace() || c.is_control() || INVISIBLE.contains(c);
-    let first = text
-        .chars()
-        .find(|c| FORMULA_TRIGGERS.contains(c) || !skipped(c));
-    first.is_some_and(|c| FORMULA_TRIGGERS.contains(&c)) && text.trim().parse::<f64>().is_err()
-}
-
 /// A CSV cell: quoted when needed; a cell that could start a formula is defused with a
 /// leading quote mark so a spreadsheet shows it as text.
 fn csv_cell(text: &str) -> String {
-    let defused = if formula_like(text) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
+    let defused = crate::spreadsheet::defuse(text);
     if defused.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", defused.replace('"', "\"\""))
     } else {
-        defused
+        defused.into_owned()
     }
 }
 

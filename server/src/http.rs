@@ -103,6 +103,11 @@ pub fn app(state: AppState) -> Router {
             "/v1/admin/devices/{device}/revoke",
             post(accounts::revoke_device),
         )
+        .route(
+            "/v1/admin/import/{kind}",
+            post(csv_files::import).layer(DefaultBodyLimit::max(csv_files::MAX_IMPORT_BODY_BYTES)),
+        )
+        .route("/v1/export/{file}", get(csv_files::export))
         .route("/v1/me", get(me))
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", post(pull))
@@ -464,10 +469,13 @@ async fn pull(
     Ok(sync_response(body))
 }
 
+mod csv_files;
 mod fieldwork;
 mod sales;
 mod targets;
 
+#[cfg(test)]
+mod csv_files_tests;
 #[cfg(test)]
 mod fieldwork_tests;
 #[cfg(test)]

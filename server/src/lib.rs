@@ -11,6 +11,8 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod csv_export;
+pub mod csv_import;
 pub mod dates;
 pub mod demo;
 pub mod doc_cache;
@@ -26,6 +28,7 @@ pub mod refetch;
 pub mod sales;
 pub mod scope;
 pub mod serve;
+pub mod spreadsheet;
 pub mod storage;
 
 pub use error::ApiError;

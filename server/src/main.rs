@@ -77,6 +77,7 @@ fn main() -> ExitCode {
         Command::Customer(command) => admin::customer(&storage, command),
         Command::Key(command) => admin::key(&storage, command),
         Command::Device(command) => admin::device(&storage, command),
+        Command::Import(args) => admin::import(&storage, args),
     };
     match outcome {
         Ok(line) => {

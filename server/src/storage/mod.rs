@@ -11,7 +11,9 @@
 //!   facts and customer origins, the pipeline reports, targets and their actuals;
 //! - `sqlite_sight.rs`: who sees what (`scope::Sight`) as SQL, for every query that filters by it;
 //! - `stored_record.rs`: the record stored beside each document;
-//! - `accounts.rs`: sessions, revocation and the device cap (the [`Accounts`] supertrait).
+//! - `accounts.rs`: sessions, revocation and the device cap (the [`Accounts`] supertrait);
+//! - `sqlite_csv.rs`: imported records' external ids and export pages (the [`CsvStorage`]
+//!   supertrait).
 //!
 //! The dependency points one way: this module uses the rules (`crate::scope`, `crate::model`,
 //! `fieldcrm_core`) and never the HTTP handlers that call it.
@@ -70,6 +72,7 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
 mod accounts;
 mod sales;
 mod sqlite;
+mod sqlite_csv;
 mod sqlite_fieldwork;
 mod sqlite_org;
 mod sqlite_sales;
@@ -83,6 +86,7 @@ pub use sales::{
     MAX_TARGETS_PER_REP_PERIOD, PipelineFilter, Sales, SalesSettings, TargetWrite,
 };
 pub use sqlite::{READERS, SqliteStorage};
+pub use sqlite_csv::{CsvStorage, ExportRow, ImportTarget};
 pub use sqlite_fieldwork::{DEFAULT_PIN_MOVE_FLAG_M, FieldworkSettings, PIN_MOVE_LOOKBACK_MS};
 pub use sqlite_sync::{FAULT_EXIT_CODE, FaultInjection, MAX_PAGE, cursor_position};
 
@@ -187,7 +191,7 @@ pub struct OverdueCustomer {
 /// lock at commit time (e.g. a row lock on a counter taken as the transaction's last step), or
 /// by serving pulls only up to a safe high-water mark (the lowest number still in flight
 /// minus one), and must test it under concurrency.
-pub trait Storage: Accounts + Sales + Send + Sync + 'static {
+pub trait Storage: Accounts + Sales + CsvStorage + Send + Sync + 'static {
     /// A cheap query that proves the database answers.
     fn health(&self) -> Result<()>;
 

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_sessions.sql"),
     include_str!("../../migrations/0010_record_format.sql"),
     include_str!("../../migrations/0011_sales.sql"),
+    include_str!("../../migrations/0012_import_ids.sql"),
     include_str!("../../migrations/0013_catalog.sql"),
 ];
 
