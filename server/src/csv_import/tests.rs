@@ -94,6 +94,7 @@ fn change_count(org: &Org) -> u64 {
                     cursor,
                     limit: 1_000,
                 },
+                fieldcrm_core::protocol::PROTOCOL_VERSION,
             )
             .unwrap();
         cursor = page.next_cursor;

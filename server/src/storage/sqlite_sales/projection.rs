@@ -150,6 +150,8 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
                     territory_id: row.get(4)?,
                     owner_id: row.get(5)?,
                     team_id: row.get(6)?,
+                    // Customers and opportunities are never organisation-wide.
+                    org_wide: false,
                 };
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, scope, row.get(7)?))
             })?

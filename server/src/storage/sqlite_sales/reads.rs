@@ -20,6 +20,7 @@ fn sight(viewer: &Principal) -> SightSql {
             territory: Some("o.territory_id"),
             owner: None,
             team: Some("o.team_id"),
+            org_wide: None,
         },
     )
 }
