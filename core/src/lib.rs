@@ -11,6 +11,7 @@ mod geo;
 mod http_transport;
 mod live;
 mod model;
+pub mod opportunities;
 pub mod overdue;
 mod partly_read;
 mod pings;
@@ -35,6 +36,7 @@ pub use geo::{
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
+pub use opportunities::{CurrencyTotal, DealSummary, StageDeals, weighted_minor};
 pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{
