@@ -3,6 +3,7 @@
 //!
 //! The [`Store`] is the entry point. See `docs/ARCHITECTURE.md` for the design.
 
+pub mod amounts;
 pub mod authority;
 mod chunks;
 mod error;
