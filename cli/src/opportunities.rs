@@ -35,7 +35,7 @@ pub enum OpportunityCommand {
         /// The deal's id.
         id: String,
     },
-    /// Create a deal for a customer (at the lead stage unless --stage says otherwise).
+    /// Create a deal of yours for a customer, at the lead stage.
     Add {
         /// The customer's id.
         #[arg(long)]
