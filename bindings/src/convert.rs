@@ -6,6 +6,7 @@
 
 mod enums;
 mod fieldwork;
+mod opportunities;
 mod queries;
 mod records;
 mod sync;
@@ -13,6 +14,7 @@ mod values;
 
 pub use enums::*;
 pub use fieldwork::*;
+pub use opportunities::*;
 pub use queries::*;
 pub use records::*;
 pub use sync::*;
