@@ -24,7 +24,7 @@ pub use convert::*;
 pub use error::{FieldCrmError, ValidationRule};
 pub use fieldwork::distance_m;
 pub use live::{QueryListener, Subscription};
-pub use opportunities::{format_amount, parse_amount};
+pub use opportunities::{format_amount, parse_amount, weighted_minor};
 pub use records::{new_case, new_contact, new_customer, new_opportunity, new_task, new_visit};
 pub use store::FieldStore;
 pub use sync::{SyncCancellation, SyncTransport};

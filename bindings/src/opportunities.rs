@@ -66,5 +66,12 @@ pub fn format_amount(minor: i64, currency: String) -> String {
     fc::amounts::format_amount(minor, &currency)
 }
 
+/// The amount weighted by the probability, core's one rule for the weighted pipeline:
+/// `amount × probability / 100`, rounded down; no probability counts nothing.
+#[uniffi::export]
+pub fn weighted_minor(amount_minor: i64, probability: Option<u8>) -> i64 {
+    fc::weighted_minor(amount_minor, probability)
+}
+
 #[cfg(test)]
 mod tests;

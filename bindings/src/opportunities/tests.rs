@@ -150,4 +150,6 @@ fn amounts_cross_as_typed_and_read() {
     ));
     assert_eq!(format_amount(125_050, "EUR".into()), "1250.50 EUR");
     assert_eq!(format_amount(1_250, "JPY".into()), "1250 JPY");
+    assert_eq!(weighted_minor(1_001, Some(50)), 500);
+    assert_eq!(weighted_minor(1_001, None), 0);
 }

@@ -323,6 +323,21 @@ final class AppModel: ObservableObject {
         return try await perform { store in try store.checkOut(visitId: visitId, fix: fix, outcome: outcome) }
     }
 
+    // MARK: Deals
+
+    /// Moves a deal to `stage`; a loss needs `lostReason` (else `InvalidValue` for `lost_reason`).
+    func changeStage(dealId: String, stage: Stage, lostReason: String?) async throws -> Opportunity {
+        let reason = lostReason?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try await perform { store in
+            try store.changeStage(id: dealId, stage: stage, lostReason: reason?.isEmpty == false ? reason : nil)
+        }
+    }
+
+    /// Saves an edited deal: only the fields that differ are written.
+    func updateDeal(_ deal: Opportunity) async throws -> Opportunity {
+        try await perform { store in try store.updateOpportunity(record: deal) }
+    }
+
     // MARK: Messages
 
     func show(_ error: Error) {
