@@ -139,7 +139,10 @@ pub fn run(
             let mut deal = Opportunity::new(customer, title, amount);
             deal.probability = terms.probability;
             deal.expected_close_at = terms.close;
-            deal.owner = Some(store.user());
+            // Before login the store has no user yet: the deal is nobody's until edited.
+            if Session::load(session_path)?.is_some() {
+                deal.owner = Some(store.user());
+            }
             let deal = store.create(deal).map_err(validation_as_usage)?;
             println!("opportunity {} created: {}", deal.meta.id, deal.title);
             Ok(())

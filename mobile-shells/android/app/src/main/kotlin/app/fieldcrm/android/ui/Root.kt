@@ -76,7 +76,7 @@ private fun MainScreens(container: AppContainer, repository: FieldRepository, ru
             composable(Tab.Sync.route) { SyncScreen(repository, runner, onSignOut = container::signOut) }
             composable("customer/{id}") { entry ->
                 val id = entry.arguments?.getString("id").orEmpty()
-                CustomerDetailScreen(repository, id, openVisit, onBack = { nav.popBackStack() })
+                CustomerDetailScreen(repository, id, openVisit, openDeal, onBack = { nav.popBackStack() })
             }
             composable("deal/{id}") { entry ->
                 val id = entry.arguments?.getString("id").orEmpty()

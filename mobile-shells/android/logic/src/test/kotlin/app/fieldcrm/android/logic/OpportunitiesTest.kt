@@ -114,6 +114,27 @@ class OpportunitiesTest : StoreTest() {
     }
 
     @Test
+    fun `a rep opens a deal for a customer from what she typed`() = runBlocking<Unit> {
+        val repo = repository()
+        val shop = repo.createCustomer(CustomerDraft("Fischhalle"))
+        val vm = NewDealViewModel(repo, shop.meta.id)
+        assertNull(vm.create(" ", "100", "EUR"))
+        assertEquals("Title is required.", vm.state.value.message)
+        assertNull(vm.create("Ovens", "12.345", "EUR"))
+        assertTrue(vm.state.value.message!!.startsWith("Amount"), vm.state.value.message)
+        assertNull(vm.create("Ovens", "100", "EUR", probability = 120))
+        assertEquals("The probability is a percent from 0 to 100.", vm.state.value.message)
+
+        val id = vm.create("Ovens", "12500,50", "eur", probability = 40, expectedCloseAt = 1_798_675_200_000)!!
+        assertNull(vm.state.value.message)
+        val deal = repo.opportunity(id)!!
+        assertEquals(Stage.Lead, deal.stage)
+        assertEquals(1_250_050L to "EUR", deal.amount.minor to deal.amount.currency)
+        assertEquals("user-ana", deal.owner)
+        assertEquals(1_798_675_200_000, deal.expectedCloseAt)
+    }
+
+    @Test
     fun `a stage change on one phone reaches the other rep's pipeline through the server`() = runBlocking<Unit> {
         val db = dir.resolve("server.sqlite")
         ServerProcess.seed(db)
