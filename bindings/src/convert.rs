@@ -7,6 +7,7 @@
 mod catalog;
 mod enums;
 mod fieldwork;
+mod opportunities;
 mod queries;
 mod records;
 mod sync;
@@ -15,6 +16,7 @@ mod values;
 pub use catalog::*;
 pub use enums::*;
 pub use fieldwork::*;
+pub use opportunities::*;
 pub use queries::*;
 pub use records::*;
 pub use sync::*;

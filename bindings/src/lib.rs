@@ -15,6 +15,7 @@ mod convert;
 mod error;
 mod fieldwork;
 mod live;
+mod opportunities;
 mod queries;
 mod records;
 mod store;
@@ -25,6 +26,7 @@ pub use convert::*;
 pub use error::{FieldCrmError, ValidationRule};
 pub use fieldwork::distance_m;
 pub use live::{QueryListener, Subscription};
+pub use opportunities::{format_amount, parse_amount, weighted_minor};
 pub use records::{
     new_case, new_contact, new_customer, new_opportunity, new_product, new_task, new_visit,
 };

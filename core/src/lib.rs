@@ -3,6 +3,7 @@
 //!
 //! The [`Store`] is the entry point. See `docs/ARCHITECTURE.md` for the design.
 
+pub mod amounts;
 pub mod authority;
 mod chunks;
 mod error;
@@ -11,6 +12,7 @@ mod geo;
 mod http_transport;
 mod live;
 mod model;
+pub mod opportunities;
 pub mod overdue;
 mod partly_read;
 mod pings;
@@ -35,6 +37,7 @@ pub use geo::{
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
+pub use opportunities::{CurrencyTotal, DealSummary, StageDeals, weighted_minor};
 pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{

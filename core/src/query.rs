@@ -54,6 +54,15 @@ pub enum Query {
     Pipeline {
         owner: Option<String>,
     },
+    /// The pipeline by stage (every known stage in order, then unknown ones): per stage and
+    /// currency the count, amount and probability-weighted amount of all its deals, and its
+    /// deals, soonest expected close first, at most `limit` per stage (0 means 50). Deals of
+    /// `owner` (a rep's own), of one `stage` when given. See [`crate::opportunities`].
+    DealsByStage {
+        owner: Option<String>,
+        stage: Option<Stage>,
+        limit: u32,
+    },
     OpenTasks {
         assignee: Option<String>,
     },
@@ -175,6 +184,7 @@ pub enum QueryResult {
     Visits(Vec<VisitSummary>),
     Contacts(Vec<ContactSummary>),
     Pipeline(Vec<StageTotal>),
+    DealsByStage(Vec<crate::opportunities::StageDeals>),
     Tasks(Vec<TaskSummary>),
     Cases(Vec<CaseSummary>),
     SyncStatus(SyncStatus),
@@ -200,6 +210,7 @@ impl Query {
             }
             Query::ContactsOfCustomer { .. } => &[Kind::Contact],
             Query::Pipeline { .. } => &[Kind::Opportunity],
+            Query::DealsByStage { .. } => &[Kind::Opportunity, Kind::Customer],
             Query::OpenTasks { .. } => &[Kind::Task],
             Query::OpenCases { .. } => &[Kind::Case],
             Query::SearchProducts { .. }
@@ -504,6 +515,16 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
             });
             QueryResult::Pipeline(totals)
         }
+        Query::DealsByStage {
+            owner,
+            stage,
+            limit: max,
+        } => QueryResult::DealsByStage(crate::opportunities::deals_by_stage(
+            conn,
+            owner.as_deref(),
+            stage.as_ref(),
+            *max,
+        )?),
         Query::OpenTasks { assignee } => {
             let rows = conn
                 .prepare_cached(

@@ -260,6 +260,7 @@ impl Store {
         let mut any = record.into_any();
         any.prepare_create(now, &inner.user);
         crate::records::check_none_new(None, &any)?;
+        any.check_local_write(None)?;
         any.validate()?;
         let id = any.meta().id.clone();
         if inner.doc(&id)?.is_some() {
@@ -289,6 +290,7 @@ impl Store {
         set_updated_at(&mut any, now);
         crate::records::check_none_new(Some(&old), &any)?;
         any.check_update(&old, now, &user)?;
+        any.check_local_write(Some(&old))?;
         any.validate()?;
         let doc = inner
             .docs

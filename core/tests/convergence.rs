@@ -632,6 +632,10 @@ impl World {
                 };
                 self.edit::<Opportunity>(replica, &id, |o| {
                     o.stage = Stage::ALL[stage].clone();
+                    if o.stage == Stage::Lost {
+                        // A device moves a deal to lost only with the reason.
+                        o.lost_reason = Some("went with a competitor".into());
+                    }
                     true
                 });
             }

@@ -89,6 +89,14 @@ pub enum Query {
     Pipeline {
         owner: Option<String>,
     },
+    /// The pipeline by stage: every known stage in order (then unknown ones), each with its
+    /// totals per currency and its deals (at most `limit` per stage), of `owner`, of one
+    /// `stage` when given.
+    DealsByStage {
+        owner: Option<String>,
+        stage: Option<Stage>,
+        limit: u32,
+    },
     OpenTasks {
         assignee: Option<String>,
     },
@@ -154,6 +162,15 @@ impl From<Query> for fc::Query {
                 fc::Query::ContactsOfCustomer { customer_id }
             }
             Query::Pipeline { owner } => fc::Query::Pipeline { owner },
+            Query::DealsByStage {
+                owner,
+                stage,
+                limit,
+            } => fc::Query::DealsByStage {
+                owner,
+                stage: stage.map(Into::into),
+                limit,
+            },
             Query::OpenTasks { assignee } => fc::Query::OpenTasks { assignee },
             Query::OpenCases { customer_id } => fc::Query::OpenCases { customer_id },
             Query::SyncStatus => fc::Query::SyncStatus,
@@ -361,6 +378,9 @@ pub enum QueryResult {
     Order {
         order: Option<OrderDetail>,
     },
+    DealsByStage {
+        stages: Vec<StageDeals>,
+    },
 }
 
 fn rows<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
@@ -374,6 +394,7 @@ impl From<fc::QueryResult> for QueryResult {
             fc::QueryResult::Visits(r) => QueryResult::Visits { rows: rows(r) },
             fc::QueryResult::Contacts(r) => QueryResult::Contacts { rows: rows(r) },
             fc::QueryResult::Pipeline(r) => QueryResult::Pipeline { rows: rows(r) },
+            fc::QueryResult::DealsByStage(r) => QueryResult::DealsByStage { stages: rows(r) },
             fc::QueryResult::Tasks(r) => QueryResult::Tasks { rows: rows(r) },
             fc::QueryResult::Cases(r) => QueryResult::Cases { rows: rows(r) },
             fc::QueryResult::SyncStatus(s) => QueryResult::SyncStatus { status: s.into() },

@@ -231,6 +231,18 @@ impl AnyRecord {
         }
     }
 
+    /// Rules of a write on this device that a merged record need not keep (`old`: the stored
+    /// record, `None` at creation): a deal moved to lost carries its reason.
+    pub(crate) fn check_local_write(&self, old: Option<&AnyRecord>) -> Result<(), ValidationError> {
+        match (old, self) {
+            (None, AnyRecord::Opportunity(n)) => opportunity::check_lost_reason(None, n),
+            (Some(AnyRecord::Opportunity(o)), AnyRecord::Opportunity(n)) => {
+                opportunity::check_lost_reason(Some(o), n)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Fills in what the store maintains at creation.
     pub(crate) fn prepare_create(&mut self, now: Millis, user: &str) {
         match self {

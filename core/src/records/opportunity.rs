@@ -152,6 +152,26 @@ pub(super) fn check_written_once(
     Ok(())
 }
 
+/// A deal the device moves to lost carries the reason for the loss (a text that is not blank).
+/// Kept on the writing device only, like the visit's status moves: a lost deal without a reason
+/// written by an older app, or merged from concurrent edits, still reads, syncs and can be
+/// edited otherwise; it cannot lose a reason it has.
+pub(super) fn check_lost_reason(
+    old: Option<&Opportunity>,
+    n: &Opportunity,
+) -> Result<(), ValidationError> {
+    let has_reason = |o: &Opportunity| {
+        o.lost_reason
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty())
+    };
+    let was_lost_without_reason = old.is_some_and(|o| o.stage == Stage::Lost && !has_reason(o));
+    if n.stage == Stage::Lost && !has_reason(n) && !was_lost_without_reason {
+        return Err(ValidationError::required("lost_reason"));
+    }
+    Ok(())
+}
+
 pub(crate) fn project(tx: &rusqlite::Transaction<'_>, o: &Opportunity) -> crate::error::Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO opportunities (id, customer_id, title, stage, amount_minor, currency,

@@ -323,6 +323,35 @@ final class AppModel: ObservableObject {
         return try await perform { store in try store.checkOut(visitId: visitId, fix: fix, outcome: outcome) }
     }
 
+    // MARK: Deals
+
+    /// A new deal of the signed-in rep, at the lead stage.
+    func createDeal(
+        customerId: String, title: String, amount: Money, probability: UInt8?, expectedCloseAt: Int64?
+    ) async throws -> Opportunity {
+        let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try await perform { (store: FieldStore) throws -> Opportunity in
+            var deal = newOpportunity(customerId: customerId, title: title, amount: amount)
+            deal.probability = probability
+            deal.expectedCloseAt = expectedCloseAt
+            deal.owner = try store.user()
+            return try store.createOpportunity(record: deal)
+        }
+    }
+
+    /// Moves a deal to `stage`; a loss needs `lostReason` (else `InvalidValue` for `lost_reason`).
+    func changeStage(dealId: String, stage: Stage, lostReason: String?) async throws -> Opportunity {
+        let reason = lostReason?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try await perform { store in
+            try store.changeStage(id: dealId, stage: stage, lostReason: reason?.isEmpty == false ? reason : nil)
+        }
+    }
+
+    /// Saves an edited deal: only the fields that differ are written.
+    func updateDeal(_ deal: Opportunity) async throws -> Opportunity {
+        try await perform { store in try store.updateOpportunity(record: deal) }
+    }
+
     // MARK: Messages
 
     func show(_ error: Error) {

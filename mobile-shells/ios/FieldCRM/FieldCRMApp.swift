@@ -73,6 +73,8 @@ struct MainTabs: View {
                 .tabItem { Label("Customers", systemImage: "person.2") }
             TodayView()
                 .tabItem { Label("Today", systemImage: "map") }
+            PipelineView()
+                .tabItem { Label("Deals", systemImage: "chart.bar") }
             SyncView()
                 .tabItem { Label("Sync", systemImage: "arrow.triangle.2.circlepath") }
         }

@@ -21,6 +21,24 @@ enum Day {
     }
 }
 
+extension Day {
+    /// The first millisecond, in UTC, of the calendar day `date` falls on where the rep is: a
+    /// deal's expected close is kept as a UTC date.
+    static func utcStart(of date: Date) -> Int64 {
+        let local = Calendar.current.dateComponents([.year, .month, .day], from: date)
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC") ?? .current
+        return (utc.date(from: local) ?? date).millis
+    }
+}
+
+/// A calendar date kept as its first millisecond in UTC (a deal's expected close).
+func formatDate(_ millis: Int64) -> String {
+    var style = Date.FormatStyle(date: .abbreviated, time: .omitted)
+    style.timeZone = TimeZone(identifier: "UTC") ?? .current
+    return Date(millis: millis).formatted(style)
+}
+
 func formatDistance(_ metres: Double) -> String {
     Measurement(value: metres, unit: UnitLength.meters)
         .formatted(.measurement(width: .abbreviated, usage: .road))
@@ -63,6 +81,24 @@ extension Verification {
         case .noCustomerLocation, .unknown: return .secondary
         }
     }
+}
+
+extension Stage {
+    var label: String {
+        switch self {
+        case .lead: return "Lead"
+        case .qualified: return "Qualified"
+        case .proposal: return "Proposal"
+        case .negotiation: return "Negotiation"
+        case .won: return "Won"
+        case .lost: return "Lost"
+        // A stage a newer app version added: shown as it is, never offered.
+        case .unknown(let value): return "Unknown (\(value))"
+        }
+    }
+
+    /// The stages a rep can move a deal to, in pipeline order.
+    static let pickable: [Stage] = [.lead, .qualified, .proposal, .negotiation, .won, .lost]
 }
 
 extension Grade {

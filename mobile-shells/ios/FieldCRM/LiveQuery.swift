@@ -89,4 +89,9 @@ extension QueryResult {
         if case let .contacts(rows) = self { return rows }
         return []
     }
+
+    var stageRows: [StageDeals] {
+        if case let .dealsByStage(stages) = self { return stages }
+        return []
+    }
 }

@@ -23,6 +23,8 @@ extension FieldCrmError {
         switch self {
         case .StoreClosed:
             return "The local database is closed. Restart FieldCRM."
+        case .InvalidValue("lost_reason", .required, _):
+            return "Say why the deal was lost."
         case let .InvalidValue(field, _, detail):
             return "Check \(field): \(detail)."
         case .NotFound:

@@ -61,6 +61,13 @@ struct CustomerDetailView: View {
                         }
                     }
                 }
+                Section("Deals") {
+                    NavigationLink {
+                        NewDealView(customerId: customerId)
+                    } label: {
+                        Label("New deal", systemImage: "plus.circle")
+                    }
+                }
                 if !cases.isEmpty {
                     Section("Open cases") {
                         ForEach(cases, id: \.id) { item in

@@ -32,6 +32,8 @@ import androidx.lifecycle.viewmodel.initializer
 import androidx.lifecycle.viewmodel.viewModelFactory
 import app.fieldcrm.android.hasLocationPermission
 import java.time.Instant
+import java.time.LocalDate
+import java.time.ZoneOffset
 import java.time.ZoneId
 import java.time.format.DateTimeFormatter
 import java.time.format.FormatStyle
@@ -114,5 +116,15 @@ private val shortTime = DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT)
 fun formatDateTime(ms: Long): String = shortDateTime.format(Instant.ofEpochMilli(ms).atZone(ZoneId.systemDefault()))
 
 fun formatTime(ms: Long): String = shortTime.format(Instant.ofEpochMilli(ms).atZone(ZoneId.systemDefault()))
+
+private val mediumDate = DateTimeFormatter.ofLocalizedDate(FormatStyle.MEDIUM)
+
+/** A calendar date kept as its first millisecond in UTC (a deal's expected close), shown as that date. */
+fun formatDate(ms: Long): String = mediumDate.format(Instant.ofEpochMilli(ms).atZone(ZoneOffset.UTC))
+
+/** `2026-12-31` as its first millisecond in UTC; null for a blank or malformed date. */
+fun parseDate(text: String): Long? = runCatching {
+    LocalDate.parse(text.trim()).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli()
+}.getOrNull()
 
 fun formatKm(metres: Double): String = "%.1f km".format(metres / 1000.0)

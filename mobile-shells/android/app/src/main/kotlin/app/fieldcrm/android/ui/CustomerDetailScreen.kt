@@ -34,6 +34,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.fieldcrm.android.logic.CustomerDetailUiState
 import app.fieldcrm.android.logic.CustomerDetailViewModel
 import app.fieldcrm.android.logic.FieldRepository
+import app.fieldcrm.android.logic.NewDealViewModel
 import app.fieldcrm.android.logic.PICKABLE_GRADES
 import app.fieldcrm.android.logic.label
 import app.fieldcrm.core.ContactSummary
@@ -43,7 +44,13 @@ import app.fieldcrm.core.VisitSummary
 import kotlinx.coroutines.launch
 
 @Composable
-fun CustomerDetailScreen(repository: FieldRepository, customerId: String, onVisit: (String) -> Unit, onBack: () -> Unit) {
+fun CustomerDetailScreen(
+    repository: FieldRepository,
+    customerId: String,
+    onVisit: (String) -> Unit,
+    onDeal: (String) -> Unit,
+    onBack: () -> Unit,
+) {
     val vm = rememberLogic(customerId) { scope -> CustomerDetailViewModel(repository, scope, customerId) }
     val state by vm.state.collectAsStateWithLifecycle()
     val customer = state.customer
@@ -55,7 +62,50 @@ fun CustomerDetailScreen(repository: FieldRepository, customerId: String, onVisi
         }
         ErrorText(state.message)
         if (state.loading) CircularProgressIndicator()
-        if (customer != null) CustomerDetails(customer, state, vm, onVisit)
+        if (customer != null) {
+            CustomerDetails(customer, state, vm, onVisit)
+            NewDeal(repository, customerId, onDeal)
+        }
+    }
+}
+
+/** Opens a deal for this customer and shows it. */
+@Composable
+private fun NewDeal(repository: FieldRepository, customerId: String, onDeal: (String) -> Unit) {
+    val vm = rememberLogic(customerId) { _ -> NewDealViewModel(repository, customerId) }
+    val state by vm.state.collectAsStateWithLifecycle()
+    val scope = rememberCoroutineScope()
+    var title by rememberSaveable(customerId) { mutableStateOf("") }
+    var amount by rememberSaveable(customerId) { mutableStateOf("") }
+    var currency by rememberSaveable(customerId) { mutableStateOf("EUR") }
+    var probability by rememberSaveable(customerId) { mutableStateOf("") }
+    var close by rememberSaveable(customerId) { mutableStateOf("") }
+    Column(verticalArrangement = Arrangement.spacedBy(8.dp)) {
+        Text("New deal", style = MaterialTheme.typography.titleMedium)
+        OutlinedTextField(title, { title = it }, label = { Text("What is being sold") }, modifier = Modifier.fillMaxWidth())
+        Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+            OutlinedTextField(amount, { amount = it }, label = { Text("Amount") }, modifier = Modifier.weight(2f))
+            OutlinedTextField(currency, { currency = it }, label = { Text("Currency") }, modifier = Modifier.weight(1f))
+        }
+        OutlinedTextField(probability, { probability = it }, label = { Text("Probability, %") }, modifier = Modifier.fillMaxWidth())
+        OutlinedTextField(close, { close = it }, label = { Text("Expected close, YYYY-MM-DD") }, modifier = Modifier.fillMaxWidth())
+        ErrorText(state.message)
+        Button(
+            onClick = {
+                scope.launch {
+                    // A probability that is not a number is sent as out of range, so the rep is told.
+                    val percent = probability.trim().takeIf { it.isNotEmpty() }?.let { it.toIntOrNull() ?: -1 }
+                    vm.create(title, amount, currency, percent, parseDate(close))?.let { id ->
+                        title = ""
+                        amount = ""
+                        probability = ""
+                        close = ""
+                        onDeal(id)
+                    }
+                }
+            },
+            enabled = !state.busy && title.isNotBlank() && amount.isNotBlank(),
+        ) { Text("Open deal") }
     }
 }
 

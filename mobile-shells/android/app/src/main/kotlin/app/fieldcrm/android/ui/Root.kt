@@ -4,6 +4,7 @@ import androidx.compose.foundation.layout.padding
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.automirrored.filled.List
 import androidx.compose.material.icons.filled.DateRange
+import androidx.compose.material.icons.filled.Star
 import androidx.compose.material.icons.filled.Place
 import androidx.compose.material.icons.filled.Refresh
 import androidx.compose.material3.Icon
@@ -55,6 +56,7 @@ private enum class Tab(val route: String, val label: String, val icon: ImageVect
     Customers("customers", "Customers", Icons.AutoMirrored.Filled.List),
     Nearby("nearby", "Nearby", Icons.Filled.Place),
     Today("today", "Today", Icons.Filled.DateRange),
+    Deals("deals", "Deals", Icons.Filled.Star),
     Sync("sync", "Sync", Icons.Filled.Refresh),
 }
 
@@ -64,15 +66,21 @@ private fun MainScreens(container: AppContainer, repository: FieldRepository, ru
     val location = remember(repository) { container.locationFor(repository) }
     val openCustomer = { id: String -> nav.navigate("customer/$id") }
     val openVisit = { id: String -> nav.navigate("visit/$id") }
+    val openDeal = { id: String -> nav.navigate("deal/$id") }
     Scaffold(bottomBar = { BottomBar(nav) }) { padding ->
         NavHost(nav, startDestination = Tab.Customers.route, modifier = Modifier.padding(padding)) {
             composable(Tab.Customers.route) { CustomerListScreen(repository, location, openCustomer) }
             composable(Tab.Nearby.route) { NearbyScreen(repository, location, openCustomer) }
             composable(Tab.Today.route) { TodayPlanScreen(repository, location, openVisit) }
+            composable(Tab.Deals.route) { PipelineScreen(repository, openDeal) }
             composable(Tab.Sync.route) { SyncScreen(repository, runner, onSignOut = container::signOut) }
             composable("customer/{id}") { entry ->
                 val id = entry.arguments?.getString("id").orEmpty()
-                CustomerDetailScreen(repository, id, openVisit, onBack = { nav.popBackStack() })
+                CustomerDetailScreen(repository, id, openVisit, openDeal, onBack = { nav.popBackStack() })
+            }
+            composable("deal/{id}") { entry ->
+                val id = entry.arguments?.getString("id").orEmpty()
+                DealScreen(repository, id, onBack = { nav.popBackStack() })
             }
             composable("visit/{id}") { entry ->
                 val id = entry.arguments?.getString("id").orEmpty()

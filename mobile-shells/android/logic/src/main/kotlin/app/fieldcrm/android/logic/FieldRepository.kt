@@ -11,11 +11,15 @@ import app.fieldcrm.core.FieldCrmException
 import app.fieldcrm.core.FieldStore
 import app.fieldcrm.core.GeoLocation
 import app.fieldcrm.core.GpsFix
+import app.fieldcrm.core.Money
+import app.fieldcrm.core.Opportunity
 import app.fieldcrm.core.Grade
 import app.fieldcrm.core.Query
 import app.fieldcrm.core.QueryListener
 import app.fieldcrm.core.QueryResult
 import app.fieldcrm.core.RejectedChange
+import app.fieldcrm.core.Stage
+import app.fieldcrm.core.StageDeals
 import app.fieldcrm.core.SyncCancellation
 import app.fieldcrm.core.SyncReport
 import app.fieldcrm.core.SyncStatus
@@ -24,6 +28,7 @@ import app.fieldcrm.core.Visit
 import app.fieldcrm.core.VisitSummary
 import app.fieldcrm.core.newContact
 import app.fieldcrm.core.newCustomer
+import app.fieldcrm.core.newOpportunity
 import app.fieldcrm.core.newVisit
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.NonCancellable
@@ -63,6 +68,16 @@ data class CustomerDraft(
     val visitRadiusM: Int? = null,
     val visitCadenceDays: Int? = null,
     val notes: String = "",
+)
+
+/** What a rep types in to open a deal; it starts at the lead stage, owned by the rep. */
+data class DealDraft(
+    val customerId: String,
+    val title: String,
+    val amount: Money,
+    /** Percent, 0 to 100. */
+    val probability: Int? = null,
+    val expectedCloseAt: Long? = null,
 )
 
 /**
@@ -288,6 +303,49 @@ class FieldRepository(
     /** The signed-in rep's planned visits of `[dayStart, dayEnd)` in visiting order from a position. */
     suspend fun planDay(lat: Double, lon: Double, day: TimeRange = clock.today()): DayRoute =
         io { planDay(lat, lon, day.start, day.end) }
+
+    // -- opportunities --------------------------------------------------------------------------
+
+    /**
+     * The signed-in rep's own deals by stage, live: every known stage in order (empty ones
+     * included), each with count, amount and probability-weighted amount per currency, and its
+     * deals, soonest expected close first (at most [limit] per stage); only [stage] when given.
+     * Follows a new sign-in.
+     */
+    fun pipeline(stage: Stage? = null, limit: Int = 50): Flow<List<StageDeals>> {
+        require(limit > 0) { "limit must be positive: $limit" }
+        return version.map { store.user() }
+            .distinctUntilChanged()
+            .flowOn(dispatcher)
+            .flatMapLatest { rep -> live(Query.DealsByStage(rep, stage, limit.toUInt())) }
+            .map { (it as? QueryResult.DealsByStage)?.stages ?: emptyList() }
+    }
+
+    suspend fun opportunity(id: String): Opportunity? = io { getOpportunity(id) }?.takeUnless { it.meta.deleted }
+
+    /** A new deal of the signed-in rep, at the lead stage. */
+    suspend fun createOpportunity(draft: DealDraft): Opportunity = write {
+        createOpportunity(
+            newOpportunity(draft.customerId, draft.title.trim(), draft.amount).copy(
+                probability = draft.probability?.toUByte(),
+                expectedCloseAt = draft.expectedCloseAt,
+                owner = user(),
+            ),
+        )
+    }
+
+    /** Reads the deal, applies [edit] and saves it (only the fields that differ are written). */
+    suspend fun updateOpportunity(id: String, edit: (Opportunity) -> Opportunity): Opportunity = write {
+        val current = getOpportunity(id) ?: throw FieldCrmException.NotFound(id)
+        updateOpportunity(edit(current))
+    }
+
+    /**
+     * Moves the deal to [stage]. A loss needs [lostReason]: without one this throws
+     * `FieldCrmException.InvalidValue` for `lost_reason` (rule `REQUIRED`) and writes nothing.
+     */
+    suspend fun changeStage(id: String, stage: Stage, lostReason: String? = null): Opportunity =
+        write { changeStage(id, stage, lostReason) }
 
     // -- sync -----------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@ package app.fieldcrm.android.logic
 
 import app.fieldcrm.core.FieldCrmException
 import app.fieldcrm.core.Grade
+import app.fieldcrm.core.Stage
 import app.fieldcrm.core.ValidationRule
 import app.fieldcrm.core.Verification
 import app.fieldcrm.core.VisitStatus
@@ -41,6 +42,9 @@ private fun invalidValueMessage(field: String, rule: ValidationRule, detail: Str
     field == "check_out" && rule == ValidationRule.IMMUTABLE -> "You already checked out of this visit."
     field == "check_in" && rule == ValidationRule.REQUIRED -> "Check in before checking out."
     rule == ValidationRule.STATUS_REGRESSION -> "This visit is already past that step ($detail)."
+    field == "lost_reason" && rule == ValidationRule.REQUIRED -> LOST_REASON_MESSAGE
+    field == "stage" && rule == ValidationRule.UNKNOWN_VALUE ->
+        "A newer version of the app uses this stage. Update the app to pick it."
     field == "status" && rule == ValidationRule.UNKNOWN_VALUE ->
         "A newer version of the app set this status. Update the app to change it."
     field.endsWith("fix_at") -> "The location fix has a wrong time. Check the phone's clock."
@@ -99,6 +103,24 @@ fun Grade.label(): String = when (this) {
     Grade.C -> "C"
     is Grade.Unknown -> unknown(value)
 }
+
+/** Shown when a deal is moved to lost without saying why. */
+const val LOST_REASON_MESSAGE = "Say why the deal was lost."
+
+/** A deal's stage in words. */
+fun Stage.label(): String = when (this) {
+    Stage.Lead -> "Lead"
+    Stage.Qualified -> "Qualified"
+    Stage.Proposal -> "Proposal"
+    Stage.Negotiation -> "Negotiation"
+    Stage.Won -> "Won"
+    Stage.Lost -> "Lost"
+    is Stage.Unknown -> unknown(value)
+}
+
+/** The stages a rep can move a deal to, in pipeline order (a stage a newer app wrote is shown, not offered). */
+val PICKABLE_STAGES: List<Stage> =
+    listOf(Stage.Lead, Stage.Qualified, Stage.Proposal, Stage.Negotiation, Stage.Won, Stage.Lost)
 
 /** The grades a rep can pick (a grade a newer app wrote is shown, not offered). */
 val PICKABLE_GRADES: List<Grade> = listOf(Grade.A, Grade.B, Grade.C)
