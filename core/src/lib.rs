@@ -51,7 +51,7 @@ pub use refused::{DOCUMENT_REFUSED, RefusedDocument};
 pub use route::{RouteReview, review_route};
 pub use store::{
     ImportReport, IncomingDoc, IncomingPayload, LineEdit, PendingChange, RefusedDoc,
-    RejectedChange, Store, StoreKey, VerifyReport, now_ms,
+    Clock, RejectedChange, Store, StoreKey, VerifyReport, now_ms,
 };
 pub use sync::{
     DEVICE_REVOKED, MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome,

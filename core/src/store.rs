@@ -35,11 +35,16 @@ pub(crate) use status::SyncSlot;
 /// How many Automerge documents stay in memory between uses.
 const DOC_CACHE_CAPACITY: usize = 256;
 
+/// Where the store reads the time it stamps on records (`created_at`, `updated_at`, history
+/// entries): [`now_ms`] unless [`Store::set_clock`] gave it another.
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
 struct Inner {
     conn: Connection,
     docs: LruCache<String, Automerge>,
     actor: ActorId,
     user: String,
+    clock: Clock,
 }
 
 /// An offline CRM store. Safe to share between threads; every method is blocking, so call it
@@ -76,6 +81,10 @@ fn load_doc(bytes: &[u8], actor: &ActorId) -> std::result::Result<Automerge, Str
 }
 
 impl Inner {
+    fn now(&self) -> Millis {
+        (self.clock)()
+    }
+
     /// The document for `id`, from the cache or the database.
     fn doc(&mut self, id: &str) -> Result<Option<&mut Automerge>> {
         if !self.docs.contains(id) {
@@ -204,6 +213,7 @@ impl Store {
                 docs: LruCache::new(capacity),
                 actor,
                 user,
+                clock: Arc::new(now_ms),
             }),
             live: Arc::new(LiveQueries::default()),
             syncing: std::sync::atomic::AtomicBool::new(false),
@@ -222,6 +232,17 @@ impl Store {
     /// tables of their own beside the documents, such as pings).
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         f(&mut self.lock().conn)
+    }
+
+    /// Stamps records with `clock`'s time from now on. For tools that write records as they were
+    /// at another time (the demo's deal histories, imports, tests); an app keeps [`now_ms`].
+    pub fn set_clock(&self, clock: impl Fn() -> Millis + Send + Sync + 'static) {
+        self.lock().clock = Arc::new(clock);
+    }
+
+    /// The time the store stamps on records now.
+    pub fn now(&self) -> Millis {
+        self.lock().now()
     }
 
     /// This device's Automerge actor id (hex); the server binds it to the signed-in user.
@@ -247,8 +268,8 @@ impl Store {
     /// Creates a record. The store assigns the id (unless one is set), the creation fields and
     /// `updated_at`; returns the record as stored.
     pub fn create<R: Record>(&self, mut record: R) -> Result<R> {
-        let now = now_ms();
         let mut inner = self.lock();
+        let now = inner.now();
         let meta = record.meta_mut();
         if meta.id.is_empty() {
             meta.id = uuid::Uuid::now_v7().to_string();
@@ -281,7 +302,7 @@ impl Store {
         let old = self.typed_old::<R>(&mut inner, &id)?;
         let user = inner.user.clone();
         let mut any = record.into_any();
-        let now = now_ms().max(old.meta().updated_at);
+        let now = inner.now().max(old.meta().updated_at);
         // Saving an unchanged record writes nothing (and queues nothing for upload).
         set_updated_at(&mut any, old.meta().updated_at);
         if any == old {
@@ -334,7 +355,8 @@ impl Store {
         }
         let mut any = old.clone();
         set_deleted(&mut any, deleted);
-        set_updated_at(&mut any, now_ms().max(old.meta().updated_at));
+        let now = inner.now();
+        set_updated_at(&mut any, now.max(old.meta().updated_at));
         let doc = inner
             .docs
             .pop(id)

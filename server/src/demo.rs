@@ -3,11 +3,12 @@
 //! Team "north" works two territories, Altona (reps anna and ben) and Eppendorf (rep clara),
 //! managed by mia; admin sees everything. 300 customers with German business names, addresses
 //! and coordinates inside their territory, a week of visits per rep (done visits with GPS
-//! check-in and check-out near the customer; planned ones today and tomorrow) and opportunities
-//! at every stage.
+//! check-in and check-out near the customer; planned ones today and tomorrow), 40 deals per rep
+//! with four months of stage history (won, lost and open), a catalog of about 200 products, and
+//! an order at each visit of the past week that took one.
 //!
 //! The data goes through the real path: each rep's records are written by a temporary
-//! `fieldcrm_core::Store` signed in as that rep, its actor id is registered as the rep's device,
+//! `fieldcrm_core::Store` signed in as that rep (the catalog by one signed in as the admin), its actor id is registered as the rep's device,
 //! and its changes are applied with [`Storage::push_changes`] under the rep's [`Principal`], so
 //! the demo data passes the same validation and authorization as any device's push.
 //!
@@ -21,7 +22,8 @@ use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
     Address, Customer, DAY_MS, GeoLocation, GpsStamp, Grade, LocationSource, Millis, Money,
-    Opportunity, Record, Stage, Store, StoreError, Visit, VisitOrderLine, VisitStatus,
+    Opportunity, Order, Product, Record, Stage, StageChange, Store, StoreError, Visit,
+    VisitStatus,
 };
 
 use crate::auth::{self, AuthError, PasswordParams};
@@ -29,9 +31,11 @@ use crate::model::Role;
 use crate::scope::Principal;
 use crate::storage::{NewUser, Storage, StorageError};
 
+mod catalog;
 mod customers;
 mod deals;
 mod names;
+mod orders;
 mod pings;
 mod places;
 mod plan;
@@ -39,13 +43,15 @@ mod rng;
 mod seed;
 mod visits;
 
+use catalog::catalog;
 use customers::customers;
 use deals::deals;
 use names::{TRADES, ascii_slug, business_name, phone};
+use orders::orders;
 use pings::route_pings;
 use places::{ALTONA, EPPENDORF, Quarter, offset};
 use rng::Rng;
-use visits::{MINUTE, week_of_visits};
+use visits::{MINUTE, ORDER_PLACED, week_of_visits};
 
 pub use plan::{DemoPlan, plan};
 pub use seed::seed;
@@ -67,8 +73,9 @@ pub struct DemoUser {
     pub territory: Option<&'static str>,
 }
 
-/// Every demo user. The admin comes last: it is created when everything else is in place, so
-/// its presence marks a complete seeding.
+/// Every demo user. The manager is created last, when everything else is in place, so its
+/// presence marks a complete seeding ([`COMPLETION_MARK`]); the admin comes before the records,
+/// since the catalog is the admin's to write.
 pub const DEMO_USERS: [DemoUser; 5] = [
     DemoUser {
         username: "anna",
@@ -96,6 +103,9 @@ pub const DEMO_USERS: [DemoUser; 5] = [
         territory: None,
     },
 ];
+
+/// The user created last by seeding: present only when seeding finished.
+const COMPLETION_MARK: &str = "mia";
 
 const REPS: usize = 3;
 
@@ -139,6 +149,8 @@ pub struct DemoSummary {
     pub customers: usize,
     pub visits: usize,
     pub opportunities: usize,
+    pub products: usize,
+    pub orders: usize,
     /// Location pings stored.
     pub pings: usize,
     /// Automerge changes acknowledged by the push path.
@@ -170,8 +182,7 @@ pub fn ensure_demo(
     }
     if present > 0 || documents > 0 || storage.team_by_name(DEMO_TEAM)?.is_some() {
         // Part of the demo but not its last user: a seeding was cut short.
-        let admin = DEMO_USERS[DEMO_USERS.len() - 1].username;
-        if present > 0 && storage.user_by_username(admin)?.is_none() {
+        if present > 0 && storage.user_by_username(COMPLETION_MARK)?.is_none() {
             return Err(DemoError::Incomplete);
         }
         return Ok(DemoOutcome::NotEmpty);
@@ -197,7 +208,7 @@ pub fn login_hint(base_url: &str) -> String {
         ));
     }
     text.push_str(&format!(
-        "Manager dashboard: {base_url}/dashboard (sign in as mia: routes, check-ins, team overview)\n"
+        "Manager dashboard: {base_url}/dashboard (sign in as mia: routes, check-ins, team overview, pipeline, targets, orders)\n"
     ));
     text.push_str(&format!(
         "Log in: POST {base_url}/v1/auth/login {{\"username\": \"anna\", \"password\": \"{DEMO_PASSWORD}\"}}\n\

@@ -568,3 +568,37 @@ fn overdue_pipeline_tasks_cases_and_visits_by_day() {
         ["Late delivery", "Wrong invoice"]
     );
 }
+
+#[test]
+fn records_carry_the_time_of_the_clock_the_store_was_given() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let store = Store::open(":memory:").unwrap();
+    store.set_user("ana").unwrap();
+    let time = Arc::new(AtomicI64::new(1_700_000_000_000));
+    let clock = time.clone();
+    store.set_clock(move || clock.load(Ordering::SeqCst));
+    let shop = store.create(customer("Shop")).unwrap();
+    let deal = store
+        .create(Opportunity::new(
+            shop.meta.id.clone(),
+            "Refit",
+            Money {
+                minor: 100_000,
+                currency: "EUR".into(),
+            },
+        ))
+        .unwrap();
+    assert_eq!(deal.meta.created_at, 1_700_000_000_000);
+    time.store(1_700_000_000_000 + 3 * DAY_MS, Ordering::SeqCst);
+    let mut moved = deal.clone();
+    moved.stage = Stage::Qualified;
+    let moved = store.update(moved).unwrap();
+    assert_eq!(moved.meta.updated_at, 1_700_000_000_000 + 3 * DAY_MS);
+    let times: Vec<Millis> = moved.stage_history.iter().map(|c| c.at).collect();
+    assert_eq!(times, [1_700_000_000_000, 1_700_000_000_000 + 3 * DAY_MS]);
+    // A clock behind the record's last update never makes time run backwards for it.
+    time.store(0, Ordering::SeqCst);
+    store.delete(&moved.meta.id).unwrap();
+    let deleted = store.get::<Opportunity>(&moved.meta.id).unwrap().unwrap();
+    assert_eq!(deleted.meta.updated_at, 1_700_000_000_000 + 3 * DAY_MS);
+}

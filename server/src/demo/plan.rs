@@ -7,7 +7,12 @@ use super::*;
 pub struct DemoPlan {
     pub customers: Vec<(usize, Customer)>,
     pub visits: Vec<(usize, Visit)>,
+    /// Each deal as it stands now; its stage history is replayed at its times.
     pub opportunities: Vec<(usize, Opportunity)>,
+    /// The product catalog, written by the admin.
+    pub products: Vec<Product>,
+    /// Orders taken at the past week's visits; each status history is replayed at its times.
+    pub orders: Vec<(usize, Order)>,
     /// Location pings per rep along the routes of the days with visits.
     pub pings: Vec<(usize, Vec<Fix>)>,
 }
@@ -20,6 +25,8 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
     let today = now - now.rem_euclid(DAY_MS);
     let visits = week_of_visits(&mut rng, rep_ids, &customers, today, now);
     let opportunities = deals(&mut rng, rep_ids, &customers, today, now);
+    let products = catalog(&mut rng, now);
+    let orders = orders(&mut rng, rep_ids, &visits, &products, now);
     let pings = (0..REPS)
         .map(|rep| (rep, route_pings(&mut rng, rep, &visits)))
         .collect();
@@ -27,6 +34,8 @@ pub fn plan(rep_ids: &[String; REPS], now: Millis) -> DemoPlan {
         customers,
         visits,
         opportunities,
+        products,
+        orders,
         pings,
     }
 }

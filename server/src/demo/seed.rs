@@ -16,19 +16,9 @@ pub fn seed(
     }
     let hash = auth::hash_password(params, DEMO_PASSWORD)?;
     let mut users = Vec::new();
-    for demo in DEMO_USERS.iter().filter(|u| u.role != Role::Admin) {
-        let user = storage.create_user(NewUser {
-            username: demo.username,
-            password_hash: Some(&hash),
-            role: demo.role,
-            team_id: Some(&team.id),
-        })?;
-        if let Some(territory) = demo.territory
-            && let Some((_, id)) = territory_ids.iter().find(|(name, _)| *name == territory)
-        {
-            storage.assign_user_territory(&user.id, id)?;
-        }
-        users.push(user);
+    // Everyone but the completion mark, who is created when everything else is in place.
+    for demo in DEMO_USERS.iter().filter(|u| u.username != COMPLETION_MARK) {
+        users.push(create_demo_user(storage, demo, &hash, &team.id, &territory_ids)?);
     }
     let rep_ids: Vec<String> = users
         .iter()
@@ -44,18 +34,33 @@ pub fn seed(
         customers: plan.customers.len(),
         visits: plan.visits.len(),
         opportunities: plan.opportunities.len(),
+        products: plan.products.len(),
+        orders: plan.orders.len(),
         pings: 0,
         changes: 0,
     };
+    // The catalog is the admin's to write.
+    let admin = users
+        .iter()
+        .find(|u| u.role == Role::Admin)
+        .ok_or(DemoError::Incomplete)?;
+    let store = device(storage, admin)?;
+    for product in &plan.products {
+        store.create(product.clone())?;
+    }
+    summary.changes += push(storage, &store, &storage.principal(admin)?)?;
     for (rep, user) in users.iter().filter(|u| u.role == Role::Rep).enumerate() {
-        let store = Store::open(":memory:")?;
-        store.set_user(&user.id)?;
-        storage.register_device(&user.id, &store.actor_id())?;
+        let store = device(storage, user)?;
         let principal = storage.principal(user)?;
         write_all(&store, plan.customers.iter(), rep)?;
         summary.changes += push(storage, &store, &principal)?;
         write_all(&store, plan.visits.iter(), rep)?;
-        write_all(&store, plan.opportunities.iter(), rep)?;
+        for (_, deal) in plan.opportunities.iter().filter(|(owner, _)| *owner == rep) {
+            replay_deal(&store, deal)?;
+        }
+        for (_, order) in plan.orders.iter().filter(|(owner, _)| *owner == rep) {
+            replay_order(&store, order)?;
+        }
         summary.changes += push(storage, &store, &principal)?;
         for (_, pings) in plan.pings.iter().filter(|(owner, _)| *owner == rep) {
             for (index, batch) in pings.chunks(1_000).enumerate() {
@@ -68,13 +73,90 @@ pub fn seed(
             }
         }
     }
-    storage.create_user(NewUser {
-        username: DEMO_USERS[DEMO_USERS.len() - 1].username,
-        password_hash: Some(&hash),
-        role: Role::Admin,
-        team_id: None,
-    })?;
+    if let Some(last) = DEMO_USERS.iter().find(|u| u.username == COMPLETION_MARK) {
+        create_demo_user(storage, last, &hash, &team.id, &territory_ids)?;
+    }
     Ok(summary)
+}
+
+fn create_demo_user(
+    storage: &dyn Storage,
+    demo: &DemoUser,
+    password_hash: &str,
+    team_id: &str,
+    territory_ids: &[(&str, String)],
+) -> Result<crate::model::User, DemoError> {
+    let user = storage.create_user(NewUser {
+        username: demo.username,
+        password_hash: Some(password_hash),
+        role: demo.role,
+        team_id: (demo.role != Role::Admin).then_some(team_id),
+    })?;
+    if let Some(territory) = demo.territory
+        && let Some((_, id)) = territory_ids.iter().find(|(name, _)| *name == territory)
+    {
+        storage.assign_user_territory(&user.id, id)?;
+    }
+    Ok(user)
+}
+
+/// A temporary device store signed in as `user`, its actor registered as their device.
+fn device(storage: &dyn Storage, user: &crate::model::User) -> Result<Store, DemoError> {
+    let store = Store::open(":memory:")?;
+    store.set_user(&user.id)?;
+    storage.register_device(&user.id, &store.actor_id())?;
+    Ok(store)
+}
+
+/// Writes a deal as its rep did: created at its first stage at that time, then moved through
+/// each later stage of its history at the time it reached it (the store appends the history).
+fn replay_deal(store: &Store, deal: &Opportunity) -> Result<(), DemoError> {
+    let Some((first, moves)) = deal.stage_history.split_first() else {
+        store.create(deal.clone())?;
+        return Ok(());
+    };
+    let at = first.at;
+    store.set_clock(move || at);
+    let mut opening = deal.clone();
+    opening.stage = first.stage.clone();
+    opening.probability = Some(deals::probability(&first.stage));
+    opening.lost_reason = None;
+    opening.stage_history = Vec::new();
+    let mut current = store.create(opening)?;
+    for change in moves {
+        let at = change.at;
+        store.set_clock(move || at);
+        current.stage = change.stage.clone();
+        current.probability = Some(deals::probability(&change.stage));
+        current.lost_reason = (change.stage == Stage::Lost)
+            .then(|| deal.lost_reason.clone())
+            .flatten();
+        current = store.update(current)?;
+    }
+    store.set_clock(fieldcrm_core::now_ms);
+    Ok(())
+}
+
+/// Writes an order as its rep did: a draft when it was taken, then each later status of its
+/// history at its time.
+fn replay_order(store: &Store, order: &Order) -> Result<(), DemoError> {
+    let Some((first, moves)) = order.status_history.split_first() else {
+        store.create(order.clone())?;
+        return Ok(());
+    };
+    let at = first.at;
+    store.set_clock(move || at);
+    let mut opening = order.clone();
+    opening.status = first.status.clone();
+    opening.status_history = Vec::new();
+    let id = store.create(opening)?.meta.id;
+    for change in moves {
+        let at = change.at;
+        store.set_clock(move || at);
+        store.set_order_status(&id, change.status.clone())?;
+    }
+    store.set_clock(fieldcrm_core::now_ms);
+    Ok(())
 }
 
 fn write_all<'a, R: Record + Clone + 'a>(

@@ -97,6 +97,44 @@ fn the_plan_is_deterministic_and_realistic() {
         .map(|(_, o)| o.stage.clone())
         .collect();
     assert_eq!(stages.len(), 6, "every stage");
+    // Deals went through the funnel over time: histories of several stages, in time order.
+    let long = first
+        .opportunities
+        .iter()
+        .filter(|(_, o)| o.stage_history.len() >= 4)
+        .count();
+    assert!(long >= 10, "deals that got far: {long}");
+    for (_, deal) in &first.opportunities {
+        assert!(deal.stage_history.windows(2).all(|w| w[0].at < w[1].at));
+        assert!(deal.stage_history.last().is_some_and(|c| c.stage == deal.stage));
+        assert!(deal.stage_history.iter().all(|c| c.at <= NOW));
+        assert_eq!(deal.stage == Stage::Lost, deal.lost_reason.is_some());
+    }
+    // About 200 products in every category; orders at the visits that took one.
+    assert!((180..=240).contains(&first.products.len()), "{}", first.products.len());
+    let skus: BTreeSet<&str> = first.products.iter().map(|p| p.sku.as_str()).collect();
+    assert_eq!(skus.len(), first.products.len(), "SKUs are unique");
+    for product in &first.products {
+        let mut valid = product.clone();
+        valid.meta = created(valid.meta);
+        valid.validate().unwrap();
+    }
+    assert!(first.orders.len() >= 3 * 5, "{}", first.orders.len());
+    for (rep, order) in &first.orders {
+        let visit = first
+            .visits
+            .iter()
+            .find(|(_, v)| Some(&v.meta.id) == order.visit_id.as_ref())
+            .map(|(owner, v)| (owner, v))
+            .expect("an order's visit");
+        assert_eq!(visit.0, rep);
+        assert_eq!(visit.1.customer_id, order.customer_id);
+        assert!(!order.lines.is_empty());
+        assert!(order.totals().gross_minor > 0);
+        let mut valid = order.clone();
+        valid.meta = created(valid.meta);
+        valid.validate().unwrap();
+    }
 }
 
 #[test]
@@ -109,14 +147,35 @@ fn seeding_goes_through_the_push_path_and_respects_scopes() {
     };
     assert_eq!(summary.customers, 300);
     assert!(summary.visits > 60);
-    assert_eq!(summary.opportunities, 30);
-    assert!(summary.changes >= summary.customers + summary.visits + summary.opportunities);
+    assert_eq!(summary.opportunities, REPS * deals::DEALS_PER_REP);
+    assert!(summary.products >= 180);
+    assert!(summary.orders >= 15);
+    // Each deal's stage moves and each order's status moves are changes of their own.
+    assert!(
+        summary.changes
+            > summary.customers
+                + summary.visits
+                + summary.opportunities
+                + summary.products
+                + summary.orders
+    );
     assert_eq!(storage.document_count(Kind::Customer).unwrap(), 300);
     assert_eq!(
         storage.document_count(Kind::Visit).unwrap(),
         summary.visits as i64
     );
-    assert_eq!(storage.document_count(Kind::Opportunity).unwrap(), 30);
+    assert_eq!(
+        storage.document_count(Kind::Opportunity).unwrap(),
+        summary.opportunities as i64
+    );
+    assert_eq!(
+        storage.document_count(Kind::Product).unwrap(),
+        summary.products as i64
+    );
+    assert_eq!(
+        storage.document_count(Kind::Order).unwrap(),
+        summary.orders as i64
+    );
     for user in DEMO_USERS {
         let stored = storage.user_by_username(user.username).unwrap().unwrap();
         assert_eq!(stored.role, user.role);
@@ -167,7 +226,33 @@ fn seeding_goes_through_the_push_path_and_respects_scopes() {
     let everything = pull_all(&storage, "admin");
     assert_eq!(
         everything.len(),
-        summary.customers + summary.visits + summary.opportunities
+        summary.customers
+            + summary.visits
+            + summary.opportunities
+            + summary.products
+            + summary.orders
+    );
+    // The deals arrive with the history seeding replayed, at its times.
+    let planned = plan(
+        &["rep-a".to_owned(), "rep-b".to_owned(), "rep-c".to_owned()],
+        NOW,
+    );
+    let deal_times = |deals: Vec<&Opportunity>| -> BTreeSet<Vec<Millis>> {
+        deals
+            .iter()
+            .map(|o| o.stage_history.iter().map(|c| c.at).collect())
+            .collect()
+    };
+    let stored: Vec<&Opportunity> = everything
+        .iter()
+        .filter_map(|r| match r {
+            AnyRecord::Opportunity(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        deal_times(stored),
+        deal_times(planned.opportunities.iter().map(|(_, o)| o).collect())
     );
 
     // A second start adds nothing.
