@@ -132,6 +132,8 @@ async fn seed_demo(storage: Arc<dyn Storage>) -> Result<DemoOutcome, ServeError>
             customers = summary.customers,
             visits = summary.visits,
             opportunities = summary.opportunities,
+            products = summary.products,
+            orders = summary.orders,
             changes = summary.changes,
             "demo organisation seeded"
         ),

@@ -21,10 +21,10 @@ pub(super) const DEALS_PER_REP: usize = 40;
 /// The open stages in funnel order, with the chance that a deal in one moves on to the next
 /// (the rest are lost there, or are still in it when it entered recently).
 const FUNNEL: [(Stage, f64); 4] = [
-    (Stage::Lead, 0.7),
-    (Stage::Qualified, 0.65),
-    (Stage::Proposal, 0.6),
-    (Stage::Negotiation, 0.6),
+    (Stage::Lead, 0.8),
+    (Stage::Qualified, 0.75),
+    (Stage::Proposal, 0.7),
+    (Stage::Negotiation, 0.65),
 ];
 
 /// The probability a rep gives a deal in `stage`.
@@ -85,7 +85,7 @@ pub(super) fn deals(
                     FUNNEL
                         .get(index + 1)
                         .map_or(Stage::Won, |(stage, _)| stage.clone())
-                } else if rng.chance(0.7) {
+                } else if rng.chance(0.6) {
                     Stage::Lost
                 } else {
                     break; // Stalled: still in this stage.
