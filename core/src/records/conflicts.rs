@@ -42,7 +42,7 @@ fn conflicts_in(doc: &Automerge, obj: &ObjId, prefix: &str, out: &mut Vec<FieldC
             match key.as_str() {
                 "address" | "prices" => conflicts_in(doc, &item.id(), &field, out),
                 "lines" => {
-                    for line in doc.map_range(&item.id(), ..) {
+                    for line in doc.map_range(item.id(), ..) {
                         if let ValueRef::Object(ObjType::Map) = line.value {
                             let at = format!("lines.{}", line.key);
                             conflicts_in(doc, &line.id(), &at, out);
