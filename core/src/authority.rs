@@ -14,6 +14,9 @@ use crate::protocol::RejectCode;
 use crate::records::AnyRecord;
 
 mod invariants;
+mod server_edit;
+
+pub use server_edit::{SERVER_ACTOR, ServerEdit, server_edit};
 
 /// A document's changes accepted by the server.
 #[derive(Debug)]

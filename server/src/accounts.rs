@@ -70,6 +70,10 @@ fn normalise_actor_id(actor_id: &str) -> Result<String, ApiError> {
             "actor_id must be 1 to {MAX_ACTOR_BYTES} bytes"
         )));
     }
+    // The server's own edits (data migrations) are written by this actor: no device has it.
+    if bytes == fieldcrm_core::authority::SERVER_ACTOR {
+        return Err(ApiError::BadRequest("actor_id is reserved".into()));
+    }
     Ok(hex::encode(bytes))
 }
 

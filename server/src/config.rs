@@ -136,6 +136,10 @@ pub struct ServeArgs {
     /// From the environment: `FIELDCRM_DEMO=1` (or true/yes/on; 0/false/no/off turn it off).
     #[arg(long, env = "FIELDCRM_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
+    /// The organisation's currency (ISO 4217): the visits' free-text order lines become orders
+    /// in it, once, at the first start of this version.
+    #[arg(long, env = "FIELDCRM_DEFAULT_CURRENCY", default_value = "EUR", value_parser = currency)]
+    pub default_currency: String,
     /// A rep's move of a customer's pin further than this many metres, in the push that
     /// carries one of their check-ins at that customer, is flagged to the manager.
     #[arg(long, env = "FIELDCRM_PIN_MOVE_FLAG_M",
@@ -160,6 +164,14 @@ pub struct ServeArgs {
 }
 
 /// A distance in metres: finite and not negative.
+fn currency(text: &str) -> Result<String, String> {
+    if text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(text.to_owned())
+    } else {
+        Err("expected a three-letter ISO 4217 code such as EUR".into())
+    }
+}
+
 fn metres(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),

@@ -32,6 +32,8 @@ pub enum ServeError {
     Demo(#[from] DemoError),
     #[error("the demo seeding task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("cannot move the visits' order lines to orders: {0}")]
+    DataMigration(crate::storage::StorageError),
 }
 
 /// Builds the application state from the command line.
@@ -82,10 +84,12 @@ pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), Serve
         })?;
     let local = listener.local_addr()?;
     let demo = if args.demo {
-        Some(seed_demo(storage).await?)
+        Some(seed_demo(storage.clone()).await?)
     } else {
         None
     };
+    // After the demo's seeding, so the demo's visit order lines become orders too.
+    migrate_visit_order_lines(storage, args.default_currency.clone()).await?;
     // On stdout, first line, so scripts and tests can find the port when `--listen` used port 0.
     println!("fieldcrm-server listening on http://{local}");
     tracing::info!(addr = %local, "listening");
@@ -118,6 +122,26 @@ pub async fn serve_on(
 }
 
 /// Seeds the demo organisation on the blocking pool (argon2 and SQLite are blocking).
+/// The one-time data migration of the visits' free-text order lines to orders (a no-op once
+/// it ran), before anything is served.
+async fn migrate_visit_order_lines(
+    storage: Arc<dyn Storage>,
+    currency: String,
+) -> Result<(), ServeError> {
+    let migrated =
+        tokio::task::spawn_blocking(move || storage.migrate_visit_order_lines(&currency))
+            .await?
+            .map_err(ServeError::DataMigration)?;
+    if let Some(done) = migrated {
+        tracing::info!(
+            orders = done.orders,
+            skipped = done.skipped,
+            "visit order lines moved to orders"
+        );
+    }
+    Ok(())
+}
+
 async fn seed_demo(storage: Arc<dyn Storage>) -> Result<DemoOutcome, ServeError> {
     let outcome = tokio::task::spawn_blocking(move || {
         demo::ensure_demo(

@@ -7,6 +7,10 @@
 //!
 //! The fixture was made by the ignored generator at the end of this file, through the real
 //! binary. It is never rewritten: the generator writes nothing when the file exists.
+//!
+//! Its first start by this version runs the one-time data migration of the visits' free-text
+//! order lines: Ana's visit loses its line, which becomes the order `ANA_ORDER` (in the default
+//! currency, EUR), so every user who sees Ana's visit also receives that order.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
@@ -113,6 +117,8 @@ const CASE: &str = "01937b00-0000-7000-8000-000000000006";
 const HILLS_CUSTOMER: &str = "01937b00-0000-7000-8000-000000000011";
 const BEN_VISIT: &str = "01937b00-0000-7000-8000-000000000014";
 const BEN_TASK: &str = "01937b00-0000-7000-8000-000000000015";
+/// The order the data migration made of Ana's visit's line (`<visit id>-order`).
+const ANA_ORDER: &str = "01937b00-0000-7000-8000-000000000004-order";
 
 /// 2026-11-18T08:00:00Z and 2026-11-19T08:00:00Z: the reps' field days.
 const ANA_DAY: Millis = 1_794_988_800_000;
@@ -225,12 +231,34 @@ fn expected(id: &str) -> AnyRecord {
             outcome: Some("Ordered crushed ice for the season".into()),
             notes: "Talked about the ice machine.".into(),
             next_step: Some("Send the offer".into()),
-            order_lines: vec![VisitOrderLine {
-                product: "Crushed ice 10 kg".into(),
+            // Moved to `ANA_ORDER` at the first start.
+            order_lines: vec![],
+            verification: Some(Verification::Verified),
+        }),
+        ANA_ORDER => AnyRecord::Order(Order {
+            meta: meta(id, ANA, 1_795_800_738_936, 1_795_800_738_936),
+            customer_id: HARBOUR_CUSTOMER.into(),
+            visit_id: Some(ANA_VISIT.into()),
+            currency: "EUR".into(),
+            status: OrderStatus::Submitted,
+            owner: ANA.into(),
+            ordered_at: 1_794_992_520_000,
+            notes: String::new(),
+            lines: vec![OrderLine {
+                id: format!("{ANA_VISIT}-line-0000"),
+                product_id: "free-text".into(),
+                sku: String::new(),
+                name: "Crushed ice 10 kg".into(),
                 quantity: 40,
                 unit_price_minor: 450,
+                tax_rate_bp: 0,
+                discount_bp: 0,
             }],
-            verification: Some(Verification::Verified),
+            status_history: vec![OrderStatusChange {
+                status: OrderStatus::Submitted,
+                at: 1_794_992_520_000,
+                by: ANA.into(),
+            }],
         }),
         ANA_TASK => AnyRecord::Task(Task {
             meta: meta(id, ANA, 1_795_800_738_946, 1_795_800_738_946),
@@ -301,13 +329,14 @@ fn expected(id: &str) -> AnyRecord {
     }
 }
 
-const ANA_SEES: [&str; 6] = [
+const ANA_SEES: [&str; 7] = [
     HARBOUR_CUSTOMER,
     CONTACT,
     OPPORTUNITY,
     ANA_VISIT,
     ANA_TASK,
     CASE,
+    ANA_ORDER,
 ];
 const BEN_SEES: [&str; 3] = [HILLS_CUSTOMER, BEN_VISIT, BEN_TASK];
 

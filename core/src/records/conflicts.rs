@@ -33,13 +33,24 @@ fn conflicts_in(doc: &Automerge, obj: &ObjId, prefix: &str, out: &mut Vec<FieldC
         } else {
             format!("{prefix}.{key}")
         };
-        // Only the root's address is a nested map whose fields merge; a crafted document may
-        // nest "address" in itself without end.
+        // Only the root's maps merged per key are looked into, one level (a crafted document
+        // may nest a map in itself without end): the address and a product's prices, and each
+        // line of an order (`lines.<line id>.quantity`).
         if let ValueRef::Object(ObjType::Map) = item.value
-            && key == "address"
             && prefix.is_empty()
         {
-            conflicts_in(doc, &item.id(), &field, out);
+            match key.as_str() {
+                "address" | "prices" => conflicts_in(doc, &item.id(), &field, out),
+                "lines" => {
+                    for line in doc.map_range(item.id(), ..) {
+                        if let ValueRef::Object(ObjType::Map) = line.value {
+                            let at = format!("lines.{}", line.key);
+                            conflicts_in(doc, &line.id(), &at, out);
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
         if !item.conflict || NOT_CONFLICTS.contains(&key.as_str()) {
             continue;

@@ -267,3 +267,36 @@ fn a_submitted_order_is_frozen_on_the_device_and_can_still_be_cancelled() {
     assert_eq!(cancelled.lines, order.lines, "the lines are as they were");
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
 }
+
+#[test]
+fn the_same_line_changed_on_two_devices_lists_the_losing_quantity() {
+    let (a, b) = (replica("anna"), replica("ben"));
+    let p = shared(&a, &b, bread());
+    let (order, line) = shared_order(&a, &b, &p);
+    let id = order.meta.id.as_str();
+    for (replica, quantity) in [(&a, 3), (&b, 9)] {
+        replica
+            .store
+            .edit_order_line(
+                id,
+                &line,
+                LineEdit {
+                    quantity: Some(quantity),
+                    ..LineEdit::default()
+                },
+            )
+            .unwrap();
+    }
+    exchange(&a.store, &b.store);
+    let merged: Order = both(&a, &b, id);
+    let conflicts = a.store.conflicts(id).unwrap();
+    assert_eq!(conflicts, b.store.conflicts(id).unwrap());
+    let field = format!("lines.{line}.quantity");
+    let quantity = conflicts
+        .iter()
+        .find(|c| c.field == field)
+        .unwrap_or_else(|| panic!("{field} not listed in {conflicts:?}"));
+    assert_eq!(quantity.values[0], merged.lines[0].quantity.to_string());
+    let values: BTreeSet<&str> = quantity.values.iter().map(String::as_str).collect();
+    assert_eq!(values, BTreeSet::from(["3", "9"]));
+}

@@ -42,7 +42,12 @@ pub fn edit_product(p: &mut Product, edit: &ProductEdit) {
 pub fn catalog_product(index: usize, minor: i64) -> Product {
     let (sku, name) = SKUS[index % SKUS.len()];
     let mut p = Product::new(sku, name);
-    p.category = Some(if index % 2 == 0 { "bakery" } else { "dairy" }.to_owned());
+    let category = if index.is_multiple_of(2) {
+        "bakery"
+    } else {
+        "dairy"
+    };
+    p.category = Some(category.to_owned());
     p.prices.insert("EUR".to_owned(), minor);
     p.tax_rate_bp = [0, 700, 1_900][index % 3];
     p

@@ -357,3 +357,16 @@ async fn whitespace_variants_of_one_token_count_as_one_device() {
     }
     assert_eq!(app.state.metrics.connected_devices.get(), 2);
 }
+
+#[tokio::test]
+async fn the_servers_own_actor_cannot_be_registered_as_a_device() {
+    let app = TestApp::new(2);
+    let ana = app.token("ana").await;
+    let server_actor = hex::encode(fieldcrm_core::authority::SERVER_ACTOR);
+    let (status, body) = app.register(&ana, &server_actor).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    assert_eq!(app.register(&ana, "01").await.0, StatusCode::CREATED);
+}

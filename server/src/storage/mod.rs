@@ -89,6 +89,7 @@ pub use sqlite::{READERS, SqliteStorage};
 pub use sqlite_csv::{CsvStorage, ExportRow, ImportTarget};
 pub use sqlite_fieldwork::{DEFAULT_PIN_MOVE_FLAG_M, FieldworkSettings, PIN_MOVE_LOOKBACK_MS};
 pub use sqlite_sync::{FAULT_EXIT_CODE, FaultInjection, MAX_PAGE, cursor_position};
+pub use sqlite_sync::{FREE_TEXT_PRODUCT, VisitOrdersMigrated};
 
 /// A new user, before it has an id.
 #[derive(Debug, Clone)]
@@ -262,6 +263,9 @@ pub trait Storage: Accounts + Sales + CsvStorage + Send + Sync + 'static {
         request: &RefetchRequest,
         version: u8,
     ) -> Result<RefetchResponse>;
+    /// The one-time data migration of the visits' free-text order lines to orders in
+    /// `currency` (see `sqlite_sync/visit_orders.rs`); `None` when it ran before.
+    fn migrate_visit_order_lines(&self, currency: &str) -> Result<Option<VisitOrdersMigrated>>;
     /// How many documents of `kind` are stored (deleted ones included).
     fn document_count(&self, kind: Kind) -> Result<i64>;
     /// Retires the active key (if any) at `now` and makes `key` the active one, atomically.

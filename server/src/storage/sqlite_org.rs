@@ -12,8 +12,8 @@ use fieldcrm_core::{Kind, Millis};
 
 use super::{
     DeviceRegistration, NewUser, OverdueCustomer, PingBatchOutcome, PushStats, RepDay, RepInfo,
-    RepOverview, Result, SqliteStorage, Storage, StorageError, corrupt, sqlite_fieldwork,
-    sqlite_sync,
+    RepOverview, Result, SqliteStorage, Storage, StorageError, VisitOrdersMigrated, corrupt,
+    sqlite_fieldwork, sqlite_sync,
 };
 use crate::model::{Device, Role, SigningKey, Team, Territory, User, new_id, now_unix};
 use crate::scope::Principal;
@@ -252,6 +252,10 @@ impl Storage for SqliteStorage {
         version: u8,
     ) -> Result<PullResponse> {
         sqlite_sync::pull_changes(self, principal, request, version)
+    }
+
+    fn migrate_visit_order_lines(&self, currency: &str) -> Result<Option<VisitOrdersMigrated>> {
+        sqlite_sync::migrate_visit_order_lines(self, currency)
     }
 
     fn refetch_documents(

@@ -387,9 +387,12 @@ mod push_rules_tests;
 #[cfg(test)]
 mod push_tests;
 mod refetch;
+mod visit_orders;
 
 pub use cursor::cursor_position;
 pub use pull::MAX_PAGE;
 pub(super) use pull::pull_changes;
 pub(super) use push::push_changes;
 pub(super) use refetch::refetch_documents;
+pub(super) use visit_orders::migrate_visit_order_lines;
+pub use visit_orders::{FREE_TEXT_PRODUCT, VisitOrdersMigrated};

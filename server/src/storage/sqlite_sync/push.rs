@@ -27,7 +27,7 @@ use crate::storage::{PushStats, Result, SqliteStorage, stored_record};
 pub(super) const COMPACT_AFTER: i64 = 16;
 
 /// A stored document's bytes and the record stored beside them (see `stored_record.rs`).
-fn stored_doc_and_record(conn: &Connection, id: &str) -> Result<(Vec<u8>, AnyRecord)> {
+pub(super) fn stored_doc_and_record(conn: &Connection, id: &str) -> Result<(Vec<u8>, AnyRecord)> {
     let (bytes, stored, format): (Vec<u8>, Vec<u8>, i64) = conn
         .prepare_cached("SELECT bytes, record, record_format FROM documents WHERE id = ?1")?
         .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
@@ -53,7 +53,7 @@ fn resolve_territory(tx: &Transaction<'_>, reference: &str) -> Result<Option<Str
 /// The scope a record gets when written; `None` when it names a user, customer or territory the
 /// server does not know, which the push refuses exactly like a forbidden write (see
 /// [`forbidden`]).
-fn scope_of(tx: &Transaction<'_>, record: &AnyRecord) -> Result<Option<Scope>> {
+pub(super) fn scope_of(tx: &Transaction<'_>, record: &AnyRecord) -> Result<Option<Scope>> {
     if scope::is_org_wide(record) {
         return Ok(Some(Scope::org_wide()));
     }
