@@ -66,11 +66,12 @@ pub fn format_amount(minor: i64, currency: String) -> String {
     fc::amounts::format_amount(minor, &currency)
 }
 
-/// The amount weighted by the probability, core's one rule for the weighted pipeline:
-/// `amount × probability / 100`, rounded down; no probability counts nothing.
+/// The amount weighted by the deal's probability, or its stage's default without one (won 100,
+/// lost 0), rounded half away from zero: core's one rule for the weighted pipeline, the same
+/// the server's reports use.
 #[uniffi::export]
-pub fn weighted_minor(amount_minor: i64, probability: Option<u8>) -> i64 {
-    fc::weighted_minor(amount_minor, probability)
+pub fn weighted_minor(amount_minor: i64, stage: Stage, probability: Option<u8>) -> i64 {
+    fc::weighted_minor(amount_minor, &stage.into(), probability)
 }
 
 #[cfg(test)]

@@ -262,7 +262,7 @@ fn print_deal(d: &Opportunity, customer_name: Option<&str>) {
     line(
         "weighted",
         format_amount(
-            fieldcrm_core::weighted_minor(d.amount.minor, d.probability),
+            fieldcrm_core::weighted_minor(d.amount.minor, &d.stage, d.probability),
             &d.amount.currency,
         ),
     );

@@ -37,7 +37,9 @@ pub use geo::{
 pub use http_transport::HttpTransport;
 pub use live::{QueryListener, Subscription};
 pub use model::*;
-pub use opportunities::{CurrencyTotal, DealSummary, StageDeals, weighted_minor};
+pub use opportunities::{
+    CurrencyTotal, DealSummary, StageDeals, default_probability, weight_percent, weighted_minor,
+};
 pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{
@@ -50,8 +52,8 @@ pub use refetch::{OutgoingRefetch, RefetchOutcome};
 pub use refused::{DOCUMENT_REFUSED, RefusedDocument};
 pub use route::{RouteReview, review_route};
 pub use store::{
-    ImportReport, IncomingDoc, IncomingPayload, LineEdit, PendingChange, RefusedDoc,
-    Clock, RejectedChange, Store, StoreKey, VerifyReport, now_ms,
+    Clock, ImportReport, IncomingDoc, IncomingPayload, LineEdit, PendingChange, RefusedDoc,
+    RejectedChange, Store, StoreKey, VerifyReport, now_ms,
 };
 pub use sync::{
     DEVICE_REVOKED, MAX_RESPONSE_BYTES, OutgoingPings, OutgoingPush, PullOutcome, PushOutcome,

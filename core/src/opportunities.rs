@@ -8,11 +8,34 @@ use crate::error::{Result, StoreError, ValidationError};
 use crate::model::{Millis, Opportunity, Stage};
 use crate::store::Store;
 
-/// An amount weighted by the deal's probability: `amount × probability / 100`, rounded down;
-/// a deal without a probability counts nothing. The one rule for the weighted pipeline.
-pub fn weighted_minor(amount_minor: i64, probability: Option<u8>) -> i64 {
-    let weighted = i128::from(amount_minor) * i128::from(probability.unwrap_or(0)) / 100;
-    i64::try_from(weighted).unwrap_or(i64::MAX)
+/// The probability (percent) a deal without its own counts with, per stage.
+pub fn default_probability(stage: &Stage) -> u8 {
+    match stage {
+        Stage::Lead => 10,
+        Stage::Qualified => 25,
+        Stage::Proposal => 50,
+        Stage::Negotiation => 75,
+        Stage::Won => 100,
+        Stage::Lost | Stage::Unknown(_) => 0,
+    }
+}
+
+/// The probability a deal is weighted by: a won deal 100, a lost one 0, an open one its own
+/// (capped at 100) or its stage's default ([`default_probability`]).
+pub fn weight_percent(stage: &Stage, probability: Option<u8>) -> u8 {
+    match stage {
+        Stage::Won | Stage::Lost => default_probability(stage),
+        _ => probability.map_or_else(|| default_probability(stage), |p| p.min(100)),
+    }
+}
+
+/// A deal's amount weighted by [`weight_percent`], rounded half away from zero, in minor units.
+/// The one rule for the weighted pipeline: the device's pipeline, the server's reports and the
+/// dashboard all use it.
+pub fn weighted_minor(amount_minor: i64, stage: &Stage, probability: Option<u8>) -> i64 {
+    let product = i128::from(amount_minor) * i128::from(weight_percent(stage, probability));
+    let rounded = (product + product.signum() * 50) / 100;
+    i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// One deal as the pipeline lists it.
@@ -115,16 +138,17 @@ pub(crate) fn deals_by_stage(
         let probability = row
             .get::<_, Option<i64>>(7)?
             .and_then(|p| u8::try_from(p).ok());
+        let deal_stage = Stage::parse(&row.get::<_, String>(4)?);
         Ok(DealSummary {
             id: row.get(0)?,
             customer_id: row.get(1)?,
             customer_name: row.get(2)?,
             title: row.get(3)?,
-            stage: Stage::parse(&row.get::<_, String>(4)?),
+            weighted_minor: weighted_minor(amount_minor, &deal_stage, probability),
+            stage: deal_stage,
             amount_minor,
             currency: row.get(6)?,
             probability,
-            weighted_minor: weighted_minor(amount_minor, probability),
             expected_close_at: row.get(8)?,
             owner: row.get(9)?,
         })

@@ -50,10 +50,36 @@ const CATEGORIES: &[&str] = &[
     "Service",
 ];
 const WORDS: &[&str] = &[
-    "Espresso", "Crema", "Roggen", "Butter", "Hafer", "Mineral", "Apfel", "Schoko", "Nuss",
-    "Bio", "Premium", "Classic", "Barista", "Kaffee", "Tee", "Milch", "Becher", "Deckel",
-    "Reiniger", "Filter", "Zucker", "Sirup", "Vanille", "Karamell", "Zitrone", "Minze", "Brezel",
-    "Croissant", "Muffin", "Waffel",
+    "Espresso",
+    "Crema",
+    "Roggen",
+    "Butter",
+    "Hafer",
+    "Mineral",
+    "Apfel",
+    "Schoko",
+    "Nuss",
+    "Bio",
+    "Premium",
+    "Classic",
+    "Barista",
+    "Kaffee",
+    "Tee",
+    "Milch",
+    "Becher",
+    "Deckel",
+    "Reiniger",
+    "Filter",
+    "Zucker",
+    "Sirup",
+    "Vanille",
+    "Karamell",
+    "Zitrone",
+    "Minze",
+    "Brezel",
+    "Croissant",
+    "Muffin",
+    "Waffel",
 ];
 
 fn product(rng: &mut SmallRng, serial: usize) -> Product {
@@ -64,7 +90,10 @@ fn product(rng: &mut SmallRng, serial: usize) -> Product {
         WORDS[rng.random_range(0..WORDS.len())],
         rng.random_range(1..1_000)
     );
-    let mut product = Product::new(format!("{}-{serial:05}", &category[..3].to_uppercase()), name);
+    let mut product = Product::new(
+        format!("{}-{serial:05}", &category[..3].to_uppercase()),
+        name,
+    );
     product.category = Some(category.to_owned());
     product.unit = Some("piece".to_owned());
     product.tax_rate_bp = if serial % 3 == 0 { 1_900 } else { 700 };

@@ -22,8 +22,7 @@ use fieldcrm_core::protocol::PingUpload;
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
     Address, Customer, DAY_MS, GeoLocation, GpsStamp, Grade, LocationSource, Millis, Money,
-    Opportunity, Order, Product, Record, Stage, StageChange, Store, StoreError, Visit,
-    VisitStatus,
+    Opportunity, Order, Product, Record, Stage, StageChange, Store, StoreError, Visit, VisitStatus,
 };
 
 use crate::auth::{self, AuthError, PasswordParams};

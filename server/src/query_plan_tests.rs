@@ -208,6 +208,9 @@ fn workload(org: &Org) {
         deal.owner = Some(org.ana.id.clone());
         deal.expected_close_at = Some(now + 20 * DAY_MS);
         let mut deal = ana.create(deal).unwrap();
+        if stage == Stage::Lost {
+            deal.lost_reason = Some("Price".into());
+        }
         deal.stage = stage;
         deal.probability = Some(60);
         ana.update(deal).unwrap();

@@ -36,7 +36,8 @@ fn the_pipeline_by_stage_has_totals_and_weighted_amounts() {
             currency: "EUR".into(),
             count: 2,
             amount_minor: 125_050,
-            weighted_minor: 40_000,
+            // Mixers has no probability of its own: a lead's default, 10 %.
+            weighted_minor: 40_000 + 2_505,
         }]
     );
     assert_eq!(stages[0].deals.len(), 2);
@@ -132,7 +133,10 @@ fn the_pipeline_is_live_through_subscribe() {
         [0, 0, 1],
         "initial, created, won; none after close"
     );
-    assert_eq!(seen[2][4].totals[0].weighted_minor, 40_000);
+    assert_eq!(
+        seen[2][4].totals[0].weighted_minor, 100_000,
+        "a won deal counts whole"
+    );
 }
 
 #[test]
@@ -150,6 +154,7 @@ fn amounts_cross_as_typed_and_read() {
     ));
     assert_eq!(format_amount(125_050, "EUR".into()), "1250.50 EUR");
     assert_eq!(format_amount(1_250, "JPY".into()), "1250 JPY");
-    assert_eq!(weighted_minor(1_001, Some(50)), 500);
-    assert_eq!(weighted_minor(1_001, None), 0);
+    assert_eq!(weighted_minor(1_001, Stage::Proposal, Some(50)), 501);
+    assert_eq!(weighted_minor(1_000, Stage::Qualified, None), 250);
+    assert_eq!(weighted_minor(1_000, Stage::Lost, Some(60)), 0);
 }

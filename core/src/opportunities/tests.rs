@@ -37,16 +37,21 @@ fn required_lost_reason(e: StoreError) -> bool {
 }
 
 #[test]
-fn weighted_amounts_round_down_and_never_overflow() {
-    assert_eq!(weighted_minor(10_001, Some(50)), 5_000);
+fn deals_are_weighted_by_their_probability_or_their_stages_and_never_overflow() {
+    assert_eq!(weight_percent(&Stage::Proposal, None), 50);
+    assert_eq!(weight_percent(&Stage::Proposal, Some(80)), 80);
+    assert_eq!(weight_percent(&Stage::Lead, Some(250)), 100);
+    assert_eq!(weight_percent(&Stage::Won, Some(10)), 100);
+    assert_eq!(weight_percent(&Stage::Lost, Some(90)), 0);
+    assert_eq!(weighted_minor(1_001, &Stage::Proposal, Some(50)), 501);
+    assert_eq!(weighted_minor(999, &Stage::Lead, None), 100);
+    assert_eq!(weighted_minor(10_000, &Stage::Qualified, None), 2_500);
+    assert_eq!(weighted_minor(i64::MAX, &Stage::Won, None), i64::MAX);
+    assert_eq!(weighted_minor(0, &Stage::Negotiation, None), 0);
     assert_eq!(
-        weighted_minor(10_000, None),
-        0,
-        "no probability counts nothing"
+        weighted_minor(i64::MAX, &Stage::Unknown("on_hold".into()), Some(50)),
+        i64::MAX / 2 + 1
     );
-    assert_eq!(weighted_minor(10_000, Some(100)), 10_000);
-    assert_eq!(weighted_minor(i64::MAX, Some(100)), i64::MAX);
-    assert_eq!(weighted_minor(i64::MAX, Some(50)), i64::MAX / 2);
 }
 
 #[test]
@@ -99,7 +104,8 @@ fn the_pipeline_groups_a_reps_deals_by_stage_with_totals_per_currency() {
                 currency: "CHF".into(),
                 count: 1,
                 amount_minor: 5_000,
-                weighted_minor: 0,
+                // No probability of its own: a lead's default, 10 %.
+                weighted_minor: 500,
             },
             CurrencyTotal {
                 currency: "EUR".into(),

@@ -3,6 +3,8 @@
 //! are still open, so the funnel's conversions and times in stage, the win rate and the forecast
 //! have something to show.
 
+use fieldcrm_core::default_probability;
+
 use super::*;
 
 const DEAL_TITLES: &[&str] = &[
@@ -26,18 +28,6 @@ const FUNNEL: [(Stage, f64); 4] = [
     (Stage::Proposal, 0.7),
     (Stage::Negotiation, 0.65),
 ];
-
-/// The probability a rep gives a deal in `stage`.
-pub(super) fn probability(stage: &Stage) -> u8 {
-    match stage {
-        Stage::Lead => 10,
-        Stage::Qualified => 25,
-        Stage::Proposal => 50,
-        Stage::Negotiation => 75,
-        Stage::Won => 100,
-        _ => 0,
-    }
-}
 
 /// [`DEALS_PER_REP`] opportunities per rep, each as it stands now, its `stage_history` the
 /// stages it went through and when (seeding replays them in order, at those times).
@@ -101,7 +91,7 @@ pub(super) fn deals(
                     break;
                 }
             }
-            deal.probability = Some(probability(&stage));
+            deal.probability = Some(default_probability(&stage));
             deal.expected_close_at = Some(if stage.is_closed() {
                 at
             } else {

@@ -53,10 +53,19 @@ pub(super) fn orders(
         }];
         let mut moves = vec![(OrderStatus::Submitted, check_out.at - MINUTE)];
         if rng.chance(0.06) {
-            moves.push((OrderStatus::Cancelled, check_out.at + rng.int(2, 30) * 60 * MINUTE));
+            moves.push((
+                OrderStatus::Cancelled,
+                check_out.at + rng.int(2, 30) * 60 * MINUTE,
+            ));
         } else {
-            moves.push((OrderStatus::Confirmed, check_out.at + rng.int(18, 30) * 60 * MINUTE));
-            moves.push((OrderStatus::Delivered, check_out.at + rng.int(2, 5) * DAY_MS));
+            moves.push((
+                OrderStatus::Confirmed,
+                check_out.at + rng.int(18, 30) * 60 * MINUTE,
+            ));
+            moves.push((
+                OrderStatus::Delivered,
+                check_out.at + rng.int(2, 5) * DAY_MS,
+            ));
         }
         for (status, at) in moves {
             if at > now {

@@ -18,7 +18,13 @@ pub fn seed(
     let mut users = Vec::new();
     // Everyone but the completion mark, who is created when everything else is in place.
     for demo in DEMO_USERS.iter().filter(|u| u.username != COMPLETION_MARK) {
-        users.push(create_demo_user(storage, demo, &hash, &team.id, &territory_ids)?);
+        users.push(create_demo_user(
+            storage,
+            demo,
+            &hash,
+            &team.id,
+            &territory_ids,
+        )?);
     }
     let rep_ids: Vec<String> = users
         .iter()
@@ -119,7 +125,7 @@ fn replay_deal(store: &Store, deal: &Opportunity) -> Result<(), DemoError> {
     store.set_clock(move || at);
     let mut opening = deal.clone();
     opening.stage = first.stage.clone();
-    opening.probability = Some(deals::probability(&first.stage));
+    opening.probability = Some(fieldcrm_core::default_probability(&first.stage));
     opening.lost_reason = None;
     opening.stage_history = Vec::new();
     let mut current = store.create(opening)?;
@@ -127,7 +133,7 @@ fn replay_deal(store: &Store, deal: &Opportunity) -> Result<(), DemoError> {
         let at = change.at;
         store.set_clock(move || at);
         current.stage = change.stage.clone();
-        current.probability = Some(deals::probability(&change.stage));
+        current.probability = Some(fieldcrm_core::default_probability(&change.stage));
         current.lost_reason = (change.stage == Stage::Lost)
             .then(|| deal.lost_reason.clone())
             .flatten();

@@ -106,12 +106,20 @@ fn the_plan_is_deterministic_and_realistic() {
     assert!(long >= 10, "deals that got far: {long}");
     for (_, deal) in &first.opportunities {
         assert!(deal.stage_history.windows(2).all(|w| w[0].at < w[1].at));
-        assert!(deal.stage_history.last().is_some_and(|c| c.stage == deal.stage));
+        assert!(
+            deal.stage_history
+                .last()
+                .is_some_and(|c| c.stage == deal.stage)
+        );
         assert!(deal.stage_history.iter().all(|c| c.at <= NOW));
         assert_eq!(deal.stage == Stage::Lost, deal.lost_reason.is_some());
     }
     // About 200 products in every category; orders at the visits that took one.
-    assert!((180..=240).contains(&first.products.len()), "{}", first.products.len());
+    assert!(
+        (180..=240).contains(&first.products.len()),
+        "{}",
+        first.products.len()
+    );
     let skus: BTreeSet<&str> = first.products.iter().map(|p| p.sku.as_str()).collect();
     assert_eq!(skus.len(), first.products.len(), "SKUs are unique");
     for product in &first.products {

@@ -127,6 +127,9 @@ impl SalesApp {
             let o = device.create(o).unwrap();
             if stage != Stage::Lead {
                 let mut o = o;
+                if stage == Stage::Lost {
+                    o.lost_reason = Some("Price".into());
+                }
                 o.stage = stage;
                 o.probability = Some(40);
                 device.update(o).unwrap();

@@ -1,5 +1,5 @@
-//! What a deal's fields and stage history say for the reports: its funnel rank, the
-//! probability it is weighted by, when it entered the funnel and closed, how long it stayed in
+//! What a deal's fields and stage history say for the reports: its funnel rank (the weight is
+//! core's `weight_percent`), when it entered the funnel and closed, how long it stayed in
 //! each stage.
 
 use fieldcrm_core::{Millis, Opportunity, Stage, StageChange};
@@ -17,34 +17,6 @@ pub const FUNNEL: [Stage; 5] = [
 /// which the server refuses anyway).
 pub fn funnel_rank(stage: &Stage) -> Option<u8> {
     FUNNEL.iter().position(|s| s == stage).map(|p| p as u8)
-}
-
-/// The probability a deal without its own counts with, per stage (percent).
-pub fn default_probability(stage: &Stage) -> u8 {
-    match stage {
-        Stage::Lead => 10,
-        Stage::Qualified => 25,
-        Stage::Proposal => 50,
-        Stage::Negotiation => 75,
-        Stage::Won => 100,
-        Stage::Lost | Stage::Unknown(_) => 0,
-    }
-}
-
-/// The probability the forecast weights a deal by: a won deal 100, a lost one 0, an open one
-/// its own (capped at 100) or its stage's default.
-pub fn weight_percent(stage: &Stage, probability: Option<u8>) -> u8 {
-    match stage {
-        Stage::Won | Stage::Lost => default_probability(stage),
-        _ => probability.map_or_else(|| default_probability(stage), |p| p.min(100)),
-    }
-}
-
-/// `amount` weighted by `percent`, rounded half away from zero, in minor units.
-pub fn weighted(amount_minor: i64, percent: u8) -> i64 {
-    let product = i128::from(amount_minor) * i128::from(percent);
-    let rounded = (product + product.signum() * 50) / 100;
-    i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// A stay in one stage: from one history entry to the next.
@@ -134,19 +106,6 @@ mod tests {
             })
             .collect();
         o
-    }
-
-    #[test]
-    fn weights_follow_the_stage_unless_the_deal_has_its_own() {
-        assert_eq!(weight_percent(&Stage::Proposal, None), 50);
-        assert_eq!(weight_percent(&Stage::Proposal, Some(80)), 80);
-        assert_eq!(weight_percent(&Stage::Lead, Some(250)), 100);
-        assert_eq!(weight_percent(&Stage::Won, Some(10)), 100);
-        assert_eq!(weight_percent(&Stage::Lost, Some(90)), 0);
-        assert_eq!(weighted(1_001, 50), 501);
-        assert_eq!(weighted(999, 10), 100);
-        assert_eq!(weighted(i64::MAX, 100), i64::MAX);
-        assert_eq!(weighted(0, 75), 0);
     }
 
     #[test]

@@ -32,7 +32,7 @@ struct DealView: View {
                     LabeledContent(
                         "Weighted",
                         value: formatAmount(
-                            minor: weightedMinor(amountMinor: deal.amount.minor, probability: deal.probability),
+                            minor: weightedMinor(amountMinor: deal.amount.minor, stage: deal.stage, probability: deal.probability),
                             currency: deal.amount.currency))
                     LabeledContent("Expected close", value: deal.expectedCloseAt.map(formatDate) ?? "–")
                 }

@@ -7,9 +7,10 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use fieldcrm_core::{AnyRecord, Customer, Millis, Opportunity};
 
 use crate::model::now_ms;
-use crate::sales::deal::{self, weight_percent, weighted};
+use crate::sales::deal;
 use crate::scope::Scope;
 use crate::storage::Result;
+use fieldcrm_core::{weight_percent, weighted_minor};
 
 /// Keeps the sales tables in step with an accepted document at `scope`; `now` is the server's
 /// time of the push.
@@ -71,7 +72,7 @@ fn project_opportunity(tx: &Transaction<'_>, deal: &Opportunity, scope: &Scope) 
         deal.amount.currency,
         deal.probability,
         weight,
-        weighted(deal.amount.minor, weight),
+        weighted_minor(deal.amount.minor, &deal.stage, deal.probability),
         deal.expected_close_at,
         history.entered_at,
         history.furthest_rank,

@@ -35,7 +35,7 @@ data class DealUiState(
 
     /** The amount weighted by the probability (the library's rule: none counts nothing). */
     val weightedText: String?
-        get() = deal?.let { formatAmount(weightedMinor(it.amount.minor, it.probability), it.amount.currency) }
+        get() = deal?.let { formatAmount(weightedMinor(it.amount.minor, it.stage, it.probability), it.amount.currency) }
 
     /** The reason shows only on a lost deal. */
     val lostReason: String? get() = deal?.takeIf { it.stage == Stage.Lost }?.lostReason
