@@ -46,7 +46,7 @@ pub enum Command {
     /// Users' devices: list them, revoke a lost one.
     #[command(subcommand)]
     Device(DeviceCommand),
-    /// Import customers or contacts from a CSV file as an admin (see docs/ARCHITECTURE.md,
+    /// Import customers, contacts or products from a CSV file as an admin (see docs/ARCHITECTURE.md,
     /// "CSV import and export"): rows are pushed like a device's changes; a second run updates.
     Import(ImportArgs),
 }

@@ -19,6 +19,7 @@
 
 mod contacts;
 mod customers;
+mod products;
 mod progress;
 mod reading;
 mod references;
@@ -50,16 +51,22 @@ pub const BATCH_ROWS: usize = 500;
 pub enum ImportKind {
     Customers,
     Contacts,
+    Products,
 }
 
 impl ImportKind {
-    pub const ALL: &'static [ImportKind] = &[ImportKind::Customers, ImportKind::Contacts];
+    pub const ALL: &'static [ImportKind] = &[
+        ImportKind::Customers,
+        ImportKind::Contacts,
+        ImportKind::Products,
+    ];
 
     /// The kind's name in commands and URLs (`customers`).
     pub fn name(self) -> &'static str {
         match self {
             ImportKind::Customers => "customers",
             ImportKind::Contacts => "contacts",
+            ImportKind::Products => "products",
         }
     }
 
@@ -72,6 +79,7 @@ impl ImportKind {
         match self {
             ImportKind::Customers => customers::Customers::COLUMNS,
             ImportKind::Contacts => contacts::Contacts::COLUMNS,
+            ImportKind::Products => products::Products::COLUMNS,
         }
     }
 }
@@ -172,6 +180,9 @@ pub fn import(
         }
         ImportKind::Contacts => {
             run::<contacts::Contacts>(kind.name(), storage, admin, input, limits, progress)
+        }
+        ImportKind::Products => {
+            run::<products::Products>(kind.name(), storage, admin, input, limits, progress)
         }
     }
 }

@@ -489,3 +489,63 @@ fn rows_are_streamed_and_imported_in_batches() {
         rows as i64
     );
 }
+
+const PRODUCTS: &str = "external_id,sku,name,category,unit,prices,tax_rate_percent,active
+P-1,AB-1001,Roggenbrot,Bakery,piece,EUR 3.49; CHF 3.90,7,yes
+P-2,CF-2001,Espresso Blend,Coffee,bag 1 kg,EUR 24.90,7,
+P-3,CL-3001,Descaler,Cleaning,canister,EUR -2,19,yes
+P-4,CL-3002,Surface Spray,Cleaning,canister,EUR 4.90,119,yes
+";
+
+fn products(org: &Org, user: &User) -> Vec<(String, fieldcrm_core::Product)> {
+    rows(org, user, Kind::Product)
+        .into_iter()
+        .map(|row| match row.record {
+            AnyRecord::Product(p) => (row.external_id.unwrap_or_default(), p),
+            other => panic!("not a product: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn products_import_for_the_whole_organisation_and_bad_prices_and_rates_are_rows_refused() {
+    let org = org();
+    let report = run(&org, ImportKind::Products, PRODUCTS.as_bytes()).unwrap();
+    assert_eq!(
+        (report.rows, report.created, report.rejected),
+        (4, 2, 2),
+        "{report}"
+    );
+    let refused: Vec<(u64, &str)> = report
+        .rejections
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(refused[0].0, 4, "{refused:?}");
+    assert!(refused[0].1.contains("EUR -2"), "{refused:?}");
+    assert_eq!(refused[1].0, 5, "{refused:?}");
+    assert!(refused[1].1.contains("tax_rate_percent"), "{refused:?}");
+    // Organisation-wide: a rep of either territory sees both products.
+    for user in [&org.ana, &org.bo] {
+        let seen = products(&org, user);
+        assert_eq!(seen.len(), 2);
+    }
+    let (_, bread) = products(&org, &org.admin)
+        .into_iter()
+        .find(|(id, _)| id == "P-1")
+        .unwrap();
+    assert_eq!(bread.price_in("EUR"), Some(349));
+    assert_eq!(bread.price_in("CHF"), Some(390));
+    assert_eq!(bread.tax_rate_bp, 700);
+    assert!(bread.active);
+    // A second run with a new price updates the same product.
+    let cheaper = PRODUCTS.replace("EUR 3.49", "EUR 2.99");
+    let again = run(&org, ImportKind::Products, cheaper.as_bytes()).unwrap();
+    assert_eq!((again.updated, again.unchanged), (1, 1), "{again}");
+    let (_, updated) = products(&org, &org.admin)
+        .into_iter()
+        .find(|(id, _)| id == "P-1")
+        .unwrap();
+    assert_eq!(updated.meta.id, bread.meta.id, "the same document");
+    assert_eq!(updated.price_in("EUR"), Some(299));
+}
