@@ -146,7 +146,8 @@ pub enum ImportError {
     Storage(#[from] StorageError),
     #[error("the import store failed: {0}")]
     Store(#[from] StoreError),
-    #[error("the server took no change of a push and refused none")]
+    /// The pushing thread is gone, or a push was neither taken nor refused.
+    #[error("the import's pushes stopped: a push was not answered")]
     Stalled,
 }
 

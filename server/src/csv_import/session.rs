@@ -231,9 +231,11 @@ impl<'s, K: RowImport> Session<'s, K> {
                 }
             }
         }
-        let Some(pipeline) = self.pipeline.as_ref().filter(|_| !docs.is_empty()) else {
+        if docs.is_empty() {
+            // Every row of the batch was unchanged or refused: nothing to push.
             return self.finish(prepared, PushResponse::default(), 0);
-        };
+        }
+        let pipeline = self.pipeline.as_ref().ok_or(ImportError::Stalled)?;
         if !self.registered {
             self.storage
                 .register_device(&self.admin_id, &self.store.actor_id())?;
