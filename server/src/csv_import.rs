@@ -24,19 +24,20 @@ mod progress;
 mod reading;
 mod references;
 mod report;
+mod session;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Read;
+use std::sync::mpsc;
 
 use csv::{ByteRecord, StringRecord};
-use fieldcrm_core::protocol::Rejection;
-use fieldcrm_core::{IncomingDoc, IncomingPayload, Record, Store, StoreError};
+use fieldcrm_core::{Record, StoreError};
 
-use crate::model::{Role, User, now_ms, now_unix};
-use crate::scope::Principal;
+use crate::model::{Role, User};
 use crate::storage::{Storage, StorageError};
+use session::{PendingRow, Pipeline, Session, commit_pushes};
 
 pub use progress::{advance, progress_bar};
 pub use reading::{Column, Header, Lines, Row};
@@ -153,7 +154,8 @@ pub enum ImportError {
     Storage(#[from] StorageError),
     #[error("the import store failed: {0}")]
     Store(#[from] StoreError),
-    #[error("the server took no change of a push and refused none")]
+    /// The pushing thread is gone, or a push was neither taken nor refused.
+    #[error("the import's pushes stopped: a push was not answered")]
     Stalled,
 }
 
@@ -237,67 +239,82 @@ fn run<K: RowImport>(
     }
     let header = Header::check(&record, K::COLUMNS, lines.line_of(&record))?;
     let mut session = Session::<K>::open(storage, admin, name)?;
-    let outcome = (|| {
-        let mut batch = Batch::default();
-        loop {
-            let more = reader
-                .read_byte_record(&mut record)
-                .map_err(|e| read_error(batch.last_line + 1, e));
-            if !more? {
-                break;
-            }
-            let line = lines.line_of(&record);
-            batch.last_line = line;
-            session.report.rows += 1;
-            if limits.max_rows.is_some_and(|max| session.report.rows > max) {
-                return Err(ImportError::TooManyRows {
-                    max: limits.max_rows.unwrap_or_default(),
-                });
-            }
-            let Ok(cells) = StringRecord::from_byte_record(record.clone()) else {
-                let rows_before = session.report.rows - 1;
-                session.flush(&header, &mut batch)?;
-                return Err(ImportError::NotUtf8 { line, rows_before });
-            };
-            // A spreadsheet saves empty rows as bare separators: nothing to import.
-            if cells.iter().all(|cell| cell.trim().is_empty()) {
-                session.report.rows -= 1;
-                continue;
-            }
-            if cells.len() != header.width() {
-                session.report.reject(
-                    line,
-                    None,
-                    format!(
-                        "the row has {} cells, the header {}",
-                        cells.len(),
-                        header.width()
-                    ),
-                );
-                continue;
-            }
-            let row = Row::new(&header, &cells, line);
-            let external_id = match row.required("external_id") {
-                Ok(id) => id.to_owned(),
-                Err(reason) => {
-                    session.report.reject(line, None, reason);
+    let principal = session.principal.clone();
+    let outcome = std::thread::scope(|scope| {
+        let (requests, to_push) = mpsc::sync_channel(1);
+        let (pushed, responses) = mpsc::sync_channel(1);
+        scope.spawn(|| commit_pushes(storage, &principal, to_push, pushed));
+        session.pipeline = Some(Pipeline {
+            requests,
+            responses,
+        });
+        let outcome = (|| {
+            let mut batch = Batch::default();
+            loop {
+                let more = reader
+                    .read_byte_record(&mut record)
+                    .map_err(|e| read_error(batch.last_line + 1, e));
+                if !more? {
+                    break;
+                }
+                let line = lines.line_of(&record);
+                batch.last_line = line;
+                session.report.rows += 1;
+                if limits.max_rows.is_some_and(|max| session.report.rows > max) {
+                    return Err(ImportError::TooManyRows {
+                        max: limits.max_rows.unwrap_or_default(),
+                    });
+                }
+                let Ok(cells) = StringRecord::from_byte_record(record.clone()) else {
+                    let rows_before = session.report.rows - 1;
+                    session.flush(&header, batch.take())?;
+                    session.settle()?;
+                    return Err(ImportError::NotUtf8 { line, rows_before });
+                };
+                // A spreadsheet saves empty rows as bare separators: nothing to import.
+                if cells.iter().all(|cell| cell.trim().is_empty()) {
+                    session.report.rows -= 1;
                     continue;
                 }
-            };
-            // A second row for the same record builds on the first one's result.
-            if batch.external_ids.contains(&external_id) {
-                session.flush(&header, &mut batch)?;
+                if cells.len() != header.width() {
+                    session.report.reject(
+                        line,
+                        None,
+                        format!(
+                            "the row has {} cells, the header {}",
+                            cells.len(),
+                            header.width()
+                        ),
+                    );
+                    continue;
+                }
+                let row = Row::new(&header, &cells, line);
+                let external_id = match row.required("external_id") {
+                    Ok(id) => id.to_owned(),
+                    Err(reason) => {
+                        session.report.reject(line, None, reason);
+                        continue;
+                    }
+                };
+                // A second row for the same record builds on the first one's result.
+                if batch.external_ids.contains(&external_id) {
+                    session.flush(&header, batch.take())?;
+                }
+                batch.push(line, external_id, cells);
+                if batch.rows.len() >= BATCH_ROWS {
+                    session.flush(&header, batch.take())?;
+                    progress(reader.position().byte(), session.report.rows);
+                }
             }
-            batch.push(line, external_id, cells);
-            if batch.rows.len() >= BATCH_ROWS {
-                session.flush(&header, &mut batch)?;
-                progress(reader.position().byte(), session.report.rows);
-            }
-        }
-        session.flush(&header, &mut batch)?;
-        progress(reader.position().byte(), session.report.rows);
-        Ok(())
-    })();
+            session.flush(&header, batch.take())?;
+            session.settle()?;
+            progress(reader.position().byte(), session.report.rows);
+            Ok(())
+        })();
+        // Closing the channels ends the pushing thread (after a push it has started).
+        session.pipeline = None;
+        outcome
+    });
     let closed = session.close();
     outcome?;
     closed
@@ -306,7 +323,7 @@ fn run<K: RowImport>(
 /// Rows read and not yet imported.
 #[derive(Debug, Default)]
 struct Batch {
-    rows: Vec<(u64, String, StringRecord)>,
+    rows: Vec<PendingRow>,
     external_ids: HashSet<String>,
     last_line: u64,
 }
@@ -316,195 +333,9 @@ impl Batch {
         self.external_ids.insert(external_id.clone());
         self.rows.push((line, external_id, cells));
     }
-}
 
-/// A record written into the import store, waiting for its push.
-struct Written<R> {
-    line: u64,
-    external_id: String,
-    created: bool,
-    record: R,
-}
-
-/// The importing admin's device: an in-memory store whose actor is registered to the admin
-/// at the first push and revoked when the import ends (so it never counts against the
-/// admin's devices and can never push again).
-struct Session<'s, K: RowImport> {
-    storage: &'s dyn Storage,
-    admin_id: String,
-    principal: Principal,
-    store: Store,
-    registered: bool,
-    references: References<'s>,
-    report: ImportReport,
-    _kind: std::marker::PhantomData<K>,
-}
-
-impl<'s, K: RowImport> Session<'s, K> {
-    fn open(
-        storage: &'s dyn Storage,
-        admin: &User,
-        name: &'static str,
-    ) -> Result<Self, ImportError> {
-        let store = Store::open(":memory:")?;
-        store.set_user(&admin.id)?;
-        Ok(Session {
-            storage,
-            admin_id: admin.id.clone(),
-            principal: storage.principal(admin)?,
-            store,
-            registered: false,
-            references: References::new(storage),
-            report: ImportReport::new(name),
-            _kind: std::marker::PhantomData,
-        })
-    }
-
-    /// Builds, writes and pushes the batch's rows, then forgets their documents.
-    fn flush(&mut self, header: &Header, batch: &mut Batch) -> Result<(), ImportError> {
-        if batch.rows.is_empty() {
-            return Ok(());
-        }
-        let rows = std::mem::take(&mut batch.rows);
-        batch.external_ids.clear();
-        let external_ids: Vec<&str> = rows.iter().map(|(_, id, _)| id.as_str()).collect();
-        let targets = self
-            .storage
-            .claim_import_ids(K::Record::KIND, &external_ids)?;
-        let mut stored = Vec::new();
-        for target in targets.iter().filter(|t| t.stored) {
-            if let Some(bytes) = self
-                .storage
-                .document_bytes(K::Record::KIND, &target.doc_id)?
-            {
-                stored.push(IncomingDoc {
-                    doc_id: target.doc_id.clone(),
-                    payload: IncomingPayload::Snapshot(bytes),
-                });
-            }
-        }
-        let loaded = self.store.import(stored)?;
-        if let Some(refused) = loaded.refused.first() {
-            return Err(StorageError::Corrupt(format!(
-                "stored document {} does not read: {}",
-                refused.doc_id, refused.error
-            ))
-            .into());
-        }
-        let mut written: HashMap<String, Written<K::Record>> = HashMap::new();
-        let mut refused_creations = Vec::new();
-        let mut doc_ids = Vec::with_capacity(rows.len());
-        for ((line, external_id, cells), target) in rows.iter().zip(targets) {
-            let doc_id = target.doc_id;
-            doc_ids.push(doc_id.clone());
-            let existing = if target.stored {
-                self.store.get::<K::Record>(&doc_id)?
-            } else {
-                None
-            };
-            if existing.as_ref().is_some_and(|r| r.meta().deleted) {
-                self.report.reject(
-                    *line,
-                    Some(external_id),
-                    "the record was deleted: restore it on a device to import it again",
-                );
-                continue;
-            }
-            let row = Row::new(header, cells, *line);
-            let built = match K::build(&row, existing.clone(), &doc_id, &mut self.references) {
-                Ok(record) => record,
-                Err(RowError::Rejected(reason)) => {
-                    self.report.reject(*line, Some(external_id), reason);
-                    if existing.is_none() {
-                        refused_creations.push(doc_id);
-                    }
-                    continue;
-                }
-                Err(RowError::Storage(err)) => return Err(err.into()),
-            };
-            let created = existing.is_none();
-            let saved = match existing {
-                Some(old) if old == built => {
-                    self.report.unchanged += 1;
-                    continue;
-                }
-                Some(_) => self.store.update(built),
-                None => self.store.create(built),
-            };
-            match saved {
-                Ok(record) => {
-                    written.insert(
-                        doc_id,
-                        Written {
-                            line: *line,
-                            external_id: external_id.clone(),
-                            created,
-                            record,
-                        },
-                    );
-                }
-                Err(StoreError::Validation(err)) => {
-                    self.report
-                        .reject(*line, Some(external_id), err.to_string());
-                    if created {
-                        refused_creations.push(doc_id);
-                    }
-                }
-                Err(err) => return Err(err.into()),
-            }
-        }
-        for rejection in self.push()? {
-            if let Some(row) = written.remove(&rejection.doc_id) {
-                self.report
-                    .reject(row.line, Some(&row.external_id), rejection.reason);
-                if row.created {
-                    refused_creations.push(rejection.doc_id);
-                }
-            }
-        }
-        for row in written.into_values() {
-            if row.created {
-                self.report.created += 1;
-            } else {
-                self.report.updated += 1;
-                K::after_update(&row.record, &mut self.references)?;
-            }
-        }
-        self.storage
-            .release_import_ids(K::Record::KIND, &refused_creations)?;
-        self.store.forget(&doc_ids)?;
-        Ok(())
-    }
-
-    /// Pushes everything the store queued, as the admin's device; the documents refused.
-    fn push(&mut self) -> Result<Vec<Rejection>, ImportError> {
-        let mut rejected = Vec::new();
-        while let Some((request, _)) = self.store.push_request(u32::MAX)? {
-            if !self.registered {
-                self.storage
-                    .register_device(&self.admin_id, &self.store.actor_id())?;
-                self.registered = true;
-            }
-            let (response, _) = self.storage.push_changes(&self.principal, request)?;
-            let acknowledged = self.store.acknowledge(&response.acknowledged)?;
-            if acknowledged == 0 && response.rejected.is_empty() {
-                return Err(ImportError::Stalled);
-            }
-            if !response.rejected.is_empty() {
-                self.store.record_rejections(&response.rejected, now_ms())?;
-            }
-            rejected.extend(response.rejected);
-        }
-        Ok(rejected)
-    }
-
-    /// Revokes the import's device; the report.
-    fn close(mut self) -> Result<ImportReport, ImportError> {
-        if self.registered {
-            self.storage
-                .revoke_device(&self.store.actor_id(), now_unix())?;
-        }
-        self.report.finish();
-        Ok(self.report)
+    fn take(&mut self) -> Vec<PendingRow> {
+        self.external_ids.clear();
+        std::mem::take(&mut self.rows)
     }
 }

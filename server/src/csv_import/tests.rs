@@ -4,7 +4,7 @@ use fieldcrm_core::protocol::PullRequest;
 use fieldcrm_core::{AnyRecord, Customer, Grade, Kind};
 
 use super::*;
-use crate::model::User;
+use crate::model::{User, now_ms};
 use crate::storage::{Accounts, CsvStorage, ExportRow, NewUser, SqliteStorage};
 
 struct Org {
