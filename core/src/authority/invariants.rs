@@ -119,6 +119,16 @@ fn authored_by(
             "created_by must be the user who pushes the record",
         ));
     }
+    // An order is taken by the rep who pushes it (its owner is written once): no rep books an
+    // order in a colleague's name, whose revenue and targets it would count for.
+    if let (None, AnyRecord::Order(order)) = (previous, merged)
+        && order.owner != author
+    {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            "a new order's owner must be the user who pushes it",
+        ));
+    }
     if let AnyRecord::Opportunity(after) = merged {
         let before: &[crate::model::StageChange] = match previous {
             Some(AnyRecord::Opportunity(before)) => &before.stage_history,
@@ -176,6 +186,20 @@ mod tests {
         // Editing someone else's record keeps their created_by.
         let record = AnyRecord::Customer(c);
         assert!(authored_by(Some(&record), &record, "anna").is_ok());
+    }
+
+    #[test]
+    fn a_new_order_is_owned_by_the_rep_who_pushes_it() {
+        let mut order = crate::model::Order::new("c1", "ben", "EUR");
+        meta_by(&mut order.meta, "anna");
+        let forged = authored_by(None, &AnyRecord::Order(order.clone()), "anna").unwrap_err();
+        assert_eq!(forged.code, RejectCode::InvalidRecord);
+        assert!(forged.reason.contains("owner"), "{}", forged.reason);
+        order.owner = "anna".into();
+        let own = AnyRecord::Order(order);
+        assert!(authored_by(None, &own, "anna").is_ok());
+        // A colleague editing the order later (a manager confirming it) keeps its owner.
+        assert!(authored_by(Some(&own), &own, "mia").is_ok());
     }
 
     #[test]
