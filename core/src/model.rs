@@ -205,10 +205,43 @@ impl VisitStatus {
         self.rank().is_some_and(|rank| rank >= 2)
     }
 
-    /// Whether a visit may go from `self` to `next` on one device: forward between known
-    /// states. From or to an unknown state only "no change" is allowed, since this code cannot
-    /// know whether a change moves it forward.
+    /// Whether a visit may go from `self` to `next` on one device ([`ForwardStatus`]).
     pub fn can_move_to(&self, next: &VisitStatus) -> bool {
+        ForwardStatus::can_move_to(self, next)
+    }
+
+    /// [`VisitStatus::can_move_to`] as the error the store answers.
+    pub fn check_move_to(&self, next: &VisitStatus) -> Result<(), ValidationError> {
+        ForwardStatus::check_move_to(self, next)
+    }
+}
+
+impl ForwardStatus for VisitStatus {
+    fn rank(&self) -> Option<u8> {
+        VisitStatus::rank(self)
+    }
+
+    fn is_terminal(&self) -> bool {
+        VisitStatus::is_terminal(self)
+    }
+
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A status that only moves forward: the one rule for visits and orders. On one device a
+/// status may go from a known state to a later known one, never out of a terminal state; from
+/// or to an unknown state only "no change" is allowed, since this code cannot know whether a
+/// change moves it forward.
+pub(crate) trait ForwardStatus: PartialEq + std::fmt::Display {
+    /// Place in the forward order; `None` for a state this code does not know.
+    fn rank(&self) -> Option<u8>;
+    fn is_terminal(&self) -> bool;
+    /// The state as the document holds it.
+    fn text(&self) -> &str;
+
+    fn can_move_to(&self, next: &Self) -> bool {
         if self == next {
             return true;
         }
@@ -218,20 +251,20 @@ impl VisitStatus {
         }
     }
 
-    /// [`VisitStatus::can_move_to`] as the error the store answers.
-    pub fn check_move_to(&self, next: &VisitStatus) -> Result<(), ValidationError> {
+    /// [`ForwardStatus::can_move_to`] as the error the store answers.
+    fn check_move_to(&self, next: &Self) -> Result<(), ValidationError> {
         if self.can_move_to(next) {
             return Ok(());
         }
-        if self.is_unknown() {
+        if self.rank().is_none() {
             return Err(ValidationError::UnknownStatus {
-                status: self.as_str().to_owned(),
+                status: self.text().to_owned(),
             });
         }
-        if next.is_unknown() {
+        if next.rank().is_none() {
             return Err(ValidationError::UnknownValue {
                 field: "status".into(),
-                value: next.as_str().to_owned(),
+                value: next.text().to_owned(),
             });
         }
         Err(ValidationError::StatusRegression {

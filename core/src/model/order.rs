@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BASIS_POINTS, Millis, RecordMeta, StoredEnum};
+use super::{BASIS_POINTS, ForwardStatus, Millis, RecordMeta, StoredEnum};
 use crate::error::ValidationError;
 
 string_enum!(
@@ -46,38 +46,28 @@ impl OrderStatus {
         *self != OrderStatus::Draft
     }
 
-    /// Whether an order may go from `self` to `next` on one device: forward between known
-    /// states, never out of a terminal one; from or to an unknown state only "no change".
+    /// Whether an order may go from `self` to `next` on one device ([`ForwardStatus`]).
     pub fn can_move_to(&self, next: &OrderStatus) -> bool {
-        if self == next {
-            return true;
-        }
-        match (self.rank(), next.rank()) {
-            (Some(from), Some(to)) => !self.is_terminal() && to > from,
-            _ => false,
-        }
+        ForwardStatus::can_move_to(self, next)
     }
 
     /// [`OrderStatus::can_move_to`] as the error the store answers.
     pub fn check_move_to(&self, next: &OrderStatus) -> Result<(), ValidationError> {
-        if self.can_move_to(next) {
-            return Ok(());
-        }
-        if self.is_unknown() {
-            return Err(ValidationError::UnknownStatus {
-                status: self.as_str().to_owned(),
-            });
-        }
-        if next.is_unknown() {
-            return Err(ValidationError::UnknownValue {
-                field: "status".into(),
-                value: next.as_str().to_owned(),
-            });
-        }
-        Err(ValidationError::StatusRegression {
-            from: self.to_string(),
-            to: next.to_string(),
-        })
+        ForwardStatus::check_move_to(self, next)
+    }
+}
+
+impl ForwardStatus for OrderStatus {
+    fn rank(&self) -> Option<u8> {
+        OrderStatus::rank(self)
+    }
+
+    fn is_terminal(&self) -> bool {
+        OrderStatus::is_terminal(self)
+    }
+
+    fn text(&self) -> &str {
+        self.as_str()
     }
 }
 
