@@ -96,16 +96,16 @@ fn product(rng: &mut SmallRng, serial: usize) -> Product {
     );
     product.category = Some(category.to_owned());
     product.unit = Some("piece".to_owned());
-    product.tax_rate_bp = if serial % 3 == 0 { 1_900 } else { 700 };
+    product.tax_rate_bp = if serial.is_multiple_of(3) { 1_900 } else { 700 };
     product
         .prices
         .insert("EUR".to_owned(), rng.random_range(99..50_000));
-    if serial % 4 == 0 {
+    if serial.is_multiple_of(4) {
         product
             .prices
             .insert("CHF".to_owned(), rng.random_range(99..50_000));
     }
-    product.active = serial % 25 != 0;
+    product.active = !serial.is_multiple_of(25);
     product
 }
 

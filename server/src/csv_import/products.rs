@@ -147,7 +147,8 @@ mod tests {
         for bad in ["-1", "100.01", "19%", "1.234", "", "x", "4294967296"] {
             assert!(tax_rate_bp(bad).is_err(), "{bad}");
         }
-        assert_eq!(yes_or_no(" Yes ").unwrap(), true);
+        assert!(yes_or_no(" Yes ").unwrap());
+        assert!(!yes_or_no("no").unwrap());
         assert!(yes_or_no("maybe").is_err());
     }
 }
