@@ -93,7 +93,7 @@ class CatalogOrdersTest : StoreTest() {
     }
 
     @Test
-    fun `order entry at a visit: lines from the catalog, the library's totals, refusals as messages, submit freezes`() =
+    fun `order entry at a visit, lines from the catalog, the library totals, refusals as messages, submit freezes`() =
         runBlocking<Unit> {
             val (store, repo) = storeAndRepository()
             val rye = store.product("AB-1001", "Roggenbrot", "bread", mapOf("EUR" to 349L))
@@ -240,28 +240,29 @@ class CatalogOrdersTest : StoreTest() {
         }
         val base = ServerProcess.start(db).also { server = it }.base
         val auth = AuthApi(base, dispatcher = io)
-        suspend fun device(user: String): Pair<FieldStore, FieldRepository> {
+        class Device(val store: FieldStore, val repo: FieldRepository, val token: String)
+        suspend fun device(user: String): Device {
             val login = auth.login(user, PASSWORD)
             val (store, repo) = storeAndRepository("$user.sqlite", user = login.userId)
             auth.registerDevice(login.token, repo.actorId())
-            return store to repo
+            return Device(store, repo, login.token)
         }
-        suspend fun runner(user: String, repo: FieldRepository, online: () -> Boolean = { true }): SyncRunner {
-            val token = auth.login(user, PASSWORD).token
-            val closedPort = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
-            return SyncRunner(repo) { OkHttpSyncTransport(if (online()) base else "http://127.0.0.1:$closedPort") { token } }
-        }
+        // No network: a port nothing listens on (the request does not reach a server).
+        val closedPort = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
+        fun runner(device: Device, online: () -> Boolean = { true }) =
+            SyncRunner(device.repo) { OkHttpSyncTransport(if (online()) base else "http://127.0.0.1:$closedPort") { device.token } }
 
         // The admin's catalog.
-        val (adaStore, ada) = device("ada")
-        val rye = adaStore.product("AB-1001", "Roggenbrot", "bread", mapOf("EUR" to 349L))
-        adaStore.product("AB-1002", "Dinkelbrot", "bread", mapOf("EUR" to 399L))
-        assertEquals(0L, (runner("ada", ada).run() as SyncOutcome.Synced).report.rejected.toLong())
+        val ada = device("ada")
+        val rye = ada.store.product("AB-1001", "Roggenbrot", "bread", mapOf("EUR" to 349L))
+        ada.store.product("AB-1002", "Dinkelbrot", "bread", mapOf("EUR" to 399L))
+        assertEquals(0L, (runner(ada).run() as SyncOutcome.Synced).report.rejected.toLong())
 
         // Ana syncs the catalog in the morning; then the network is gone.
-        val (_, ana) = device("ana")
+        val anaDevice = device("ana")
+        val ana = anaDevice.repo
         var online = true
-        val anaSync = runner("ana", ana) { online }
+        val anaSync = runner(anaDevice) { online }
         assertTrue(anaSync.run() is SyncOutcome.Synced)
         online = false
 
@@ -288,10 +289,11 @@ class CatalogOrdersTest : StoreTest() {
         assertEquals(0uL, ana.syncStatusNow().pendingChanges)
 
         // The manager's phone sees it after its own sync, totals and all, frozen.
-        val (_, mia) = device("mia")
+        val miaDevice = device("mia")
+        val mia = miaDevice.repo
         val miaOrders = OrdersViewModel(mia, scope, OrdersOf.Customer(shop.meta.id))
         assertTrue(miaOrders.state.await { !it.loading }.orders.isEmpty())
-        assertTrue(runner("mia", mia).run() is SyncOutcome.Synced)
+        assertTrue(runner(miaDevice).run() is SyncOutcome.Synced)
         val seen = miaOrders.state.await { it.orders.size == 1 }.orders.single()
         assertEquals(orderId, seen.id)
         assertEquals(visit.meta.id, seen.visitId)
