@@ -104,9 +104,9 @@ class CatalogOrdersTest : StoreTest() {
             val visitOrders = OrdersViewModel(repo, scope, OrdersOf.Visit(visit.meta.id))
             assertTrue(visitOrders.state.await { !it.loading }.orders.isEmpty())
             assertNull(visitOrders.startOrder("euro"))
-            assertEquals("A currency is a three-letter code, like EUR.", visitOrders.state.value.message)
+            assertEquals("A currency is a three-letter code, like EUR.", visitOrders.state.await { it.message != null }.message)
             val id = visitOrders.startOrder(" eur ")!!
-            assertNull(visitOrders.state.value.message)
+            visitOrders.state.await { it.message == null && !it.busy }
             val created = repo.order(id)!!
             assertEquals(Triple(shop.meta.id, visit.meta.id, "EUR"), Triple(created.customerId, created.visitId, created.currency))
             assertEquals("user-ana", created.owner)
