@@ -81,6 +81,7 @@ struct OrderView: View {
                 .navigationTitle("Add \(quantity) ×")
                 .toolbar { Button("Close") { picking = false } }
             }
+            .environmentObject(model)
         }
         .task { await live.watch(.orderWithLines(orderId: orderId), in: model) }
     }
@@ -151,7 +152,10 @@ struct OrderLineRow: View {
     private func change() {
         let quantityText = quantity, discountText = discount, lineId = summary.line.id
         run {
-            let count = quantityText.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try parseQuantity(quantityText)
+            var count: Int64?
+            if !quantityText.trimmingCharacters(in: .whitespaces).isEmpty {
+                count = try parseQuantity(quantityText)
+            }
             let discountBp = try parseDiscount(discountText)
             try await model.editOrderLine(orderId: orderId, lineId: lineId, quantity: count, discountBp: discountBp)
             quantity = ""
@@ -211,7 +215,12 @@ struct OrdersSection: View {
             }
         }
         .task {
-            let query: Query = visitId.map { .ordersOfVisit(visitId: $0) } ?? .ordersOfCustomer(customerId: customerId, limit: 50)
+            let query: Query
+            if let visitId {
+                query = .ordersOfVisit(visitId: visitId)
+            } else {
+                query = .ordersOfCustomer(customerId: customerId, limit: 50)
+            }
             await live.watch(query, in: model)
         }
     }
