@@ -367,7 +367,7 @@ final class AppModel: ObservableObject {
     /// with a discount in basis points. A discount the store refuses (over 100 %) takes the line
     /// back out, so nothing half-made stays on the order; the refusal is thrown.
     func addOrderLine(orderId: String, productId: String, quantity: Int64, discountBp: UInt32?) async throws {
-        try await perform { (store: FieldStore) throws in
+        try await perform { (store: FieldStore) throws -> Void in
             let before = Set((try store.getOrder(id: orderId)?.lines ?? []).map(\.id))
             let added = try store.addOrderLine(orderId: orderId, productId: productId, quantity: quantity)
             guard let discountBp, discountBp > 0,
