@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
@@ -191,6 +192,21 @@ class CatalogOrdersTest : StoreTest() {
             assertEquals(listOf(OrderStatus.Draft, OrderStatus.Submitted, OrderStatus.Cancelled), repo.order(id)!!.statusHistory.map { it.status })
             refused("This order has already moved on") { vm.submit() }
         }
+
+    @Test
+    fun `typed discounts and quantities, and percents shown`() {
+        assertEquals(1250, parseDiscount("12,5"))
+        assertEquals(1250, parseDiscount(" 12.50 % "))
+        assertEquals(1000, parseDiscount("10"))
+        assertEquals(15_000, parseDiscount("150"), "over 100 % reads; the library refuses it")
+        assertNull(parseDiscount("  "))
+        for (bad in listOf("-5", "abc", "12.345", "1e3", "12,", "99999999")) {
+            assertEquals(DISCOUNT_MESSAGE, assertThrows<IllegalArgumentException> { parseDiscount(bad) }.message, bad)
+        }
+        assertEquals(-2L, parseQuantity(" -2 "), "read as typed; the library refuses it")
+        assertEquals(QUANTITY_MESSAGE, assertThrows<IllegalArgumentException> { parseQuantity("2.5") }.message)
+        assertEquals(listOf("0 %", "10 %", "12.5 %", "7.25 %", "100 %"), listOf(0, 1000, 1250, 725, 10_000).map(::percentText))
+    }
 
     @Test
     fun `a line whose product this phone does not know is shown as unknown`() = runBlocking<Unit> {
