@@ -352,6 +352,53 @@ final class AppModel: ObservableObject {
         try await perform { store in try store.updateOpportunity(record: deal) }
     }
 
+    // MARK: Orders
+
+    /// A new draft order of the signed-in rep for the customer, at `visitId` when given, in
+    /// `currency` (ISO 4217: `eur` is read as `EUR`; the store refuses anything else).
+    func startOrder(customerId: String, visitId: String?, currency: String) async throws -> Order {
+        let code = currency.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+        return try await perform { store in
+            try store.createOrder(customerId: customerId, visitId: visitId, currency: code)
+        }
+    }
+
+    /// Adds `quantity` of the product, priced as the catalog has it now in the order's currency,
+    /// with a discount in basis points. A discount the store refuses (over 100 %) takes the line
+    /// back out, so nothing half-made stays on the order; the refusal is thrown.
+    func addOrderLine(orderId: String, productId: String, quantity: Int64, discountBp: UInt32?) async throws {
+        try await perform { (store: FieldStore) throws -> Void in
+            let before = Set((try store.getOrder(id: orderId)?.lines ?? []).map(\.id))
+            let added = try store.addOrderLine(orderId: orderId, productId: productId, quantity: quantity)
+            guard let discountBp, discountBp > 0,
+                  let line = added.lines.first(where: { !before.contains($0.id) })
+            else { return }
+            do {
+                _ = try store.editOrderLine(orderId: orderId, lineId: line.id, edit: LineEdit(discountBp: discountBp))
+            } catch {
+                _ = try store.removeOrderLine(orderId: orderId, lineId: line.id)
+                throw error
+            }
+        }
+    }
+
+    /// Changes a line's quantity and/or discount (basis points); `nil` leaves it as it is.
+    func editOrderLine(orderId: String, lineId: String, quantity: Int64?, discountBp: UInt32?) async throws {
+        try await perform { store in
+            _ = try store.editOrderLine(
+                orderId: orderId, lineId: lineId, edit: LineEdit(quantity: quantity, discountBp: discountBp))
+        }
+    }
+
+    func removeOrderLine(orderId: String, lineId: String) async throws {
+        try await perform { store in _ = try store.removeOrderLine(orderId: orderId, lineId: lineId) }
+    }
+
+    /// Submits (the lines are then frozen) or cancels the order.
+    func setOrderStatus(orderId: String, status: OrderStatus) async throws {
+        try await perform { store in _ = try store.setOrderStatus(orderId: orderId, status: status) }
+    }
+
     // MARK: Messages
 
     func show(_ error: Error) {

@@ -75,6 +75,8 @@ struct MainTabs: View {
                 .tabItem { Label("Today", systemImage: "map") }
             PipelineView()
                 .tabItem { Label("Deals", systemImage: "chart.bar") }
+            CatalogView()
+                .tabItem { Label("Catalog", systemImage: "shippingbox") }
             SyncView()
                 .tabItem { Label("Sync", systemImage: "arrow.triangle.2.circlepath") }
         }

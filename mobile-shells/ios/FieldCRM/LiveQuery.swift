@@ -94,4 +94,19 @@ extension QueryResult {
         if case let .dealsByStage(stages) = self { return stages }
         return []
     }
+
+    var productRows: [ProductSummary] {
+        if case let .products(rows) = self { return rows }
+        return []
+    }
+
+    var orderRows: [OrderSummary] {
+        if case let .orders(rows) = self { return rows }
+        return []
+    }
+
+    var orderDetail: OrderDetail? {
+        if case let .order(order) = self { return order }
+        return nil
+    }
 }

@@ -25,6 +25,16 @@ extension FieldCrmError {
             return "The local database is closed. Restart FieldCRM."
         case .InvalidValue("lost_reason", .required, _):
             return "Say why the deal was lost."
+        case .InvalidValue("lines", .immutable, _):
+            return OrderText.frozen
+        case .InvalidValue("currency", .outOfRange, _):
+            return "This product has no price in the order's currency."
+        case .InvalidValue("currency", .malformed, _):
+            return "A currency is a three-letter code, like EUR."
+        case .InvalidValue("lines.discount_bp", .outOfRange, _):
+            return "A discount is at most 100 %."
+        case let .InvalidValue("lines.quantity", .outOfRange, detail):
+            return "A quantity is at least 1 (\(detail))."
         case let .InvalidValue(field, _, detail):
             return "Check \(field): \(detail)."
         case .NotFound:

@@ -68,6 +68,7 @@ struct CustomerDetailView: View {
                         Label("New deal", systemImage: "plus.circle")
                     }
                 }
+                OrdersSection(customerId: customerId, visitId: nil)
                 if !cases.isEmpty {
                     Section("Open cases") {
                         ForEach(cases, id: \.id) { item in

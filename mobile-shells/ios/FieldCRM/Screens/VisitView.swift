@@ -53,6 +53,8 @@ struct VisitView: View {
                         }
                     }
                 }
+                // Orders taken during the visit, for its customer.
+                OrdersSection(customerId: visit.customerId, visitId: visitId)
             } else {
                 ProgressView()
             }

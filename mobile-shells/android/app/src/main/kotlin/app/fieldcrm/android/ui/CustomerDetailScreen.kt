@@ -34,6 +34,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.fieldcrm.android.logic.CustomerDetailUiState
 import app.fieldcrm.android.logic.CustomerDetailViewModel
 import app.fieldcrm.android.logic.FieldRepository
+import app.fieldcrm.android.logic.OrdersOf
 import app.fieldcrm.android.logic.NewDealViewModel
 import app.fieldcrm.android.logic.PICKABLE_GRADES
 import app.fieldcrm.android.logic.label
@@ -49,6 +50,7 @@ fun CustomerDetailScreen(
     customerId: String,
     onVisit: (String) -> Unit,
     onDeal: (String) -> Unit,
+    onOrder: (String) -> Unit,
     onBack: () -> Unit,
 ) {
     val vm = rememberLogic(customerId) { scope -> CustomerDetailViewModel(repository, scope, customerId) }
@@ -65,6 +67,7 @@ fun CustomerDetailScreen(
         if (customer != null) {
             CustomerDetails(customer, state, vm, onVisit)
             NewDeal(repository, customerId, onDeal)
+            OrdersSection(repository, OrdersOf.Customer(customerId), onOrder)
         }
     }
 }

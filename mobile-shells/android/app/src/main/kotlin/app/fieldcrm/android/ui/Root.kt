@@ -7,6 +7,7 @@ import androidx.compose.material.icons.filled.DateRange
 import androidx.compose.material.icons.filled.Star
 import androidx.compose.material.icons.filled.Place
 import androidx.compose.material.icons.filled.Refresh
+import androidx.compose.material.icons.filled.ShoppingCart
 import androidx.compose.material3.Icon
 import androidx.compose.material3.NavigationBar
 import androidx.compose.material3.NavigationBarItem
@@ -57,6 +58,7 @@ private enum class Tab(val route: String, val label: String, val icon: ImageVect
     Nearby("nearby", "Nearby", Icons.Filled.Place),
     Today("today", "Today", Icons.Filled.DateRange),
     Deals("deals", "Deals", Icons.Filled.Star),
+    Catalog("catalog", "Catalog", Icons.Filled.ShoppingCart),
     Sync("sync", "Sync", Icons.Filled.Refresh),
 }
 
@@ -67,16 +69,18 @@ private fun MainScreens(container: AppContainer, repository: FieldRepository, ru
     val openCustomer = { id: String -> nav.navigate("customer/$id") }
     val openVisit = { id: String -> nav.navigate("visit/$id") }
     val openDeal = { id: String -> nav.navigate("deal/$id") }
+    val openOrder = { id: String -> nav.navigate("order/$id") }
     Scaffold(bottomBar = { BottomBar(nav) }) { padding ->
         NavHost(nav, startDestination = Tab.Customers.route, modifier = Modifier.padding(padding)) {
             composable(Tab.Customers.route) { CustomerListScreen(repository, location, openCustomer) }
             composable(Tab.Nearby.route) { NearbyScreen(repository, location, openCustomer) }
             composable(Tab.Today.route) { TodayPlanScreen(repository, location, openVisit) }
             composable(Tab.Deals.route) { PipelineScreen(repository, openDeal) }
+            composable(Tab.Catalog.route) { CatalogScreen(repository) }
             composable(Tab.Sync.route) { SyncScreen(repository, runner, onSignOut = container::signOut) }
             composable("customer/{id}") { entry ->
                 val id = entry.arguments?.getString("id").orEmpty()
-                CustomerDetailScreen(repository, id, openVisit, openDeal, onBack = { nav.popBackStack() })
+                CustomerDetailScreen(repository, id, openVisit, openDeal, openOrder, onBack = { nav.popBackStack() })
             }
             composable("deal/{id}") { entry ->
                 val id = entry.arguments?.getString("id").orEmpty()
@@ -84,7 +88,11 @@ private fun MainScreens(container: AppContainer, repository: FieldRepository, ru
             }
             composable("visit/{id}") { entry ->
                 val id = entry.arguments?.getString("id").orEmpty()
-                VisitScreen(repository, location, id, onBack = { nav.popBackStack() })
+                VisitScreen(repository, location, id, openOrder, onBack = { nav.popBackStack() })
+            }
+            composable("order/{id}") { entry ->
+                val id = entry.arguments?.getString("id").orEmpty()
+                OrderScreen(repository, id, onBack = { nav.popBackStack() })
             }
         }
     }

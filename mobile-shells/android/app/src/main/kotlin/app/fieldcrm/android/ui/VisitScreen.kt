@@ -6,6 +6,8 @@ import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.automirrored.filled.ArrowBack
 import androidx.compose.material3.Button
@@ -28,6 +30,7 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.fieldcrm.android.logic.FieldRepository
 import app.fieldcrm.android.logic.LocationProvider
+import app.fieldcrm.android.logic.OrdersOf
 import app.fieldcrm.android.logic.VisitUiState
 import app.fieldcrm.android.logic.VisitViewModel
 import app.fieldcrm.android.logic.label
@@ -35,9 +38,18 @@ import app.fieldcrm.core.Verification
 import app.fieldcrm.core.Visit
 
 @Composable
-fun VisitScreen(repository: FieldRepository, location: LocationProvider, visitId: String, onBack: () -> Unit) {
+fun VisitScreen(
+    repository: FieldRepository,
+    location: LocationProvider,
+    visitId: String,
+    onOrder: (String) -> Unit,
+    onBack: () -> Unit,
+) {
     val permission = rememberLocationPermission()
-    Column(Modifier.fillMaxSize().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
+    Column(
+        Modifier.fillMaxSize().padding(16.dp).verticalScroll(rememberScrollState()),
+        verticalArrangement = Arrangement.spacedBy(12.dp),
+    ) {
         Row(verticalAlignment = Alignment.CenterVertically) {
             IconButton(onClick = onBack) { Icon(Icons.AutoMirrored.Filled.ArrowBack, contentDescription = "Back") }
             Text("Visit", style = MaterialTheme.typography.headlineSmall)
@@ -45,6 +57,8 @@ fun VisitScreen(repository: FieldRepository, location: LocationProvider, visitId
         LocationGate(permission, why = "Check-in and check-out record where you are, to verify the visit.") {
             VisitContent(repository, location, visitId)
         }
+        // Orders taken during the visit; no position is needed for them.
+        OrdersSection(repository, OrdersOf.Visit(visitId), onOrder)
     }
 }
 

@@ -14,6 +14,12 @@ import app.fieldcrm.core.GpsFix
 import app.fieldcrm.core.Money
 import app.fieldcrm.core.Opportunity
 import app.fieldcrm.core.Grade
+import app.fieldcrm.core.LineEdit
+import app.fieldcrm.core.Order
+import app.fieldcrm.core.OrderDetail
+import app.fieldcrm.core.OrderStatus
+import app.fieldcrm.core.OrderSummary
+import app.fieldcrm.core.ProductSummary
 import app.fieldcrm.core.Query
 import app.fieldcrm.core.QueryListener
 import app.fieldcrm.core.QueryResult
@@ -346,6 +352,72 @@ class FieldRepository(
      */
     suspend fun changeStage(id: String, stage: Stage, lostReason: String? = null): Opportunity =
         write { changeStage(id, stage, lostReason) }
+
+    // -- catalog and orders -----------------------------------------------------------------------
+
+    private fun Flow<QueryResult>.products(): Flow<List<ProductSummary>> =
+        map { (it as? QueryResult.Products)?.rows ?: emptyList() }
+
+    private fun Flow<QueryResult>.orders(): Flow<List<OrderSummary>> =
+        map { (it as? QueryResult.Orders)?.rows ?: emptyList() }
+
+    /**
+     * Products whose SKU or name has every typed word as a prefix (the library's full-text
+     * search; "ab1001" finds "AB-1001"), active ones first, live: a catalog sync shows at once.
+     * Blank text finds nothing.
+     */
+    fun searchProducts(text: String, limit: Int = 50): Flow<List<ProductSummary>> {
+        require(limit > 0) { "limit must be positive: $limit" }
+        return live(Query.SearchProducts(text.trim(), limit.toUInt())).products()
+    }
+
+    /** A category's products, active ones first, by name, live. */
+    fun productsInCategory(category: String, limit: Int = 100, offset: Int = 0): Flow<List<ProductSummary>> {
+        require(limit > 0 && offset >= 0) { "limit must be positive and offset not negative: $limit, $offset" }
+        return live(Query.ProductsInCategory(category, limit.toUInt(), offset.toUInt())).products()
+    }
+
+    /** A customer's orders with their totals, newest first (at most [limit]), live. */
+    fun ordersOfCustomer(customerId: String, limit: Int = 50): Flow<List<OrderSummary>> {
+        require(limit > 0) { "limit must be positive: $limit" }
+        return live(Query.OrdersOfCustomer(customerId, limit.toUInt())).orders()
+    }
+
+    /** The orders taken at a visit, with their totals, live. */
+    fun ordersOfVisit(visitId: String): Flow<List<OrderSummary>> = live(Query.OrdersOfVisit(visitId)).orders()
+
+    /**
+     * One order with its lines, each line's totals and whether its product is known, and the
+     * order's totals (the library computes them all), live; null when it is not on this phone.
+     */
+    fun orderWithLines(orderId: String): Flow<OrderDetail?> =
+        live(Query.OrderWithLines(orderId)).map { (it as? QueryResult.Order)?.order }
+
+    suspend fun order(id: String): Order? = io { getOrder(id) }?.takeUnless { it.meta.deleted }
+
+    /** A new draft order of the signed-in rep for the customer in [currency], at [visitId] when given. */
+    suspend fun createOrder(customerId: String, visitId: String?, currency: String): Order =
+        write { createOrder(customerId, visitId, currency) }
+
+    /**
+     * Adds [quantity] of the product, priced as the product is now in the order's currency. A
+     * product without a price in it is `InvalidValue` on `currency`; a quantity below 1 is
+     * `InvalidValue` on `lines.quantity`; a submitted order's lines are `InvalidValue` on
+     * `lines` (`IMMUTABLE`). Nothing is written then.
+     */
+    suspend fun addOrderLine(orderId: String, productId: String, quantity: Long): Order =
+        write { addOrderLine(orderId, productId, quantity) }
+
+    /** Changes a line's quantity and/or discount (basis points: 1250 = 12.5 %; at most 10,000). */
+    suspend fun editOrderLine(orderId: String, lineId: String, quantity: Long? = null, discountBp: Int? = null): Order {
+        require(discountBp == null || discountBp >= 0) { DISCOUNT_MESSAGE }
+        return write { editOrderLine(orderId, lineId, LineEdit(quantity, discountBp?.toUInt())) }
+    }
+
+    suspend fun removeOrderLine(orderId: String, lineId: String): Order = write { removeOrderLine(orderId, lineId) }
+
+    /** Moves the order on (submitted, cancelled); the store appends the change to its history. */
+    suspend fun setOrderStatus(orderId: String, status: OrderStatus): Order = write { setOrderStatus(orderId, status) }
 
     // -- sync -----------------------------------------------------------------------------------
 

@@ -43,6 +43,11 @@ private fun invalidValueMessage(field: String, rule: ValidationRule, detail: Str
     field == "check_in" && rule == ValidationRule.REQUIRED -> "Check in before checking out."
     rule == ValidationRule.STATUS_REGRESSION -> "This visit is already past that step ($detail)."
     field == "lost_reason" && rule == ValidationRule.REQUIRED -> LOST_REASON_MESSAGE
+    field == "lines" && rule == ValidationRule.IMMUTABLE -> ORDER_FROZEN_MESSAGE
+    field == "currency" && rule == ValidationRule.OUT_OF_RANGE -> NO_PRICE_MESSAGE
+    field == "lines.discount_bp" && rule == ValidationRule.OUT_OF_RANGE -> "A discount is at most 100 %."
+    field == "lines.quantity" && rule == ValidationRule.OUT_OF_RANGE -> "A quantity is at least 1 ($detail)."
+    field == "currency" && rule == ValidationRule.MALFORMED -> "A currency is a three-letter code, like EUR."
     field == "stage" && rule == ValidationRule.UNKNOWN_VALUE ->
         "A newer version of the app uses this stage. Update the app to pick it."
     field == "status" && rule == ValidationRule.UNKNOWN_VALUE ->
@@ -103,6 +108,12 @@ fun Grade.label(): String = when (this) {
     Grade.C -> "C"
     is Grade.Unknown -> unknown(value)
 }
+
+/** Shown when a submitted (or later) order's lines are changed: the library froze them. */
+const val ORDER_FROZEN_MESSAGE = "This order was submitted: its lines can no longer change. You can still cancel it."
+
+/** Shown when a product has no price in the order's currency. */
+const val NO_PRICE_MESSAGE = "This product has no price in the order's currency."
 
 /** Shown when a deal is moved to lost without saying why. */
 const val LOST_REASON_MESSAGE = "Say why the deal was lost."

@@ -1,5 +1,6 @@
 package app.fieldcrm.android.logic
 
+import app.fieldcrm.core.FieldStore
 import app.fieldcrm.core.GpsFix
 import java.nio.file.Files
 import java.nio.file.Path
@@ -18,6 +19,7 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.fail
@@ -72,6 +74,17 @@ abstract class StoreTest {
             opened += repo
             if (user != null) repo.setUser(user)
         }
+
+    /**
+     * A repository and the store under it, for what the app itself never does: writing the
+     * catalog (an admin's) or a line with a product this phone does not know.
+     */
+    protected suspend fun storeAndRepository(name: String = "crm.sqlite", user: String? = "user-ana"): Pair<FieldStore, FieldRepository> {
+        val store = withContext(io) { FieldStore.open(dir.resolve(name).toString()) }
+        val repo = FieldRepository(store, io, clock).also { opened += it }
+        if (user != null) repo.setUser(user)
+        return store to repo
+    }
 
     @AfterEach
     fun closeAll() {

@@ -1,0 +1,97 @@
+package app.fieldcrm.android.logic
+
+import app.fieldcrm.core.Money
+import app.fieldcrm.core.ProductSummary
+import app.fieldcrm.core.formatAmount
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.SharingStarted
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.catch
+import kotlinx.coroutines.flow.combine
+import kotlinx.coroutines.flow.debounce
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.flatMapLatest
+import kotlinx.coroutines.flow.flowOf
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.stateIn
+
+/** What the catalog shows: the products of a search, or of one category. */
+sealed interface CatalogSource {
+    /** The typed words (trimmed); blank finds nothing. */
+    data class Search(val text: String) : CatalogSource
+
+    data class Category(val name: String) : CatalogSource
+}
+
+data class CatalogUiState(
+    /** The search box's text. */
+    val query: String = "",
+    /** Browsing this category (a tapped product's category); null while searching. */
+    val category: String? = null,
+    val products: List<ProductSummary> = emptyList(),
+    /** The products shown are not yet those of [query] or [category] (typing, debounce). */
+    val searching: Boolean = false,
+    val message: String? = null,
+) {
+    /** Nothing typed and no category: the screen asks for a search. */
+    val idle: Boolean get() = category == null && query.isBlank()
+}
+
+/** The product's price in [currency], or null when it has none (it cannot go on such an order). */
+fun ProductSummary.priceIn(currency: String): Money? = prices.firstOrNull { it.currency == currency }
+
+/** Every price of the product in words: `3.49 EUR · 4.20 CHF`. */
+fun ProductSummary.pricesText(): String =
+    prices.joinToString(" · ") { formatAmount(it.minor, it.currency) }.ifEmpty { "no price" }
+
+/**
+ * The product catalog on the phone: search as you type (the library's full-text search over SKU
+ * and name, debounced) or browse one category, both live: a catalog sync or a price change shows
+ * without a refresh. Typing leaves the category; picking a category keeps the typed text.
+ */
+class CatalogViewModel(
+    private val repository: FieldRepository,
+    scope: CoroutineScope,
+    debounceMs: Long = 250,
+    private val limit: Int = 50,
+) {
+    private class Results(val source: CatalogSource, val rows: List<ProductSummary>, val error: String?)
+
+    private val query = MutableStateFlow("")
+    private val category = MutableStateFlow<String?>(null)
+
+    private val typed: Flow<CatalogSource> = query.debounce(debounceMs).map { CatalogSource.Search(it.trim()) }
+
+    private val results = combine(typed, category) { search, browsed ->
+        browsed?.let { CatalogSource.Category(it) } ?: search
+    }
+        .distinctUntilChanged()
+        .flatMapLatest { source ->
+            val rows = when (source) {
+                is CatalogSource.Search ->
+                    if (source.text.isEmpty()) flowOf(emptyList<ProductSummary>()) else repository.searchProducts(source.text, limit)
+                is CatalogSource.Category -> repository.productsInCategory(source.name, limit)
+            }
+            rows.map { Results(source, it, null) }
+                .catch { emit(Results(source, emptyList(), it.userMessage())) }
+        }
+
+    val state: StateFlow<CatalogUiState> =
+        combine(query, category, results) { text, browsed, found ->
+            val wanted = browsed?.let { CatalogSource.Category(it) } ?: CatalogSource.Search(text.trim())
+            CatalogUiState(text, browsed, found.rows, searching = found.source != wanted, message = found.error)
+        }.stateIn(scope, SharingStarted.Eagerly, CatalogUiState(searching = true))
+
+    /** The search box changed: search for it (and leave the category being browsed). */
+    fun onQueryChange(text: String) {
+        category.value = null
+        query.value = text
+    }
+
+    /** Shows every product of [name]; null goes back to the search. */
+    fun browse(name: String?) {
+        category.value = name?.takeIf { it.isNotBlank() }
+    }
+}
