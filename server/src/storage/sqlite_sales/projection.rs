@@ -1,6 +1,6 @@
-//! `opportunity_facts`, `opportunity_stage_changes` and `customer_origins` kept in step with
-//! accepted documents, inside the push's transaction (called from the field-work projection's
-//! entry point, so every accepted document passes here once).
+//! `opportunity_facts`, `opportunity_stage_changes` and `customer_origins` (and the order facts,
+//! `orders.rs`) kept in step with accepted documents, inside the push's transaction (called from
+//! the field-work projection's entry point, so every accepted document passes here once).
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -22,6 +22,8 @@ pub(crate) fn project(
     match record {
         AnyRecord::Opportunity(deal) => project_opportunity(tx, deal, scope),
         AnyRecord::Customer(customer) => project_origin(tx, customer, now),
+        AnyRecord::Order(order) => super::orders::project_order(tx, order, scope),
+        AnyRecord::Product(product) => super::orders::project_product(tx, product),
         _ => Ok(()),
     }
 }
@@ -117,13 +119,13 @@ fn project_origin(tx: &Transaction<'_>, customer: &Customer, now: Millis) -> Res
     Ok(())
 }
 
-/// A customer moved to another territory (by an admin): its deals follow.
+/// A customer moved to another territory (by an admin): its deals and orders follow.
 pub(crate) fn move_customer(tx: &Transaction<'_>, customer_id: &str, scope: &Scope) -> Result<()> {
     tx.prepare_cached(
         "UPDATE opportunity_facts SET territory_id = ?2, team_id = ?3 WHERE customer_id = ?1",
     )?
     .execute(params![customer_id, scope.territory_id, scope.team_id])?;
-    Ok(())
+    super::orders::move_customer(tx, customer_id, scope)
 }
 
 /// Fills the tables from documents stored before they existed, a page of documents at a time
