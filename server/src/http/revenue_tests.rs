@@ -388,3 +388,51 @@ async fn malformed_revenue_parameters_are_bad_requests() {
     let (status, _) = app.call(request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// The rows of a CSV answer (header first).
+fn csv_rows(body: &Value) -> Vec<csv::StringRecord> {
+    let text = body.as_str().unwrap_or_else(|| panic!("{body}"));
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_orders_csv_holds_one_row_per_line_of_the_orders_each_role_sees() {
+    let app = SalesApp::new().await;
+    seed_orders(&app);
+    for (viewer, rows) in [
+        ("ana", 5),
+        ("bo", 5),
+        ("mia", 5),
+        ("cy", 2),
+        ("sam", 2),
+        ("root", 7),
+    ] {
+        let (status, body) = app.get("/v1/export/orders.csv", viewer).await;
+        assert_eq!(status, StatusCode::OK, "{viewer}");
+        let records = csv_rows(&body);
+        assert_eq!(&records[0][0], "order_id");
+        assert_eq!(records.len(), rows + 1, "{viewer}: {body}");
+    }
+    let (_, body) = app.get("/v1/export/orders.csv", "mia").await;
+    let records = csv_rows(&body);
+    let at = |name: &str| records[0].iter().position(|h| h == name).unwrap();
+    let unknown = records
+        .iter()
+        .find(|r| &r[at("product_id")] == "no-such-product")
+        .unwrap();
+    assert_eq!(
+        (
+            &unknown[at("status")],
+            &unknown[at("revenue")],
+            &unknown[at("owner")],
+            &unknown[at("order_net_minor")],
+            &unknown[at("line_net_minor")],
+        ),
+        ("submitted", "true", "ana", "2300", "500")
+    );
+}

@@ -489,7 +489,8 @@ async fn targets_are_set_by_managers_for_their_team_and_admins_and_measured() {
     assert_eq!(
         bo_targets,
         &json!([
-            {"metric": "revenue", "currency": "EUR", "target": 1_000_000},
+            // No orders yet: revenue 0 (see revenue_tests.rs for orders measured).
+            {"metric": "revenue", "currency": "EUR", "target": 1_000_000, "actual": 0, "percent": 0.0},
             {"metric": "deals_won", "target": 2, "actual": 1, "percent": 50.0},
         ])
     );
@@ -509,7 +510,7 @@ async fn targets_are_set_by_managers_for_their_team_and_admins_and_measured() {
     assert_eq!(body["reps"][0]["username"], "cy");
     assert_eq!(body["reps"][0]["targets"][0]["actual"], 0);
 
-    // The ranking: bo (50 %) before ana (0 %); for revenue nobody has an actual yet.
+    // The ranking: bo (50 %) before ana (0 %); for revenue bo has no orders yet (0 %).
     let (status, body) = app.get("/v1/targets/ranking?metric=deals_won", "mia").await;
     assert_eq!(status, StatusCode::OK);
     let order: Vec<(&str, Value)> = body["reps"]
@@ -530,7 +531,7 @@ async fn targets_are_set_by_managers_for_their_team_and_admins_and_measured() {
         .unwrap();
     assert_eq!(
         bo_row,
-        &json!({"rep_id": bo, "username": "bo", "target": 1_000_000})
+        &json!({"rank": 1, "rep_id": bo, "username": "bo", "target": 1_000_000, "actual": 0, "percent": 0.0})
     );
     let (_, body) = app.get("/v1/targets/ranking?metric=visits", "ana").await;
     assert_eq!(body["reps"].as_array().unwrap().len(), 1);

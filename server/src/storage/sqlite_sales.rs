@@ -17,6 +17,8 @@ use crate::scope::Principal;
 /// The schema version that adds these tables (its migration runs [`backfill`]).
 pub(super) const SCHEMA_VERSION: usize = 11;
 
+#[cfg(test)]
+mod order_tests;
 mod orders;
 mod projection;
 mod reads;
