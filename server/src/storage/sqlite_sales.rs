@@ -5,14 +5,14 @@
 //! (`sqlite_sales/reads.rs`, revenue in `sqlite_sales/revenue.rs`); targets and the actuals they
 //! are measured against (`sqlite_sales/targets.rs`).
 
-use fieldcrm_core::Millis;
+use fieldcrm_core::{AnyRecord, Millis};
 
 use super::sales::{FunnelRows, PipelineFilter, RevenueRows, Sales, SalesSettings, TargetWrite};
 use super::{RepInfo, Result, SqliteStorage};
 use crate::sales::orders::{RevenueBy, UnknownProductLine};
 use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, RepClosed};
 use crate::sales::targets::{RepActuals, Target};
-use crate::scope::Principal;
+use crate::scope::{Principal, Scope};
 
 /// The schema version that adds these tables (its migration runs [`backfill`]).
 pub(super) const SCHEMA_VERSION: usize = 11;
@@ -37,6 +37,21 @@ pub(super) fn creates_order_facts(sql: &str) -> bool {
 }
 
 impl SqliteStorage {
+    /// Projects records into the sales tables (opportunity, customer and order facts) at their
+    /// scope, in one transaction, through the projection a push runs, without storing the
+    /// documents: for the sales benchmark, which builds a dataset of millions of rows that
+    /// reads exactly as the server would have written it. The server never calls it.
+    #[doc(hidden)]
+    pub fn project_sales_records(&self, records: &[(AnyRecord, Scope)], now: Millis) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        for (record, scope) in records {
+            project(&tx, record, scope, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The same storage with other sales settings (from the command line).
     pub fn with_sales_settings(mut self, settings: SalesSettings) -> Self {
         self.sales = settings;
