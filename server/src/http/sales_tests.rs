@@ -569,6 +569,7 @@ async fn the_dashboard_files_are_served_with_a_self_only_policy() {
         ("/dashboard/charts.js", "text/javascript"),
         ("/dashboard/sales.js", "text/javascript"),
         ("/dashboard/targets.js", "text/javascript"),
+        ("/dashboard/revenue.js", "text/javascript"),
     ] {
         let response = app::app_response(&app, path).await;
         assert_eq!(response.0, StatusCode::OK, "{path}");
