@@ -128,13 +128,16 @@ pub(super) fn move_customer(tx: &Transaction<'_>, customer_id: &str, scope: &Sco
     Ok(())
 }
 
+/// A stored order as the backfill reads it: id, record, bytes, record format and scope.
+type StoredOrder = (String, Vec<u8>, Vec<u8>, i64, Scope);
+
 /// Fills the tables from the orders stored before they existed (migration 0015), a page of
 /// documents at a time, so memory stays bounded however many there are.
 pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<()> {
     const PAGE: i64 = 500;
     let mut after = String::new();
     loop {
-        let rows: Vec<(String, Vec<u8>, Vec<u8>, i64, Scope)> = tx
+        let rows: Vec<StoredOrder> = tx
             .prepare_cached(
                 "SELECT d.id, d.record, d.bytes, d.record_format, d.territory_id, d.owner_id, d.team_id
                  FROM documents d WHERE d.id > ?1 AND d.kind = 'order'
