@@ -171,7 +171,11 @@ fn order(rng: &mut SmallRng, n: usize, rep: &Rep) -> Order {
             name: format!("Product {product}"),
             quantity: rng.random_range(1..50),
             unit_price_minor: 100 + (product as i64 % 500) * 37,
-            tax_rate_bp: if product.is_multiple_of(3) { 700 } else { 1_900 },
+            tax_rate_bp: if product.is_multiple_of(3) {
+                700
+            } else {
+                1_900
+            },
             discount_bp: [0, 0, 500, 1_000][rng.random_range(0..4)],
         });
     }

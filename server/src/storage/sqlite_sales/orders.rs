@@ -11,20 +11,6 @@ use crate::sales::orders::counts_as_revenue;
 use crate::scope::Scope;
 use crate::storage::Result;
 
-/// The order's rep: its owner when that names a user (a device may write any text there),
-/// else its creator, whom the server checked when the order was created.
-fn rep_of(tx: &Transaction<'_>, order: &Order) -> Result<String> {
-    let known: Option<i64> = tx
-        .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
-        .query_row([order.owner.as_str()], |row| row.get(0))
-        .optional()?;
-    Ok(if known.is_some() {
-        order.owner.clone()
-    } else {
-        order.meta.created_by.clone()
-    })
-}
-
 fn is_known_product(tx: &Transaction<'_>, product_id: &str) -> Result<bool> {
     let known: Option<i64> = tx
         .prepare_cached("SELECT 1 FROM documents WHERE id = ?1 AND kind = 'product'")?
@@ -35,7 +21,7 @@ fn is_known_product(tx: &Transaction<'_>, product_id: &str) -> Result<bool> {
 
 pub(super) fn project_order(tx: &Transaction<'_>, order: &Order, scope: &Scope) -> Result<()> {
     let id = order.meta.id.as_str();
-    let rep = rep_of(tx, order)?;
+    let rep = super::projection::rep_of(tx, Some(&order.owner), &order.meta.created_by)?;
     let revenue = counts_as_revenue(&order.status);
     let sums = totals(&order.lines);
     tx.prepare_cached(

@@ -28,10 +28,14 @@ pub(crate) fn project(
     }
 }
 
-/// The deal's rep: its owner when that names a user (a device may write any text there),
-/// else its creator, whom the server checked when the deal was created.
-fn rep_of(tx: &Transaction<'_>, deal: &Opportunity) -> Result<String> {
-    if let Some(owner) = deal.owner.as_deref() {
+/// A deal's or an order's rep: its owner when that names a user (a device may write any text
+/// there), else its creator, whom the server checked when the record was created.
+pub(super) fn rep_of(
+    tx: &Transaction<'_>,
+    owner: Option<&str>,
+    created_by: &str,
+) -> Result<String> {
+    if let Some(owner) = owner {
         let known: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
             .query_row([owner], |row| row.get(0))
@@ -40,12 +44,12 @@ fn rep_of(tx: &Transaction<'_>, deal: &Opportunity) -> Result<String> {
             return Ok(owner.to_owned());
         }
     }
-    Ok(deal.meta.created_by.clone())
+    Ok(created_by.to_owned())
 }
 
 fn project_opportunity(tx: &Transaction<'_>, deal: &Opportunity, scope: &Scope) -> Result<()> {
     let id = deal.meta.id.as_str();
-    let rep = rep_of(tx, deal)?;
+    let rep = rep_of(tx, deal.owner.as_deref(), &deal.meta.created_by)?;
     let history = deal::history(deal);
     let weight = weight_percent(&deal.stage, deal.probability);
     tx.prepare_cached(
