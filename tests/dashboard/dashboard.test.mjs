@@ -427,6 +427,29 @@ async function run() {
     assert(annaTargets.some((t) => t.metric === 'deals_won' && t.target === 2), 'the target was not stored');
   });
 
+  await step("a revenue target shows the rep's revenue from orders as its actual, and ranks", async () => {
+    await page.selectOption('#target-rep', { label: 'anna' });
+    await page.selectOption('#target-metric', 'revenue');
+    await page.fill('#target-currency', 'EUR');
+    await page.fill('#target-value', '1000');
+    await page.click('#target-save');
+    const period = await page.inputValue('#targets-period');
+    await waitFor(page, "anna's revenue attainment", (repId) => {
+      const cell = document.querySelector(`#targets-table tr[data-rep-id="${repId}"] td[data-metric="revenue"]`);
+      return cell && /\//.test(cell.textContent) && !cell.textContent.includes('no actual');
+    }, anna.repId);
+    const targets = await api(anna.token, `/v1/targets?period=${period}`);
+    const revenue = targets.reps.find((r) => r.rep_id === anna.repId).targets.find((t) => t.metric === 'revenue');
+    assert(revenue && revenue.target === 100000 && Number.isInteger(revenue.actual), `anna's revenue target: ${JSON.stringify(revenue)}`);
+    const percent = await page.$eval(`#targets-table tr[data-rep-id="${anna.repId}"] td[data-metric="revenue"] .attainment-percent`, (n) => n.textContent);
+    assert(percent === `${revenue.percent}%`, `the cell shows ${percent}, the API ${revenue.percent}%`);
+    await page.selectOption('#ranking-metric', 'revenue');
+    await waitFor(page, 'anna ranked on revenue', (repId) => {
+      const row = document.querySelector(`#ranking li.ranking-row[data-rep-id="${repId}"]`);
+      return row && /^#\d+$/.test(row.querySelector('.ranking-rank').textContent);
+    }, anna.repId);
+  });
+
   await step('the flags list is shown', async () => {
     const flags = await page.$$eval('#flags', (lists) => {
       if (lists.length !== 1) return null;
