@@ -212,7 +212,7 @@ fn workload(org: &Org) {
         deal.expected_close_at = Some(now + 20 * DAY_MS);
         let mut deal = ana.create(deal).unwrap();
         if stage == Stage::Lost {
-            deal.lost_reason = Some("price".into());
+            deal.lost_reason = Some("Price".into());
         }
         deal.stage = stage;
         deal.probability = Some(60);

@@ -128,7 +128,7 @@ impl SalesApp {
             if stage != Stage::Lead {
                 let mut o = o;
                 if stage == Stage::Lost {
-                    o.lost_reason = Some("price".into());
+                    o.lost_reason = Some("Price".into());
                 }
                 o.stage = stage;
                 o.probability = Some(40);
