@@ -88,14 +88,18 @@
     const seq = ++state.rankingSeq;
     const period = $('targets-period').value;
     const metric = $('ranking-metric').value;
+    // Revenue is ranked in one currency: the one the target form names (EUR by default).
+    const currency = metric === 'revenue' ? ($('target-currency').value.trim().toUpperCase() || 'EUR') : null;
+    const figure = (value) => amount({ metric, currency }, value);
     try {
-      const answer = await request(`/v1/targets/ranking?period=${encodeURIComponent(period)}&metric=${metric}`);
+      const answer = await request(`/v1/targets/ranking?period=${encodeURIComponent(period)}&metric=${metric}`
+        + (currency ? `&currency=${encodeURIComponent(currency)}` : ''));
       if (seq !== state.rankingSeq) return;
       const items = (answer.reps || []).map((r) => el('li', { class: 'ranking-row', 'data-rep-id': r.rep_id },
         el('span', { class: 'ranking-rank', text: isNum(r.rank) ? `#${r.rank}` : '–' }),
         el('span', { class: 'ranking-name', text: r.username }),
         attainmentBar(r.percent),
-        el('span', { class: 'ranking-figure', text: isNum(r.target) ? `${isNum(r.actual) ? r.actual : '–'} / ${r.target}${isNum(r.percent) ? ` (${r.percent}%)` : ''}` : 'no target' })));
+        el('span', { class: 'ranking-figure', text: isNum(r.target) ? `${isNum(r.actual) ? figure(r.actual) : '–'} / ${figure(r.target)}${isNum(r.percent) ? ` (${r.percent}%)` : ''}` : 'no target' })));
       $('ranking').replaceChildren(...items);
     } catch (err) {
       if (seq !== state.rankingSeq) return;
@@ -155,8 +159,7 @@
   }
 
   function init() {
-    $('ranking-metric').replaceChildren(...METRICS.filter(([m]) => m !== 'revenue')
-      .map(([value, label]) => el('option', { value, text: label })));
+    $('ranking-metric').replaceChildren(...METRICS.map(([value, label]) => el('option', { value, text: label })));
     $('target-metric').replaceChildren(...METRICS.map(([value, label]) => el('option', { value, text: label })));
     $('target-metric').addEventListener('change', () => {
       $('target-currency-field').hidden = $('target-metric').value !== 'revenue';

@@ -8,6 +8,7 @@
 
 mod customers;
 mod opportunities;
+mod orders;
 #[cfg(test)]
 mod tests;
 
@@ -25,8 +26,19 @@ pub const PAGE_ROWS: u32 = 500;
 pub trait ExportRows {
     const KIND: Kind;
     const HEADER: &'static [&'static str];
-    /// The row's cells, in header order; `None` for a row of another kind.
-    fn cells(row: &ExportRow) -> Option<Vec<String>>;
+    /// Records read per page: fewer for a kind of several rows per record, so a piece stays
+    /// small.
+    const PAGE_RECORDS: u32 = PAGE_ROWS;
+    /// The row's cells, in header order; `None` for a row of another kind. A kind of one
+    /// CSV row per record implements this.
+    fn cells(_row: &ExportRow) -> Option<Vec<String>> {
+        None
+    }
+    /// The CSV rows of one record (a kind of several rows per record, orders by line,
+    /// implements this); empty for a row of another kind.
+    fn rows(row: &ExportRow) -> Vec<Vec<String>> {
+        Self::cells(row).into_iter().collect()
+    }
 }
 
 /// The files `/v1/export/` serves.
@@ -34,16 +46,22 @@ pub trait ExportRows {
 pub enum ExportKind {
     Customers,
     Opportunities,
+    Orders,
 }
 
 impl ExportKind {
-    pub const ALL: &'static [ExportKind] = &[ExportKind::Customers, ExportKind::Opportunities];
+    pub const ALL: &'static [ExportKind] = &[
+        ExportKind::Customers,
+        ExportKind::Opportunities,
+        ExportKind::Orders,
+    ];
 
     /// `customers.csv`.
     pub fn file_name(self) -> &'static str {
         match self {
             ExportKind::Customers => "customers.csv",
             ExportKind::Opportunities => "opportunities.csv",
+            ExportKind::Orders => "orders.csv",
         }
     }
 
@@ -75,6 +93,7 @@ pub fn write(
         ExportKind::Opportunities => {
             write_rows::<opportunities::Opportunities>(storage, principal, sink)
         }
+        ExportKind::Orders => write_rows::<orders::Orders>(storage, principal, sink),
     }
 }
 
@@ -87,12 +106,12 @@ fn write_rows<E: ExportRows>(
     writer.write_record(E::HEADER)?;
     let mut after = String::new();
     loop {
-        let page = storage.export_page(principal, E::KIND, &after, PAGE_ROWS)?;
+        let page = storage.export_page(principal, E::KIND, &after, E::PAGE_RECORDS)?;
         let Some(last) = page.last() else { break };
         after = last.record.meta().id.clone();
-        let full = page.len() as u32 == PAGE_ROWS;
+        let full = page.len() as u32 == E::PAGE_RECORDS;
         for row in page.iter().filter(|r| !r.record.meta().deleted) {
-            if let Some(cells) = E::cells(row) {
+            for cells in E::rows(row) {
                 writer.write_record(cells.iter().map(|cell| defuse(cell).into_owned()))?;
             }
         }

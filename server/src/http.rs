@@ -138,6 +138,12 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboard/charts.js", get(sales::dashboard_charts_js))
         .route("/dashboard/sales.js", get(sales::dashboard_sales_js))
         .route("/dashboard/targets.js", get(sales::dashboard_targets_js))
+        .route("/v1/revenue", get(revenue::revenue))
+        .route(
+            "/v1/revenue/unknown-products",
+            get(revenue::unknown_products),
+        )
+        .route("/dashboard/revenue.js", get(revenue::dashboard_revenue_js))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -471,6 +477,7 @@ async fn pull(
 
 mod csv_files;
 mod fieldwork;
+mod revenue;
 mod sales;
 mod targets;
 
@@ -478,6 +485,8 @@ mod targets;
 mod csv_files_tests;
 #[cfg(test)]
 mod fieldwork_tests;
+#[cfg(test)]
+mod revenue_tests;
 #[cfg(test)]
 mod sales_tests;
 #[cfg(test)]

@@ -10,12 +10,13 @@ use std::sync::{Arc, Mutex};
 use fieldcrm_core::protocol::{DocChanges, PingUpload, PullRequest, PushRequest};
 use fieldcrm_core::route::Fix;
 use fieldcrm_core::{
-    Contact, Customer, DAY_MS, GeoLocation, GpsStamp, LocationSource, Money, Opportunity, Stage,
-    Store, Task, Visit, VisitStatus,
+    Contact, Customer, DAY_MS, GeoLocation, GpsStamp, LocationSource, Money, Opportunity,
+    OrderLine, OrderStatus, Product, Stage, Store, Task, Visit, VisitStatus,
 };
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
 use crate::model::{Role, User, now_ms};
+use crate::sales::orders::RevenueBy;
 use crate::sales::targets::Target;
 use crate::scope::Principal;
 use crate::storage::{NewUser, PipelineFilter, Sales, SqliteStorage, Storage};
@@ -37,6 +38,8 @@ const GROWING: &[&str] = &[
     "opportunity_stage_changes",
     "customer_origins",
     "targets",
+    "order_facts",
+    "order_line_facts",
 ];
 
 /// Full scans allowed, each with why: the answer itself needs every row. The test fails when
@@ -218,6 +221,33 @@ fn workload(org: &Org) {
     let mut task = Task::new("Send the catalogue");
     task.linked_id = Some(customers[0].meta.id.clone());
     ana.create(task).unwrap();
+    // A product (the admin's) and orders naming it and an unknown product, one submitted.
+    let root = device(org, &org.root);
+    let product = root.create(Product::new("SKU-1", "Beans")).unwrap();
+    push(org, &org.root, &root, false);
+    for (index, customer) in customers.iter().enumerate() {
+        let mut order = ana.create_order(&customer.meta.id, None, "EUR").unwrap();
+        for (line, product_id) in [product.meta.id.as_str(), "no-such-product"]
+            .iter()
+            .enumerate()
+        {
+            order.lines.push(OrderLine {
+                id: format!("0190a0b0-0000-7000-8000-00000000{index:02x}{line:02x}"),
+                product_id: (*product_id).to_owned(),
+                sku: "SKU-1".into(),
+                name: "Beans".into(),
+                quantity: 2,
+                unit_price_minor: 450,
+                tax_rate_bp: 700,
+                discount_bp: 500,
+            });
+        }
+        let order = ana.update(order).unwrap();
+        if index > 0 {
+            ana.set_order_status(&order.meta.id, OrderStatus::Submitted)
+                .unwrap();
+        }
+    }
     push(org, &org.ana, &ana, false);
     let bo_cursor = pull(org, &org.bo, 0, 2);
     let mia_cursor = pull(org, &org.mia, 0, 5);
@@ -337,6 +367,16 @@ fn workload(org: &Org) {
             org.storage.big_deals(&viewer, 0, currency, 50).unwrap();
         }
         org.storage.funnel(&viewer, from, to).unwrap();
+        for by in [RevenueBy::Rep, RevenueBy::Customer, RevenueBy::Product] {
+            for currency in [None, Some("EUR")] {
+                org.storage
+                    .revenue(&viewer, by, from, to, currency, 100)
+                    .unwrap();
+            }
+        }
+        org.storage
+            .unknown_product_lines(&viewer, from, to, 100)
+            .unwrap();
         org.storage.win_rates(&viewer, from, to).unwrap();
         let reps = org.storage.reviewable_reps(&viewer).unwrap();
         let ids: Vec<String> = reps.iter().map(|r| r.id.clone()).collect();
@@ -456,6 +496,16 @@ fn no_statement_the_server_runs_scans_a_growing_table() {
         "JOIN opportunity_stage_changes s ON s.opportunity_id = o.opportunity_id",
         "FROM customer_origins",
         "INSERT INTO targets",
+        "INSERT INTO order_facts",
+        "INSERT INTO order_line_facts",
+        "UPDATE order_facts SET territory_id",
+        "UPDATE order_line_facts SET territory_id",
+        "UPDATE order_line_facts SET known_product = 1",
+        "GROUP BY o.rep_id, o.currency",
+        "GROUP BY o.customer_id, o.currency",
+        "GROUP BY l.product_id, l.currency",
+        "FROM order_line_facts l JOIN order_facts o",
+        "FROM order_facts\n         WHERE rep_id = ?1 AND revenue = 1",
     ] {
         assert!(
             statements.iter().any(|sql| sql.contains(expected)),

@@ -338,6 +338,75 @@ async function run() {
     assert(amounts.every((a, i) => i === 0 || amounts[i - 1] >= a), 'big deals are not largest first');
   });
 
+  await step('the orders and revenue panel draws bars per rep, customer and product from the data', async () => {
+    await waitFor(page, 'the revenue panel loaded', () =>
+      document.getElementById('revenue-total').textContent.trim().length > 0);
+    const period = await page.inputValue('#revenue-period');
+    const currency = await page.$eval('#revenue-currency', (s) => s.value || null);
+    const totals = (await api(anna.token, `/v1/revenue?period=${period}`)).totals;
+    assert((totals[0] && totals[0].currency) === (currency || undefined) || (!totals.length && !currency),
+      `the panel shows currency ${currency}, the API's first is ${totals[0] && totals[0].currency}`);
+    for (const by of ['rep', 'customer', 'product']) {
+      const report = await api(anna.token, `/v1/revenue?period=${period}&by=${by}&limit=100`);
+      const groups = report.groups.filter((g) => g.currency === currency).slice(0, 10);
+      await waitFor(page, `${groups.length} revenue bars per ${by}`, ([kind, n]) =>
+        document.querySelectorAll(`#revenue-${kind}-chart g.bar-row`).length === n, [by, groups.length]);
+      const drawn = await page.$$eval(`#revenue-${by}-chart g.bar-row`, (gs) => gs.map((g) => g.getAttribute('data-key')));
+      assert(drawn.join() === groups.map((g) => g.id).join(), `revenue bars per ${by}: ${drawn.join()}, the API has ${groups.map((g) => g.id).join()}`);
+      const nets = groups.map((g) => g.net_minor);
+      assert(nets.every((n, i) => i === 0 || nets[i - 1] >= n), `revenue per ${by} is not largest first`);
+      assert(await page.isHidden(`#revenue-${by}-empty`) === groups.length > 0, `the empty note per ${by} is wrong`);
+    }
+    const unknown = await api(anna.token, `/v1/revenue/unknown-products?period=${period}&limit=50`);
+    await waitFor(page, 'the unknown-product lines as the API lists them', (n) =>
+      document.querySelectorAll('#revenue-unknown li.flag-unknown_product').length === n, unknown.lines.length);
+  });
+
+  await step('order lines naming an unknown product are flagged, in the list and in the product bars', async () => {
+    // The demo's orders name catalog products only: the API's answer for this step names one
+    // the server does not know, as a device may write it.
+    const period = await page.inputValue('#revenue-period');
+    const line = {
+      order_id: 'o-1', line_id: 'l-1', product_id: 'no-such-product', sku: 'X-404', name: 'From the back room',
+      quantity: 3, net_minor: 4500, currency: 'EUR', customer_id: 'c-1', rep_id: anna.repId, ordered_at: Date.now(),
+    };
+    const byProduct = {
+      period, by: 'product', currency: null, truncated: false,
+      totals: [{ currency: 'EUR', orders: 1, net_minor: 9500, gross_minor: 9500 }],
+      groups: [
+        { id: 'p-known', name: 'Beans', sku: 'B-1', known: true, currency: 'EUR', lines: 1, quantity: 2, net_minor: 5000, gross_minor: 5000 },
+        { id: 'no-such-product', name: 'From the back room', sku: 'X-404', known: false, currency: 'EUR', lines: 1, quantity: 3, net_minor: 4500, gross_minor: 4500 },
+      ],
+    };
+    const json = (body) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    const unknownUrl = /\/v1\/revenue\/unknown-products\?/;
+    const byProductUrl = /\/v1\/revenue\?.*\bby=product\b/;
+    await page.route(unknownUrl, (route) => route.fulfill(json({ period, count: 7, lines: [line] })));
+    await page.route(byProductUrl, (route) => route.fulfill(json(byProduct)));
+    try {
+      await page.dispatchEvent('#revenue-period', 'change');
+      await waitFor(page, 'one flagged unknown-product line', () =>
+        document.querySelectorAll('#revenue-unknown li.flag-unknown_product').length === 1);
+      const flag = await page.$eval('#revenue-unknown li.flag-unknown_product', (li) => li.textContent);
+      assert(flag.includes('X-404') && flag.includes('Unknown product'), `the flag reads "${flag}"`);
+      assert(await page.$eval('#revenue-unknown-count', (n) => n.textContent) === '7', 'the count is not the API\'s');
+      assert((await page.$eval('#revenue-unknown-more', (n) => n.textContent)).includes('6 more'), 'the unlisted lines are not said');
+      // The demo's orders are in EUR, the panel's first currency.
+      await page.selectOption('#revenue-currency', 'EUR');
+      await waitFor(page, 'the unknown product drawn as unknown', () =>
+        [...document.querySelectorAll('#revenue-product-chart g.bar-row')].some((g) =>
+          g.getAttribute('data-key') === 'no-such-product' && g.classList.contains('bar-unknown')));
+      const known = await page.$eval('#revenue-product-chart g.bar-row[data-key="p-known"]', (g) => g.classList.contains('bar-unknown'));
+      assert(!known, 'a known product is drawn as unknown');
+    } finally {
+      await page.unroute(unknownUrl);
+      await page.unroute(byProductUrl);
+    }
+    await page.dispatchEvent('#revenue-period', 'change');
+    await waitFor(page, 'the real unknown-product lines again', () =>
+      document.querySelectorAll('#revenue-unknown li[data-order-id="o-1"]').length === 0);
+  });
+
   await step('the manager sets a target and sees its attainment and the ranking', async () => {
     await page.selectOption('#target-rep', { label: 'anna' });
     await page.selectOption('#target-metric', 'deals_won');
@@ -356,6 +425,29 @@ async function run() {
     const targets = await api(anna.token, `/v1/targets?period=${period}`);
     const annaTargets = targets.reps.find((r) => r.rep_id === anna.repId).targets;
     assert(annaTargets.some((t) => t.metric === 'deals_won' && t.target === 2), 'the target was not stored');
+  });
+
+  await step("a revenue target shows the rep's revenue from orders as its actual, and ranks", async () => {
+    await page.selectOption('#target-rep', { label: 'anna' });
+    await page.selectOption('#target-metric', 'revenue');
+    await page.fill('#target-currency', 'EUR');
+    await page.fill('#target-value', '1000');
+    await page.click('#target-save');
+    const period = await page.inputValue('#targets-period');
+    await waitFor(page, "anna's revenue attainment", (repId) => {
+      const cell = document.querySelector(`#targets-table tr[data-rep-id="${repId}"] td[data-metric="revenue"]`);
+      return cell && /\//.test(cell.textContent) && !cell.textContent.includes('no actual');
+    }, anna.repId);
+    const targets = await api(anna.token, `/v1/targets?period=${period}`);
+    const revenue = targets.reps.find((r) => r.rep_id === anna.repId).targets.find((t) => t.metric === 'revenue');
+    assert(revenue && revenue.target === 100000 && Number.isInteger(revenue.actual), `anna's revenue target: ${JSON.stringify(revenue)}`);
+    const percent = await page.$eval(`#targets-table tr[data-rep-id="${anna.repId}"] td[data-metric="revenue"] .attainment-percent`, (n) => n.textContent);
+    assert(percent === `${revenue.percent}%`, `the cell shows ${percent}, the API ${revenue.percent}%`);
+    await page.selectOption('#ranking-metric', 'revenue');
+    await waitFor(page, 'anna ranked on revenue', (repId) => {
+      const row = document.querySelector(`#ranking li.ranking-row[data-rep-id="${repId}"]`);
+      return row && /^#\d+$/.test(row.querySelector('.ranking-rank').textContent);
+    }, anna.repId);
   });
 
   await step('the flags list is shown', async () => {

@@ -223,3 +223,82 @@ fn a_large_export_is_written_in_pages_and_stops_when_the_client_goes() {
     );
     assert_eq!(ExportKind::from_file_name("users.csv"), None);
 }
+
+#[test]
+fn orders_are_exported_one_row_per_line_with_their_totals_and_formulas_defused() {
+    let org = org();
+    import_customers(&org, "external_id,name,territory\nC-1,Nord,harbour\n");
+    let customer = org
+        .storage
+        .imported_document(fieldcrm_core::Kind::Customer, "C-1")
+        .unwrap()
+        .unwrap();
+    let store = Store::open(":memory:").unwrap();
+    store.set_user(&org.ana.id).unwrap();
+    org.storage
+        .register_device(&org.ana.id, &store.actor_id())
+        .unwrap();
+    let mut order = store.create_order(&customer, None, "EUR").unwrap();
+    for (index, (name, quantity)) in [("=HYPERLINK(\"x\")", 3), ("Cups", 1)].iter().enumerate() {
+        order.lines.push(fieldcrm_core::OrderLine {
+            id: format!("0190a0b0-0000-7000-8000-0000000000{index:02x}"),
+            product_id: format!("p-{index}"),
+            sku: format!("-SKU-{index}"),
+            name: (*name).to_owned(),
+            quantity: *quantity,
+            unit_price_minor: 333,
+            tax_rate_bp: 1_900,
+            discount_bp: 1_000,
+        });
+    }
+    let order = store.update(order).unwrap();
+    store
+        .set_order_status(&order.meta.id, fieldcrm_core::OrderStatus::Confirmed)
+        .unwrap();
+    // An order without lines is one row.
+    store.create_order(&customer, None, "USD").unwrap();
+    let (request, _) = store.push_request(100).unwrap().unwrap();
+    let principal = org.storage.principal(&org.ana).unwrap();
+    let (response, _) = org.storage.push_changes(&principal, request).unwrap();
+    assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+
+    let all = export(&org, &org.mia, ExportKind::Orders);
+    assert_eq!(all[0].iter().collect::<Vec<_>>(), orders::Orders::HEADER);
+    assert_eq!(all.len(), 4, "header, two lines, one order without lines");
+    let sums = order.totals();
+    let rows: Vec<&csv::StringRecord> = all[1..]
+        .iter()
+        .filter(|r| &r[0] == order.meta.id.as_str())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let at = |name: &str| all[0].iter().position(|h| h == name).unwrap();
+    for row in &rows {
+        assert_eq!(&row[at("order_net_minor")], sums.net_minor.to_string());
+        assert_eq!(&row[at("order_gross_minor")], sums.gross_minor.to_string());
+        assert_eq!(&row[at("customer_external_id")], "C-1");
+        assert_eq!(&row[at("status")], "confirmed");
+        assert_eq!(&row[at("revenue")], "true");
+        assert_eq!(&row[at("owner")], "ana");
+    }
+    let line_nets: i64 = rows
+        .iter()
+        .map(|r| r[at("line_net_minor")].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(line_nets, sums.net_minor);
+    assert_eq!(&rows[0][at("name")], "'=HYPERLINK(\"x\")");
+    assert_eq!(&rows[0][at("sku")], "'-SKU-0");
+    let empty = all[1..]
+        .iter()
+        .find(|r| &r[0] != order.meta.id.as_str())
+        .unwrap();
+    assert_eq!((&empty[at("currency")], &empty[at("line_id")]), ("USD", ""));
+    assert_eq!(
+        export(&org, &org.bo, ExportKind::Orders).len(),
+        1,
+        "bo: header only"
+    );
+    assert_eq!(
+        ExportKind::from_file_name("orders.csv"),
+        Some(ExportKind::Orders)
+    );
+}

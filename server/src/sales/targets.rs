@@ -102,8 +102,9 @@ pub struct RepActuals {
     pub verified_visits: i64,
     pub new_customers: i64,
     pub deals_won: i64,
-    /// Revenue per currency (minor units); `None` while the server keeps no order facts, so
-    /// a revenue target shows without an actual.
+    /// Revenue per currency (net minor units of the rep's orders that count as revenue; a
+    /// currency without orders is 0); `None` where it is not known, so a revenue target shows
+    /// without an actual.
     pub revenue: Option<BTreeMap<String, i64>>,
 }
 
@@ -130,7 +131,7 @@ pub struct Attainment {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     pub target: i64,
-    /// Absent when the server does not know it (revenue, until orders are kept).
+    /// Absent when the server does not know it (see [`RepActuals::revenue`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<i64>,
     /// actual / target × 100; absent without an actual or for a target of 0.
@@ -267,7 +268,7 @@ mod tests {
         assert_eq!((rows[2].actual, rows[2].percent), (Some(2), None));
         let json = serde_json::to_value(&rows[1]).unwrap();
         assert!(json.get("actual").is_none(), "{json}");
-        // Once the lead wires order facts in, revenue has its actual.
+        // With the order facts' revenue, it has its actual.
         let with_orders = RepActuals {
             revenue: Some(BTreeMap::from([("EUR".to_owned(), 50_000)])),
             ..actuals

@@ -83,7 +83,7 @@ mod stored_record;
 pub use accounts::{Accounts, DeviceStatus, SessionState};
 pub use sales::{
     DEFAULT_BIG_DEAL_MIN_MINOR, FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS,
-    MAX_TARGETS_PER_REP_PERIOD, PipelineFilter, Sales, SalesSettings, TargetWrite,
+    MAX_TARGETS_PER_REP_PERIOD, PipelineFilter, RevenueRows, Sales, SalesSettings, TargetWrite,
 };
 pub use sqlite::{READERS, SqliteStorage};
 pub use sqlite_csv::{CsvStorage, ExportRow, ImportTarget};

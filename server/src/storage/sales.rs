@@ -5,6 +5,7 @@
 use fieldcrm_core::Millis;
 
 use super::{RepInfo, Result};
+use crate::sales::orders::{RevenueBy, RevenueGroup, RevenueTotal, UnknownProductLine};
 use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, RepClosed};
 use crate::sales::targets::{RepActuals, Target};
 use crate::scope::Principal;
@@ -50,6 +51,15 @@ pub struct FunnelRows {
     pub sampled: bool,
 }
 
+/// What a revenue report reads: per currency in all, and the groups (largest net amount first,
+/// at most the limit asked for); `truncated` when there were more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevenueRows {
+    pub totals: Vec<RevenueTotal>,
+    pub groups: Vec<RevenueGroup>,
+    pub truncated: bool,
+}
+
 /// How setting a target went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetWrite {
@@ -85,6 +95,27 @@ pub trait Sales {
         currency: Option<&str>,
         limit: u32,
     ) -> Result<Vec<BigDeal>>;
+    /// Orders in sight that count as revenue (`sales::orders::counts_as_revenue`) ordered
+    /// within `[from, to)`, per currency, in all and by rep, customer or product (at most
+    /// `limit` groups).
+    fn revenue(
+        &self,
+        viewer: &Principal,
+        by: RevenueBy,
+        from: Millis,
+        to: Millis,
+        currency: Option<&str>,
+        limit: u32,
+    ) -> Result<RevenueRows>;
+    /// Lines of orders in sight ordered within `[from, to)` that name a product the server
+    /// does not know: how many, and the latest `limit`.
+    fn unknown_product_lines(
+        &self,
+        viewer: &Principal,
+        from: Millis,
+        to: Millis,
+        limit: u32,
+    ) -> Result<(u64, Vec<UnknownProductLine>)>;
     /// Sets (or replaces) one target of a rep for a period.
     fn set_target(
         &self,
@@ -96,8 +127,8 @@ pub trait Sales {
     ) -> Result<TargetWrite>;
     /// The targets of these reps for a period, per rep id.
     fn targets(&self, rep_ids: &[String], period: &str) -> Result<Vec<(String, Target)>>;
-    /// What each rep did within `[from, to)` (revenue unknown: no order facts yet), in the
-    /// order of `reps`. Verified visits count as the team overview counts them for `viewer`.
+    /// What each rep did within `[from, to)` (revenue: their orders that count as revenue, net,
+    /// per currency), in the order of `reps`. Verified visits count as the team overview counts them for `viewer`.
     fn rep_actuals(
         &self,
         viewer: &Principal,

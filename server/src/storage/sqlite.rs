@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0011_sales.sql"),
     include_str!("../../migrations/0012_import_ids.sql"),
     include_str!("../../migrations/0013_catalog.sql"),
+    include_str!("../../migrations/0014_order_facts.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -336,6 +337,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         }
         if index + 1 == sqlite_sales::SCHEMA_VERSION {
             sqlite_sales::backfill(&tx)?;
+        }
+        if sqlite_sales::creates_order_facts(sql) {
+            sqlite_sales::backfill_orders(&tx)?;
         }
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;

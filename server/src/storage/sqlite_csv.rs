@@ -200,6 +200,7 @@ fn owner_id(record: &AnyRecord) -> Option<&str> {
     match record {
         AnyRecord::Customer(c) => c.owner.as_deref(),
         AnyRecord::Opportunity(o) => o.owner.as_deref(),
+        AnyRecord::Order(o) => Some(o.owner.as_str()),
         _ => None,
     }
 }

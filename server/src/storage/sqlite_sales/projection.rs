@@ -1,6 +1,6 @@
-//! `opportunity_facts`, `opportunity_stage_changes` and `customer_origins` kept in step with
-//! accepted documents, inside the push's transaction (called from the field-work projection's
-//! entry point, so every accepted document passes here once).
+//! `opportunity_facts`, `opportunity_stage_changes` and `customer_origins` (and the order facts,
+//! `orders.rs`) kept in step with accepted documents, inside the push's transaction (called from
+//! the field-work projection's entry point, so every accepted document passes here once).
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -23,14 +23,20 @@ pub(crate) fn project(
     match record {
         AnyRecord::Opportunity(deal) => project_opportunity(tx, deal, scope),
         AnyRecord::Customer(customer) => project_origin(tx, customer, now),
+        AnyRecord::Order(order) => super::orders::project_order(tx, order, scope),
+        AnyRecord::Product(product) => super::orders::project_product(tx, product),
         _ => Ok(()),
     }
 }
 
-/// The deal's rep: its owner when that names a user (a device may write any text there),
-/// else its creator, whom the server checked when the deal was created.
-fn rep_of(tx: &Transaction<'_>, deal: &Opportunity) -> Result<String> {
-    if let Some(owner) = deal.owner.as_deref() {
+/// A deal's or an order's rep: its owner when that names a user (a device may write any text
+/// there), else its creator, whom the server checked when the record was created.
+pub(super) fn rep_of(
+    tx: &Transaction<'_>,
+    owner: Option<&str>,
+    created_by: &str,
+) -> Result<String> {
+    if let Some(owner) = owner {
         let known: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
             .query_row([owner], |row| row.get(0))
@@ -39,12 +45,12 @@ fn rep_of(tx: &Transaction<'_>, deal: &Opportunity) -> Result<String> {
             return Ok(owner.to_owned());
         }
     }
-    Ok(deal.meta.created_by.clone())
+    Ok(created_by.to_owned())
 }
 
 fn project_opportunity(tx: &Transaction<'_>, deal: &Opportunity, scope: &Scope) -> Result<()> {
     let id = deal.meta.id.as_str();
-    let rep = rep_of(tx, deal)?;
+    let rep = rep_of(tx, deal.owner.as_deref(), &deal.meta.created_by)?;
     let history = deal::history(deal);
     let weight = weight_percent(&deal.stage, deal.probability);
     tx.prepare_cached(
@@ -118,13 +124,13 @@ fn project_origin(tx: &Transaction<'_>, customer: &Customer, now: Millis) -> Res
     Ok(())
 }
 
-/// A customer moved to another territory (by an admin): its deals follow.
+/// A customer moved to another territory (by an admin): its deals and orders follow.
 pub(crate) fn move_customer(tx: &Transaction<'_>, customer_id: &str, scope: &Scope) -> Result<()> {
     tx.prepare_cached(
         "UPDATE opportunity_facts SET territory_id = ?2, team_id = ?3 WHERE customer_id = ?1",
     )?
     .execute(params![customer_id, scope.territory_id, scope.team_id])?;
-    Ok(())
+    super::orders::move_customer(tx, customer_id, scope)
 }
 
 /// Fills the tables from documents stored before they existed, a page of documents at a time

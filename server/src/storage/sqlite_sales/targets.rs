@@ -1,14 +1,17 @@
 //! Targets as stored (one row per rep, period, metric and currency) and the actuals they are
 //! measured against: visits and verified visits as the team overview counts them, deals won
-//! from `opportunity_facts`, new customers from `customer_origins`.
+//! from `opportunity_facts`, new customers from `customer_origins`, revenue from `order_facts`.
+
+use std::collections::BTreeMap;
 
 use rusqlite::{Connection, Transaction, params};
 
 use fieldcrm_core::Millis;
 
-use super::super::sales::{MAX_TARGETS_PER_REP_PERIOD, TargetWrite};
+use super::super::sales::{MAX_REPORT_GROUPS, MAX_TARGETS_PER_REP_PERIOD, TargetWrite};
 use super::super::sqlite_fieldwork;
 use super::super::{RepInfo, Result, corrupt};
+use crate::sales::reports::minor_units;
 use crate::sales::targets::{RepActuals, Target};
 use crate::scope::Principal;
 
@@ -91,6 +94,14 @@ pub(super) fn actuals(
         "SELECT count(*) FROM customer_origins
          WHERE created_by = ?1 AND deleted = 0 AND first_stored_at >= ?2 AND first_stored_at < ?3",
     )?;
+    // The rep's orders that count as revenue (`sales::orders::counts_as_revenue`), net amounts
+    // per currency; bounded by the currencies there are.
+    let mut revenue = conn.prepare_cached(
+        "SELECT currency, total(net_minor) FROM order_facts
+         WHERE rep_id = ?1 AND revenue = 1 AND deleted = 0 AND ordered_at >= ?2 AND ordered_at < ?3
+         GROUP BY currency
+         LIMIT ?4",
+    )?;
     let mut out = Vec::with_capacity(reps.len());
     for (rep, seen) in reps.iter().zip(overview) {
         out.push(RepActuals {
@@ -98,8 +109,13 @@ pub(super) fn actuals(
             verified_visits: i64::from(seen.verified),
             new_customers: created.query_row(params![rep.id, from, to], |row| row.get(0))?,
             deals_won: won.query_row(params![rep.id, from, to], |row| row.get(0))?,
-            // Revenue comes from order facts, which this server does not keep yet.
-            revenue: None,
+            revenue: Some(
+                revenue
+                    .query_map(params![rep.id, from, to, MAX_REPORT_GROUPS], |row| {
+                        Ok((row.get::<_, String>(0)?, minor_units(row.get(1)?)))
+                    })?
+                    .collect::<rusqlite::Result<BTreeMap<_, _>>>()?,
+            ),
         });
     }
     Ok(out)
