@@ -21,7 +21,7 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::model::{Role, now_ms};
 use crate::sales::Period;
-use crate::sales::targets::{self, Attainment, Metric, Ranked, Target};
+use crate::sales::targets::{self, Attainment, Metric, Ranked, RepActuals, Target};
 use crate::scope::Principal;
 use crate::storage::{RepInfo, Storage, StorageError, TargetWrite};
 
@@ -135,18 +135,33 @@ pub(super) fn attainment_of(
     for (rep, target) in storage.targets(&ids, &period.to_string())? {
         per_rep.entry(rep).or_default().push(target);
     }
+    // Actuals are measured only for the reps with a target in the period: attainment shows
+    // nothing else, and measuring costs a month's team overview (the team overview page pays it
+    // on every load).
+    let measured: Vec<RepInfo> = reps
+        .iter()
+        .filter(|rep| per_rep.contains_key(&rep.id))
+        .cloned()
+        .collect();
     let (from, to) = period.bounds();
-    let actuals = storage.rep_actuals(viewer, reps, from, to)?;
+    let mut actuals: HashMap<String, RepActuals> = if measured.is_empty() {
+        HashMap::new()
+    } else {
+        measured
+            .iter()
+            .map(|rep| rep.id.clone())
+            .zip(storage.rep_actuals(viewer, &measured, from, to)?)
+            .collect()
+    };
     Ok(reps
         .iter()
-        .zip(actuals)
-        .map(|(rep, actuals)| RepAttainment {
+        .map(|rep| RepAttainment {
             rep_id: rep.id.clone(),
             username: rep.username.clone(),
-            targets: targets::attainment(
-                per_rep.get(&rep.id).map(Vec::as_slice).unwrap_or_default(),
-                &actuals,
-            ),
+            targets: match (per_rep.get(&rep.id), actuals.remove(&rep.id)) {
+                (Some(set), Some(measured)) => targets::attainment(set, &measured),
+                _ => Vec::new(),
+            },
         })
         .collect())
 }
