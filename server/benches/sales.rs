@@ -329,10 +329,13 @@ fn main() -> BenchResult<()> {
             );
         }
         let mut samples = Vec::with_capacity(REQUESTS);
+        let mut each: Vec<Vec<Duration>> = vec![Vec::with_capacity(REQUESTS); reports.len()];
         for _ in 0..REQUESTS {
             let mut sum = Duration::ZERO;
-            for path in reports {
-                sum += get(&state, path, &token).await?.0;
+            for (path, times) in reports.iter().zip(each.iter_mut()) {
+                let took = get(&state, path, &token).await?.0;
+                times.push(took);
+                sum += took;
             }
             samples.push(sum);
         }
@@ -341,6 +344,9 @@ fn main() -> BenchResult<()> {
             "pipeline + forecast + funnel p95 {:.3} ms",
             quantile(&mut samples, 0.95)
         ));
+        for (path, times) in reports.iter().zip(each.iter_mut()) {
+            comment(&format!("{path}: median {:.3} ms", median(times)));
+        }
 
         let revenue = "/v1/revenue?period=2026-Q3&by=rep";
         let (_, report) = get(&state, revenue, &token).await?;
