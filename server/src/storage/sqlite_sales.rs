@@ -30,6 +30,29 @@ mod tests;
 pub(super) use orders::backfill as backfill_orders;
 pub(super) use projection::{backfill, move_customer, project};
 
+/// The sight over a row whose scope is its customer's (a deal, an order, an order's line):
+/// the `territory_id` and `team_id` columns of the table aliased `alias`, no owner.
+fn customer_scope_sight(viewer: &Principal, alias: &'static str) -> super::sqlite_sight::SightSql {
+    let (territory, team) = match alias {
+        "l" => ("l.territory_id", "l.team_id"),
+        _ => ("o.territory_id", "o.team_id"),
+    };
+    super::sqlite_sight::SightSql::new(
+        viewer.sight(),
+        super::sqlite_sight::ScopeColumns {
+            territory: Some(territory),
+            owner: None,
+            team: Some(team),
+            org_wide: None,
+        },
+    )
+}
+
+/// A SQL count as an unsigned number (a count is never negative).
+fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
 /// Whether a migration is the one that creates the order facts (its backfill then runs). Told
 /// by its content rather than its position, so the migration's number may change.
 pub(super) fn creates_order_facts(sql: &str) -> bool {

@@ -7,26 +7,15 @@ use rusqlite::{Connection, named_params};
 use fieldcrm_core::Millis;
 
 use super::super::sales::{FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS, PipelineFilter};
-use super::super::sqlite_sight::{ScopeColumns, SightSql};
+use super::super::sqlite_sight::SightSql;
 use super::super::{Result, corrupt};
+use super::count;
 use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, RepClosed, minor_units};
 use crate::scope::Principal;
 
 /// An opportunity's scope is its customer's: territory and team (no owner).
 fn sight(viewer: &Principal) -> SightSql {
-    SightSql::new(
-        viewer.sight(),
-        ScopeColumns {
-            territory: Some("o.territory_id"),
-            owner: None,
-            team: Some("o.team_id"),
-            org_wide: None,
-        },
-    )
-}
-
-fn count(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
+    super::customer_scope_sight(viewer, "o")
 }
 
 pub(super) fn pipeline(

@@ -10,31 +10,16 @@ use fieldcrm_core::Millis;
 
 use super::super::Result;
 use super::super::sales::{MAX_REPORT_GROUPS, RevenueRows};
-use super::super::sqlite_sight::{ScopeColumns, SightSql};
+use super::super::sqlite_sight::SightSql;
+use super::count;
 use crate::sales::orders::{RevenueBy, RevenueGroup, RevenueTotal, UnknownProductLine};
 use crate::sales::reports::minor_units;
 use crate::scope::Principal;
 
 /// An order's scope is its customer's: territory and team (no owner), on the order's row
 /// (`o`) or copied onto its lines (`l`).
-fn sight(viewer: &Principal, table: &str) -> SightSql {
-    let (territory, team) = match table {
-        "l" => ("l.territory_id", "l.team_id"),
-        _ => ("o.territory_id", "o.team_id"),
-    };
-    SightSql::new(
-        viewer.sight(),
-        ScopeColumns {
-            territory: Some(territory),
-            owner: None,
-            team: Some(team),
-            org_wide: None,
-        },
-    )
-}
-
-fn count(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
+fn sight(viewer: &Principal, table: &'static str) -> SightSql {
+    super::customer_scope_sight(viewer, table)
 }
 
 /// Revenue in `[from, to)` by `by`, per currency (only `currency` when given): the totals, and
