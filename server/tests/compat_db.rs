@@ -486,8 +486,9 @@ fn a_version_1_database_keeps_the_reps_field_days() {
     assert_eq!(ben.planned_order, vec![BEN_VISIT.to_owned()]);
 }
 
-/// The migration to version 11 fills the sales tables from version 1's documents: its deal is
-/// in the manager's pipeline, funnel and big deals, from its stage history.
+/// The sales backfill (run at the latest migration that creates the stage history) fills the
+/// sales tables from version 1's documents: its deal is in the manager's pipeline, funnel and
+/// big deals, from its stage history.
 #[test]
 fn a_version_1_database_has_its_deal_in_the_sales_reports() {
     let copy = serve_a_copy();

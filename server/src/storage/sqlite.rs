@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0012_import_ids.sql"),
     include_str!("../../migrations/0013_catalog.sql"),
     include_str!("../../migrations/0014_order_facts.sql"),
+    include_str!("../../migrations/0015_funnel_stays.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -323,19 +324,32 @@ fn check_identity(identity: fieldcrm_core::sqlite_file::Identity) -> Result<()> 
     Ok(())
 }
 
+/// The schema version just before the latest migration `matches` (a test rolls a database
+/// back to it, to check that migration and its backfill).
+#[cfg(test)]
+pub(super) fn version_before(matches: fn(&str) -> bool) -> i64 {
+    MIGRATIONS
+        .iter()
+        .rposition(|sql| matches(sql))
+        .map_or(0, |index| index as i64)
+}
+
 /// Checks the database is ours (or empty) once more, now through the connection that
 /// migrates it, and brings it to [`LATEST_VERSION`], one migration per transaction.
 fn migrate(conn: &mut Connection) -> Result<()> {
     let identity = fieldcrm_core::sqlite_file::identity(conn)?;
     check_identity(identity)?;
     let version = identity.user_version;
+    let sales_backfill_at = MIGRATIONS
+        .iter()
+        .rposition(|sql| sqlite_sales::creates_stage_changes(sql));
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         if index + 1 == sqlite_fieldwork::SCHEMA_VERSION {
             sqlite_fieldwork::backfill(&tx)?;
         }
-        if index + 1 == sqlite_sales::SCHEMA_VERSION {
+        if Some(index) == sales_backfill_at {
             sqlite_sales::backfill(&tx)?;
         }
         if sqlite_sales::creates_order_facts(sql) {

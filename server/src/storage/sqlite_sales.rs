@@ -14,9 +14,6 @@ use crate::sales::reports::{BigDeal, MonthRow, PipelineRow, RepClosed};
 use crate::sales::targets::{RepActuals, Target};
 use crate::scope::{Principal, Scope};
 
-/// The schema version that adds these tables (its migration runs [`backfill`]).
-pub(super) const SCHEMA_VERSION: usize = 11;
-
 #[cfg(test)]
 mod order_tests;
 mod orders;
@@ -35,6 +32,7 @@ pub(super) use projection::{backfill, move_customer, project};
 fn customer_scope_sight(viewer: &Principal, alias: &'static str) -> super::sqlite_sight::SightSql {
     let (territory, team) = match alias {
         "l" => ("l.territory_id", "l.team_id"),
+        "s" => ("s.territory_id", "s.team_id"),
         _ => ("o.territory_id", "o.team_id"),
     };
     super::sqlite_sight::SightSql::new(
@@ -51,6 +49,14 @@ fn customer_scope_sight(viewer: &Principal, alias: &'static str) -> super::sqlit
 /// A SQL count as an unsigned number (a count is never negative).
 fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// Whether a migration creates the stage history table. The latest that does makes it in the
+/// shape the projection writes, and runs [`backfill`] (which fills the deal and customer
+/// tables from the stored documents); an earlier one, in an older shape, does not, so an
+/// older database is filled once, at the end. Told by content, like the next.
+pub(super) fn creates_stage_changes(sql: &str) -> bool {
+    sql.contains("CREATE TABLE opportunity_stage_changes")
 }
 
 /// Whether a migration is the one that creates the order facts (its backfill then runs). Told

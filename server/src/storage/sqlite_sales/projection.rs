@@ -92,8 +92,9 @@ fn project_opportunity(tx: &Transaction<'_>, deal: &Opportunity, scope: &Scope) 
     tx.prepare_cached("DELETE FROM opportunity_stage_changes WHERE opportunity_id = ?1")?
         .execute([id])?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO opportunity_stage_changes (opportunity_id, position, stage, at, by_user, duration_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO opportunity_stage_changes (opportunity_id, position, stage, at, by_user,
+           duration_ms, territory_id, team_id, deleted, entered_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for (position, stay) in history.stays.iter().enumerate() {
         insert.execute(params![
@@ -102,7 +103,11 @@ fn project_opportunity(tx: &Transaction<'_>, deal: &Opportunity, scope: &Scope) 
             stay.stage.as_str(),
             stay.at,
             stay.by,
-            stay.duration_ms
+            stay.duration_ms,
+            scope.territory_id,
+            scope.team_id,
+            deal.meta.deleted,
+            history.entered_at
         ])?;
     }
     Ok(())
@@ -128,6 +133,11 @@ fn project_origin(tx: &Transaction<'_>, customer: &Customer, now: Millis) -> Res
 pub(crate) fn move_customer(tx: &Transaction<'_>, customer_id: &str, scope: &Scope) -> Result<()> {
     tx.prepare_cached(
         "UPDATE opportunity_facts SET territory_id = ?2, team_id = ?3 WHERE customer_id = ?1",
+    )?
+    .execute(params![customer_id, scope.territory_id, scope.team_id])?;
+    tx.prepare_cached(
+        "UPDATE opportunity_stage_changes SET territory_id = ?2, team_id = ?3
+         WHERE opportunity_id IN (SELECT opportunity_id FROM opportunity_facts WHERE customer_id = ?1)",
     )?
     .execute(params![customer_id, scope.territory_id, scope.team_id])?;
     super::orders::move_customer(tx, customer_id, scope)

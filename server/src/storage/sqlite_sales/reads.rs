@@ -159,19 +159,20 @@ pub(super) fn funnel(
         .into_iter()
         .map(|(rank, n)| Ok((u8::try_from(rank).map_err(corrupt)?, n)))
         .collect::<Result<Vec<_>>>()?;
+    // Each stage change carries its deal's scope, `deleted` and `entered_at`: one index range.
+    let stays_sight = super::customer_scope_sight(viewer, "s");
     let stays_sql = format!(
         "SELECT s.stage, s.duration_ms
-         FROM opportunity_facts o
-           JOIN opportunity_stage_changes s ON s.opportunity_id = o.opportunity_id
-         WHERE o.deleted = 0 AND o.entered_at >= :from AND o.entered_at < :to AND {}
+         FROM opportunity_stage_changes s
+         WHERE s.deleted = 0 AND s.entered_at >= :from AND s.entered_at < :to AND {}
            AND s.duration_ms IS NOT NULL
          LIMIT :limit",
-        sight.condition()
+        stays_sight.condition()
     );
     let mut stays: Vec<(String, Millis)> = conn
         .prepare_cached(&stays_sql)?
         .query_map(
-            sight
+            stays_sight
                 .params(named_params! {
                     ":from": from,
                     ":to": to,

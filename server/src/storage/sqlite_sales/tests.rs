@@ -19,7 +19,11 @@ struct Org {
 }
 
 fn org() -> Org {
-    let storage = SqliteStorage::open_in_memory().unwrap();
+    org_at(SqliteStorage::open_in_memory().unwrap())
+}
+
+/// Two teams, a rep in each, the north's manager and an admin, in `storage`.
+fn org_at(storage: SqliteStorage) -> Org {
     let north = storage.create_team("north").unwrap();
     let south = storage.create_team("south").unwrap();
     let harbour = storage.create_territory("harbour", &north.id).unwrap();
@@ -202,15 +206,79 @@ fn reports_keep_to_the_sight_and_count_won_and_lost() {
     assert_eq!(big[0].title, "Coffee machines");
 }
 
+/// The finished stays in the funnel a viewer sees (deals that entered it until tomorrow).
+fn funnel_stays(storage: &SqliteStorage, viewer: &Principal) -> Vec<(String, i64)> {
+    storage
+        .funnel(viewer, 0, now_ms() + 86_400_000)
+        .unwrap()
+        .stays
+}
+
 #[test]
 fn a_moved_customer_takes_its_deals_to_the_new_team() {
     let org = org();
     let (_, customer, _) = seed(&org);
+    // Cups went from lead to won: one finished stay, in the north.
+    assert_eq!(
+        funnel_stays(&org.storage, &principal(&org, &org.mia)).len(),
+        1
+    );
+    assert!(funnel_stays(&org.storage, &principal(&org, &org.cy)).is_empty());
     org.storage
         .assign_customer_territory(&customer.meta.id, &org.quay)
         .unwrap();
     assert!(open_amounts(&org, &org.mia).is_empty());
     assert_eq!(open_amounts(&org, &org.cy).len(), 2);
+    assert!(funnel_stays(&org.storage, &principal(&org, &org.mia)).is_empty());
+    let stays = funnel_stays(&org.storage, &principal(&org, &org.cy));
+    assert_eq!(stays.len(), 1);
+    assert_eq!(stays[0].0, "lead");
+}
+
+/// A database whose stage history has the older shape (no scope on it, as schema 11 made it)
+/// is migrated when opened: the history is written again with each deal's scope, and the
+/// funnel reads it through the viewer's sight.
+#[test]
+fn opening_a_database_with_the_older_stage_history_fills_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.sqlite");
+    let (mia, root) = {
+        let org = org_at(super::super::SqliteStorage::open(&path).unwrap());
+        seed(&org);
+        let conn = org.storage.write();
+        let version = crate::storage::sqlite::version_before(super::creates_stage_changes);
+        conn.execute_batch(&format!(
+            "DROP TABLE opportunity_stage_changes;
+             CREATE TABLE opportunity_stage_changes (
+                 opportunity_id TEXT NOT NULL,
+                 position       INTEGER NOT NULL,
+                 stage          TEXT NOT NULL,
+                 at             BIGINT NOT NULL,
+                 by_user        TEXT NOT NULL,
+                 duration_ms    BIGINT,
+                 PRIMARY KEY (opportunity_id, position)
+             ) WITHOUT ROWID;
+             DELETE FROM opportunity_facts;
+             PRAGMA user_version = {version};"
+        ))
+        .unwrap();
+        drop(conn);
+        (principal(&org, &org.mia), principal(&org, &org.root))
+    };
+    let storage = SqliteStorage::open(&path).unwrap();
+    let stays = funnel_stays(&storage, &mia);
+    assert_eq!(stays.len(), 1);
+    assert_eq!(stays[0].0, "lead");
+    assert_eq!(funnel_stays(&storage, &root).len(), 1);
+    let total: i64 = storage
+        .read()
+        .query_row(
+            "SELECT count(*) FROM opportunity_stage_changes",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(total, 4);
 }
 
 #[test]
