@@ -276,15 +276,18 @@ fn lost_sight(tx: &Transaction<'_>, then: &Principal, now: &Principal) -> Result
 ///
 /// The page's rowids come from the (scope column, `last_seq`) indexes alone, one index per
 /// alternative of the sight, then only those rows are read: a page costs its size, not the size
-/// of the user's scope (`page_queries_read_only_the_page` checks the plans).
+/// of the user's scope (`page_queries_read_only_the_page` checks the plans). Each alternative
+/// takes at most a page itself, in `last_seq` order (the page is within the union of those),
+/// so a sight of several alternatives (a manager's team and the organisation-wide catalog)
+/// does not read and sort everything after the cursor for every page of a bootstrap.
 fn page_sql(sight: &SightSql) -> String {
     let candidates = sight
         .alternatives()
         .iter()
         .map(|alternative| {
             format!(
-                "SELECT rowid AS r, last_seq AS s FROM documents
-                 WHERE {alternative} AND last_seq > :cursor"
+                "SELECT r, s FROM (SELECT rowid AS r, last_seq AS s FROM documents
+                   WHERE {alternative} AND last_seq > :cursor ORDER BY last_seq LIMIT :limit)"
             )
         })
         .collect::<Vec<_>>()
@@ -339,5 +342,63 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The steps SQLite takes for the first page of `sight`'s pull with `limit` rows.
+    fn first_page_steps(conn: &rusqlite::Connection, sight: &SightSql, limit: i64) -> i32 {
+        let mut stmt = conn.prepare(&page_sql(sight)).unwrap();
+        let rows = stmt
+            .query_map(
+                sight
+                    .params(named_params! {":cursor": 0, ":limit": limit})
+                    .as_slice(),
+                |row| row.get::<_, String>(0),
+            )
+            .unwrap()
+            .count();
+        assert_eq!(rows as i64, limit);
+        stmt.get_status(rusqlite::StatementStatus::VmStep)
+    }
+
+    /// A manager's first page costs the page, not the team: the same steps over 200 documents
+    /// as over 4,000 (each sight alternative stops at the page's size).
+    #[test]
+    fn a_page_of_a_sight_with_several_alternatives_costs_its_size() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let conn = storage.write();
+        let manager = Principal {
+            user_id: "mia".into(),
+            role: Role::Manager,
+            team_id: Some("team".into()),
+            territories: Vec::new(),
+        };
+        let sight = SightSql::new(manager.sight(), ScopeColumns::DOCUMENTS);
+        let insert = |from: i64, to: i64| {
+            for seq in from..to {
+                // Every tenth document is the organisation's (a product), the rest the team's.
+                let org_wide = seq % 10 == 0;
+                conn.execute(
+                    "INSERT INTO documents (id, kind, bytes, record, team_id, first_seq, last_seq,
+                       scope_seq, org_wide)
+                     VALUES (?1, ?2, x'00', x'00', ?3, ?4, ?4, ?4, ?5)",
+                    params![
+                        format!("doc-{seq}"),
+                        if org_wide { "product" } else { "customer" },
+                        (!org_wide).then_some("team"),
+                        seq,
+                        org_wide
+                    ],
+                )
+                .unwrap();
+            }
+        };
+        insert(1, 201);
+        let small = first_page_steps(&conn, &sight, 10);
+        insert(201, 4_001);
+        let large = first_page_steps(&conn, &sight, 10);
+        assert_eq!(
+            small, large,
+            "a page's cost grew with the documents after it ({small} then {large} steps)"
+        );
     }
 }
