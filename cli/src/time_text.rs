@@ -2,8 +2,8 @@
 //! in UTC) go through the server's `dates` module, the one parser and formatter of dates in the
 //! workspace.
 
+use fieldcrm_core::dates::{format_date, parse_date};
 use fieldcrm_core::{DAY_MS, Millis};
-use fieldcrm_server::dates::{format_date, parse_date};
 
 /// `2026-05-03 14:02:11 UTC`; a time outside the calendar's years (-9999 to 9999) as its
 /// milliseconds.

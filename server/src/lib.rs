@@ -13,7 +13,8 @@ pub mod auth;
 pub mod config;
 pub mod csv_export;
 pub mod csv_import;
-pub mod dates;
+/// Calendar dates live in core (the CLI and the apps use them too).
+pub use fieldcrm_core::dates;
 pub mod demo;
 pub mod doc_cache;
 pub mod error;

@@ -1,9 +1,9 @@
-//! Calendar dates for the review API (`YYYY-MM-DD` in the viewer's UTC offset) and ISO 8601
-//! timestamps for exports, on the `time` crate. A date travels as its day number since
-//! 1970-01-01; a day of the calendar is [`DAY_MS`] long in UTC, so a viewer's day is that span
-//! shifted by their offset.
+//! Calendar dates (`YYYY-MM-DD`: the server's review API, in the viewer's UTC offset, and the
+//! CLI) and ISO 8601 timestamps (the server's exports), on the `time` crate. A date travels as
+//! its day number since 1970-01-01; a day of the calendar is [`DAY_MS`] long in UTC, so a
+//! viewer's day is that span shifted by their offset.
 
-use fieldcrm_core::{DAY_MS, Millis};
+use crate::{DAY_MS, Millis};
 use time::{Date, Month, OffsetDateTime};
 
 /// UTC offsets in use on Earth lie within -12:00 and +14:00.
