@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod config;
 pub mod csv_export;

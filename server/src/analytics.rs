@@ -1,0 +1,9 @@
+//! Customer analytics over the CRM's own orders (issue 15): pure functions over plain rows,
+//! unit-tested without SQLite. The storage reads the rows, a run calls these and stores what
+//! they return; nothing here touches a database, a clock or the network.
+//!
+//! `input.rs` turns orders into each customer's purchase history in the run's reporting
+//! currency, with the treatment of awkward input written down once (see its docs): every
+//! metric starts from those histories.
+
+pub mod input;
