@@ -76,17 +76,29 @@ impl RfmSegment {
 
     /// The segment of an R and an F score (each 1 to 5; anything else reads as the nearest).
     pub fn of_scores(r: u8, f: u8) -> RfmSegment {
-        match (r.clamp(1, 5), f.clamp(1, 5)) {
-            (5, 4..=5) => RfmSegment::Champion,
-            (5, 1) => RfmSegment::New,
-            (4, 1) => RfmSegment::Promising,
-            (4..=5, _) if f <= 3 => RfmSegment::PotentialLoyalist,
-            (3..=4, _) if f >= 4 => RfmSegment::Loyal,
-            (3, 3) => RfmSegment::NeedsAttention,
-            (3, _) => RfmSegment::AboutToSleep,
-            (1, 1) => RfmSegment::Lost,
-            (_, 5) => RfmSegment::CantLose,
-            (_, 3..=4) => RfmSegment::AtRisk,
+        let (r, f) = (r.clamp(1, 5), f.clamp(1, 5));
+        match r {
+            5 | 4 if f >= 4 => {
+                if r == 5 {
+                    RfmSegment::Champion
+                } else {
+                    RfmSegment::Loyal
+                }
+            }
+            5 | 4 if f == 1 => {
+                if r == 5 {
+                    RfmSegment::New
+                } else {
+                    RfmSegment::Promising
+                }
+            }
+            5 | 4 => RfmSegment::PotentialLoyalist,
+            3 if f >= 4 => RfmSegment::Loyal,
+            3 if f == 3 => RfmSegment::NeedsAttention,
+            3 => RfmSegment::AboutToSleep,
+            _ if f == 5 => RfmSegment::CantLose,
+            _ if f >= 3 => RfmSegment::AtRisk,
+            _ if r == 1 && f == 1 => RfmSegment::Lost,
             _ => RfmSegment::Hibernating,
         }
     }
