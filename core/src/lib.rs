@@ -6,6 +6,7 @@
 pub mod amounts;
 pub mod authority;
 mod chunks;
+pub mod cross_sell;
 pub mod dates;
 mod error;
 mod geo;
