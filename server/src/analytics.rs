@@ -6,9 +6,11 @@
 //! currency, with the treatment of awkward input written down once (see its docs): every
 //! metric starts from those histories. `scores.rs` is the quintile rule RFM scores by, `rfm.rs`
 //! the RFM values, scores and named segments, `abc.rs` the Pareto classes by revenue,
-//! `fpgrowth.rs` and `rules.rs` the frequent itemsets and cross-sell rules of the orders' lines.
+//! `clusters.rs` the k-means segments, `fpgrowth.rs` and `rules.rs` the frequent itemsets and
+//! cross-sell rules of the orders' lines.
 
 pub mod abc;
+pub mod clusters;
 pub mod fpgrowth;
 pub mod input;
 pub mod rfm;
