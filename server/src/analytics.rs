@@ -7,7 +7,7 @@
 //! metric starts from those histories. `scores.rs` is the quintile rule RFM scores by, `rfm.rs`
 //! the RFM values, scores and named segments, `abc.rs` the Pareto classes by revenue,
 //! `clusters.rs` the k-means segments, `fpgrowth.rs` and `rules.rs` the frequent itemsets and
-//! cross-sell rules of the orders' lines.
+//! cross-sell rules of the orders' lines, `run.rs` one run of them all.
 
 pub mod abc;
 pub mod clusters;
@@ -15,4 +15,5 @@ pub mod fpgrowth;
 pub mod input;
 pub mod rfm;
 pub mod rules;
+pub mod run;
 pub mod scores;
