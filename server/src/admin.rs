@@ -3,8 +3,8 @@
 
 use crate::auth::{self, AuthError, PasswordParams};
 use crate::config::{
-    CustomerCommand, DeviceCommand, ImportArgs, KeyCommand, TeamCommand, TerritoryCommand,
-    UserCommand,
+    AnalyticsCommand, CustomerCommand, DeviceCommand, ImportArgs, KeyCommand, TeamCommand,
+    TerritoryCommand, UserCommand,
 };
 use crate::csv_import::{self, ImportError, ImportLimits};
 use crate::model::{Role, now_unix};
@@ -33,6 +33,10 @@ pub enum AdminError {
     },
     #[error(transparent)]
     Import(#[from] ImportError),
+    #[error(transparent)]
+    Insights(#[from] crate::insights::InsightsError),
+    #[error("{0:?} is not a date: expected YYYY-MM-DD")]
+    Date(String),
 }
 
 fn team_id(storage: &dyn Storage, name: &str) -> Result<String, AdminError> {
@@ -249,6 +253,70 @@ pub fn import(storage: &dyn Storage, args: ImportArgs) -> Result<String, AdminEr
     );
     bar.finish_and_clear();
     Ok(report?.to_string())
+}
+
+pub fn analytics(storage: &dyn Storage, command: AnalyticsCommand) -> Result<String, AdminError> {
+    match command {
+        AnalyticsCommand::Run {
+            as_of,
+            json,
+            params,
+        } => {
+            let as_of = match as_of {
+                // The end of the day: its last millisecond.
+                Some(text) => {
+                    let day = crate::dates::parse_date(&text).ok_or(AdminError::Date(text))?;
+                    (day + 1) * fieldcrm_core::DAY_MS - 1
+                }
+                None => crate::model::now_ms(),
+            };
+            let done = crate::insights::run(storage, &params.currency, params.settings(as_of))?;
+            if json {
+                return Ok(done.report.to_string());
+            }
+            let input = &done.report["input"];
+            let results = &done.report["results"];
+            Ok(format!(
+                "analytics run {} done in {} ms: {} customers, {} orders used of {}, {} segments, {} cross-sell rules",
+                done.run_id,
+                done.elapsed_ms,
+                input["customers"],
+                input["orders_used"],
+                input["orders"],
+                results["clusters"].as_array().map_or(0, Vec::len),
+                results["rules_kept"],
+            ))
+        }
+        AnalyticsCommand::Runs { limit } => {
+            let runs = storage.analytics_runs(limit)?;
+            if runs.is_empty() {
+                return Ok("no analytics runs yet (run `analytics run`)".into());
+            }
+            Ok(runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}\t{}\tas of {}\t{}{}",
+                        r.id,
+                        r.status,
+                        crate::dates::iso8601(r.as_of),
+                        r.currency,
+                        r.error
+                            .as_deref()
+                            .map(|e| format!("\t{e}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        AnalyticsCommand::Report => storage
+            .current_analytics_run()?
+            .and_then(|run| run.report)
+            .ok_or(AdminError::Usage(
+                "no analytics run has succeeded yet (run `analytics run`)",
+            )),
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,77 @@ pub enum Command {
     /// Import customers, contacts or products from a CSV file as an admin (see docs/ARCHITECTURE.md,
     /// "CSV import and export"): rows are pushed like a device's changes; a second run updates.
     Import(ImportArgs),
+    /// Customer analytics: run them now, list the runs, print the current run's report.
+    #[command(subcommand)]
+    Analytics(AnalyticsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsCommand {
+    /// Compute every customer's analytics now and make them current (a failed run leaves the
+    /// previous results in place).
+    Run {
+        /// Measure as of the end of this day (`YYYY-MM-DD`, UTC) using only orders up to it: a
+        /// calibration run for a backtest. Default: now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Print the run's report as JSON (parameters, input counts, results, timings).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        params: AnalyticsParams,
+    },
+    /// The latest runs, newest first.
+    Runs {
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+    },
+    /// Print the current run's report as JSON.
+    Report,
+}
+
+/// The parameters of an analytics run (the admin command's and the scheduled runs').
+#[derive(Debug, Clone, Args)]
+pub struct AnalyticsParams {
+    /// The reporting currency (ISO 4217): orders in other currencies are left out.
+    #[arg(long = "analytics-currency", env = "FIELDCRM_DEFAULT_CURRENCY", default_value = "EUR",
+          value_parser = currency)]
+    pub currency: String,
+    /// Days of revenue the ABC classes measure, up to the run's day.
+    #[arg(long, env = "FIELDCRM_ABC_WINDOW_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub abc_window_days: u32,
+    /// Share of baskets (orders) an itemset must be in to make cross-sell rules (0.001: 0.1 %).
+    #[arg(long, env = "FIELDCRM_RULES_MIN_SUPPORT", default_value_t = 0.001, value_parser = share)]
+    pub min_support: f64,
+    /// Least confidence of a cross-sell rule.
+    #[arg(long, env = "FIELDCRM_RULES_MIN_CONFIDENCE", default_value_t = 0.1, value_parser = share)]
+    pub min_confidence: f64,
+    /// Next-best products kept per customer.
+    #[arg(long, env = "FIELDCRM_NEXT_BEST", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub next_best: u32,
+}
+
+impl AnalyticsParams {
+    /// The run's settings, as of `as_of`.
+    pub fn settings(&self, as_of: fieldcrm_core::Millis) -> crate::analytics::run::RunSettings {
+        use crate::analytics::{abc::AbcSettings, clusters::ClusterSettings, rules::RuleSettings};
+        crate::analytics::run::RunSettings {
+            as_of,
+            abc: AbcSettings {
+                window_days: self.abc_window_days,
+                ..AbcSettings::default()
+            },
+            rules: RuleSettings {
+                min_support: self.min_support,
+                min_confidence: self.min_confidence,
+                ..RuleSettings::default()
+            },
+            clusters: ClusterSettings::default(),
+            next_best: self.next_best as usize,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -169,6 +240,14 @@ fn currency(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err("expected a three-letter ISO 4217 code such as EUR".into())
+    }
+}
+
+/// A share from 0 (excluded) to 1.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err("expected a share above 0 and at most 1, such as 0.001".into()),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod doc_cache;
 pub mod error;
 pub mod export;
 pub mod http;
+pub mod insights;
 pub mod metrics;
 pub mod model;
 #[cfg(test)]

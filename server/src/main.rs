@@ -78,6 +78,7 @@ fn main() -> ExitCode {
         Command::Key(command) => admin::key(&storage, command),
         Command::Device(command) => admin::device(&storage, command),
         Command::Import(args) => admin::import(&storage, args),
+        Command::Analytics(command) => admin::analytics(&storage, command),
     };
     match outcome {
         Ok(line) => {

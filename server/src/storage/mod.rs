@@ -70,8 +70,10 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
 }
 
 mod accounts;
+mod analytics;
 mod sales;
 mod sqlite;
+mod sqlite_analytics;
 mod sqlite_csv;
 mod sqlite_fieldwork;
 mod sqlite_org;
@@ -81,6 +83,7 @@ mod sqlite_sync;
 mod stored_record;
 
 pub use accounts::{Accounts, DeviceStatus, SessionState};
+pub use analytics::{AnalyticsStorage, InsightRow, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord};
 pub use sales::{
     DEFAULT_BIG_DEAL_MIN_MINOR, FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS,
     MAX_TARGETS_PER_REP_PERIOD, PipelineFilter, RevenueRows, Sales, SalesSettings, TargetWrite,
@@ -192,7 +195,9 @@ pub struct OverdueCustomer {
 /// lock at commit time (e.g. a row lock on a counter taken as the transaction's last step), or
 /// by serving pulls only up to a safe high-water mark (the lowest number still in flight
 /// minus one), and must test it under concurrency.
-pub trait Storage: Accounts + Sales + CsvStorage + Send + Sync + 'static {
+pub trait Storage:
+    Accounts + Sales + CsvStorage + AnalyticsStorage + Send + Sync + 'static
+{
     /// A cheap query that proves the database answers.
     fn health(&self) -> Result<()>;
 

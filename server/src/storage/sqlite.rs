@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0013_catalog.sql"),
     include_str!("../../migrations/0014_order_facts.sql"),
     include_str!("../../migrations/0015_funnel_stays.sql"),
+    include_str!("../../migrations/0016_analytics.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -17,6 +17,11 @@ pub fn admin(db: &Path, args: &[&str]) {
     fieldcrm_tests::server::admin(BIN, db, args);
 }
 
+/// [`admin`], returning what the command printed.
+pub fn admin_output(db: &Path, args: &[&str]) -> String {
+    fieldcrm_tests::server::admin(BIN, db, args)
+}
+
 /// Team north with territories harbour and hills, and `users` as (username, role, territory),
 /// all with `password`.
 pub fn seed_org(db: &Path, users: &[(&str, &str, Option<&str>)], password: &str) {

@@ -1,0 +1,135 @@
+//! Analytics runs against the server's data: read the input, compute (`analytics::run`, pure),
+//! store the results as the current ones; a failure at any step is recorded with the run and
+//! leaves the previous results current. A panic inside the computation (the clustering and
+//! optimisation crates run on data devices wrote) is contained and fails the run like an error.
+//! Started by the admin command `analytics run` and by the server's schedule.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::analytics::run::{RunOutput, RunSettings, compute};
+use crate::model::now_ms;
+use crate::storage::{Storage, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsightsError {
+    #[error("the analytics run failed: {0}")]
+    Run(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A finished run: its id, how long it took, and its report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDone {
+    pub run_id: i64,
+    pub elapsed_ms: u64,
+    pub report: Value,
+}
+
+/// The run's JSON report: input counts, parameters, criteria and timings.
+fn report(output: &RunOutput, currency: &str, settings: &RunSettings, elapsed_ms: u64) -> Value {
+    let c = &output.counts;
+    json!({
+        "currency": currency,
+        "as_of": settings.as_of,
+        "elapsed_ms": elapsed_ms,
+        "input": {
+            "customers": c.customers,
+            "orders": c.orders,
+            "orders_used": c.used,
+            "other_currency": c.other_currency,
+            "non_positive": c.non_positive,
+            "after_as_of": c.after_as_of,
+            "unknown_customer": c.unknown_customer,
+            "baskets": output.baskets,
+        },
+        "parameters": {
+            "abc": {
+                "window_days": settings.abc.window_days,
+                "a_share_bp": settings.abc.a_share_bp,
+                "b_share_bp": settings.abc.b_share_bp,
+            },
+            "rules": {
+                "min_support": settings.rules.min_support,
+                "min_confidence": settings.rules.min_confidence,
+                "min_lift": settings.rules.min_lift,
+                "max_len": settings.rules.max_len,
+                "max_rules": settings.rules.max_rules,
+            },
+            "clusters": {
+                "max_k": settings.clusters.max_k,
+                "fit_sample": settings.clusters.fit_sample,
+                "silhouette_sample": settings.clusters.silhouette_sample,
+            },
+            "next_best": settings.next_best,
+        },
+        "results": {
+            "rfm_grid": output.rfm_grid,
+            "abc": output.abc_totals.iter().zip(["A", "B", "C"]).map(|(t, class)| json!({
+                "class": class,
+                "customers": t.customers,
+                "revenue_minor": t.revenue_minor,
+            })).collect::<Vec<_>>(),
+            "pareto": output.pareto.iter().map(|p| [p.customer_share, p.revenue_share]).collect::<Vec<_>>(),
+            "clusters": output.clusters.iter().map(|c| json!({
+                "customers": c.customers,
+                "description": c.description,
+            })).collect::<Vec<_>>(),
+            "silhouettes": output.silhouettes.iter().map(|(k, s)| json!({"k": k, "silhouette": s})).collect::<Vec<_>>(),
+            "frequent_itemsets": output.frequent_itemsets,
+            "rules_found": output.rules_found,
+            "rules_kept": output.rules.len(),
+        },
+        "timings_ms": {
+            "prepare": output.timings.prepare_ms,
+            "rfm_abc": output.timings.rfm_abc_ms,
+            "clusters": output.timings.clusters_ms,
+            "rules": output.timings.rules_ms,
+        },
+    })
+}
+
+/// Runs the analytics as of `settings.as_of` in `currency`, and makes the results current.
+pub fn run(
+    storage: &dyn Storage,
+    currency: &str,
+    settings: RunSettings,
+) -> Result<RunDone, InsightsError> {
+    let started = Instant::now();
+    let run_id = storage.start_analytics_run(settings.as_of, currency, now_ms())?;
+    let outcome = storage
+        .analytics_input()
+        .map_err(|e| e.to_string())
+        .and_then(|input| {
+            catch_unwind(AssertUnwindSafe(|| compute(&input, currency, settings)))
+                .map_err(|_| "the computation panicked".to_owned())?
+                .map_err(|e| e.to_string())
+        });
+    let output = match outcome {
+        Ok(output) => output,
+        Err(error) => {
+            tracing::warn!(run_id, %error, "analytics run failed");
+            storage.fail_analytics_run(run_id, &error, now_ms())?;
+            return Err(InsightsError::Run(error));
+        }
+    };
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let report = report(&output, currency, &settings, elapsed_ms);
+    if let Err(error) = storage.store_analytics_run(run_id, &output, &report.to_string(), now_ms())
+    {
+        tracing::warn!(run_id, %error, "analytics results could not be stored");
+        storage.fail_analytics_run(run_id, &error.to_string(), now_ms())?;
+        return Err(error.into());
+    }
+    Ok(RunDone {
+        run_id,
+        elapsed_ms,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests;

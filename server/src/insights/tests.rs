@@ -1,0 +1,223 @@
+//! Runs through the real push path and storage: results per customer, read through each
+//! viewer's sight; a failed run keeps the previous results current; old runs are pruned.
+
+use fieldcrm_core::{Customer, OrderLine, OrderStatus, Store};
+
+use super::*;
+use crate::analytics::run::RunSettings;
+use crate::config::AnalyticsParams;
+use crate::model::{Role, User};
+use crate::storage::{AnalyticsStorage, NewUser, SqliteStorage};
+
+struct Org {
+    storage: SqliteStorage,
+    ana: User,
+    cy: User,
+    mia: User,
+    root: User,
+}
+
+fn org() -> Org {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    let north = storage.create_team("north").unwrap();
+    let south = storage.create_team("south").unwrap();
+    let harbour = storage.create_territory("harbour", &north.id).unwrap();
+    let quay = storage.create_territory("quay", &south.id).unwrap();
+    let user = |name: &str, role: Role, team: Option<&str>| {
+        storage
+            .create_user(NewUser {
+                username: name,
+                password_hash: None,
+                role,
+                team_id: team,
+            })
+            .unwrap()
+    };
+    let ana = user("ana", Role::Rep, Some(&north.id));
+    let cy = user("cy", Role::Rep, Some(&south.id));
+    let mia = user("mia", Role::Manager, Some(&north.id));
+    let root = user("root", Role::Admin, None);
+    storage.assign_user_territory(&ana.id, &harbour.id).unwrap();
+    storage.assign_user_territory(&cy.id, &quay.id).unwrap();
+    Org {
+        storage,
+        ana,
+        cy,
+        mia,
+        root,
+    }
+}
+
+fn push(org: &Org, user: &User, device: &Store) {
+    let principal = org.storage.principal(user).unwrap();
+    while let Some((request, hashes)) = device.push_request(1_000).unwrap() {
+        let (response, _) = org.storage.push_changes(&principal, request).unwrap();
+        assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+        device.acknowledge(&hashes).unwrap();
+    }
+}
+
+fn line(n: usize, product: &str) -> OrderLine {
+    OrderLine {
+        id: format!("0190a0b0-0000-7000-8000-{n:012x}"),
+        product_id: product.into(),
+        sku: product.to_uppercase(),
+        name: product.into(),
+        quantity: 1,
+        unit_price_minor: 1_000,
+        tax_rate_bp: 0,
+        discount_bp: 0,
+    }
+}
+
+/// `user`'s device creates customers in `territory`, each with submitted orders of `baskets`.
+fn customers_with_orders(
+    org: &Org,
+    user: &User,
+    territory: &str,
+    names: &[&str],
+    baskets: &[&[&str]],
+) {
+    let device = Store::open(":memory:").unwrap();
+    device.set_user(&user.id).unwrap();
+    org.storage
+        .register_device(&user.id, &device.actor_id())
+        .unwrap();
+    let mut n = 0;
+    for name in names {
+        let mut customer = Customer::new(*name);
+        customer.territory = Some(territory.into());
+        let customer = device.create(customer).unwrap();
+        for basket in baskets {
+            let mut order = device.create_order(&customer.meta.id, None, "EUR").unwrap();
+            order.lines = basket
+                .iter()
+                .map(|p| {
+                    n += 1;
+                    line(n, p)
+                })
+                .collect();
+            let order = device.update(order).unwrap();
+            device
+                .set_order_status(&order.meta.id, OrderStatus::Submitted)
+                .unwrap();
+        }
+    }
+    push(org, user, &device);
+}
+
+fn settings() -> RunSettings {
+    let params = AnalyticsParams {
+        currency: "EUR".into(),
+        abc_window_days: 365,
+        min_support: 0.1,
+        min_confidence: 0.3,
+        next_best: 3,
+    };
+    params.settings(now_ms())
+}
+
+fn seen(org: &Org, viewer: &User, run_id: i64) -> Vec<String> {
+    let principal = org.storage.principal(viewer).unwrap();
+    let mut names: Vec<String> = org
+        .storage
+        .customer_insights(&principal, run_id, None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.customer_name.unwrap_or_default())
+        .collect();
+    names.sort();
+    names
+}
+
+fn seeded() -> Org {
+    let org = org();
+    customers_with_orders(
+        &org,
+        &org.ana,
+        "harbour",
+        &["Kiosk", "Bakery"],
+        &[&["coffee", "filters"], &["coffee", "filters"], &["coffee"]],
+    );
+    customers_with_orders(
+        &org,
+        &org.cy,
+        "quay",
+        &["Fish stall"],
+        &[&["ice"], &["ice", "salt"]],
+    );
+    org
+}
+
+#[test]
+fn a_run_stores_every_customers_results_read_through_each_sight() {
+    let org = seeded();
+    let done = run(&org.storage, "EUR", settings()).unwrap();
+    assert_eq!(done.report["input"]["customers"], 3);
+    assert_eq!(done.report["input"]["orders_used"], 8);
+    assert_eq!(
+        org.storage.current_analytics_run().unwrap().map(|r| r.id),
+        Some(done.run_id)
+    );
+    assert_eq!(seen(&org, &org.ana, done.run_id), vec!["Bakery", "Kiosk"]);
+    assert_eq!(seen(&org, &org.mia, done.run_id), vec!["Bakery", "Kiosk"]);
+    assert_eq!(seen(&org, &org.cy, done.run_id), vec!["Fish stall"]);
+    assert_eq!(
+        seen(&org, &org.root, done.run_id),
+        vec!["Bakery", "Fish stall", "Kiosk"]
+    );
+    let principal = org.storage.principal(&org.ana).unwrap();
+    let kiosk = org
+        .storage
+        .customer_insights(&principal, done.run_id, None, 100)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.customer_name.as_deref() == Some("Kiosk"))
+        .unwrap();
+    assert_eq!(
+        kiosk.frequency,
+        Some(1),
+        "three orders on one day: one purchase day"
+    );
+    assert_eq!(kiosk.bought, r#"["coffee","filters"]"#);
+    let rules = org.storage.cross_sell_rules(done.run_id, 100).unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.antecedent == ["coffee"] && r.consequent == "filters"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn a_failed_run_keeps_the_previous_results_current() {
+    let org = seeded();
+    let first = run(&org.storage, "EUR", settings()).unwrap();
+    let mut bad = settings();
+    bad.rules.min_support = 0.0;
+    assert!(matches!(
+        run(&org.storage, "EUR", bad),
+        Err(InsightsError::Run(_))
+    ));
+    let runs = org.storage.analytics_runs(10).unwrap();
+    assert_eq!(runs[0].status, "failed");
+    assert!(runs[0].error.as_deref().unwrap_or("").contains("support"));
+    assert_eq!(
+        org.storage.current_analytics_run().unwrap().map(|r| r.id),
+        Some(first.run_id)
+    );
+    assert_eq!(seen(&org, &org.root, runs[0].id), Vec::<String>::new());
+    assert_eq!(seen(&org, &org.root, first.run_id).len(), 3);
+}
+
+#[test]
+fn only_the_last_runs_keep_their_results() {
+    let org = seeded();
+    let ids: Vec<i64> = (0..4)
+        .map(|_| run(&org.storage, "EUR", settings()).unwrap().run_id)
+        .collect();
+    assert!(seen(&org, &org.root, ids[0]).is_empty());
+    for id in &ids[1..] {
+        assert_eq!(seen(&org, &org.root, *id).len(), 3);
+    }
+}
