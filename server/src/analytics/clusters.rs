@@ -37,8 +37,8 @@ impl Default for ClusterSettings {
         ClusterSettings {
             max_k: 8,
             min_customers: 10,
-            fit_sample: 20_000,
-            silhouette_sample: 2_000,
+            fit_sample: 10_000,
+            silhouette_sample: 1_000,
         }
     }
 }
