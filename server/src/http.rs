@@ -144,6 +144,9 @@ pub fn app(state: AppState) -> Router {
             get(revenue::unknown_products),
         )
         .route("/dashboard/revenue.js", get(revenue::dashboard_revenue_js))
+        .route("/v1/analytics", get(analytics::overview))
+        .route("/v1/analytics/customers", get(analytics::customers))
+        .route("/v1/analytics/rules", get(analytics::rules))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -475,12 +478,15 @@ async fn pull(
     Ok(sync_response(body))
 }
 
+mod analytics;
 mod csv_files;
 mod fieldwork;
 mod revenue;
 mod sales;
 mod targets;
 
+#[cfg(test)]
+mod analytics_tests;
 #[cfg(test)]
 mod csv_files_tests;
 #[cfg(test)]

@@ -50,6 +50,18 @@ pub struct InsightRow {
     pub bought: String,
 }
 
+/// A run's results summed over the customers in a viewer's sight.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InsightsSummary {
+    /// Customers per R score (index 0 for R 1) and F score.
+    pub rfm_grid: [[u64; 5]; 5],
+    /// Customers per named RFM segment.
+    pub segments: Vec<(String, u64)>,
+    /// Per ABC class: customers and revenue in the window.
+    pub abc: Vec<(String, u64, f64)>,
+    pub customers: u64,
+}
+
 pub trait AnalyticsStorage {
     /// Every customer (not deleted, by id) and the orders and lines that count as revenue.
     fn analytics_input(&self) -> Result<RunInput>;
@@ -79,6 +91,8 @@ pub trait AnalyticsStorage {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<InsightRow>>;
+    /// The run's results summed over the customers in `viewer`'s sight.
+    fn insights_summary(&self, viewer: &Principal, run_id: i64) -> Result<InsightsSummary>;
     /// The run's cross-sell rules, best first, at most `limit`.
     fn cross_sell_rules(&self, run_id: i64, limit: u32) -> Result<Vec<CrossSellRule>>;
     /// The run's k-means segments, by index.

@@ -83,7 +83,9 @@ mod sqlite_sync;
 mod stored_record;
 
 pub use accounts::{Accounts, DeviceStatus, SessionState};
-pub use analytics::{AnalyticsStorage, InsightRow, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord};
+pub use analytics::{
+    AnalyticsStorage, InsightRow, InsightsSummary, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord,
+};
 pub use sales::{
     DEFAULT_BIG_DEAL_MIN_MINOR, FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS,
     MAX_TARGETS_PER_REP_PERIOD, PipelineFilter, RevenueRows, Sales, SalesSettings, TargetWrite,

@@ -7,7 +7,9 @@ use fieldcrm_core::cross_sell::CrossSellRule;
 use rusqlite::{OptionalExtension, Row, named_params, params};
 use serde_json::json;
 
-use super::analytics::{AnalyticsStorage, InsightRow, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord};
+use super::analytics::{
+    AnalyticsStorage, InsightRow, InsightsSummary, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord,
+};
 use super::sqlite_sight::{ScopeColumns, SightSql};
 use super::{Result, SqliteStorage, corrupt};
 use crate::analytics::clusters::Cluster;
@@ -296,6 +298,55 @@ impl AnalyticsStorage for SqliteStorage {
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+
+    fn insights_summary(&self, viewer: &Principal, run_id: i64) -> Result<InsightsSummary> {
+        let conn = self.read();
+        let sight = SightSql::new(viewer.sight(), ScopeColumns::DOCUMENTS_AS_D);
+        let sql = format!(
+            "SELECT i.r, i.f, i.segment, i.abc_class, count(*), total(i.revenue_minor)
+             FROM customer_insights i JOIN documents d ON d.id = i.customer_id
+             WHERE i.run_id = :run AND {}
+             GROUP BY i.r, i.f, i.segment, i.abc_class",
+            sight.condition()
+        );
+        type Group = (Option<i64>, Option<i64>, String, String, i64, f64);
+        let groups: Vec<Group> = conn
+            .prepare_cached(&sql)?
+            .query_map(
+                sight.params(named_params! {":run": run_id}).as_slice(),
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                    ))
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut summary = InsightsSummary::default();
+        let mut segments: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut abc: std::collections::BTreeMap<String, (u64, f64)> = Default::default();
+        for (r, f, segment, class, count, revenue) in groups {
+            let count = u64::try_from(count).unwrap_or(0);
+            summary.customers += count;
+            if let (Some(r), Some(f)) = (score(r), score(f))
+                && (1..=5).contains(&r)
+                && (1..=5).contains(&f)
+            {
+                summary.rfm_grid[usize::from(r - 1)][usize::from(f - 1)] += count;
+            }
+            *segments.entry(segment).or_default() += count;
+            let slot = abc.entry(class).or_default();
+            slot.0 += count;
+            slot.1 += revenue;
+        }
+        summary.segments = segments.into_iter().collect();
+        summary.abc = abc.into_iter().map(|(c, (n, r))| (c, n, r)).collect();
+        Ok(summary)
     }
 
     fn cross_sell_rules(&self, run_id: i64, limit: u32) -> Result<Vec<CrossSellRule>> {
