@@ -1,4 +1,4 @@
-//! Customer analytics over the CRM's own orders (issue 15): pure functions over plain rows,
+//! Customer analytics over the CRM's own orders: pure functions over plain rows,
 //! unit-tested without SQLite. The storage reads the rows, a run calls these and stores what
 //! they return; nothing here touches a database, a clock or the network.
 //!
