@@ -1,6 +1,6 @@
-//! The catalog and order entry: product search and browsing, an order for a customer (at a
-//! visit), lines added from products with the price in the order's currency, their quantity
-//! and discount changed, lines removed, the status moved on; a customer's and a visit's orders
+//! The catalog and order entry: product search, the category list and browsing a category, an
+//! order for a customer (at a visit), lines added from products with the price in the order's
+//! currency (and a discount, in the same write), their quantity and discount changed, lines removed, the status moved on; a customer's and a visit's orders
 //! and an order with its lines, each with totals computed from the lines.
 
 use fieldcrm_core as fc;
@@ -50,6 +50,18 @@ impl FieldStore {
         .and_then(product_rows)
     }
 
+    /// The catalog's categories by name, each with its counts of active and all products
+    /// (deleted ones not counted; a category only they carry is not listed). Products without a
+    /// category are in none: search finds them. A limit of 0 means 50.
+    pub fn product_categories(&self, limit: u32, offset: u32) -> Result<Vec<CategorySummary>> {
+        match self.with("product_categories", |s| {
+            Ok(s.query(&fc::Query::ProductCategories { limit, offset })?)
+        })? {
+            fc::QueryResult::Categories(rows) => Ok(rows.into_iter().map(Into::into).collect()),
+            _ => Err(internal("category query returned other rows")),
+        }
+    }
+
     /// A category's products, active ones first, by name.
     pub fn products_in_category(
         &self,
@@ -93,15 +105,22 @@ impl FieldStore {
     }
 
     /// Adds `quantity` of the product, priced as the product is now in the order's currency
-    /// (`InvalidValue` on `currency` when it has no such price).
+    /// (`InvalidValue` on `currency` when it has no such price), with `discount_bp` (basis
+    /// points, default 0) in the same write: over 10,000 (100 %) is `InvalidValue` on
+    /// `lines.discount_bp` and nothing is written.
+    #[uniffi::method(default(discount_bp = 0))]
     pub fn add_order_line(
         &self,
         order_id: String,
         product_id: String,
         quantity: i64,
+        discount_bp: u32,
     ) -> Result<Order> {
         self.with("add_order_line", |s| {
-            Ok(s.add_order_line(&order_id, &product_id, quantity)?.into())
+            Ok(
+                s.add_order_line_with_discount(&order_id, &product_id, quantity, discount_bp)?
+                    .into(),
+            )
         })
     }
 

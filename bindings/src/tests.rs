@@ -315,20 +315,21 @@ fn catalog_search_and_order_entry_with_totals() {
     let order = store
         .create_order(customer.meta.id.clone(), None, "EUR".into())
         .unwrap();
+    // A discount over 100 % is refused before anything is written.
+    let pending = store.sync_status().unwrap().pending_changes;
+    let over = store.add_order_line(order.meta.id.clone(), product.meta.id.clone(), 3, 10_001);
+    assert!(
+        matches!(&over, Err(FieldCrmError::InvalidValue { field, rule: ValidationRule::OutOfRange, .. }) if field == "lines.discount_bp"),
+        "{over:?}"
+    );
+    assert_eq!(store.sync_status().unwrap().pending_changes, pending);
+    // The line and its discount in one write.
     let order = store
-        .add_order_line(order.meta.id.clone(), product.meta.id.clone(), 3)
+        .add_order_line(order.meta.id.clone(), product.meta.id.clone(), 3, 1_000)
         .unwrap();
+    assert_eq!(store.sync_status().unwrap().pending_changes, pending + 1);
     let line = order.lines[0].id.clone();
-    store
-        .edit_order_line(
-            order.meta.id.clone(),
-            line.clone(),
-            LineEdit {
-                discount_bp: Some(1_000),
-                quantity: None,
-            },
-        )
-        .unwrap();
+    assert_eq!(order.lines[0].discount_bp, 1_000);
     let detail = store
         .order_with_lines(order.meta.id.clone())
         .unwrap()
@@ -380,9 +381,73 @@ fn catalog_search_and_order_entry_with_totals() {
     let usd = store
         .create_order(customer.meta.id, None, "USD".into())
         .unwrap();
-    let no_price = store.add_order_line(usd.meta.id, product.meta.id, 1);
+    let no_price = store.add_order_line(usd.meta.id, product.meta.id, 1, 0);
     assert!(
         matches!(&no_price, Err(FieldCrmError::InvalidValue { field, .. }) if field == "currency"),
         "{no_price:?}"
+    );
+}
+
+/// Keeps every result of a live query.
+#[derive(Default)]
+struct Seen(Mutex<Vec<QueryResult>>);
+
+impl Seen {
+    fn last(&self) -> Option<QueryResult> {
+        self.0.lock().unwrap().last().cloned()
+    }
+}
+
+impl QueryListener for Seen {
+    fn on_result(&self, result: QueryResult) -> Result<()> {
+        self.0.lock().unwrap().push(result);
+        Ok(())
+    }
+}
+
+#[test]
+fn the_category_list_counts_products_and_is_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let product = |sku: &str, category: Option<&str>, active: bool| {
+        let mut p = new_product(sku.into(), format!("Product {sku}"));
+        p.category = category.map(Into::into);
+        p.active = active;
+        store.create_product(p).unwrap()
+    };
+    product("AB-1", Some("bread"), true);
+    product("AB-2", Some("bread"), false);
+    product("BU-1", Some("Dairy"), true);
+    product("LO-1", None, true);
+    let gone = product("ZZ-1", Some("zebra"), true);
+    store.delete_product(gone.meta.id).unwrap();
+    let category = |name: &str, active_products, products| CategorySummary {
+        name: name.into(),
+        active_products,
+        products,
+    };
+    let expected = vec![category("bread", 1, 2), category("Dairy", 1, 1)];
+    assert_eq!(store.product_categories(0, 0).unwrap(), expected);
+    assert_eq!(store.product_categories(1, 1).unwrap(), expected[1..]);
+    let seen = Arc::new(Seen::default());
+    let _subscription = store
+        .subscribe(
+            Query::ProductCategories {
+                limit: 10,
+                offset: 0,
+            },
+            seen.clone(),
+        )
+        .unwrap();
+    product("CA-1", Some("cake"), true);
+    assert_eq!(
+        seen.last(),
+        Some(QueryResult::Categories {
+            rows: vec![
+                category("bread", 1, 2),
+                category("cake", 1, 1),
+                category("Dairy", 1, 1)
+            ]
+        })
     );
 }

@@ -45,8 +45,9 @@ pub use opportunities::{
 pub use partly_read::PartlyRead;
 pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{
-    CaseSummary, ContactSummary, CustomerFilter, CustomerSummary, OrderDetail, OrderLineSummary,
-    OrderSummary, ProductSummary, Query, QueryResult, StageTotal, TaskSummary, VisitSummary,
+    CaseSummary, CategorySummary, ContactSummary, CustomerFilter, CustomerSummary, OrderDetail,
+    OrderLineSummary, OrderSummary, ProductSummary, Query, QueryResult, StageTotal, TaskSummary,
+    VisitSummary,
 };
 pub use records::UnknownValue;
 pub use records::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};

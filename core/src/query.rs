@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::model::*;
 
 mod catalog;
-pub use catalog::{OrderDetail, OrderLineSummary, OrderSummary, ProductSummary};
+pub use catalog::{CategorySummary, OrderDetail, OrderLineSummary, OrderSummary, ProductSummary};
 
 /// What an app can ask the store, directly ([`crate::Store::query`]) or live
 /// ([`crate::Store::subscribe`]).
@@ -73,6 +73,13 @@ pub enum Query {
     SearchProducts {
         text: String,
         limit: u32,
+    },
+    /// The catalog's categories by name, each with its count of active products and of all
+    /// (deleted products are not counted; a category only they carry is not listed). Products
+    /// without a category are in none: search finds them.
+    ProductCategories {
+        limit: u32,
+        offset: u32,
     },
     /// A category's products, active ones first, by name.
     ProductsInCategory {
@@ -189,6 +196,7 @@ pub enum QueryResult {
     Cases(Vec<CaseSummary>),
     SyncStatus(SyncStatus),
     Products(Vec<ProductSummary>),
+    Categories(Vec<CategorySummary>),
     Orders(Vec<OrderSummary>),
     Order(Option<OrderDetail>),
 }
@@ -214,6 +222,7 @@ impl Query {
             Query::OpenTasks { .. } => &[Kind::Task],
             Query::OpenCases { .. } => &[Kind::Case],
             Query::SearchProducts { .. }
+            | Query::ProductCategories { .. }
             | Query::ProductsInCategory { .. }
             | Query::ProductBySku { .. } => &[Kind::Product],
             // Lines show whether their product is known, and the customer's name.
@@ -341,6 +350,9 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
     Ok(match query {
         Query::SearchProducts { text, limit } => {
             QueryResult::Products(catalog::search_products(conn, text, *limit)?)
+        }
+        Query::ProductCategories { limit, offset } => {
+            QueryResult::Categories(catalog::product_categories(conn, *limit, *offset)?)
         }
         Query::ProductsInCategory {
             category,

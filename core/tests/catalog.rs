@@ -285,3 +285,173 @@ fn live_order_and_catalog_queries_follow_writes() {
     let last = catalog.0.lock().unwrap().last().cloned().unwrap();
     assert_eq!(products(last), vec![("BU-2002".into(), true)]);
 }
+
+fn categories(s: &Store, limit: u32, offset: u32) -> Vec<(String, u32, u32)> {
+    match s
+        .query(&Query::ProductCategories { limit, offset })
+        .unwrap()
+    {
+        QueryResult::Categories(rows) => rows
+            .into_iter()
+            .map(|c| (c.name, c.active_products, c.products))
+            .collect(),
+        other => panic!("categories expected, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_category_list_counts_products_by_name_without_deleted_or_uncategorised_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, "admin");
+    assert!(categories(&s, 0, 0).is_empty());
+    s.create(product("AB-1", "Roggenbrot", "bread", 349))
+        .unwrap();
+    let mut old = product("AB-2", "Roggenbrötchen", "bread", 79);
+    old.active = false;
+    s.create(old).unwrap();
+    let gone = s.create(product("AB-3", "Alt", "bread", 1)).unwrap();
+    s.delete(&gone.meta.id).unwrap();
+    s.create(product("BU-1", "Butter", "dairy", 229)).unwrap();
+    // Case-insensitive order, yet "Bakery" and "bakery" are two categories (as to browsing).
+    s.create(product("CA-1", "Cake", "Bakery", 500)).unwrap();
+    s.create(product("CA-2", "Tart", "bakery", 400)).unwrap();
+    let mut retired = product("XX-1", "Old", "archive", 1);
+    retired.active = false;
+    s.create(retired).unwrap();
+    // Only deleted products carry it: not listed.
+    let only_deleted = s.create(product("ZZ-1", "Gone", "zebra", 1)).unwrap();
+    s.delete(&only_deleted.meta.id).unwrap();
+    // Without a category, or with an empty one: in none.
+    let mut loose = product("LO-1", "Loose", "", 1);
+    s.create(loose.clone()).unwrap();
+    loose = product("LO-2", "Looser", "", 1);
+    loose.category = None;
+    s.create(loose).unwrap();
+
+    let all = vec![
+        ("archive".to_owned(), 0, 1),
+        ("Bakery".to_owned(), 1, 1),
+        ("bakery".to_owned(), 1, 1),
+        ("bread".to_owned(), 1, 2),
+        ("dairy".to_owned(), 1, 1),
+    ];
+    assert_eq!(categories(&s, 0, 0), all);
+    // Bounded by the limit, paged by the offset.
+    assert_eq!(categories(&s, 2, 0), all[..2]);
+    assert_eq!(categories(&s, 2, 2), all[2..4]);
+    assert_eq!(categories(&s, 2, 4), all[4..]);
+    // Every listed category browses to as many products as it counts.
+    for (name, _, count) in &all {
+        let browsed = products(
+            s.query(&Query::ProductsInCategory {
+                category: name.clone(),
+                limit: 100,
+                offset: 0,
+            })
+            .unwrap(),
+        );
+        assert_eq!(browsed.len() as u32, *count, "{name}");
+    }
+}
+
+#[test]
+fn the_category_list_is_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, "admin");
+    let seen = Arc::new(Seen::default());
+    let _sub = s
+        .subscribe(
+            Query::ProductCategories {
+                limit: 10,
+                offset: 0,
+            },
+            seen.clone(),
+        )
+        .unwrap();
+    let bread = s
+        .create(product("AB-1", "Roggenbrot", "bread", 349))
+        .unwrap();
+    let last = || match seen.0.lock().unwrap().last().cloned().unwrap() {
+        QueryResult::Categories(rows) => rows,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        last(),
+        vec![CategorySummary {
+            name: "bread".into(),
+            active_products: 1,
+            products: 1
+        }]
+    );
+    let mut retired = bread.clone();
+    retired.active = false;
+    s.update(retired).unwrap();
+    assert_eq!(last()[0].active_products, 0);
+    s.delete(&bread.meta.id).unwrap();
+    assert!(last().is_empty());
+}
+
+#[test]
+fn a_line_is_added_with_its_discount_in_one_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, "anna");
+    let bread = s
+        .create(product("AB-1001", "Roggenbrot", "bread", 349))
+        .unwrap();
+    let order = s.create_order("customer-1", None, "EUR").unwrap();
+    let id = order.meta.id.as_str();
+    let pending = s.sync_status().unwrap().pending_changes;
+    let added = s
+        .add_order_line_with_discount(id, &bread.meta.id, 3, 1_000)
+        .unwrap();
+    assert_eq!(added.lines.len(), 1);
+    assert_eq!(added.lines[0].discount_bp, 1_000);
+    assert_eq!(
+        s.sync_status().unwrap().pending_changes,
+        pending + 1,
+        "one write"
+    );
+    // 3 × 3.49 = 10.47, 10 % off = 1.047 -> 1.05, net 9.42, 19 % tax = 1.7898 -> 1.79.
+    let shown = detail(&s, id);
+    assert_eq!(shown.lines[0].line.discount_bp, 1_000);
+    assert_eq!(
+        shown.order.totals,
+        OrderTotals {
+            subtotal_minor: 1047,
+            discount_minor: 105,
+            net_minor: 942,
+            tax_minor: 179,
+            gross_minor: 1121,
+        }
+    );
+    // 100 % is a discount; over it is refused and nothing is written.
+    let free = s
+        .add_order_line_with_discount(id, &bread.meta.id, 1, 10_000)
+        .unwrap();
+    assert_eq!(free.lines[1].discount_bp, 10_000);
+    let before = (
+        s.get::<Order>(id).unwrap().unwrap(),
+        s.sync_status().unwrap().pending_changes,
+        s.document_changes(id).unwrap().len(),
+    );
+    let over = s.add_order_line_with_discount(id, &bread.meta.id, 1, 10_001);
+    assert!(
+        matches!(
+            over,
+            Err(StoreError::Validation(ValidationError::OutOfRange { ref field, .. })) if field == "lines.discount_bp"
+        ),
+        "{over:?}"
+    );
+    assert_eq!(
+        (
+            s.get::<Order>(id).unwrap().unwrap(),
+            s.sync_status().unwrap().pending_changes,
+            s.document_changes(id).unwrap().len(),
+        ),
+        before
+    );
+    assert_eq!(detail(&s, id).lines.len(), 2);
+    // Without a discount, as before.
+    let plain = s.add_order_line(id, &bread.meta.id, 1).unwrap();
+    assert_eq!(plain.lines[2].discount_bp, 0);
+}

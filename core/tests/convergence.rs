@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use fieldcrm_core::Record as _;
 use fieldcrm_core::{
-    AnyRecord, Case, CaseStatus, CaseSummary, Customer, CustomerFilter, CustomerSummary,
-    EARLIEST_TIMESTAMP, GeoLocation, GpsStamp, Grade, ImportError, ImportReport, IncomingDoc,
-    IncomingPayload, Kind, LATEST_TIMESTAMP, LocationSource, Money, Opportunity, Order,
-    OrderStatus, OrderStatusChange, PendingChange, Product, Query, QueryResult, Severity, Stage,
-    StageChange, StageTotal, Store, Task, TaskStatus, TaskSummary, Visit, VisitStatus,
+    AnyRecord, Case, CaseStatus, CaseSummary, CategorySummary, Customer, CustomerFilter,
+    CustomerSummary, EARLIEST_TIMESTAMP, GeoLocation, GpsStamp, Grade, ImportError, ImportReport,
+    IncomingDoc, IncomingPayload, Kind, LATEST_TIMESTAMP, LocationSource, Money, Opportunity,
+    Order, OrderStatus, OrderStatusChange, PendingChange, Product, Query, QueryResult, Severity,
+    Stage, StageChange, StageTotal, Store, Task, TaskStatus, TaskSummary, Visit, VisitStatus,
     VisitSummary, distance_m,
 };
 use proptest::prelude::*;
@@ -1100,6 +1100,10 @@ fn queries(replicas: usize) -> Vec<Query> {
             limit: 1_000,
         });
     }
+    queries.push(Query::ProductCategories {
+        limit: 1_000,
+        offset: 0,
+    });
     for category in ["bakery", "dairy"] {
         queries.push(Query::ProductsInCategory {
             category: category.to_owned(),
@@ -1385,6 +1389,35 @@ fn check_projections(store: &Store, replicas: usize) {
             .unwrap(),
         QueryResult::Cases(expected),
         "open cases"
+    );
+
+    // The category list: per category of a live product, its active and all products.
+    let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for p in all::<Product>(store).iter().filter(|p| !p.meta.deleted) {
+        if let Some(category) = p.category.clone().filter(|c| !c.is_empty()) {
+            let count = counts.entry(category).or_default();
+            count.0 += u32::from(p.active);
+            count.1 += 1;
+        }
+    }
+    let mut expected: Vec<CategorySummary> = counts
+        .into_iter()
+        .map(|(name, (active_products, products))| CategorySummary {
+            name,
+            active_products,
+            products,
+        })
+        .collect();
+    expected.sort_by_key(|c| (c.name.to_lowercase(), c.name.clone()));
+    assert_eq!(
+        store
+            .query(&Query::ProductCategories {
+                limit: 1_000,
+                offset: 0
+            })
+            .unwrap(),
+        QueryResult::Categories(expected),
+        "product categories"
     );
 }
 

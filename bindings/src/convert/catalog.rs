@@ -234,6 +234,26 @@ impl From<fc::ProductSummary> for ProductSummary {
     }
 }
 
+/// A category of the catalog with its counts of products (deleted ones not counted).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CategorySummary {
+    /// As the products carry it: `products_in_category` browses it.
+    pub name: String,
+    pub active_products: u32,
+    /// Active and inactive.
+    pub products: u32,
+}
+
+impl From<fc::CategorySummary> for CategorySummary {
+    fn from(c: fc::CategorySummary) -> Self {
+        CategorySummary {
+            name: c.name,
+            active_products: c.active_products,
+            products: c.products,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct OrderSummary {
     pub id: String,

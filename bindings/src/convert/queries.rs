@@ -110,6 +110,13 @@ pub enum Query {
         text: String,
         limit: u32,
     },
+    /// The catalog's categories by name, each with its counts of active and all products
+    /// (deleted ones not counted); products without a category are in none (search finds
+    /// them).
+    ProductCategories {
+        limit: u32,
+        offset: u32,
+    },
     /// A category's products, active ones first, by name.
     ProductsInCategory {
         category: String,
@@ -175,6 +182,9 @@ impl From<Query> for fc::Query {
             Query::OpenCases { customer_id } => fc::Query::OpenCases { customer_id },
             Query::SyncStatus => fc::Query::SyncStatus,
             Query::SearchProducts { text, limit } => fc::Query::SearchProducts { text, limit },
+            Query::ProductCategories { limit, offset } => {
+                fc::Query::ProductCategories { limit, offset }
+            }
             Query::ProductsInCategory {
                 category,
                 limit,
@@ -371,6 +381,9 @@ pub enum QueryResult {
     Products {
         rows: Vec<ProductSummary>,
     },
+    Categories {
+        rows: Vec<CategorySummary>,
+    },
     Orders {
         rows: Vec<OrderSummary>,
     },
@@ -399,6 +412,7 @@ impl From<fc::QueryResult> for QueryResult {
             fc::QueryResult::Cases(r) => QueryResult::Cases { rows: rows(r) },
             fc::QueryResult::SyncStatus(s) => QueryResult::SyncStatus { status: s.into() },
             fc::QueryResult::Products(r) => QueryResult::Products { rows: rows(r) },
+            fc::QueryResult::Categories(r) => QueryResult::Categories { rows: rows(r) },
             fc::QueryResult::Orders(r) => QueryResult::Orders { rows: rows(r) },
             fc::QueryResult::Order(o) => QueryResult::Order {
                 order: o.map(Into::into),

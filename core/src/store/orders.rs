@@ -38,9 +38,22 @@ impl Store {
     }
 
     /// Adds a line of `quantity` × the product, with its SKU, name, tax rate and price in the
-    /// order's currency as they are now. A product without a price in that currency is
-    /// [`ValidationError::NoPriceInCurrency`]; an unknown product is `NotFound`.
+    /// order's currency as they are now, and no discount. A product without a price in that
+    /// currency is [`ValidationError::NoPriceInCurrency`]; an unknown product is `NotFound`.
     pub fn add_order_line(&self, order_id: &str, product_id: &str, quantity: i64) -> Result<Order> {
+        self.add_order_line_with_discount(order_id, product_id, quantity, 0)
+    }
+
+    /// [`Store::add_order_line`] with the line's discount (basis points) in the same write: a
+    /// discount over 10,000 (100 %) is `OutOfRange` on `lines.discount_bp`, as for an edit,
+    /// and nothing is written (the update validates the whole order before it commits).
+    pub fn add_order_line_with_discount(
+        &self,
+        order_id: &str,
+        product_id: &str,
+        quantity: i64,
+        discount_bp: u32,
+    ) -> Result<Order> {
         let mut order = self.order(order_id)?;
         let product = self
             .get::<Product>(product_id)?
@@ -61,7 +74,7 @@ impl Store {
             quantity,
             unit_price_minor,
             tax_rate_bp: product.tax_rate_bp,
-            discount_bp: 0,
+            discount_bp,
         });
         self.update(order)
     }

@@ -364,21 +364,12 @@ final class AppModel: ObservableObject {
     }
 
     /// Adds `quantity` of the product, priced as the catalog has it now in the order's currency,
-    /// with a discount in basis points. A discount the store refuses (over 100 %) takes the line
-    /// back out, so nothing half-made stays on the order; the refusal is thrown.
+    /// with a discount in basis points, in one write: a discount the store refuses (over 100 %)
+    /// is thrown and nothing is written.
     func addOrderLine(orderId: String, productId: String, quantity: Int64, discountBp: UInt32?) async throws {
-        try await perform { (store: FieldStore) throws -> Void in
-            let before = Set((try store.getOrder(id: orderId)?.lines ?? []).map(\.id))
-            let added = try store.addOrderLine(orderId: orderId, productId: productId, quantity: quantity)
-            guard let discountBp, discountBp > 0,
-                  let line = added.lines.first(where: { !before.contains($0.id) })
-            else { return }
-            do {
-                _ = try store.editOrderLine(orderId: orderId, lineId: line.id, edit: LineEdit(discountBp: discountBp))
-            } catch {
-                _ = try store.removeOrderLine(orderId: orderId, lineId: line.id)
-                throw error
-            }
+        try await perform { store in
+            _ = try store.addOrderLine(
+                orderId: orderId, productId: productId, quantity: quantity, discountBp: discountBp ?? 0)
         }
     }
 

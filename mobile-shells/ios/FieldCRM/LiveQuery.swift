@@ -100,6 +100,11 @@ extension QueryResult {
         return []
     }
 
+    var categoryRows: [CategorySummary] {
+        if case let .categories(rows) = self { return rows }
+        return []
+    }
+
     var orderRows: [OrderSummary] {
         if case let .orders(rows) = self { return rows }
         return []

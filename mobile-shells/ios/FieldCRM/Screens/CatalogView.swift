@@ -1,8 +1,9 @@
 import FieldCRMCore
 import SwiftUI
 
-/// The product catalog tab: search as you type (the library's full-text search over SKU and
-/// name) or browse a product's category; both live queries, so a catalog sync shows at once.
+/// The product catalog tab: with nothing typed, the catalog's categories (tap one to browse it);
+/// search as you type (the library's full-text search over SKU and name) or browse a category.
+/// All live queries, so a catalog sync shows at once.
 struct CatalogView: View {
     var body: some View {
         NavigationStack {
@@ -12,7 +13,8 @@ struct CatalogView: View {
     }
 }
 
-/// The catalog search and browsing; with `onPick` a tap picks a product (order entry).
+/// The catalog's categories, search and browsing; with `onPick` a tap picks a product (order
+/// entry).
 struct CatalogList: View {
     /// The order's currency when picking for an order: products without a price in it are marked.
     let currency: String?
@@ -34,13 +36,22 @@ struct CatalogList: View {
                     }
                 }
             }
-            let products = (category == nil && text.trimmingCharacters(in: .whitespaces).isEmpty)
-                ? [] : (live.result?.productRows ?? [])
+            let idle = category == nil && text.trimmingCharacters(in: .whitespaces).isEmpty
+            let products = idle ? [] : (live.result?.productRows ?? [])
+            // Only while idle: under a search the list would be a stale one.
+            let categories = idle ? (live.result?.categoryRows ?? []) : []
             if products.isEmpty {
-                Text(live.failure ?? (category == nil && text.isEmpty
-                    ? "Type a SKU or a product name. Tap a category to browse it."
+                Text(live.failure ?? (idle
+                    ? "Type a SKU or a product name, or tap a category to browse it."
                     : "No products found."))
                     .foregroundStyle(.secondary)
+            }
+            if !categories.isEmpty {
+                Section("Categories") {
+                    ForEach(categories, id: \.name) { summary in
+                        Button { category = summary.name } label: { CategoryRow(summary: summary) }
+                    }
+                }
             }
             ForEach(products, id: \.id) { product in
                 ProductRow(product: product, currency: currency, onCategory: { category = $0 })
@@ -60,11 +71,36 @@ struct CatalogList: View {
             return
         }
         let typed = text.trimmingCharacters(in: .whitespaces)
-        guard !typed.isEmpty else { return }
+        guard !typed.isEmpty else {
+            // Nothing typed: the catalog's categories (products without one: search finds them).
+            await live.watch(.productCategories(limit: 200, offset: 0), in: model)
+            return
+        }
         // Debounced: a new keystroke cancels this task before it subscribes.
         try? await _Concurrency.Task.sleep(nanoseconds: 250_000_000)
         guard !_Concurrency.Task.isCancelled else { return }
         await live.watch(.searchProducts(text: typed, limit: 50), in: model)
+    }
+}
+
+/// A category with its counts: `12 products, 3 inactive`.
+struct CategoryRow: View {
+    let summary: CategorySummary
+
+    var body: some View {
+        HStack {
+            Text(summary.name)
+            Spacer()
+            Text(countText).font(.footnote).foregroundStyle(.secondary)
+        }
+        .contentShape(Rectangle())
+    }
+
+    private var countText: String {
+        let all = Int(summary.products)
+        let inactive = all - Int(summary.activeProducts)
+        let counted = all == 1 ? "1 product" : "\(all) products"
+        return inactive > 0 ? "\(counted), \(inactive) inactive" : counted
     }
 }
 

@@ -28,11 +28,12 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.fieldcrm.android.logic.CatalogUiState
 import app.fieldcrm.android.logic.CatalogViewModel
 import app.fieldcrm.android.logic.FieldRepository
+import app.fieldcrm.android.logic.countText
 import app.fieldcrm.android.logic.percentText
 import app.fieldcrm.android.logic.pricesText
 import app.fieldcrm.core.ProductSummary
 
-/** The product catalog: search as you type, or browse a product's category; live. */
+/** The product catalog: its categories, search as you type, or browse a category; live. */
 @Composable
 fun CatalogScreen(repository: FieldRepository) {
     val vm = rememberLogic { scope -> CatalogViewModel(repository, scope) }
@@ -44,8 +45,9 @@ fun CatalogScreen(repository: FieldRepository) {
 }
 
 /**
- * The search box, the category being browsed and the products found. With [onProduct] a tap
- * picks the product (order entry); without, it shows the catalog.
+ * The search box, then with nothing typed the catalog's categories (a tap browses one), else the
+ * category being browsed or the products found. With [onProduct] a tap on a product picks it
+ * (order entry); without, it shows the catalog.
  */
 @Composable
 fun CatalogSearch(vm: CatalogViewModel, state: CatalogUiState, onProduct: ((ProductSummary) -> Unit)?) {
@@ -70,6 +72,14 @@ fun CatalogSearch(vm: CatalogViewModel, state: CatalogUiState, onProduct: ((Prod
             Text(state.category?.let { "No products in $it." } ?: "No product matches \"${state.query}\".")
     }
     LazyColumn {
+        items(state.categories, key = { "category:" + it.name }) { category ->
+            ListItem(
+                headlineContent = { Text(category.name) },
+                supportingContent = { Text(category.countText()) },
+                modifier = Modifier.clickable { vm.browse(category.name) },
+            )
+            HorizontalDivider()
+        }
         items(state.products, key = { it.id }) { product ->
             ProductRow(product, onCategory = vm::browse, onClick = onProduct?.let { pick -> { pick(product) } })
             HorizontalDivider()

@@ -1,5 +1,6 @@
 package app.fieldcrm.android.logic
 
+import app.fieldcrm.core.CategorySummary
 import app.fieldcrm.core.Contact
 import app.fieldcrm.core.ContactSummary
 import app.fieldcrm.core.Customer
@@ -371,6 +372,17 @@ class FieldRepository(
         return live(Query.SearchProducts(text.trim(), limit.toUInt())).products()
     }
 
+    /**
+     * The catalog's categories by name (case-insensitive), each with its count of active and of
+     * all products (deleted ones not counted), at most [limit], live. Products without a
+     * category are in none of them: search finds them.
+     */
+    fun productCategories(limit: Int = 200, offset: Int = 0): Flow<List<CategorySummary>> {
+        require(limit > 0 && offset >= 0) { "limit must be positive and offset not negative: $limit, $offset" }
+        return live(Query.ProductCategories(limit.toUInt(), offset.toUInt()))
+            .map { (it as? QueryResult.Categories)?.rows ?: emptyList() }
+    }
+
     /** A category's products, active ones first, by name, live. */
     fun productsInCategory(category: String, limit: Int = 100, offset: Int = 0): Flow<List<ProductSummary>> {
         require(limit > 0 && offset >= 0) { "limit must be positive and offset not negative: $limit, $offset" }
@@ -400,13 +412,16 @@ class FieldRepository(
         write { createOrder(customerId, visitId, currency) }
 
     /**
-     * Adds [quantity] of the product, priced as the product is now in the order's currency. A
-     * product without a price in it is `InvalidValue` on `currency`; a quantity below 1 is
-     * `InvalidValue` on `lines.quantity`; a submitted order's lines are `InvalidValue` on
-     * `lines` (`IMMUTABLE`). Nothing is written then.
+     * Adds [quantity] of the product, priced as the product is now in the order's currency, with
+     * [discountBp] (basis points: 1250 = 12.5 %), in one write. A product without a price in it
+     * is `InvalidValue` on `currency`; a quantity below 1 is `InvalidValue` on `lines.quantity`;
+     * a discount over 10,000 (100 %) is `InvalidValue` on `lines.discount_bp`; a submitted
+     * order's lines are `InvalidValue` on `lines` (`IMMUTABLE`). Nothing is written then.
      */
-    suspend fun addOrderLine(orderId: String, productId: String, quantity: Long): Order =
-        write { addOrderLine(orderId, productId, quantity) }
+    suspend fun addOrderLine(orderId: String, productId: String, quantity: Long, discountBp: Int = 0): Order {
+        require(discountBp >= 0) { DISCOUNT_MESSAGE }
+        return write { addOrderLine(orderId, productId, quantity, discountBp.toUInt()) }
+    }
 
     /** Changes a line's quantity and/or discount (basis points: 1250 = 12.5 %; at most 10,000). */
     suspend fun editOrderLine(orderId: String, lineId: String, quantity: Long? = null, discountBp: Int? = null): Order {

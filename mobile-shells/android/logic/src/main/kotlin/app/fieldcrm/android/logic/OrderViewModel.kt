@@ -111,23 +111,13 @@ class OrderViewModel(
     /**
      * Adds [quantityText] (a whole number) of the product with a discount of [discountText]
      * percent (`10`, `12,5`; blank for none), priced as the catalog has it now in the order's
-     * currency. A discount the library refuses takes the line back out, so nothing half-made
-     * stays on the order.
+     * currency: one write of the line with its discount, so a discount the library refuses
+     * (over 100 %) leaves the order as it was.
      */
     fun addLine(productId: String, quantityText: String, discountText: String = ""): Job = busy {
         val quantity = parseQuantity(quantityText)
-        val discountBp = parseDiscount(discountText)
-        val before = repository.order(orderId)?.lines.orEmpty().map { it.id }.toSet()
-        val added = repository.addOrderLine(orderId, productId, quantity)
-        val line = added.lines.firstOrNull { it.id !in before }
-        if (discountBp != null && discountBp > 0 && line != null) {
-            try {
-                repository.editOrderLine(orderId, line.id, discountBp = discountBp)
-            } catch (e: FieldCrmException) {
-                repository.removeOrderLine(orderId, line.id)
-                throw e
-            }
-        }
+        val discountBp = parseDiscount(discountText) ?: 0
+        repository.addOrderLine(orderId, productId, quantity, discountBp)
     }
 
     /** Changes a line's quantity and/or discount; blank leaves it as it is. */

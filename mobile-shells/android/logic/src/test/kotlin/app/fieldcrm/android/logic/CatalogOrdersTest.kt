@@ -94,6 +94,84 @@ class CatalogOrdersTest : StoreTest() {
     }
 
     @Test
+    fun `with nothing typed the catalog lists its categories, live, and a tapped one is browsed`() = runBlocking<Unit> {
+        val (store, repo) = storeAndRepository()
+        store.product("AB-1001", "Roggenbrot", "bread", mapOf("EUR" to 349L))
+        val old = store.product("AB-1002", "Dinkelbrot", "bread", mapOf("EUR" to 399L))
+        withContext(io) { store.updateProduct(old.copy(active = false)) }
+        store.product("CK-2001", "Cheesecake", "cake", mapOf("CHF" to 1290L))
+        store.product("MI-3001", "Milch", "Dairy", mapOf("EUR" to 119L))
+        // Only a deleted product carries it: not a category of the catalog.
+        val gone = store.product("ZZ-9001", "Gone", "zebra", mapOf("EUR" to 1L))
+        withContext(io) {
+            store.deleteProduct(gone.meta.id)
+            // Without a category: in none (search finds it).
+            store.createProduct(newProduct("LO-1", "Loose").copy(prices = mapOf("EUR" to 1L)))
+        }
+        val vm = CatalogViewModel(repo, scope, debounceMs = 10)
+        val idle = vm.state.await { !it.searching && it.categories.isNotEmpty() }
+        assertTrue(idle.idle)
+        assertTrue(idle.products.isEmpty())
+        // By name, case aside; counts of active and of all products.
+        assertEquals(
+            listOf(Triple("bread", 1u, 2u), Triple("cake", 1u, 1u), Triple("Dairy", 1u, 1u)),
+            idle.categories.map { Triple(it.name, it.activeProducts, it.products) },
+        )
+        assertEquals(listOf("2 products, 1 inactive", "1 product", "1 product"), idle.categories.map { it.countText() })
+
+        // Live: a catalog sync adding a category shows in the open list.
+        store.product("AP-4001", "Apfelkuchen", "apple pie", mapOf("EUR" to 250L))
+        assertEquals("apple pie", vm.state.await { it.categories.size == 4 }.categories.first().name)
+
+        // Tapping a category browses it; the list is not shown meanwhile.
+        vm.browse("bread")
+        val bread = vm.state.await { it.category == "bread" && !it.searching }
+        assertFalse(bread.idle)
+        assertTrue(bread.categories.isEmpty())
+        assertEquals(listOf("Roggenbrot", "Dinkelbrot"), bread.products.map { it.name }, "active first")
+        // Back: the list again.
+        vm.browse(null)
+        assertEquals(4, vm.state.await { it.idle && !it.searching }.categories.size)
+        // Typing hides it at once (before the debounced search answers); clearing brings it back.
+        vm.onQueryChange("milch")
+        assertTrue(vm.state.await { it.query == "milch" }.categories.isEmpty())
+        assertEquals(listOf("MI-3001"), vm.state.await { it.query == "milch" && !it.searching }.products.map { it.sku })
+        vm.onQueryChange("")
+        assertEquals(4, vm.state.await { it.idle && !it.searching }.categories.size)
+    }
+
+    @Test
+    fun `a line is added with its discount in one write, and a refused discount writes nothing`() = runBlocking<Unit> {
+        val (store, repo) = storeAndRepository()
+        val rye = store.product("AB-1001", "Roggenbrot", "bread", mapOf("EUR" to 349L))
+        val shop = repo.createCustomer(CustomerDraft("Bäckerei Nord"))
+        val id = repo.createOrder(shop.meta.id, null, "EUR").meta.id
+        val vm = OrderViewModel(repo, scope, id)
+        vm.state.await { it.order != null }
+        val pending = repo.syncStatusNow().pendingChanges
+
+        vm.addLine(rye.meta.id, "2", "12,5").join()
+        val added = vm.state.await { it.lines.size == 1 && !it.busy }
+        assertNull(added.message)
+        assertEquals(1250u, added.lines.single().line.discountBp)
+        assertEquals(pending + 1uL, repo.syncStatusNow().pendingChanges, "the line and its discount: one change")
+        // 2 × 3.49 = 6.98; 12.5 % = 0.8725 -> 0.87; net 6.11; 7 % = 0.4277 -> 0.43.
+        assertEquals(TotalsText("6.98 EUR", "0.87 EUR", "6.11 EUR", "0.43 EUR", "6.54 EUR"), added.totals)
+
+        // Over 100 %: refused, and nothing at all is written (no line added and taken out again).
+        vm.addLine(rye.meta.id, "1", "100.5").join()
+        val refused = vm.state.await { it.message != null && !it.busy }
+        assertEquals("A discount is at most 100 %.", refused.message)
+        assertEquals(1, refused.lines.size)
+        assertEquals(pending + 1uL, repo.syncStatusNow().pendingChanges)
+        val typed = assertFailsWith<FieldCrmException.InvalidValue> { repo.addOrderLine(id, rye.meta.id, 1, 10_001) }
+        assertEquals("lines.discount_bp" to ValidationRule.OUT_OF_RANGE, typed.field to typed.rule)
+        assertEquals(1, repo.order(id)!!.lines.size)
+        // Without a discount, as before.
+        assertEquals(0u, repo.addOrderLine(id, rye.meta.id, 1).lines.last().discountBp)
+    }
+
+    @Test
     fun `order entry at a visit, lines from the catalog, the library totals, refusals as messages, submit freezes`() =
         runBlocking<Unit> {
             val (store, repo) = storeAndRepository()
@@ -131,7 +209,7 @@ class CatalogOrdersTest : StoreTest() {
             suspend fun refused(expected: String, action: () -> Job) {
                 val before = vm.state.value
                 action().join()
-                // The lines as they were (a line added for a refused discount is gone again).
+                // The lines as they were.
                 val shown = vm.state.await { it.message != null && !it.busy && it.lines == before.lines }
                 assertTrue(shown.message!!.startsWith(expected), shown.message)
                 assertEquals(before.order!!.totals, shown.order!!.totals)
@@ -142,7 +220,7 @@ class CatalogOrdersTest : StoreTest() {
             refused("A quantity is at least 1") { vm.addLine(rye.meta.id, "0") }
             refused(QUANTITY_MESSAGE) { vm.addLine(rye.meta.id, "two") }
             refused(DISCOUNT_MESSAGE) { vm.addLine(rye.meta.id, "1", "-5") }
-            // Over 100 %: the library refuses the discount, and the line it was for goes again.
+            // Over 100 %: the library refuses the line with its discount; nothing is written.
             refused("A discount is at most 100 %.") { vm.addLine(rye.meta.id, "1", "150") }
             refused(NO_PRICE_MESSAGE) { vm.addLine(cake.meta.id, "1") }
             refused("That record no longer exists") { vm.addLine("no-such-product", "1") }
