@@ -7,12 +7,21 @@
 //! metric starts from those histories. `scores.rs` is the quintile rule RFM scores by, `rfm.rs`
 //! the RFM values, scores and named segments, `abc.rs` the Pareto classes by revenue,
 //! `clusters.rs` the k-means segments, `fpgrowth.rs` and `rules.rs` the frequent itemsets and
-//! cross-sell rules of the orders' lines, `run.rs` one run of them all.
+//! cross-sell rules of the orders' lines. Lifetime value: `hyp2f1.rs` (the hypergeometric
+//! function), `mle.rs` (maximum likelihood), `bgnbd.rs` (purchase counts and P(alive)),
+//! `gamma_gamma.rs` (spend and CLV), `churn.rs` (churn risk), `lifetime_value.rs` (all of them
+//! over every customer). `run.rs` is one run of them all.
 
 pub mod abc;
+pub mod bgnbd;
+pub mod churn;
 pub mod clusters;
 pub mod fpgrowth;
+pub mod gamma_gamma;
+pub mod hyp2f1;
 pub mod input;
+pub mod lifetime_value;
+pub mod mle;
 pub mod rfm;
 pub mod rules;
 pub mod run;
