@@ -374,8 +374,12 @@ impl Store {
         old: Option<&AnyRecord>,
     ) -> Result<()> {
         let id = record.meta().id.clone();
-        doc.transact(|tx| record.write(tx, old))
-            .map_err(|failure| failure.error)?;
+        doc.transact(|tx| match old {
+            // Created in one batch (see `records/doc_write.rs`).
+            None => record.write_new(tx),
+            Some(_) => record.write(tx, old),
+        })
+        .map_err(|failure| failure.error)?;
         let change = doc.get_last_local_change();
         let stored = (|| -> Result<()> {
             let tx = inner.conn.transaction()?;
