@@ -173,7 +173,7 @@ pub fn check_changes(raw: &[Vec<u8>], writer: &Writer<'_>) -> Result<CheckedChan
                 )
             })
         })?;
-        if contained(|| Ok(carries_marks(&change)))? {
+        if contained(|| Ok(carries_marks(bytes, &change)))? {
             return Err(refuse(
                 RejectCode::MalformedChange,
                 format!("change {index} carries text marks, which no record has"),
@@ -193,8 +193,13 @@ pub fn check_changes(raw: &[Vec<u8>], writer: &Writer<'_>) -> Result<CheckedChan
 /// Whether `change` has a mark operation (rich-text formatting). No record holds marks, and
 /// Automerge 0.12 aborts the process applying one on a map: it panics in its mark index and
 /// panics again while unwinding, which no `catch_unwind` contains (fuzz finding 7,
-/// `fuzz/README.md`). So a change with marks is refused before anything applies it.
-fn carries_marks(change: &Change) -> bool {
+/// `fuzz/README.md`). So a change with marks is refused before anything applies it. Read from
+/// the change's action column (`chunks::has_mark_action`, no allocation); decoded by Automerge
+/// only when that column does not read as expected.
+fn carries_marks(bytes: &[u8], change: &Change) -> bool {
+    if let Some(marks) = chunks::has_mark_action(bytes) {
+        return marks;
+    }
     change.decode().operations.iter().any(|op| {
         matches!(
             op.action,

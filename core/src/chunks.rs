@@ -5,7 +5,10 @@
 use automerge::Automerge;
 use sha2::{Digest, Sha256};
 
+mod marks;
 mod string_columns;
+
+pub(crate) use marks::has_mark_action;
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// The chunk types FieldCRM loads: document (0), change (1) and compressed change (2, which

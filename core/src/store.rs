@@ -45,6 +45,8 @@ struct Inner {
     actor: ActorId,
     user: String,
     clock: Clock,
+    /// Whether records are projected into the queryable tables (see [`Store::skip_projections`]).
+    projections: bool,
 }
 
 /// An offline CRM store. Safe to share between threads; every method is blocking, so call it
@@ -214,6 +216,7 @@ impl Store {
                 actor,
                 user,
                 clock: Arc::new(now_ms),
+                projections: true,
             }),
             live: Arc::new(LiveQueries::default()),
             syncing: std::sync::atomic::AtomicBool::new(false),
@@ -238,6 +241,15 @@ impl Store {
     /// at another time (the demo's deal histories, imports, tests); an app keeps [`now_ms`].
     pub fn set_clock(&self, clock: impl Fn() -> Millis + Send + Sync + 'static) {
         self.lock().clock = Arc::new(clock);
+    }
+
+    /// From now on, records are stored and queued for upload but not projected: queries,
+    /// live queries and search see none of them. For a store that only writes and is never
+    /// queried, such as the server's CSV import device (the projection, its search index above
+    /// all, was a third of that device's work per record). There is no way back for this open
+    /// store: records written meanwhile would be missing from its tables.
+    pub fn skip_projections(&self) {
+        self.lock().projections = false;
     }
 
     /// The time the store stamps on records now.
@@ -374,9 +386,14 @@ impl Store {
         old: Option<&AnyRecord>,
     ) -> Result<()> {
         let id = record.meta().id.clone();
-        doc.transact(|tx| record.write(tx, old))
-            .map_err(|failure| failure.error)?;
+        doc.transact(|tx| match old {
+            // Created in one batch (see `records/doc_write.rs`).
+            None => record.write_new(tx),
+            Some(_) => record.write(tx, old),
+        })
+        .map_err(|failure| failure.error)?;
         let change = doc.get_last_local_change();
+        let projections = inner.projections;
         let stored = (|| -> Result<()> {
             let tx = inner.conn.transaction()?;
             if let Some(change) = &change {
@@ -392,7 +409,9 @@ impl Store {
                 &doc.save_nocompress(),
                 &doc.get_heads(),
             )?;
-            record.project(&tx, false)?;
+            if projections {
+                record.project(&tx, false)?;
+            }
             tx.commit()?;
             Ok(())
         })();

@@ -25,12 +25,12 @@ const DEFLATE_BIT: u64 = 0b1000;
 const HASH_BYTES: usize = 32;
 
 /// Reads a chunk body front to back; every read is bounded by the bytes left.
-struct Cursor<'a> {
-    rest: &'a [u8],
+pub(super) struct Cursor<'a> {
+    pub(super) rest: &'a [u8],
 }
 
 impl<'a> Cursor<'a> {
-    fn unsigned(&mut self, what: &str) -> Result<u64, String> {
+    pub(super) fn unsigned(&mut self, what: &str) -> Result<u64, String> {
         let (value, size) =
             leb128_u64(self.rest).ok_or_else(|| format!("bad {what} in the change"))?;
         self.rest = &self.rest[size..];
@@ -38,7 +38,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A signed LEB128 value (a run count), sign-extended from its last byte.
-    fn signed(&mut self, what: &str) -> Result<i64, String> {
+    pub(super) fn signed(&mut self, what: &str) -> Result<i64, String> {
         let mut value: i64 = 0;
         for (index, byte) in self.rest.iter().enumerate().take(10) {
             let shift = 7 * index as u32;
@@ -74,6 +74,20 @@ impl<'a> Cursor<'a> {
 /// length) fits in its column. Other damage is left to Automerge, which refuses it without
 /// reserving from a declared length.
 pub(crate) fn check_string_columns(body: &[u8]) -> Result<(), String> {
+    for (spec, data) in columns(body)? {
+        if spec & DEFLATE_BIT != 0 {
+            return Err("a change's columns are never compressed".to_owned());
+        }
+        if spec & 0b111 == STRING_COLUMN {
+            check_string_column(data)?;
+        }
+    }
+    Ok(())
+}
+
+/// The operation columns of `body` (a change chunk's bytes after its length): each column's
+/// spec and bytes, in the order the change lists them.
+pub(super) fn columns(body: &[u8]) -> Result<Vec<(u64, &[u8])>, String> {
     let mut cursor = Cursor { rest: body };
     let dependencies = cursor.unsigned("dependency count")?;
     let dependency_bytes = dependencies
@@ -97,16 +111,10 @@ pub(crate) fn check_string_columns(body: &[u8]) -> Result<(), String> {
         let length = cursor.unsigned("column length")?;
         columns.push((spec, length));
     }
-    for (spec, length) in columns {
-        let data = cursor.take(length, "a column")?;
-        if spec & DEFLATE_BIT != 0 {
-            return Err("a change's columns are never compressed".to_owned());
-        }
-        if spec & 0b111 == STRING_COLUMN {
-            check_string_column(data)?;
-        }
-    }
-    Ok(())
+    columns
+        .into_iter()
+        .map(|(spec, length)| Ok((spec, cursor.take(length, "a column")?)))
+        .collect()
 }
 
 fn check_string_column(column: &[u8]) -> Result<(), String> {

@@ -1,7 +1,6 @@
 //! Service cases: their document mapping, their projection (`cases`) and their validation.
 
 use automerge::ROOT;
-use automerge::transaction::Transaction;
 use rusqlite::params;
 
 use super::fields::*;
@@ -22,7 +21,7 @@ pub(super) fn read(f: &Fields, meta: RecordMeta, u: &mut Unread) -> Result<Case,
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Case>, n: &Case) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Case>, n: &Case) -> Am {
     put(
         tx,
         &ROOT,

@@ -3,7 +3,6 @@
 //! and the rule that a contact's customer is written once.
 
 use automerge::ROOT;
-use automerge::transaction::Transaction;
 use rusqlite::{OptionalExtension, params};
 
 use super::customer;
@@ -29,7 +28,7 @@ pub(super) fn read(
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Contact>, n: &Contact) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Contact>, n: &Contact) -> Am {
     put(
         tx,
         &ROOT,

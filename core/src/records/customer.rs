@@ -2,7 +2,6 @@
 //! its projection writes (`customers`, `customer_segments`, the `customers_fts` search row and
 //! the `customers_geo` R*Tree), and its validation.
 
-use automerge::transaction::Transaction;
 use automerge::{ObjType, ROOT, ScalarValue};
 use rusqlite::{OptionalExtension, params};
 
@@ -78,7 +77,7 @@ fn location_fields(l: &GeoLocation) -> Vec<(&'static str, ScalarValue)> {
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Customer>, n: &Customer) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Customer>, n: &Customer) -> Am {
     put(tx, &ROOT, "name", old.map(|o| &o.name), &n.name)?;
     put(
         tx,

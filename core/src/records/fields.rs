@@ -4,11 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::transaction::{Transactable, Transaction};
-use automerge::{
-    Automerge, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef,
-};
+use automerge::{Automerge, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, ValueRef};
 
+pub(super) use super::doc_write::DocWrite;
 use crate::error::ValidationError;
 use crate::model::*;
 
@@ -355,7 +353,7 @@ enum_scalar!(
 );
 
 pub(super) fn put<T: ToScalar>(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     obj: &ObjId,
     key: &str,
     old: Option<&T>,
@@ -374,12 +372,12 @@ pub(super) fn put<T: ToScalar>(
 /// The id of the container at `key`, creating it when absent (only at document creation, see
 /// the module docs).
 pub(super) fn container(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     obj: &ObjId,
     key: &str,
     obj_type: ObjType,
 ) -> Am<ObjId> {
-    if let Some((Value::Object(existing), id)) = tx.get(obj, key)?
+    if let Some((existing, id)) = tx.object_at(obj, key)?
         && existing == obj_type
     {
         return Ok(id);
@@ -388,7 +386,7 @@ pub(super) fn container(
 }
 
 pub(super) fn put_text(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     key: &str,
     old: Option<&String>,
     new: &String,
@@ -401,7 +399,7 @@ pub(super) fn put_text(
 }
 
 pub(super) fn put_set(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     key: &str,
     old: Option<&BTreeSet<String>>,
     new: &BTreeSet<String>,
@@ -423,7 +421,7 @@ pub(super) fn put_set(
 
 /// A map merged per key (custom fields, a product's prices).
 pub(super) fn put_string_map<T: ToScalar>(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     key: &str,
     old: Option<&BTreeMap<String, T>>,
     new: &BTreeMap<String, T>,
@@ -445,7 +443,7 @@ pub(super) fn put_string_map<T: ToScalar>(
 
 /// Writes a small value object as a whole (see the module docs).
 pub(super) fn put_atomic<T: PartialEq>(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     key: &str,
     old: Option<&Option<T>>,
     new: &Option<T>,
@@ -469,7 +467,7 @@ pub(super) fn put_atomic<T: PartialEq>(
 
 /// Lists of small maps, diffed by position.
 pub(super) fn put_list<T: PartialEq>(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     key: &str,
     old: Option<&[T]>,
     new: &[T],
@@ -497,7 +495,7 @@ pub(super) fn put_list<T: PartialEq>(
 }
 
 pub(super) fn write_meta(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl DocWrite,
     kind: Kind,
     old: Option<&RecordMeta>,
     new: &RecordMeta,

@@ -28,6 +28,7 @@ mod case;
 mod conflicts;
 mod contact;
 mod customer;
+mod doc_write;
 mod fields;
 mod opportunity;
 mod order;
@@ -42,7 +43,6 @@ mod unread;
 mod visit;
 
 use automerge::Automerge;
-use automerge::transaction::Transaction;
 
 pub use conflicts::{FieldConflict, conflicts};
 pub(crate) use product::parse_prices;
@@ -51,7 +51,7 @@ pub(crate) use unknown_values::check_none_new;
 
 use crate::error::ValidationError;
 use crate::model::*;
-use fields::{Am, Fields, doc_kind, read_meta, read_root, write_meta};
+use fields::{Am, DocWrite, Fields, doc_kind, read_meta, read_root, write_meta};
 use unread::Unread;
 
 /// A record of any kind.
@@ -189,7 +189,7 @@ impl AnyRecord {
     }
 
     /// Writes the difference between `old` (the stored record, `None` at creation) and `self`.
-    pub(crate) fn write(&self, tx: &mut Transaction<'_>, old: Option<&AnyRecord>) -> Am {
+    pub(crate) fn write(&self, tx: &mut impl DocWrite, old: Option<&AnyRecord>) -> Am {
         write_meta(tx, self.kind(), old.map(AnyRecord::meta), self.meta())?;
         macro_rules! old {
             ($variant:ident) => {

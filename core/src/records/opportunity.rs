@@ -2,7 +2,6 @@
 //! an append-only list the store maintains), their projection (`opportunities`) and their
 //! validation.
 
-use automerge::transaction::Transaction;
 use automerge::{ROOT, ScalarValue};
 use rusqlite::params;
 
@@ -62,7 +61,7 @@ fn stage_change_fields(c: &StageChange) -> Vec<(&'static str, ScalarValue)> {
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Opportunity>, n: &Opportunity) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Opportunity>, n: &Opportunity) -> Am {
     put(
         tx,
         &ROOT,

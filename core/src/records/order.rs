@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 
-use automerge::transaction::{Transactable, Transaction};
 use automerge::{ObjType, ROOT, ScalarValue};
 use rusqlite::params;
 
@@ -124,7 +123,7 @@ fn status_change_fields(c: &OrderStatusChange) -> Vec<(&'static str, ScalarValue
 
 /// Lines by id: a new line is a new key, a changed one writes only the fields that differ, a
 /// removed one is deleted.
-fn write_lines(tx: &mut Transaction<'_>, old: Option<&[OrderLine]>, new: &[OrderLine]) -> Am {
+fn write_lines(tx: &mut impl DocWrite, old: Option<&[OrderLine]>, new: &[OrderLine]) -> Am {
     if old == Some(new) {
         return Ok(());
     }
@@ -163,7 +162,7 @@ fn write_lines(tx: &mut Transaction<'_>, old: Option<&[OrderLine]>, new: &[Order
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Order>, n: &Order) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Order>, n: &Order) -> Am {
     put(
         tx,
         &ROOT,

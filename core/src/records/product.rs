@@ -2,7 +2,6 @@
 //! merged per currency, created with the document), their projection (`products` and the
 //! `products_fts` search row over SKU and name) and their validation.
 
-use automerge::transaction::Transaction;
 use automerge::{ObjType, ROOT};
 use rusqlite::params;
 
@@ -39,7 +38,7 @@ pub(super) fn read(
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Product>, n: &Product) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Product>, n: &Product) -> Am {
     if old.is_none() {
         // Created with the document, so two devices never race to create it.
         container(tx, &ROOT, "prices", ObjType::Map)?;

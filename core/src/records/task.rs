@@ -1,7 +1,6 @@
 //! Tasks (follow-ups): their document mapping, their projection (`tasks`) and their validation.
 
 use automerge::ROOT;
-use automerge::transaction::Transaction;
 use rusqlite::params;
 
 use super::fields::*;
@@ -21,7 +20,7 @@ pub(super) fn read(f: &Fields, meta: RecordMeta, u: &mut Unread) -> Result<Task,
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Task>, n: &Task) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Task>, n: &Task) -> Am {
     put(tx, &ROOT, "title", old.map(|o| &o.title), &n.title)?;
     put(tx, &ROOT, "due_at", old.map(|o| &o.due_at), &n.due_at)?;
     put(tx, &ROOT, "status", old.map(|o| &o.status), &n.status)?;

@@ -18,10 +18,10 @@ fn corrupted(record: &AnyRecord, edits: &[(&str, ScalarValue)]) -> Automerge {
     doc.transact(|tx| {
         for (path, value) in edits {
             match path.split_once('.') {
-                None => tx.put(ROOT, *path, value.clone())?,
+                None => Transactable::put(tx, ROOT, *path, value.clone())?,
                 Some((object, key)) => {
                     let (_, id) = tx.get(ROOT, object)?.expect("the object exists");
-                    tx.put(&id, key, value.clone())?;
+                    Transactable::put(tx, &id, key, value.clone())?;
                 }
             }
         }
@@ -35,6 +35,7 @@ fn corrupted(record: &AnyRecord, edits: &[(&str, ScalarValue)]) -> Automerge {
 /// The lenient read gives `expected` and lists the edited paths (a map entry as its map); the
 /// strict read fails.
 fn assert_reads_without(record: AnyRecord, edits: &[(&str, ScalarValue)], expected: AnyRecord) {
+    super::doc_write::assert_batch_writes_the_same(&record);
     let doc = corrupted(&record, edits);
     let read = AnyRecord::read_leniently(&doc).unwrap();
     assert_eq!(read.record, expected);

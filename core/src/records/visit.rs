@@ -3,7 +3,6 @@
 //! their projection (`visits`), their validation, and the rules an update must keep (rep,
 //! customer, check-in and check-out written once; the status only moves forward).
 
-use automerge::transaction::{Transactable, Transaction};
 use automerge::{ObjType, ROOT, ScalarValue};
 use rusqlite::params;
 
@@ -100,7 +99,7 @@ fn order_line_fields(l: &VisitOrderLine) -> Vec<(&'static str, ScalarValue)> {
 }
 
 /// Writes the fields of `n` that differ from `old` (`None` at creation).
-pub(super) fn write(tx: &mut Transaction<'_>, old: Option<&Visit>, n: &Visit) -> Am {
+pub(super) fn write(tx: &mut impl DocWrite, old: Option<&Visit>, n: &Visit) -> Am {
     put(
         tx,
         &ROOT,

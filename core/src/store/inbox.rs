@@ -106,7 +106,9 @@ impl Store {
                         )?
                         .execute(params![incoming.doc_id, record.kind().as_str(), bytes, now_ms()])?;
                     if inserted == 1 {
-                        record.project(&tx, true)?;
+                        if inner.projections {
+                            record.project(&tx, true)?;
+                        }
                         touched.insert(record.kind());
                         report.applied += 1;
                         continue;
@@ -169,7 +171,9 @@ impl Store {
                         }
                         save_doc(&tx, &incoming.doc_id, kind, &bytes, &doc.get_heads())?;
                         if let Some(record) = &record {
-                            record.project(&tx, false)?;
+                            if inner.projections {
+                                record.project(&tx, false)?;
+                            }
                             touched.insert(record.kind());
                             crate::partly_read::note(
                                 &tx,
@@ -228,6 +232,7 @@ impl Store {
         let mut inner = self.lock();
         let mut report = VerifyReport::default();
         let actor = inner.actor.clone();
+        let projections = inner.projections;
         let mut touched = BTreeSet::new();
         {
             let tx = inner.conn.transaction()?;
@@ -264,7 +269,9 @@ impl Store {
                             record.kind().as_str(),
                             heads_blob(&heads)
                         ])?;
-                        record.project(&tx, false)?;
+                        if projections {
+                            record.project(&tx, false)?;
+                        }
                         crate::partly_read::note(&tx, &id, &unread_fields, now_ms())?;
                         touched.insert(record.kind());
                         report.verified += 1;
@@ -297,6 +304,7 @@ impl Store {
     /// the document, its projection, and any local changes still waiting for upload.
     pub fn forget(&self, ids: &[String]) -> Result<()> {
         let mut inner = self.lock();
+        let projections = inner.projections;
         let mut touched = BTreeSet::new();
         {
             let tx = inner.conn.transaction()?;
@@ -309,7 +317,9 @@ impl Store {
                     .execute([id])?;
                 crate::partly_read::forget(&tx, id)?;
                 let Some(kind) = kind else { continue };
-                if let Some(kind) = kind.as_deref().and_then(Kind::parse) {
+                if let Some(kind) = kind.as_deref().and_then(Kind::parse)
+                    && projections
+                {
                     crate::records::remove_projection(&tx, kind, id)?;
                     touched.insert(kind);
                 }

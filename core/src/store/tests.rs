@@ -602,3 +602,35 @@ fn records_carry_the_time_of_the_clock_the_store_was_given() {
     let deleted = store.get::<Opportunity>(&moved.meta.id).unwrap().unwrap();
     assert_eq!(deleted.meta.updated_at, 1_700_000_000_000 + 3 * DAY_MS);
 }
+
+#[test]
+fn a_store_skipping_projections_stores_queues_and_forgets_records_no_query_sees() {
+    let store = Store::open(":memory:").unwrap();
+    store.skip_projections();
+    let created = store.create(customer("Kiosk am Markt")).unwrap();
+    let mut edited = created.clone();
+    edited.phones.insert("030 1234".into());
+    let edited = store.update(edited).unwrap();
+    assert_eq!(
+        store.get::<Customer>(&created.meta.id).unwrap(),
+        Some(edited)
+    );
+    assert_eq!(store.pending_changes(10).unwrap().len(), 2);
+    for query in [
+        Query::Customers(CustomerFilter::default()),
+        Query::SearchCustomers {
+            text: "kio".into(),
+            limit: 5,
+        },
+    ] {
+        let QueryResult::Customers(rows) = store.query(&query).unwrap() else {
+            panic!("customers expected")
+        };
+        assert!(rows.is_empty(), "{query:?} sees nothing");
+    }
+    store
+        .forget(std::slice::from_ref(&created.meta.id))
+        .unwrap();
+    assert_eq!(store.get::<Customer>(&created.meta.id).unwrap(), None);
+    assert!(store.pending_changes(10).unwrap().is_empty());
+}

@@ -80,6 +80,8 @@ impl<'s, K: RowImport> Session<'s, K> {
     ) -> Result<Self, ImportError> {
         let store = Store::open(":memory:")?;
         store.set_user(&admin.id)?;
+        // The import device is never queried: its records need no projection.
+        store.skip_projections();
         Ok(Session {
             storage,
             admin_id: admin.id.clone(),
