@@ -1,6 +1,6 @@
 //! Customer analytics on a fixed, seeded dataset: the whole computation of one run
-//! (`analytics::run::compute`: RFM, ABC, k-means segments, FP-growth and cross-sell rules, each
-//! customer's next-best products) over rows built in memory, as a run reads them from storage.
+//! (`analytics::run::compute`: RFM, ABC, lifetime value, k-means segments, FP-growth and
+//! cross-sell rules, each customer's next-best products) over rows built in memory, as a run reads them from storage.
 //!
 //! Run with `cargo bench -p fieldcrm-server --bench analytics`; `FIELDCRM_BENCH_SCALE`
 //! (default 1.0) scales the customers and orders (CI runs 0.02 as a smoke run); the catalog,
@@ -17,6 +17,8 @@
 //! Printed:
 //! - `analytics_full_run_s`: one run's computation, median of 3;
 //! - `rfm_abc_s`: the RFM and ABC part of it;
+//! - `bgnbd_gg_fit_s`: both lifetime-value fits (BG/NBD, Gamma-Gamma) and every customer's
+//!   expected purchases, P(alive), CLV and churn risk;
 //! - `fpgrowth_rules_s`: baskets, FP-growth at 0.1 % minimum support, rules and next-best
 //!   products;
 //! - `analytics_peak_rss_mb`: the bench process's peak resident memory (`VmHWM`), dataset
@@ -31,6 +33,7 @@ use fieldcrm_core::{DAY_MS, Millis};
 use fieldcrm_server::analytics::abc::AbcSettings;
 use fieldcrm_server::analytics::clusters::ClusterSettings;
 use fieldcrm_server::analytics::input::{LineRow, OrderRow};
+use fieldcrm_server::analytics::lifetime_value::LifetimeOptions;
 use fieldcrm_server::analytics::rules::RuleSettings;
 use fieldcrm_server::analytics::run::{RunInput, RunSettings, compute};
 use rand::rngs::SmallRng;
@@ -162,11 +165,13 @@ fn main() {
         abc: AbcSettings::default(),
         rules: RuleSettings::default(),
         clusters: ClusterSettings::default(),
+        lifetime: LifetimeOptions::default(),
         next_best: 5,
     };
     let mut totals: Vec<Duration> = Vec::new();
     let mut rfm_abc: Vec<Duration> = Vec::new();
     let mut rules: Vec<Duration> = Vec::new();
+    let mut lifetime: Vec<Duration> = Vec::new();
     let mut last = None;
     for _ in 0..3 {
         let started = Instant::now();
@@ -182,9 +187,14 @@ fn main() {
             output.timings.prepare_ms + output.timings.rfm_abc_ms,
         ));
         rules.push(Duration::from_millis(output.timings.rules_ms));
+        lifetime.push(Duration::from_millis(output.timings.lifetime_ms));
         last = Some(output);
     }
     let Some(output) = last else { return };
+    comment(&format!(
+        "lifetime value: BG/NBD {:?}; Gamma-Gamma {:?}; {} prediction failures",
+        output.bgnbd, output.gamma_gamma, output.prediction_failures
+    ));
     comment(&format!(
         "run: {} orders used, {} baskets, {} frequent itemsets, {} rules found, {} kept; {} segments (silhouettes {:?}); clusters {} ms",
         output.counts.used,
@@ -216,6 +226,7 @@ fn main() {
         .count();
     emit("analytics_full_run_s", median(&mut totals) / 1_000.0, "s");
     emit("rfm_abc_s", median(&mut rfm_abc) / 1_000.0, "s");
+    emit("bgnbd_gg_fit_s", median(&mut lifetime) / 1_000.0, "s");
     emit("fpgrowth_rules_s", median(&mut rules) / 1_000.0, "s");
     emit("analytics_peak_rss_mb", peak_rss_mb(), "MB");
     emit(

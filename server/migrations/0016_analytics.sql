@@ -21,8 +21,10 @@ CREATE TABLE analytics_runs (
 CREATE INDEX analytics_runs_status ON analytics_runs (status, id);
 
 -- Each customer's results in a run. RFM values and scores are NULL for a customer without
--- purchases (segment `no_purchases`). `next_best` is a JSON array of offers and `bought` of
--- product ids.
+-- purchases (segment `no_purchases`); so are the lifetime values (BG/NBD's expected purchases
+-- in 90 days and P(alive), the 12-month CLV in minor units) and the churn risk (level and
+-- score) without purchases or without a usable fit. Only finite numbers are stored. `next_best`
+-- is a JSON array of offers and `bought` of product ids.
 CREATE TABLE customer_insights (
     run_id         INTEGER NOT NULL,
     customer_id    TEXT NOT NULL,
@@ -36,6 +38,11 @@ CREATE TABLE customer_insights (
     abc_class      TEXT NOT NULL,
     revenue_minor  BIGINT NOT NULL,
     cluster        INTEGER,
+    expected_purchases_90d REAL,
+    p_alive        REAL,
+    clv_12m_minor  REAL,
+    churn_level    TEXT,
+    churn_score    REAL,
     next_best      TEXT NOT NULL,
     bought         TEXT NOT NULL,
     PRIMARY KEY (run_id, customer_id)

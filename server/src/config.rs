@@ -95,6 +95,10 @@ pub struct AnalyticsParams {
     /// Least confidence of a cross-sell rule.
     #[arg(long, env = "FIELDCRM_RULES_MIN_CONFIDENCE", default_value_t = 0.1, value_parser = share)]
     pub min_confidence: f64,
+    /// Discount rate per month of the 12-month customer lifetime value (0.01: 1 %).
+    #[arg(long, env = "FIELDCRM_CLV_MONTHLY_DISCOUNT", default_value_t = 0.01,
+          value_parser = discount)]
+    pub clv_monthly_discount: f64,
     /// Next-best products kept per customer.
     #[arg(long, env = "FIELDCRM_NEXT_BEST", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=50))]
@@ -104,6 +108,8 @@ pub struct AnalyticsParams {
 impl AnalyticsParams {
     /// The run's settings, as of `as_of`.
     pub fn settings(&self, as_of: fieldcrm_core::Millis) -> crate::analytics::run::RunSettings {
+        use crate::analytics::gamma_gamma::ClvOptions;
+        use crate::analytics::lifetime_value::LifetimeOptions;
         use crate::analytics::{abc::AbcSettings, clusters::ClusterSettings, rules::RuleSettings};
         crate::analytics::run::RunSettings {
             as_of,
@@ -117,6 +123,12 @@ impl AnalyticsParams {
                 ..RuleSettings::default()
             },
             clusters: ClusterSettings::default(),
+            lifetime: LifetimeOptions {
+                clv: ClvOptions {
+                    monthly_discount: self.clv_monthly_discount,
+                },
+                ..LifetimeOptions::default()
+            },
             next_best: self.next_best as usize,
         }
     }
@@ -240,6 +252,14 @@ fn currency(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err("expected a three-letter ISO 4217 code such as EUR".into())
+    }
+}
+
+/// A monthly discount rate from 0 to 0.5.
+fn discount(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..=0.5).contains(&v) => Ok(v),
+        _ => Err("expected a monthly rate from 0 to 0.5, such as 0.01".into()),
     }
 }
 

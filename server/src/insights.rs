@@ -9,6 +9,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::analytics::bgnbd::{BgNbdFit, BgNbdParams};
+use crate::analytics::gamma_gamma::{GammaGammaFit, GammaGammaParams};
+use crate::analytics::lifetime_value::PreviousParams;
 use crate::analytics::run::{RunOutput, RunSettings, compute};
 use crate::model::now_ms;
 use crate::storage::{Storage, StorageError};
@@ -29,7 +32,64 @@ pub struct RunDone {
     pub report: Value,
 }
 
-/// The run's JSON report: input counts, parameters, criteria and timings.
+fn bgnbd_json(p: &BgNbdParams) -> Value {
+    json!({"r": p.r, "alpha": p.alpha, "a": p.a, "b": p.b})
+}
+
+fn gamma_gamma_json(p: &GammaGammaParams) -> Value {
+    json!({"p": p.p, "q": p.q, "gamma": p.gamma})
+}
+
+fn fit_json<F, P>(
+    fit: &Result<F, impl std::fmt::Display>,
+    parts: impl Fn(&F) -> (P, f64, u64, bool, bool, u64),
+    params: impl Fn(&P) -> Value,
+) -> Value {
+    match fit {
+        Ok(fit) => {
+            let (p, log_likelihood, iterations, converged, at_bound, customers) = parts(fit);
+            json!({
+                "params": params(&p),
+                // A non-finite likelihood is never a fit's result (the fit would be an error);
+                // checked again so the report stays valid JSON.
+                "log_likelihood": log_likelihood.is_finite().then_some(log_likelihood),
+                "iterations": iterations,
+                "converged": converged,
+                "at_bound": at_bound,
+                "customers": customers,
+            })
+        }
+        Err(error) => json!({"error": error.to_string()}),
+    }
+}
+
+/// The lifetime-value parameters a report says its predictions used: the previous run's, for a
+/// run whose fit does not converge.
+pub fn previous_params(report: &Value) -> PreviousParams {
+    let number = |v: &Value| v.as_f64().filter(|x| x.is_finite());
+    let used = &report["models"];
+    let bgnbd = &used["bgnbd_used"];
+    let gamma = &used["gamma_gamma_used"];
+    PreviousParams {
+        bgnbd: (|| {
+            Some(BgNbdParams {
+                r: number(&bgnbd["r"])?,
+                alpha: number(&bgnbd["alpha"])?,
+                a: number(&bgnbd["a"])?,
+                b: number(&bgnbd["b"])?,
+            })
+        })(),
+        gamma_gamma: (|| {
+            Some(GammaGammaParams {
+                p: number(&gamma["p"])?,
+                q: number(&gamma["q"])?,
+                gamma: number(&gamma["gamma"])?,
+            })
+        })(),
+    }
+}
+
+/// The run's JSON report: input counts, parameters, fitted models, criteria and timings.
 fn report(output: &RunOutput, currency: &str, settings: &RunSettings, elapsed_ms: u64) -> Value {
     let c = &output.counts;
     json!({
@@ -65,6 +125,14 @@ fn report(output: &RunOutput, currency: &str, settings: &RunSettings, elapsed_ms
                 "silhouette_sample": settings.clusters.silhouette_sample,
             },
             "next_best": settings.next_best,
+            "clv_monthly_discount": settings.lifetime.clv.monthly_discount,
+        },
+        "models": {
+            "bgnbd": fit_json(&output.bgnbd, |f: &BgNbdFit| (f.params, f.log_likelihood, f.iterations, f.converged, f.at_bound, f.customers), bgnbd_json),
+            "gamma_gamma": fit_json(&output.gamma_gamma, |f: &GammaGammaFit| (f.params, f.log_likelihood, f.iterations, f.converged, f.at_bound, f.customers), gamma_gamma_json),
+            "bgnbd_used": output.bgnbd_used.as_ref().map(bgnbd_json),
+            "gamma_gamma_used": output.gamma_gamma_used.as_ref().map(gamma_gamma_json),
+            "prediction_failures": output.prediction_failures,
         },
         "results": {
             "rfm_grid": output.rfm_grid,
@@ -86,6 +154,7 @@ fn report(output: &RunOutput, currency: &str, settings: &RunSettings, elapsed_ms
         "timings_ms": {
             "prepare": output.timings.prepare_ms,
             "rfm_abc": output.timings.rfm_abc_ms,
+            "lifetime": output.timings.lifetime_ms,
             "clusters": output.timings.clusters_ms,
             "rules": output.timings.rules_ms,
         },
@@ -96,9 +165,16 @@ fn report(output: &RunOutput, currency: &str, settings: &RunSettings, elapsed_ms
 pub fn run(
     storage: &dyn Storage,
     currency: &str,
-    settings: RunSettings,
+    mut settings: RunSettings,
 ) -> Result<RunDone, InsightsError> {
     let started = Instant::now();
+    if let Some(report) = storage
+        .current_analytics_run()?
+        .and_then(|run| run.report)
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+    {
+        settings.lifetime.previous = previous_params(&report);
+    }
     let run_id = storage.start_analytics_run(settings.as_of, currency, now_ms())?;
     let outcome = storage
         .analytics_input()

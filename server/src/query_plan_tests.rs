@@ -403,6 +403,7 @@ fn workload(org: &Org) {
         abc_window_days: 365,
         min_support: 0.1,
         min_confidence: 0.1,
+        clv_monthly_discount: 0.01,
         next_best: 3,
     };
     let done = crate::insights::run(&org.storage, "EUR", params.settings(now)).unwrap();

@@ -15,8 +15,12 @@ use fieldcrm_core::cross_sell::{CrossSellRule, CrossSellRules, Offer};
 use thiserror::Error;
 
 use super::abc::{AbcClass, AbcSettings, AbcSettingsError, ClassTotals, ParetoPoint, abc};
+use super::bgnbd::{BgNbdError, BgNbdFit, BgNbdParams};
+use super::churn::ChurnLevel;
 use super::clusters::{Cluster, ClusterError, ClusterSettings, cluster};
+use super::gamma_gamma::{GammaGammaError, GammaGammaFit, GammaGammaParams};
 use super::input::{InputCounts, LineRow, OrderRow, day_of, prepare};
+use super::lifetime_value::{LifetimeError, LifetimeOptions, lifetime_values};
 use super::rfm::{Rfm, RfmSegment, grid, rfm};
 use super::rules::{RuleSettings, RulesError, baskets, mine_rules, next_best_per_customer};
 
@@ -38,6 +42,9 @@ pub struct RunSettings {
     pub abc: AbcSettings,
     pub rules: RuleSettings,
     pub clusters: ClusterSettings,
+    /// The lifetime-value fits, CLV and churn rule (with the previous run's parameters, used
+    /// when a fit does not converge).
+    pub lifetime: LifetimeOptions,
     /// Next-best products kept per customer.
     pub next_best: usize,
 }
@@ -50,6 +57,8 @@ pub enum RunError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     Clusters(#[from] ClusterError),
+    #[error(transparent)]
+    Lifetime(#[from] LifetimeError),
 }
 
 /// One customer's results.
@@ -62,6 +71,12 @@ pub struct CustomerResult {
     /// Revenue in the ABC window.
     pub revenue_minor: i64,
     pub cluster: Option<u16>,
+    /// BG/NBD's expected purchases in the next 90 days and P(alive), the 12-month CLV (minor
+    /// units), and the churn risk: `None` without purchases or without a usable fit.
+    pub expected_purchases_90d: Option<f64>,
+    pub p_alive: Option<f64>,
+    pub clv_12m_minor: Option<f64>,
+    pub churn: Option<(ChurnLevel, f64)>,
     pub next_best: Vec<Offer>,
     /// The products it bought (at most [`MAX_BOUGHT_PER_CUSTOMER`], by id).
     pub bought: Vec<String>,
@@ -72,12 +87,14 @@ pub struct CustomerResult {
 pub struct Timings {
     pub prepare_ms: u64,
     pub rfm_abc_ms: u64,
+    /// Both lifetime-value fits and every customer's predictions.
+    pub lifetime_ms: u64,
     pub clusters_ms: u64,
     pub rules_ms: u64,
 }
 
 /// Everything a run computed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct RunOutput {
     pub counts: InputCounts,
     pub customers: Vec<CustomerResult>,
@@ -90,6 +107,13 @@ pub struct RunOutput {
     pub baskets: u64,
     pub frequent_itemsets: u64,
     pub rules_found: u64,
+    /// The fits as they ended (reported even when not converged), the parameters the
+    /// predictions used, and the customers whose values could not be computed.
+    pub bgnbd: Result<BgNbdFit, BgNbdError>,
+    pub gamma_gamma: Result<GammaGammaFit, GammaGammaError>,
+    pub bgnbd_used: Option<BgNbdParams>,
+    pub gamma_gamma_used: Option<GammaGammaParams>,
+    pub prediction_failures: u64,
     pub timings: Timings,
 }
 
@@ -115,6 +139,10 @@ pub fn compute(
     let rfm_results = rfm(&prepared.histories, as_of_day);
     let abc_result = abc(&prepared.histories, as_of_day, abc_settings, 100);
     let rfm_abc_ms = elapsed_ms(started);
+
+    let started = Instant::now();
+    let lifetime = lifetime_values(&prepared.histories, as_of_day, &settings.lifetime)?;
+    let lifetime_ms = elapsed_ms(started);
 
     let started = Instant::now();
     let clustering = cluster(&rfm_results, currency, settings.clusters)?;
@@ -149,7 +177,12 @@ pub fn compute(
                 .unwrap_or_default();
             products.sort_unstable();
             products.truncate(MAX_BOUGHT_PER_CUSTOMER);
+            let value = &lifetime.customers[i];
             CustomerResult {
+                expected_purchases_90d: value.expected_purchases_90d,
+                p_alive: value.p_alive,
+                clv_12m_minor: value.clv_12m_minor,
+                churn: value.churn.map(|c| (c.level, c.score)),
                 customer_id: history.customer_id.clone(),
                 rfm: rfm_results[i].values,
                 segment: rfm_results[i].segment,
@@ -173,9 +206,15 @@ pub fn compute(
         baskets: mined.baskets,
         frequent_itemsets: mined.frequent_itemsets,
         rules_found: mined.rules_found,
+        bgnbd: lifetime.bgnbd,
+        gamma_gamma: lifetime.gamma_gamma,
+        bgnbd_used: lifetime.bgnbd_used,
+        gamma_gamma_used: lifetime.gamma_gamma_used,
+        prediction_failures: lifetime.prediction_failures,
         timings: Timings {
             prepare_ms,
             rfm_abc_ms,
+            lifetime_ms,
             clusters_ms,
             rules_ms,
         },
@@ -198,6 +237,7 @@ mod tests {
                 ..RuleSettings::default()
             },
             clusters: ClusterSettings::default(),
+            lifetime: LifetimeOptions::default(),
             next_best: 3,
         }
     }

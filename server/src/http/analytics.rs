@@ -150,6 +150,11 @@ pub struct CustomerInsight {
     pub abc_class: String,
     pub revenue_minor: i64,
     pub cluster: Option<u16>,
+    pub expected_purchases_90d: Option<f64>,
+    pub p_alive: Option<f64>,
+    pub clv_12m_minor: Option<f64>,
+    pub churn_level: Option<String>,
+    pub churn_score: Option<f64>,
     pub next_best: Value,
 }
 
@@ -206,6 +211,11 @@ pub(super) async fn customers(
                     abc_class: row.abc_class,
                     revenue_minor: row.revenue_minor,
                     cluster: row.cluster,
+                    expected_purchases_90d: row.expected_purchases_90d,
+                    p_alive: row.p_alive,
+                    clv_12m_minor: row.clv_12m_minor,
+                    churn_level: row.churn_level,
+                    churn_score: row.churn_score,
                 })
                 .collect();
             Ok(CustomersPage {

@@ -78,6 +78,7 @@ async fn each_role_reads_the_current_run_through_its_sight() {
         abc_window_days: 365,
         min_support: 0.1,
         min_confidence: 0.5,
+        clv_monthly_discount: 0.01,
         next_best: 3,
     };
     let done =

@@ -112,6 +112,7 @@ fn settings() -> RunSettings {
         abc_window_days: 365,
         min_support: 0.1,
         min_confidence: 0.3,
+        clv_monthly_discount: 0.01,
         next_best: 3,
     };
     params.settings(now_ms())
@@ -219,5 +220,50 @@ fn only_the_last_runs_keep_their_results() {
     assert!(seen(&org, &org.root, ids[0]).is_empty());
     for id in &ids[1..] {
         assert_eq!(seen(&org, &org.root, *id).len(), 3);
+    }
+}
+
+#[test]
+fn the_report_states_the_models_and_the_next_run_reads_their_parameters_back() {
+    let org = seeded();
+    let done = run(&org.storage, "EUR", settings()).unwrap();
+    let models = &done.report["models"];
+    for fit in ["bgnbd", "gamma_gamma"] {
+        let fit = &models[fit];
+        assert!(
+            fit.get("params").is_some() || fit.get("error").is_some(),
+            "{fit}"
+        );
+    }
+    let report = serde_json::json!({
+        "models": {
+            "bgnbd_used": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+            "gamma_gamma_used": {"p": 6.25, "q": 3.74, "gamma": 15.44},
+        }
+    });
+    let previous = previous_params(&report);
+    assert_eq!(previous.bgnbd.map(|p| p.alpha), Some(4.414));
+    assert_eq!(previous.gamma_gamma.map(|p| p.q), Some(3.74));
+    // A report without usable parameters (none, or not numbers) gives none.
+    let none = previous_params(&serde_json::json!({"models": {"bgnbd_used": {"r": "x"}}}));
+    assert_eq!((none.bgnbd, none.gamma_gamma), (None, None));
+    // Stored values are finite or absent.
+    let principal = org.storage.principal(&org.root).unwrap();
+    for row in org
+        .storage
+        .customer_insights(&principal, done.run_id, None, 100)
+        .unwrap()
+    {
+        for value in [
+            row.p_alive,
+            row.expected_purchases_90d,
+            row.clv_12m_minor,
+            row.churn_score,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            assert!(value.is_finite());
+        }
     }
 }

@@ -45,6 +45,11 @@ pub struct InsightRow {
     pub abc_class: String,
     pub revenue_minor: i64,
     pub cluster: Option<u16>,
+    pub expected_purchases_90d: Option<f64>,
+    pub p_alive: Option<f64>,
+    pub clv_12m_minor: Option<f64>,
+    pub churn_level: Option<String>,
+    pub churn_score: Option<f64>,
     /// JSON arrays, as stored.
     pub next_best: String,
     pub bought: String,

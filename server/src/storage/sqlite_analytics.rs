@@ -32,6 +32,11 @@ fn run_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
+/// Only finite numbers are stored: anything else is stored as unknown (NULL).
+fn finite(value: Option<f64>) -> Option<f64> {
+    value.filter(|v| v.is_finite())
+}
+
 /// A score column (1 to 5) as read back.
 fn score(value: Option<i64>) -> Option<u8> {
     value.and_then(|v| u8::try_from(v).ok())
@@ -106,9 +111,11 @@ impl AnalyticsStorage for SqliteStorage {
         {
             let mut insight = tx.prepare(
                 "INSERT INTO customer_insights (run_id, customer_id, recency_days, frequency,
-                   monetary_minor, r, f, m, segment, abc_class, revenue_minor, cluster, next_best,
-                   bought)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                   monetary_minor, r, f, m, segment, abc_class, revenue_minor, cluster,
+                   expected_purchases_90d, p_alive, clv_12m_minor, churn_level, churn_score,
+                   next_best, bought)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                   ?17, ?18, ?19)",
             )?;
             for c in &output.customers {
                 let offers: Vec<serde_json::Value> = c
@@ -138,6 +145,11 @@ impl AnalyticsStorage for SqliteStorage {
                     c.abc.as_str(),
                     c.revenue_minor,
                     c.cluster,
+                    finite(c.expected_purchases_90d),
+                    finite(c.p_alive),
+                    finite(c.clv_12m_minor),
+                    c.churn.map(|(level, _)| level.as_str()),
+                    finite(c.churn.map(|(_, score)| score)),
                     serde_json::Value::from(offers).to_string(),
                     serde_json::Value::from(c.bought.clone()).to_string(),
                 ])?;
@@ -147,7 +159,11 @@ impl AnalyticsStorage for SqliteStorage {
                    confidence, lift)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for (position, r) in output.rules.iter().enumerate() {
+            // Mining keeps only finite measures; checked again before anything is stored.
+            let rules = output.rules.iter().filter(|r| {
+                r.support.is_finite() && r.confidence.is_finite() && r.lift.is_finite()
+            });
+            for (position, r) in rules.enumerate() {
                 rule.execute(params![
                     run_id,
                     position as i64,
@@ -257,7 +273,8 @@ impl AnalyticsStorage for SqliteStorage {
         let sight = SightSql::new(viewer.sight(), ScopeColumns::DOCUMENTS_AS_D);
         let sql = format!(
             "SELECT i.customer_id, p.name, i.recency_days, i.frequency, i.monetary_minor, i.r, i.f,
-               i.m, i.segment, i.abc_class, i.revenue_minor, i.cluster, i.next_best, i.bought
+               i.m, i.segment, i.abc_class, i.revenue_minor, i.cluster, i.next_best, i.bought,
+               i.expected_purchases_90d, i.p_alive, i.clv_12m_minor, i.churn_level, i.churn_score
              FROM customer_insights i
                JOIN documents d ON d.id = i.customer_id
                LEFT JOIN customer_places p ON p.customer_id = i.customer_id
@@ -293,6 +310,11 @@ impl AnalyticsStorage for SqliteStorage {
                             .and_then(|c| u16::try_from(c).ok()),
                         next_best: row.get(12)?,
                         bought: row.get(13)?,
+                        expected_purchases_90d: row.get(14)?,
+                        p_alive: row.get(15)?,
+                        clv_12m_minor: row.get(16)?,
+                        churn_level: row.get(17)?,
+                        churn_score: row.get(18)?,
                     })
                 },
             )?
