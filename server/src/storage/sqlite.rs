@@ -335,6 +335,33 @@ pub(super) fn version_before(matches: fn(&str) -> bool) -> i64 {
         .map_or(0, |index| index as i64)
 }
 
+/// Rolls a database back to `version` as an older server left it, for a test: the tables only
+/// later migrations create are dropped (with their indexes) and the version is set, so opening
+/// it runs those migrations again. Changes later migrations made to older tables stay; a test
+/// that needs an older table's older shape makes it itself.
+#[cfg(test)]
+pub(super) fn roll_back(conn: &Connection, version: i64) {
+    fn created(sql: &str) -> impl Iterator<Item = &str> {
+        sql.lines().filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("CREATE TABLE ")?;
+            rest.split(|c: char| c.is_whitespace() || c == '(').next()
+        })
+    }
+    let split = usize::try_from(version).unwrap_or(0).min(MIGRATIONS.len());
+    let kept: std::collections::HashSet<&str> = MIGRATIONS[..split]
+        .iter()
+        .flat_map(|sql| created(sql))
+        .collect();
+    for sql in &MIGRATIONS[split..] {
+        for table in created(sql).filter(|t| !kept.contains(t)) {
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS {table};"))
+                .unwrap_or_else(|e| panic!("cannot drop {table}: {e}"));
+        }
+    }
+    conn.pragma_update(None, "user_version", version)
+        .unwrap_or_else(|e| panic!("cannot set the version: {e}"));
+}
+
 /// Checks the database is ours (or empty) once more, now through the connection that
 /// migrates it, and brings it to [`LATEST_VERSION`], one migration per transaction.
 fn migrate(conn: &mut Connection) -> Result<()> {

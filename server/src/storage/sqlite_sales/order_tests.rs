@@ -192,11 +192,7 @@ fn opening_a_database_from_before_the_order_facts_fills_them() {
         let conn = storage.write();
         // The migrations after the order facts' run again; each can.
         let version = crate::storage::sqlite::version_before(super::creates_order_facts);
-        conn.execute_batch(&format!(
-            "DROP TABLE order_facts; DROP TABLE order_line_facts;
-             PRAGMA user_version = {version};"
-        ))
-        .unwrap();
+        crate::storage::sqlite::roll_back(&conn, version);
         (order, before)
     };
     reopen_and_check(&path, &order.meta.id, &before);

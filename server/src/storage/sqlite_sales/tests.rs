@@ -247,6 +247,7 @@ fn opening_a_database_with_the_older_stage_history_fills_the_new_one() {
         seed(&org);
         let conn = org.storage.write();
         let version = crate::storage::sqlite::version_before(super::creates_stage_changes);
+        crate::storage::sqlite::roll_back(&conn, version);
         conn.execute_batch(&format!(
             "DROP TABLE opportunity_stage_changes;
              CREATE TABLE opportunity_stage_changes (
