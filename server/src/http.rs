@@ -147,6 +147,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/analytics", get(analytics::overview))
         .route("/v1/analytics/customers", get(analytics::customers))
         .route("/v1/analytics/rules", get(analytics::rules))
+        .route(
+            "/v1/campaigns",
+            get(campaigns::list).post(campaigns::create),
+        )
+        .route("/v1/campaigns/preview", post(campaigns::preview))
+        .route("/v1/campaigns/{id}", get(campaigns::detail))
+        .route("/v1/campaigns/{id}/start", post(campaigns::start))
+        .route("/v1/campaigns/{id}/targets", get(campaigns::targets))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -479,6 +487,7 @@ async fn pull(
 }
 
 mod analytics;
+mod campaigns;
 mod csv_files;
 mod fieldwork;
 mod revenue;
@@ -487,6 +496,8 @@ mod targets;
 
 #[cfg(test)]
 mod analytics_tests;
+#[cfg(test)]
+mod campaigns_tests;
 #[cfg(test)]
 mod csv_files_tests;
 #[cfg(test)]

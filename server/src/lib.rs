@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod auth;
+pub mod campaigns;
 pub mod config;
 pub mod csv_export;
 pub mod csv_import;
@@ -31,6 +32,7 @@ pub mod refetch;
 pub mod sales;
 pub mod scope;
 pub mod serve;
+pub mod server_device;
 pub mod spreadsheet;
 pub mod storage;
 

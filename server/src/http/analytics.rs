@@ -132,8 +132,8 @@ pub(super) async fn overview(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct PageQuery {
-    after: Option<String>,
-    limit: Option<u32>,
+    pub(super) after: Option<String>,
+    pub(super) limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]

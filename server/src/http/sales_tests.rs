@@ -202,7 +202,20 @@ impl SalesApp {
     }
 
     pub(super) async fn put(&self, path: &str, as_user: &str, body: Value) -> (StatusCode, Value) {
-        let request = Request::put(path)
+        self.send_json(Request::put(path), as_user, body).await
+    }
+
+    pub(super) async fn post(&self, path: &str, as_user: &str, body: Value) -> (StatusCode, Value) {
+        self.send_json(Request::post(path), as_user, body).await
+    }
+
+    async fn send_json(
+        &self,
+        request: axum::http::request::Builder,
+        as_user: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let request = request
             .header(
                 header::AUTHORIZATION,
                 format!("Bearer {}", self.token(as_user).await),

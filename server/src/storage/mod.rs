@@ -71,9 +71,11 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
 
 mod accounts;
 mod analytics;
+mod campaigns;
 mod sales;
 mod sqlite;
 mod sqlite_analytics;
+mod sqlite_campaigns;
 mod sqlite_csv;
 mod sqlite_fieldwork;
 mod sqlite_org;
@@ -85,6 +87,10 @@ mod stored_record;
 pub use accounts::{Accounts, DeviceStatus, SessionState};
 pub use analytics::{
     AnalyticsStorage, InsightRow, InsightsSummary, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord,
+};
+pub use campaigns::{
+    ActionOutcome, CampaignStorage, CampaignTargetRow, CampaignTargetWrite, MAX_CAMPAIGNS_LISTED,
+    MAX_TARGETS_PAGE,
 };
 pub use sales::{
     DEFAULT_BIG_DEAL_MIN_MINOR, FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS,
@@ -198,7 +204,7 @@ pub struct OverdueCustomer {
 /// by serving pulls only up to a safe high-water mark (the lowest number still in flight
 /// minus one), and must test it under concurrency.
 pub trait Storage:
-    Accounts + Sales + CsvStorage + AnalyticsStorage + Send + Sync + 'static
+    Accounts + Sales + CsvStorage + AnalyticsStorage + CampaignStorage + Send + Sync + 'static
 {
     /// A cheap query that proves the database answers.
     fn health(&self) -> Result<()>;
