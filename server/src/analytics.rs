@@ -16,6 +16,7 @@ pub mod abc;
 pub mod bgnbd;
 pub mod churn;
 pub mod clusters;
+pub mod distribution;
 pub mod fpgrowth;
 pub mod gamma_gamma;
 pub mod hyp2f1;

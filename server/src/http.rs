@@ -147,6 +147,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/analytics", get(analytics::overview))
         .route("/v1/analytics/customers", get(analytics::customers))
         .route("/v1/analytics/rules", get(analytics::rules))
+        .route("/v1/analytics/panels", get(analytics_panels::panels))
         .route(
             "/v1/campaigns",
             get(campaigns::list).post(campaigns::create),
@@ -487,6 +488,7 @@ async fn pull(
 }
 
 mod analytics;
+mod analytics_panels;
 mod campaigns;
 mod csv_files;
 mod fieldwork;

@@ -142,13 +142,7 @@ pub fn abc(
     ];
     let mut totals = [ClassTotals::default(); 3];
     let mut before: i128 = 0;
-    let mut curve = vec![ParetoPoint {
-        customer_share: 0.0,
-        revenue_share: 0.0,
-    }];
-    let n = ranked.len();
-    let step = n.div_ceil(curve_points.max(1)).max(1);
-    for (rank, &i) in ranked.iter().enumerate() {
+    for &i in &ranked {
         // `before / total < share_bp / 10000`, exactly.
         let below = |share_bp: u32| before * 10_000 < total * i128::from(share_bp);
         let class = if revenue[i] <= 0 {
@@ -168,6 +162,30 @@ pub fn abc(
         slot.customers += 1;
         slot.revenue_minor = slot.revenue_minor.saturating_add(revenue[i]);
         before += i128::from(revenue[i]);
+    }
+    AbcResult {
+        customers,
+        totals,
+        curve: pareto_curve(ranked.iter().map(|&i| revenue[i]), curve_points),
+    }
+}
+
+/// The Pareto curve of revenues ranked largest first: at most `points` + 1 points from (0, 0)
+/// to (1, 1), evenly spaced over the customers (all revenue shares 0 when there is none).
+pub fn pareto_curve(
+    ranked: impl ExactSizeIterator<Item = i64> + Clone,
+    points: usize,
+) -> Vec<ParetoPoint> {
+    let n = ranked.len();
+    let total: i128 = ranked.clone().map(i128::from).sum();
+    let step = n.div_ceil(points.max(1)).max(1);
+    let mut curve = vec![ParetoPoint {
+        customer_share: 0.0,
+        revenue_share: 0.0,
+    }];
+    let mut before: i128 = 0;
+    for (rank, revenue) in ranked.enumerate() {
+        before += i128::from(revenue);
         if (rank + 1) % step == 0 || rank + 1 == n {
             curve.push(ParetoPoint {
                 customer_share: (rank + 1) as f64 / n as f64,
@@ -179,11 +197,7 @@ pub fn abc(
             });
         }
     }
-    AbcResult {
-        customers,
-        totals,
-        curve,
-    }
+    curve
 }
 
 #[cfg(test)]

@@ -159,3 +159,98 @@ async fn malformed_parameters_are_bad_requests() {
         assert_eq!(body["error"]["code"], "bad_request", "{path}: {body}");
     }
 }
+
+/// A customer of ana's (and owned by her) in harbour who bought every 20 days until a year
+/// ago: overdue against her own interval, so at high churn risk.
+fn lapsed_buyer(app: &SalesApp, name: &str) {
+    let device = app.device("ana");
+    let mut customer = Customer::new(name);
+    customer.territory = Some("harbour".into());
+    customer.owner = Some(app.user("ana").id);
+    let customer = device.create(customer).unwrap();
+    for (i, days_ago) in [420i64, 400, 380, 360].into_iter().enumerate() {
+        let at = now_ms() - days_ago * fieldcrm_core::DAY_MS;
+        device.set_clock(move || at);
+        let mut order = device.create_order(&customer.meta.id, None, "EUR").unwrap();
+        order.lines = vec![line(i, "coffee")];
+        let order = device.update(order).unwrap();
+        device
+            .set_order_status(&order.meta.id, OrderStatus::Submitted)
+            .unwrap();
+    }
+    device.set_clock(fieldcrm_core::now_ms);
+    app.push("ana", &device);
+}
+
+#[tokio::test]
+async fn the_panels_draw_the_pareto_curve_the_clv_spread_and_the_churn_list() {
+    let app = SalesApp::new().await;
+    let (_, empty) = app.get("/v1/analytics/panels", "mia").await;
+    assert_eq!(empty["run"], Value::Null);
+    buyer(
+        &app,
+        "ana",
+        "Harbour café",
+        "harbour",
+        &[&["coffee"][..]; 3],
+    );
+    buyer(
+        &app,
+        "bo",
+        "Dock bar",
+        "harbour",
+        &[&["ice", "coffee"][..]; 2],
+    );
+    lapsed_buyer(&app, "Old mill");
+    buyer(&app, "cy", "Fish stall", "quay", &[&["ice"][..]; 2]);
+    let params = AnalyticsParams {
+        currency: "EUR".into(),
+        abc_window_days: 730,
+        min_support: 0.1,
+        min_confidence: 0.5,
+        clv_monthly_discount: 0.01,
+        next_best: 3,
+    };
+    crate::insights::run(app.storage.as_ref(), "EUR", params.settings(now_ms())).unwrap();
+
+    let (status, panels) = app.get("/v1/analytics/panels", "mia").await;
+    assert_eq!(status, StatusCode::OK, "{panels}");
+    let (_, overview) = app.get("/v1/analytics", "mia").await;
+    let pareto = panels["pareto"].as_array().unwrap();
+    assert_eq!(pareto.first().unwrap(), &serde_json::json!([0.0, 0.0]));
+    assert_eq!(pareto.last().unwrap(), &serde_json::json!([1.0, 1.0]));
+    let shares: Vec<f64> = pareto.iter().map(|p| p[1].as_f64().unwrap()).collect();
+    assert!(shares.windows(2).all(|w| w[0] <= w[1]), "{shares:?}");
+    // Every customer in mia's sight is in the histogram or counted as unknown.
+    let binned: u64 = panels["clv"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        binned + panels["clv"]["unknown"].as_u64().unwrap(),
+        overview["customers"].as_u64().unwrap()
+    );
+    let top: Vec<f64> = panels["top_clv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clv_12m_minor"].as_f64().unwrap())
+        .collect();
+    assert!(top.windows(2).all(|w| w[0] >= w[1]), "{top:?}");
+    assert!(
+        !panels["top_clv"].to_string().contains("Fish stall"),
+        "another team's customer"
+    );
+    let mill = panels["churn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Old mill")
+        .unwrap_or_else(|| panic!("{panels}"));
+    assert_eq!(mill["churn_level"], "high");
+    assert_eq!(mill["owner"], "ana");
+    let (_, cy) = app.get("/v1/analytics/panels", "cy").await;
+    assert!(!cy["churn"].to_string().contains("Old mill"));
+}

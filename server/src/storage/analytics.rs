@@ -67,6 +67,18 @@ pub struct InsightsSummary {
     pub customers: u64,
 }
 
+/// A customer's values the dashboard's distributions read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsightValues {
+    pub customer_id: String,
+    pub customer_name: Option<String>,
+    pub revenue_minor: i64,
+    pub abc_class: String,
+    pub clv_12m_minor: Option<f64>,
+    pub churn_level: Option<String>,
+    pub churn_score: Option<f64>,
+}
+
 pub trait AnalyticsStorage {
     /// Every customer (not deleted, by id) and the orders and lines that count as revenue.
     fn analytics_input(&self) -> Result<RunInput>;
@@ -102,4 +114,9 @@ pub trait AnalyticsStorage {
     fn cross_sell_rules(&self, run_id: i64, limit: u32) -> Result<Vec<CrossSellRule>>;
     /// The run's k-means segments, by index.
     fn analytics_clusters(&self, run_id: i64) -> Result<Vec<Cluster>>;
+    /// The run's values of every customer in `viewer`'s sight, by customer id.
+    fn insight_values(&self, viewer: &Principal, run_id: i64) -> Result<Vec<InsightValues>>;
+    /// The owners (user ids) of these customers, as their stored records say; customers
+    /// without one are left out.
+    fn customer_owners(&self, customer_ids: &[String]) -> Result<Vec<(String, String)>>;
 }

@@ -86,7 +86,8 @@ mod stored_record;
 
 pub use accounts::{Accounts, DeviceStatus, SessionState};
 pub use analytics::{
-    AnalyticsStorage, InsightRow, InsightsSummary, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord,
+    AnalyticsStorage, InsightRow, InsightValues, InsightsSummary, KEPT_RUNS, MAX_INSIGHTS_PAGE,
+    RunRecord,
 };
 pub use campaigns::{
     ActionOutcome, CampaignStorage, CampaignTargetRow, CampaignTargetWrite, MAX_CAMPAIGNS_LISTED,

@@ -8,10 +8,11 @@ use rusqlite::{OptionalExtension, Row, named_params, params};
 use serde_json::json;
 
 use super::analytics::{
-    AnalyticsStorage, InsightRow, InsightsSummary, KEPT_RUNS, MAX_INSIGHTS_PAGE, RunRecord,
+    AnalyticsStorage, InsightRow, InsightValues, InsightsSummary, KEPT_RUNS, MAX_INSIGHTS_PAGE,
+    RunRecord,
 };
 use super::sqlite_sight::{ScopeColumns, SightSql};
-use super::{Result, SqliteStorage, corrupt};
+use super::{Result, SqliteStorage, corrupt, stored_record};
 use crate::analytics::clusters::Cluster;
 use crate::analytics::input::{LineRow, OrderRow};
 use crate::analytics::run::{RunInput, RunOutput};
@@ -421,5 +422,68 @@ impl AnalyticsStorage for SqliteStorage {
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+
+    fn insight_values(&self, viewer: &Principal, run_id: i64) -> Result<Vec<InsightValues>> {
+        let conn = self.read();
+        let sight = SightSql::new(viewer.sight(), ScopeColumns::DOCUMENTS_AS_D);
+        let sql = format!(
+            "SELECT i.customer_id, p.name, i.revenue_minor, i.abc_class, i.clv_12m_minor,
+               i.churn_level, i.churn_score
+             FROM customer_insights i
+               JOIN documents d ON d.id = i.customer_id
+               LEFT JOIN customer_places p ON p.customer_id = i.customer_id
+             WHERE i.run_id = :run AND {}
+             ORDER BY i.customer_id",
+            sight.condition()
+        );
+        let rows = conn
+            .prepare_cached(&sql)?
+            .query_map(
+                sight.params(named_params! {":run": run_id}).as_slice(),
+                |row| {
+                    Ok(InsightValues {
+                        customer_id: row.get(0)?,
+                        customer_name: row.get(1)?,
+                        revenue_minor: row.get(2)?,
+                        abc_class: row.get(3)?,
+                        clv_12m_minor: finite(row.get(4)?),
+                        churn_level: row.get(5)?,
+                        churn_score: finite(row.get(6)?),
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn customer_owners(&self, customer_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let conn = self.read();
+        let mut statement = conn.prepare_cached(
+            "SELECT record_format, record, bytes FROM documents
+             WHERE id = ?1 AND kind = 'customer'",
+        )?;
+        let mut owners = Vec::new();
+        for id in customer_ids {
+            let stored = statement
+                .query_row([id], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, Vec<u8>>(1)?,
+                        row.get::<_, Vec<u8>>(2)?,
+                    ))
+                })
+                .optional()?;
+            let Some((format, record, bytes)) = stored else {
+                continue;
+            };
+            if let fieldcrm_core::AnyRecord::Customer(customer) =
+                stored_record::read(format, record, &bytes)?
+                && let Some(owner) = customer.owner
+            {
+                owners.push((id.clone(), owner));
+            }
+        }
+        Ok(owners)
     }
 }
