@@ -149,6 +149,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/analytics/rules", get(analytics::rules))
         .route("/v1/analytics/panels", get(analytics_panels::panels))
         .route(
+            "/dashboard/analytics.js",
+            get(analytics_panels::dashboard_analytics_js),
+        )
+        .route(
+            "/dashboard/campaigns.js",
+            get(campaigns::dashboard_campaigns_js),
+        )
+        .route(
             "/v1/campaigns",
             get(campaigns::list).post(campaigns::create),
         )

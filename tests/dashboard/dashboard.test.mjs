@@ -450,6 +450,64 @@ async function run() {
     }, anna.repId);
   });
 
+  await step('the analytics panels draw the RFM grid, the Pareto curve, the CLV bars and the churn list from the data', async () => {
+    const overview = await api(anna.token, '/v1/analytics');
+    assert(overview.run, 'the demo has no analytics run');
+    const panels = await api(anna.token, '/v1/analytics/panels');
+    const rules = await api(anna.token, '/v1/analytics/rules?limit=10');
+    await waitFor(page, 'the RFM grid', () => document.querySelectorAll('#rfm-grid g.rfm-cell').length === 25);
+    const cells = await page.$$eval('#rfm-grid g.rfm-cell', (gs) => gs.map((g) =>
+      [Number(g.getAttribute('data-r')), Number(g.getAttribute('data-f')), Number(g.getAttribute('data-count'))]));
+    for (const [r, f, count] of cells) {
+      assert(overview.rfm_grid[r - 1][f - 1] === count, `RFM cell R${r} F${f} shows ${count}, the API has ${overview.rfm_grid[r - 1][f - 1]}`);
+    }
+    assert(cells.reduce((sum, c) => sum + c[2], 0) > 0, 'the RFM grid is empty');
+    const points = await page.$eval('#pareto-chart path.pareto-line', (p) => Number(p.getAttribute('data-points')));
+    assert(points === panels.pareto.length, `the Pareto curve has ${points} points, the API ${panels.pareto.length}`);
+    const bins = await page.$$eval('#clv-chart rect.clv-bin', (rs) => rs.map((r) => Number(r.getAttribute('data-count'))));
+    assert(bins.join() === panels.clv.counts.join(), `CLV bars ${bins.join()}, the API ${panels.clv.counts.join()}`);
+    const churn = await page.$$eval('#churn-list tbody tr', (rows) => rows.map((r) => r.getAttribute('data-id')));
+    assert(churn.join() === panels.churn.map((c) => c.customer_id).join(), "the churn list is not the API's, in its order");
+    if (panels.churn.length > 0) {
+      const owner = await page.$eval('#churn-list tbody tr td:nth-child(2)', (td) => td.textContent);
+      assert(owner === (panels.churn[0].owner || '–'), `the first at-risk customer's owner shows ${owner}`);
+    }
+    const top = await page.$$eval('#top-clv tbody tr', (rows) => rows.length);
+    assert(top === panels.top_clv.length, `${top} top customers drawn, the API has ${panels.top_clv.length}`);
+    const ruleRows = await page.$$eval('#rules-table tbody tr', (rows) => rows.length);
+    assert(ruleRows === rules.rules.length, `${ruleRows} rules drawn, the API has ${rules.rules.length}`);
+  });
+
+  await step('the manager sets up a campaign on a segment, previews it, starts it and sees its results', async () => {
+    await page.waitForSelector('#campaigns-card', { state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.fill('#campaign-name', 'Win back the A customers');
+    await page.check('#campaign-form input[name="abc"][value="A"]');
+    await page.fill('#campaign-control', '20');
+    await page.fill('#campaign-script', 'Offer the autumn range');
+    const expected = await fetch(`${base}/v1/campaigns/preview`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${anna.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ filter: { abc_classes: ['A'] } }),
+    }).then((r) => r.json());
+    assert(expected.matching > 0, `no A customer in the demo: ${JSON.stringify(expected)}`);
+    await page.click('#campaign-preview-button');
+    await waitFor(page, 'the preview count', (n) =>
+      document.getElementById('campaign-preview').textContent === `${n} customers match`, expected.matching);
+    await page.click('#campaign-save');
+    await waitFor(page, 'the draft in the list', () =>
+      document.querySelectorAll('#campaigns tbody tr[data-status="draft"] button.campaign-start').length === 1);
+    await page.click('#campaigns tbody tr[data-status="draft"] button.campaign-start');
+    await waitFor(page, 'the campaign started', () =>
+      document.querySelectorAll('#campaigns tbody tr[data-status="started"]').length === 1);
+    const id = await page.$eval('#campaigns tbody tr[data-status="started"]', (tr) => tr.getAttribute('data-id'));
+    const { results } = await api(anna.token, `/v1/campaigns/${id}`);
+    assert(results.treated + results.control === expected.matching, `targets ${results.treated} + ${results.control}, preview ${expected.matching}`);
+    assert(results.control > 0 && results.basis === 'control_group', `control ${results.control}, basis ${results.basis}`);
+    const targetsCell = await page.$eval('#campaigns tbody tr[data-status="started"] td:nth-child(5)', (td) => td.textContent);
+    assert(targetsCell.startsWith(String(results.treated)), `the targets cell shows ${targetsCell}, the API ${results.treated} treated`);
+    assert((await page.$eval('#campaign-note', (n) => n.textContent)).startsWith('Started:'), 'no start report shown');
+  });
+
   await step('the flags list is shown', async () => {
     const flags = await page.$$eval('#flags', (lists) => {
       if (lists.length !== 1) return null;
@@ -516,6 +574,7 @@ async function run() {
     assert(await page.isHidden('#target-form'), 'a rep is offered the form to set targets');
     await waitFor(page, 'the funnel for the rep', () =>
       document.querySelectorAll('#funnel-chart g.funnel-stage').length === 5);
+    assert(await page.isHidden('#campaigns-card'), 'a rep is shown the campaigns panel');
     assert(await errorBanner(page) === '', `error banner for the rep: "${await errorBanner(page)}"`);
   });
 

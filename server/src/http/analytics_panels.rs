@@ -159,3 +159,9 @@ pub(super) async fn panels(
     .await?;
     Ok(Json(panels))
 }
+
+const ANALYTICS_JS: &str = include_str!("../../dashboard/analytics.js");
+
+pub(super) async fn dashboard_analytics_js() -> axum::response::Response {
+    super::fieldwork::asset("text/javascript; charset=utf-8", ANALYTICS_JS)
+}

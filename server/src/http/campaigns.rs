@@ -339,3 +339,9 @@ pub(super) async fn targets(
     .await?;
     Ok(Json(page))
 }
+
+const CAMPAIGNS_JS: &str = include_str!("../../dashboard/campaigns.js");
+
+pub(super) async fn dashboard_campaigns_js() -> axum::response::Response {
+    super::fieldwork::asset("text/javascript; charset=utf-8", CAMPAIGNS_JS)
+}
