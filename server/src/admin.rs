@@ -10,6 +10,8 @@ use crate::csv_import::{self, ImportError, ImportLimits};
 use crate::model::{Role, now_unix};
 use crate::storage::{NewUser, Storage, StorageError};
 
+mod analytics;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("no team named {0:?} (create it with `team add`)")]
@@ -255,29 +257,38 @@ pub fn import(storage: &dyn Storage, args: ImportArgs) -> Result<String, AdminEr
     Ok(report?.to_string())
 }
 
+/// The last millisecond of the day `text` names (`YYYY-MM-DD`, UTC).
+fn end_of_day(text: String) -> Result<fieldcrm_core::Millis, AdminError> {
+    let day = crate::dates::parse_date(&text).ok_or(AdminError::Date(text))?;
+    Ok((day + 1) * fieldcrm_core::DAY_MS - 1)
+}
+
 pub fn analytics(storage: &dyn Storage, command: AnalyticsCommand) -> Result<String, AdminError> {
     match command {
         AnalyticsCommand::Run {
             as_of,
             json,
             params,
+            grade,
         } => {
             let as_of = match as_of {
-                // The end of the day: its last millisecond.
-                Some(text) => {
-                    let day = crate::dates::parse_date(&text).ok_or(AdminError::Date(text))?;
-                    (day + 1) * fieldcrm_core::DAY_MS - 1
-                }
+                Some(text) => end_of_day(text)?,
                 None => crate::model::now_ms(),
             };
-            let done = crate::insights::run(storage, &params.currency, params.settings(as_of))?;
+            let (done, grades) = crate::insights::run_configured(storage, &params, &grade, as_of)?;
             if json {
                 return Ok(done.report.to_string());
             }
             let input = &done.report["input"];
             let results = &done.report["results"];
+            let grades = grades.map_or(String::new(), |g| {
+                format!(
+                    "; grades from the ABC class: {} set, {} already, {} refused",
+                    g.changed, g.unchanged, g.refused
+                )
+            });
             Ok(format!(
-                "analytics run {} done in {} ms: {} customers, {} orders used of {}, {} segments, {} cross-sell rules",
+                "analytics run {} done in {} ms: {} customers, {} orders used of {}, {} segments, {} cross-sell rules{grades}",
                 done.run_id,
                 done.elapsed_ms,
                 input["customers"],
@@ -310,6 +321,13 @@ pub fn analytics(storage: &dyn Storage, command: AnalyticsCommand) -> Result<Str
                 .collect::<Vec<_>>()
                 .join("\n"))
         }
+        AnalyticsCommand::Holdout {
+            as_of,
+            days,
+            json,
+            currency,
+        } => analytics::holdout(storage, &currency, end_of_day(as_of)?, days, json),
+        AnalyticsCommand::Import { file } => analytics::import_history(storage, &file),
         AnalyticsCommand::Report => storage
             .current_analytics_run()?
             .and_then(|run| run.report)

@@ -10,7 +10,8 @@
 //! cross-sell rules of the orders' lines. Lifetime value: `hyp2f1.rs` (the hypergeometric
 //! function), `mle.rs` (maximum likelihood), `bgnbd.rs` (purchase counts and P(alive)),
 //! `gamma_gamma.rs` (spend and CLV), `churn.rs` (churn risk), `lifetime_value.rs` (all of them
-//! over every customer). `run.rs` is one run of them all.
+//! over every customer). `run.rs` is one run of them all; `holdout.rs` validates BG/NBD on a
+//! holdout period.
 
 pub mod abc;
 pub mod bgnbd;
@@ -19,6 +20,7 @@ pub mod clusters;
 pub mod distribution;
 pub mod fpgrowth;
 pub mod gamma_gamma;
+pub mod holdout;
 pub mod hyp2f1;
 pub mod input;
 pub mod lifetime_value;

@@ -362,7 +362,7 @@ fn write_actions(
             Err(error) => outcomes.push((target.customer_id.clone(), Err(error.to_string()))),
         }
     }
-    let refused = device.push_all()?;
+    let refused = device.push_all()?.refused;
     device.close()?;
     for (customer_id, doc_id) in written {
         let outcome = match refused.get(&doc_id) {

@@ -24,6 +24,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of `serve`'s flags costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
@@ -68,6 +70,8 @@ pub enum AnalyticsCommand {
         json: bool,
         #[command(flatten)]
         params: AnalyticsParams,
+        #[command(flatten)]
+        grade: GradeOption,
     },
     /// The latest runs, newest first.
     Runs {
@@ -76,6 +80,31 @@ pub enum AnalyticsCommand {
     },
     /// Print the current run's report as JSON.
     Report,
+    /// Backtest BG/NBD: calibrate on the orders up to a day, predict each customer's
+    /// purchases in the days after it and compare with what they bought (nothing is stored:
+    /// the current results stay).
+    Holdout {
+        /// The calibration period's last day (`YYYY-MM-DD`, UTC).
+        #[arg(long)]
+        as_of: String,
+        /// Length of the holdout period after it, in days.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3660))]
+        days: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The reporting currency (ISO 4217): orders in other currencies are left out.
+        #[arg(long = "analytics-currency", env = "FIELDCRM_DEFAULT_CURRENCY",
+              default_value = "EUR", value_parser = currency)]
+        currency: String,
+    },
+    /// Import orders from before the CRM from a CSV file: one row per order
+    /// (`customer_external_id,date,amount,currency`) or per line (the same and
+    /// `sku,quantity,unit_price`); a second run of the same file adds nothing.
+    Import {
+        /// The CSV file (UTF-8, with a header line).
+        file: PathBuf,
+    },
 }
 
 /// The parameters of an analytics run (the admin command's and the scheduled runs').
@@ -103,6 +132,17 @@ pub struct AnalyticsParams {
     #[arg(long, env = "FIELDCRM_NEXT_BEST", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=50))]
     pub next_best: u32,
+}
+
+/// The organisation's choice to grade customers by their ABC class (`analytics run` and the
+/// scheduled runs).
+#[derive(Debug, Clone, Default, Args)]
+pub struct GradeOption {
+    /// After each successful run, set every customer's grade to its ABC class (A, B, C) where
+    /// it differs, as this admin's change: it reaches the devices through normal sync. Off
+    /// unless given.
+    #[arg(long, env = "FIELDCRM_GRADE_FROM_ABC", value_name = "ADMIN")]
+    pub grade_from_abc: Option<String>,
 }
 
 impl AnalyticsParams {
@@ -244,10 +284,25 @@ pub struct ServeArgs {
     /// scraper). Prefer the environment variable: flags show in `ps`.
     #[arg(long, env = "FIELDCRM_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Run the customer analytics every DURATION (`24h`, `6h`, `30m`, `90s`), counted from the
+    /// latest run's start. Off unless this or `--analytics-at` is given.
+    #[arg(long, env = "FIELDCRM_ANALYTICS_EVERY", value_name = "DURATION",
+          value_parser = crate::insights::schedule::every_secs, conflicts_with = "analytics_at")]
+    pub analytics_every: Option<u64>,
+    /// Run the customer analytics daily at HH:MM, UTC (a run missed while the server was down
+    /// runs when it starts again).
+    #[arg(long, env = "FIELDCRM_ANALYTICS_AT", value_name = "HH:MM",
+          value_parser = crate::insights::schedule::minute_of_day)]
+    pub analytics_at: Option<u32>,
+    /// The scheduled runs' parameters (as `analytics run` takes them).
+    #[command(flatten)]
+    pub analytics: AnalyticsParams,
+    #[command(flatten)]
+    pub grade: GradeOption,
 }
 
-/// A distance in metres: finite and not negative.
-fn currency(text: &str) -> Result<String, String> {
+/// A currency: a three-letter ISO 4217 code in upper case.
+pub(crate) fn currency(text: &str) -> Result<String, String> {
     if text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(text.to_owned())
     } else {
@@ -271,6 +326,7 @@ fn share(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A distance in metres: finite and not negative.
 fn metres(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),
@@ -279,6 +335,16 @@ fn metres(text: &str) -> Result<f64, String> {
 }
 
 impl ServeArgs {
+    /// The analytics schedule, if one is configured.
+    pub fn analytics_schedule(&self) -> Option<crate::insights::schedule::Schedule> {
+        use crate::insights::schedule::Schedule;
+        match (self.analytics_every, self.analytics_at) {
+            (Some(secs), _) => Some(Schedule::Every { secs }),
+            (None, Some(minute)) => Some(Schedule::DailyAt { minute }),
+            (None, None) => None,
+        }
+    }
+
     /// The rate limits these flags configure.
     pub fn rate_limits(&self) -> crate::rate_limit::RateLimits {
         use crate::rate_limit::{Rate, RateLimits};
@@ -423,6 +489,30 @@ mod tests {
         assert_eq!(args.token_ttl_secs, 43_200);
         assert!(!args.demo);
         assert_eq!(args.rate_limits(), crate::rate_limit::RateLimits::default());
+    }
+
+    #[test]
+    fn the_analytics_schedule_is_off_unless_one_is_given() {
+        use crate::insights::schedule::Schedule;
+        let schedule = |extra: &[&str]| {
+            let argv = [&["fieldcrm-server", "serve"][..], extra].concat();
+            match Cli::try_parse_from(argv).map(|cli| cli.command) {
+                Ok(Command::Serve(args)) => Ok((args.analytics_schedule(), args.grade)),
+                Ok(_) => panic!("not serve"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(schedule(&[]).unwrap().0, None);
+        assert_eq!(
+            schedule(&["--analytics-every", "6h"]).unwrap().0,
+            Some(Schedule::Every { secs: 21_600 })
+        );
+        let (nightly, grade) =
+            schedule(&["--analytics-at", "02:30", "--grade-from-abc", "root"]).unwrap();
+        assert_eq!(nightly, Some(Schedule::DailyAt { minute: 150 }));
+        assert_eq!(grade.grade_from_abc.as_deref(), Some("root"));
+        assert!(schedule(&["--analytics-every", "6h", "--analytics-at", "02:30"]).is_err());
+        assert!(schedule(&["--analytics-at", "25:00"]).is_err());
     }
 
     #[test]

@@ -40,9 +40,11 @@ use crate::storage::{Storage, StorageError};
 use session::{PendingRow, Pipeline, Session, commit_pushes};
 
 pub use progress::{advance, progress_bar};
-pub use reading::{Column, Header, Lines, Row};
+pub use reading::{Column, Header, Lines, Row, expected};
 pub use references::References;
-pub use report::{ImportReport, MAX_LISTED_REJECTIONS, RejectedRow};
+pub use report::{
+    ImportReport, MAX_LISTED_REJECTIONS, RejectedRow, list_rejection, write_rejections,
+};
 
 /// Rows built and pushed together.
 pub const BATCH_ROWS: usize = 500;
@@ -144,7 +146,9 @@ pub enum ImportError {
         "line {line} is not UTF-8 text: save the file as UTF-8 (\"CSV UTF-8\") and import it again; the {rows_before} rows before it were processed, nothing from line {line} on"
     )]
     NotUtf8 { line: u64, rows_before: u64 },
-    #[error("more than {max} rows: import larger files with the `import` command")]
+    #[error(
+        "more than {max} rows: import larger files with the admin command (`import`, `analytics import`)"
+    )]
     TooManyRows { max: u64 },
     #[error("cannot read the file near line {line}: {source}")]
     Read { line: u64, source: csv::Error },
@@ -214,6 +218,25 @@ fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .from_reader(input)
 }
 
+/// A reader of `input` (see [`csv_reader`]) and its header line, read; an empty file is
+/// [`ImportError::Empty`], naming the `expected` columns.
+pub(crate) fn read_header<R: Read>(
+    input: R,
+    expected: impl FnOnce() -> String,
+) -> Result<(csv::Reader<R>, ByteRecord), ImportError> {
+    let mut reader = csv_reader(input);
+    let mut record = ByteRecord::new();
+    let more = reader
+        .read_byte_record(&mut record)
+        .map_err(|source| ImportError::Read { line: 1, source })?;
+    if !more {
+        return Err(ImportError::Empty {
+            expected: expected(),
+        });
+    }
+    Ok((reader, record))
+}
+
 fn run<K: RowImport>(
     name: &'static str,
     storage: &dyn Storage,
@@ -225,18 +248,9 @@ fn run<K: RowImport>(
     if admin.role != Role::Admin {
         return Err(ImportError::NotAdmin(admin.username.clone()));
     }
-    let mut reader = csv_reader(input);
-    let mut record = ByteRecord::new();
+    let (mut reader, mut record) = read_header(input, || reading::expected(K::COLUMNS))?;
     let mut lines = Lines::default();
     let read_error = |line: u64, source: csv::Error| ImportError::Read { line, source };
-    if !reader
-        .read_byte_record(&mut record)
-        .map_err(|e| read_error(1, e))?
-    {
-        return Err(ImportError::Empty {
-            expected: reading::expected(K::COLUMNS),
-        });
-    }
     let header = Header::check(&record, K::COLUMNS, lines.line_of(&record))?;
     let mut session = Session::<K>::open(storage, admin, name)?;
     let principal = session.principal.clone();

@@ -104,6 +104,11 @@ pub fn app(state: AppState) -> Router {
             post(accounts::revoke_device),
         )
         .route(
+            "/v1/admin/import/order-history",
+            post(order_history::import)
+                .layer(DefaultBodyLimit::max(csv_files::MAX_IMPORT_BODY_BYTES)),
+        )
+        .route(
             "/v1/admin/import/{kind}",
             post(csv_files::import).layer(DefaultBodyLimit::max(csv_files::MAX_IMPORT_BODY_BYTES)),
         )
@@ -500,6 +505,7 @@ mod analytics_panels;
 mod campaigns;
 mod csv_files;
 mod fieldwork;
+mod order_history;
 mod revenue;
 mod sales;
 mod targets;

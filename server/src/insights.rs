@@ -13,8 +13,14 @@ use crate::analytics::bgnbd::{BgNbdFit, BgNbdParams};
 use crate::analytics::gamma_gamma::{GammaGammaFit, GammaGammaParams};
 use crate::analytics::lifetime_value::PreviousParams;
 use crate::analytics::run::{RunOutput, RunSettings, compute};
+use crate::config::{AnalyticsParams, GradeOption};
 use crate::model::now_ms;
 use crate::storage::{Storage, StorageError};
+use grades::{GradeError, GradesSet, grade_from_abc};
+
+pub mod grades;
+pub mod holdout;
+pub mod schedule;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InsightsError {
@@ -22,6 +28,8 @@ pub enum InsightsError {
     Run(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("analytics run {run_id} succeeded, but the grades were not set: {error}")]
+    Grades { run_id: i64, error: Box<GradeError> },
 }
 
 /// A finished run: its id, how long it took, and its report.
@@ -205,6 +213,28 @@ pub fn run(
         elapsed_ms,
         report,
     })
+}
+
+/// A run as the organisation configured it (the admin command's and the schedule's): the
+/// run with `params` as of `as_of`, then, with `--grade-from-abc`, the grades set from its
+/// ABC classes.
+pub fn run_configured(
+    storage: &dyn Storage,
+    params: &AnalyticsParams,
+    grade: &GradeOption,
+    as_of: fieldcrm_core::Millis,
+) -> Result<(RunDone, Option<GradesSet>), InsightsError> {
+    let done = run(storage, &params.currency, params.settings(as_of))?;
+    let grades = match &grade.grade_from_abc {
+        Some(admin) => Some(
+            grade_from_abc(storage, done.run_id, admin).map_err(|error| InsightsError::Grades {
+                run_id: done.run_id,
+                error: Box::new(error),
+            })?,
+        ),
+        None => None,
+    };
+    Ok((done, grades))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod http;
 pub mod insights;
 pub mod metrics;
 pub mod model;
+pub mod order_history;
 #[cfg(test)]
 mod query_plan_tests;
 pub mod rate_limit;

@@ -89,7 +89,19 @@ pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), Serve
         None
     };
     // After the demo's seeding, so the demo's visit order lines become orders too.
-    migrate_visit_order_lines(storage, args.default_currency.clone()).await?;
+    migrate_visit_order_lines(storage.clone(), args.default_currency.clone()).await?;
+    if matches!(demo, Some(DemoOutcome::Seeded(_))) {
+        first_demo_analytics(storage.clone(), &args).await;
+    }
+    if let Some(schedule) = args.analytics_schedule() {
+        tracing::info!(?schedule, "analytics runs scheduled");
+        tokio::spawn(crate::insights::schedule::run_on_schedule(
+            storage,
+            schedule,
+            args.analytics.clone(),
+            args.grade.clone(),
+        ));
+    }
     // On stdout, first line, so scripts and tests can find the port when `--listen` used port 0.
     println!("fieldcrm-server listening on http://{local}");
     tracing::info!(addr = %local, "listening");
@@ -165,6 +177,25 @@ async fn seed_demo(storage: Arc<dyn Storage>) -> Result<DemoOutcome, ServeError>
         DemoOutcome::NotEmpty => tracing::warn!("database not empty: demo data not seeded"),
     }
     Ok(outcome)
+}
+
+/// Runs the analytics once over a newly seeded demo, so its customer analytics, campaigns and
+/// offers have results from the first start. A failure is logged: the demo serves without.
+async fn first_demo_analytics(storage: Arc<dyn Storage>, args: &crate::config::ServeArgs) {
+    let (params, grade) = (args.analytics.clone(), args.grade.clone());
+    let outcome = tokio::task::spawn_blocking(move || {
+        crate::insights::run_configured(storage.as_ref(), &params, &grade, crate::model::now_ms())
+    })
+    .await;
+    match outcome {
+        Ok(Ok((done, _))) => tracing::info!(
+            run_id = done.run_id,
+            elapsed_ms = done.elapsed_ms,
+            "demo analytics computed"
+        ),
+        Ok(Err(error)) => tracing::warn!(%error, "demo analytics run failed"),
+        Err(error) => tracing::warn!(%error, "demo analytics run panicked"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,5 @@
 //! A device the server runs for a user, to write records as that user's changes: campaigns'
-//! tasks and visits. Records are written into an in-memory core [`Store`] signed in as the
+//! tasks and visits, and the grade an analytics run sets from the ABC class. Records are written into an in-memory core [`Store`] signed in as the
 //! user (its validation and update rules included) and go through [`Storage::push_changes`]
 //! as that user's, so the authority checks, the invariants, the scope columns and the
 //! projections all apply, exactly as for a phone: there is no other write path into the
@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use fieldcrm_core::{Record, Store, StoreError};
+use fieldcrm_core::{IncomingDoc, IncomingPayload, Kind, Record, Store, StoreError};
 
 use crate::model::{User, now_unix};
 use crate::scope::Principal;
@@ -23,6 +23,15 @@ pub enum DeviceError {
     /// A push neither acknowledged nor refused what it carried.
     #[error("the server took none of a push's changes")]
     Stalled,
+}
+
+/// What [`ServerDevice::push_all`] sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// Documents pushed (a document in several pushes counts in each).
+    pub documents: usize,
+    /// The documents the server refused, with its reasons (dropped from the device).
+    pub refused: HashMap<String, String>,
 }
 
 pub struct ServerDevice<'s> {
@@ -53,16 +62,53 @@ impl<'s> ServerDevice<'s> {
         self.store.create(record)
     }
 
-    /// Pushes every change written, in pushes within the protocol's limits; the documents
-    /// the server refused, with its reasons (they are dropped from this device).
-    pub fn push_all(&mut self) -> Result<HashMap<String, String>, DeviceError> {
-        let mut refused = HashMap::new();
+    /// Loads the stored documents of `ids` (those the server has) to edit them.
+    pub fn load(&self, kind: Kind, ids: &[String]) -> Result<(), DeviceError> {
+        let mut stored = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(bytes) = self.storage.document_bytes(kind, id)? {
+                stored.push(IncomingDoc {
+                    doc_id: id.clone(),
+                    payload: IncomingPayload::Snapshot(bytes),
+                });
+            }
+        }
+        let loaded = self.store.import(stored)?;
+        match loaded.refused.first() {
+            Some(refused) => Err(StorageError::Corrupt(format!(
+                "stored document {} does not read: {}",
+                refused.doc_id, refused.error
+            ))
+            .into()),
+            None => Ok(()),
+        }
+    }
+
+    pub fn get<R: Record>(&self, id: &str) -> Result<Option<R>, StoreError> {
+        self.store.get(id)
+    }
+
+    /// Writes an edit of a loaded record (validated by the store).
+    pub fn update<R: Record>(&self, record: R) -> Result<R, StoreError> {
+        self.store.update(record)
+    }
+
+    /// Drops documents from this device (once pushed, to keep its memory bounded).
+    pub fn forget(&self, ids: &[String]) -> Result<(), StoreError> {
+        self.store.forget(ids)
+    }
+
+    /// Pushes every change written, in pushes within the protocol's limits.
+    pub fn push_all(&mut self) -> Result<Pushed, DeviceError> {
+        let mut pushed = Pushed::default();
+        let refused = &mut pushed.refused;
         while let Some((request, hashes)) = self.store.push_request(u32::MAX)? {
             if !self.registered {
                 self.storage
                     .register_device(&self.user_id, &self.store.actor_id())?;
                 self.registered = true;
             }
+            let request_docs = request.docs.len();
             let (response, _) = self.storage.push_changes(&self.principal, request)?;
             let acknowledged = self.store.acknowledge(&response.acknowledged)?;
             let rejected: Vec<String> =
@@ -70,13 +116,14 @@ impl<'s> ServerDevice<'s> {
             if acknowledged == 0 && rejected.is_empty() && !hashes.is_empty() {
                 return Err(DeviceError::Stalled);
             }
+            pushed.documents += request_docs;
             for rejection in response.rejected {
                 refused.insert(rejection.doc_id, rejection.reason);
             }
             // A refused document's changes would be sent again forever: drop them.
             self.store.forget(&rejected)?;
         }
-        Ok(refused)
+        Ok(pushed)
     }
 
     /// Revokes the device (if it ever pushed).

@@ -50,15 +50,12 @@ impl ImportReport {
 
     pub fn reject(&mut self, line: u64, external_id: Option<&str>, reason: impl Into<String>) {
         self.rejected += 1;
-        if self.rejections.len() < MAX_LISTED_REJECTIONS {
-            self.rejections.push(RejectedRow {
-                line,
-                external_id: external_id.map(str::to_owned),
-                reason: reason.into(),
-            });
-        } else {
-            self.unlisted_rejections += 1;
-        }
+        let row = RejectedRow {
+            line,
+            external_id: external_id.map(str::to_owned),
+            reason: reason.into(),
+        };
+        list_rejection(&mut self.rejections, &mut self.unlisted_rejections, row);
     }
 
     /// Puts the listed rejections in line order (a batch's refused pushes come after its
@@ -75,20 +72,34 @@ impl fmt::Display for ImportReport {
             "{}: {} rows: {} created, {} updated, {} unchanged, {} rejected",
             self.kind, self.rows, self.created, self.updated, self.unchanged, self.rejected
         )?;
-        for row in &self.rejections {
-            write!(f, "\nline {}", row.line)?;
-            if let Some(id) = &row.external_id {
-                write!(f, " ({id})")?;
-            }
-            write!(f, ": {}", row.reason)?;
-        }
-        if self.unlisted_rejections > 0 {
-            write!(
-                f,
-                "\n... and {} more rejected rows not listed",
-                self.unlisted_rejections
-            )?;
-        }
-        Ok(())
+        write_rejections(f, &self.rejections, self.unlisted_rejections)
     }
+}
+
+/// Lists `row` among the first [`MAX_LISTED_REJECTIONS`] rejected rows, or counts it unlisted.
+pub fn list_rejection(rejections: &mut Vec<RejectedRow>, unlisted: &mut u64, row: RejectedRow) {
+    if rejections.len() < MAX_LISTED_REJECTIONS {
+        rejections.push(row);
+    } else {
+        *unlisted += 1;
+    }
+}
+
+/// The listed rejected rows, a line each (`line 4 (C-9): reason`), and how many more there were.
+pub fn write_rejections(
+    f: &mut fmt::Formatter<'_>,
+    rejections: &[RejectedRow],
+    unlisted: u64,
+) -> fmt::Result {
+    for row in rejections {
+        write!(f, "\nline {}", row.line)?;
+        if let Some(id) = &row.external_id {
+            write!(f, " ({id})")?;
+        }
+        write!(f, ": {}", row.reason)?;
+    }
+    if unlisted > 0 {
+        write!(f, "\n... and {unlisted} more rejected rows not listed")?;
+    }
+    Ok(())
 }

@@ -35,6 +35,33 @@ pub(super) fn commit_pushes(
     }
 }
 
+/// The changes `store` has not pushed yet of the documents `wanted` names, a push's entries
+/// (one per document, its changes in order): what the import pushes as its admin.
+fn pending_docs(
+    store: &Store,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<DocChanges>, StoreError> {
+    let mut docs: Vec<DocChanges> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for change in store.pending_changes(u32::MAX)? {
+        if !wanted(&change.doc_id) {
+            continue;
+        }
+        match index.get(&change.doc_id) {
+            Some(&at) => docs[at].changes.push(change.bytes),
+            None => {
+                index.insert(change.doc_id.clone(), docs.len());
+                docs.push(DocChanges {
+                    doc_id: change.doc_id,
+                    kind: change.kind,
+                    changes: vec![change.bytes],
+                });
+            }
+        }
+    }
+    Ok(docs)
+}
+
 /// The channels to the pushing thread.
 pub(super) struct Pipeline {
     pub requests: SyncSender<PushRequest>,
@@ -214,25 +241,8 @@ impl<'s, K: RowImport> Session<'s, K> {
 
     /// Sends the batch's changes to the pushing thread (or settles a batch with none).
     fn submit(&mut self, prepared: Prepared<K::Record>) -> Result<(), ImportError> {
-        let mut docs: Vec<DocChanges> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
         // The store's queue also holds the batch in flight: only this batch's changes.
-        for change in self.store.pending_changes(u32::MAX)? {
-            if !prepared.written.contains_key(&change.doc_id) {
-                continue;
-            }
-            match index.get(&change.doc_id) {
-                Some(&at) => docs[at].changes.push(change.bytes),
-                None => {
-                    index.insert(change.doc_id.clone(), docs.len());
-                    docs.push(DocChanges {
-                        doc_id: change.doc_id,
-                        kind: change.kind,
-                        changes: vec![change.bytes],
-                    });
-                }
-            }
-        }
+        let docs = pending_docs(&self.store, |doc_id| prepared.written.contains_key(doc_id))?;
         if docs.is_empty() {
             // Every row of the batch was unchanged or refused: nothing to push.
             return self.finish(prepared, PushResponse::default(), 0);

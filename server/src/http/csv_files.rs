@@ -34,7 +34,7 @@ pub const MAX_IMPORT_ROWS: u64 = 200_000;
 const EXPORT_PIECES_BUFFERED: usize = 4;
 
 /// The answer to an unknown route, kind or file, and to a non-admin's import.
-fn no_such_route() -> ApiError {
+pub(super) fn no_such_route() -> ApiError {
     ApiError::NotFound("no such route".into())
 }
 
@@ -51,6 +51,19 @@ impl From<ImportError> for ApiError {
             ImportError::Store(_) | ImportError::Stalled => ApiError::internal(err),
         }
     }
+}
+
+/// The bounds of an import body: its rows counted before anything is imported (more than
+/// [`MAX_IMPORT_ROWS`] refuse it), and the same bound kept while importing.
+pub(super) fn body_limits(body: &[u8]) -> Result<ImportLimits, ImportError> {
+    if csv_import::count_rows(body) > MAX_IMPORT_ROWS {
+        return Err(ImportError::TooManyRows {
+            max: MAX_IMPORT_ROWS,
+        });
+    }
+    Ok(ImportLimits {
+        max_rows: Some(MAX_IMPORT_ROWS),
+    })
 }
 
 /// `POST /v1/admin/import/{kind}`: the body is the CSV file (at most
@@ -74,15 +87,7 @@ pub(super) async fn import(
     let admin = caller.user;
     let admin_id = admin.id.clone();
     let report = blocking(move || {
-        let rows = csv_import::count_rows(&body[..]);
-        if rows > MAX_IMPORT_ROWS {
-            return Err(ImportError::TooManyRows {
-                max: MAX_IMPORT_ROWS,
-            });
-        }
-        let limits = ImportLimits {
-            max_rows: Some(MAX_IMPORT_ROWS),
-        };
+        let limits = body_limits(&body)?;
         csv_import::import(kind, &*storage, &admin, &body[..], limits, &mut |_, _| {})
     })
     .await?;

@@ -267,3 +267,46 @@ async fn exports_hold_what_each_role_sees_with_formulas_defused() {
     );
     assert_eq!(deals.lines().count(), 1, "no opportunities yet");
 }
+
+#[tokio::test]
+async fn an_admin_imports_order_history_and_others_get_what_an_unknown_route_gets() {
+    let state = test_app();
+    import_as(
+        &state,
+        "root",
+        "/v1/admin/import/customers",
+        customers_csv(),
+    )
+    .await;
+    let history = "customer_external_id,date,amount,currency\n\
+                   C-0,2024-01-05,10.00,EUR\nC-1,2024-01-06,5,EUR\nC-x,2024-01-06,5,EUR\n";
+    let path = "/v1/admin/import/order-history";
+    let (_, unknown_route) = import_as(&state, "root", "/v1/admin/nothing/here", "x").await;
+    for user in ["ana", "mia"] {
+        let (status, body) = import_as(&state, user, path, history).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{user}");
+        assert_eq!(body, unknown_route, "{user}");
+    }
+    let (status, report) = import_as(&state, "root", path, history).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["shape"], "orders");
+    assert_eq!(
+        report["orders_new"], 2,
+        "the reps imported nothing: {report}"
+    );
+    assert_eq!(report["rejections"][0]["line"], 4);
+    assert_eq!(report["rejections"][0]["external_id"], "C-x");
+    let (_, again) = import_as(&state, "root", path, history).await;
+    assert_eq!(
+        (
+            again["orders_new"].as_u64(),
+            again["orders_present"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    let (status, body) = import_as(&state, "root", path, "customer,date\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let too_large = vec![b'a'; MAX_IMPORT_BODY_BYTES + 1];
+    let (status, _) = import_as(&state, "root", path, too_large).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}

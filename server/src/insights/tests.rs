@@ -7,7 +7,7 @@ use super::*;
 use crate::analytics::run::RunSettings;
 use crate::config::AnalyticsParams;
 use crate::model::{Role, User};
-use crate::storage::{AnalyticsStorage, NewUser, SqliteStorage};
+use crate::storage::{Accounts, AnalyticsStorage, NewUser, SqliteStorage};
 
 struct Org {
     storage: SqliteStorage,
@@ -106,16 +106,19 @@ fn customers_with_orders(
     push(org, user, &device);
 }
 
-fn settings() -> RunSettings {
-    let params = AnalyticsParams {
+fn params() -> AnalyticsParams {
+    AnalyticsParams {
         currency: "EUR".into(),
         abc_window_days: 365,
         min_support: 0.1,
         min_confidence: 0.3,
         clv_monthly_discount: 0.01,
         next_best: 3,
-    };
-    params.settings(now_ms())
+    }
+}
+
+fn settings() -> RunSettings {
+    params().settings(now_ms())
 }
 
 fn seen(org: &Org, viewer: &User, run_id: i64) -> Vec<String> {
@@ -266,4 +269,87 @@ fn the_report_states_the_models_and_the_next_run_reads_their_parameters_back() {
             assert!(value.is_finite());
         }
     }
+}
+
+/// Each customer's grade as `viewer` sees the records (what their devices receive).
+fn grades(org: &Org, viewer: &User) -> Vec<(String, Option<fieldcrm_core::Grade>)> {
+    use crate::storage::CsvStorage;
+    let principal = org.storage.principal(viewer).unwrap();
+    let mut grades: Vec<_> = org
+        .storage
+        .export_page(&principal, fieldcrm_core::Kind::Customer, "", 100)
+        .unwrap()
+        .into_iter()
+        .filter_map(|row| match row.record {
+            fieldcrm_core::AnyRecord::Customer(c) => Some((c.name, c.grade)),
+            _ => None,
+        })
+        .collect();
+    grades.sort();
+    grades
+}
+
+#[test]
+fn the_grade_follows_the_abc_class_as_an_admin_change_when_chosen() {
+    use fieldcrm_core::Grade;
+    let org = seeded();
+    let with_grades = GradeOption {
+        grade_from_abc: Some("root".into()),
+    };
+    let params = params();
+    // Not chosen: the grades stay as the reps set them.
+    let (_, none) =
+        run_configured(&org.storage, &params, &GradeOption::default(), now_ms()).unwrap();
+    assert_eq!(none, None);
+    assert!(grades(&org, &org.root).iter().all(|(_, g)| g.is_none()));
+
+    let (done, set) = run_configured(&org.storage, &params, &with_grades, now_ms()).unwrap();
+    assert_eq!(set.map(|s| (s.changed, s.refused)), Some((3, 0)));
+    let principal = org.storage.principal(&org.root).unwrap();
+    let classes: Vec<(String, Option<Grade>)> = {
+        let mut rows: Vec<_> = org
+            .storage
+            .customer_insights(&principal, done.run_id, None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let grade = match r.abc_class.as_str() {
+                    "A" => Grade::A,
+                    "B" => Grade::B,
+                    _ => Grade::C,
+                };
+                (r.customer_name.unwrap_or_default(), Some(grade))
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(grades(&org, &org.root), classes);
+    // The reps receive the grades like any edit.
+    let fish = classes
+        .iter()
+        .find(|(name, _)| name == "Fish stall")
+        .cloned();
+    assert_eq!(grades(&org, &org.cy), vec![fish.unwrap()]);
+
+    // Again: nothing differs, nothing is written; the import device was revoked.
+    let (_, again) = run_configured(&org.storage, &params, &with_grades, now_ms()).unwrap();
+    assert_eq!(again.map(|s| (s.changed, s.unchanged)), Some((0, 3)));
+    assert!(
+        org.storage
+            .device_statuses(&org.root.id)
+            .unwrap()
+            .iter()
+            .all(|d| d.revoked_at.is_some())
+    );
+
+    // Only an admin's name is accepted; the run itself stays current.
+    let by_rep = GradeOption {
+        grade_from_abc: Some("ana".into()),
+    };
+    let refused = run_configured(&org.storage, &params, &by_rep, now_ms()).unwrap_err();
+    let InsightsError::Grades { error, .. } = &refused else {
+        panic!("{refused}");
+    };
+    assert!(matches!(**error, GradeError::NotAdmin(_)), "{refused}");
 }

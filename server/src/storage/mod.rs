@@ -13,7 +13,9 @@
 //! - `stored_record.rs`: the record stored beside each document;
 //! - `accounts.rs`: sessions, revocation and the device cap (the [`Accounts`] supertrait);
 //! - `sqlite_csv.rs`: imported records' external ids and export pages (the [`CsvStorage`]
-//!   supertrait).
+//!   supertrait);
+//! - `sqlite_history.rs`: the order history imported from before the CRM (the
+//!   [`HistoryStorage`] supertrait).
 //!
 //! The dependency points one way: this module uses the rules (`crate::scope`, `crate::model`,
 //! `fieldcrm_core`) and never the HTTP handlers that call it.
@@ -72,12 +74,14 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
 mod accounts;
 mod analytics;
 mod campaigns;
+mod history;
 mod sales;
 mod sqlite;
 mod sqlite_analytics;
 mod sqlite_campaigns;
 mod sqlite_csv;
 mod sqlite_fieldwork;
+mod sqlite_history;
 mod sqlite_org;
 mod sqlite_sales;
 mod sqlite_sight;
@@ -93,6 +97,7 @@ pub use campaigns::{
     ActionOutcome, CampaignStorage, CampaignTargetRow, CampaignTargetWrite, MAX_CAMPAIGNS_LISTED,
     MAX_TARGETS_PAGE,
 };
+pub use history::{HistoryLine, HistoryOrder, HistoryStorage, HistoryWritten};
 pub use sales::{
     DEFAULT_BIG_DEAL_MIN_MINOR, FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS,
     MAX_TARGETS_PER_REP_PERIOD, PipelineFilter, RevenueRows, Sales, SalesSettings, TargetWrite,
@@ -205,7 +210,15 @@ pub struct OverdueCustomer {
 /// by serving pulls only up to a safe high-water mark (the lowest number still in flight
 /// minus one), and must test it under concurrency.
 pub trait Storage:
-    Accounts + Sales + CsvStorage + AnalyticsStorage + CampaignStorage + Send + Sync + 'static
+    Accounts
+    + Sales
+    + CsvStorage
+    + AnalyticsStorage
+    + CampaignStorage
+    + HistoryStorage
+    + Send
+    + Sync
+    + 'static
 {
     /// A cheap query that proves the database answers.
     fn health(&self) -> Result<()>;

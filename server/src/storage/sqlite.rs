@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0014_order_facts.sql"),
     include_str!("../../migrations/0015_funnel_stays.sql"),
     include_str!("../../migrations/0016_analytics.sql"),
+    include_str!("../../migrations/0017_order_history.sql"),
     include_str!("../../migrations/0018_campaigns.sql"),
 ];
 

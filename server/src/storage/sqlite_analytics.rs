@@ -1,6 +1,7 @@
-//! Customer analytics on SQLite (migration 0016): the run's input read from the sales facts,
-//! its results written under its id and made current in one transaction, and the reads of the
-//! current results through the viewer's sight (over the customer's document).
+//! Customer analytics on SQLite (migration 0016): the run's input read from the sales facts
+//! and the imported order history (`sqlite_history.rs`), its results written under its id and
+//! made current in one transaction, and the reads of the current results through the viewer's
+//! sight (over the customer's document).
 
 use fieldcrm_core::Millis;
 use fieldcrm_core::cross_sell::CrossSellRule;
@@ -52,7 +53,7 @@ impl AnalyticsStorage for SqliteStorage {
             )?
             .query_map([], |row| row.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
-        let orders = conn
+        let mut orders = conn
             .prepare(
                 "SELECT order_id, customer_id, ordered_at, currency, net_minor FROM order_facts
                  WHERE revenue = 1 AND deleted = 0",
@@ -67,7 +68,7 @@ impl AnalyticsStorage for SqliteStorage {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let lines = conn
+        let mut lines = conn
             .prepare(
                 "SELECT l.order_id, o.customer_id, l.product_id, l.quantity, l.net_minor
                  FROM order_line_facts l JOIN order_facts o ON o.order_id = l.order_id
@@ -83,6 +84,8 @@ impl AnalyticsStorage for SqliteStorage {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        // The orders from before the CRM count like the CRM's own (migration 0017).
+        super::sqlite_history::history_input(&conn, &mut orders, &mut lines)?;
         Ok(RunInput {
             customers,
             orders,

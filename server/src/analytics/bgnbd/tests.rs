@@ -28,7 +28,8 @@ fn close(actual: f64, expected: f64, rel: f64) {
     );
 }
 
-fn history(days: &[i64]) -> History {
+/// Customer `c`'s history: a purchase of 100 on each of `days`.
+pub(crate) fn history(days: &[i64]) -> History {
     History {
         customer_id: "c".into(),
         days: days

@@ -1,0 +1,43 @@
+//! `POST /v1/admin/import/order-history`: an admin's import of orders from before the CRM
+//! (`order_history.rs`), the CSV as the body, bounded like the record import (its body limit
+//! and `body_limits`: the rows counted before anything is imported). A
+//! caller who is not an admin gets exactly what an unknown route gets.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+
+use super::csv_files::{body_limits, no_such_route};
+use super::{AppState, blocking};
+use crate::accounts::AuthSession;
+use crate::error::ApiError;
+use crate::model::Role;
+use crate::order_history::{self, HistoryReport};
+
+/// The role is checked before the body is read; the answer is the import's report.
+pub(super) async fn import(
+    State(state): State<AppState>,
+    AuthSession(caller): AuthSession,
+    request: Request,
+) -> Result<Json<HistoryReport>, ApiError> {
+    if caller.user.role != Role::Admin {
+        return Err(no_such_route());
+    }
+    let body = Bytes::from_request(request, &state).await?;
+    let storage = state.storage.clone();
+    let report = blocking(move || {
+        let limits = body_limits(&body)?;
+        order_history::import(&*storage, &body[..], limits, &mut |_, _| {})
+    })
+    .await?;
+    tracing::info!(
+        admin = %caller.user.id,
+        shape = report.shape,
+        rows = report.rows,
+        orders_new = report.orders_new,
+        lines_new = report.lines_new,
+        rejected = report.rejected,
+        "order history import"
+    );
+    Ok(Json(report))
+}
