@@ -7,6 +7,7 @@
 mod catalog;
 mod enums;
 mod fieldwork;
+mod insights;
 mod opportunities;
 mod queries;
 mod records;
@@ -16,6 +17,7 @@ mod values;
 pub use catalog::*;
 pub use enums::*;
 pub use fieldwork::*;
+pub use insights::*;
 pub use opportunities::*;
 pub use queries::*;
 pub use records::*;

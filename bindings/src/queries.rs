@@ -115,6 +115,21 @@ impl FieldStore {
         }
     }
 
+    /// A customer's analytics from the last run with at most `limit` offers (0 means 5)
+    /// ranked now; `None` before the first run reached the device or when the run has no such
+    /// customer. Subscribe to `Query::CustomerInsight` to follow orders taken meanwhile.
+    pub fn customer_insight(
+        &self,
+        customer_id: String,
+        limit: u32,
+    ) -> Result<Option<CustomerInsight>> {
+        let query = fc::Query::CustomerInsight { customer_id, limit };
+        match self.query_core("customer_insight", query)? {
+            fc::QueryResult::CustomerInsight(i) => Ok(i.map(|i| (*i).into())),
+            _ => Err(internal("insight query returned other rows")),
+        }
+    }
+
     pub fn open_cases(&self, customer_id: Option<String>) -> Result<Vec<CaseSummary>> {
         match self.query_core("open_cases", fc::Query::OpenCases { customer_id })? {
             fc::QueryResult::Cases(rows) => Ok(rows.into_iter().map(Into::into).collect()),

@@ -13,7 +13,9 @@ use super::*;
 /// `/v1/sync/pull`, `upload_pings` to `/v1/sync/pings`, `refetch` to `/v1/sync/refetch`, all
 /// with
 /// `content-type: application/vnd.fieldcrm.sync` and the bearer token, and return the 200
-/// response body. Throw `FieldCrmError.Offline` when the request did not reach the server
+/// response body. `analytics` GETs `/v1/analytics/device?` followed by `query` (already
+/// encoded) with the bearer token, and returns the 200 body the same way (a 404 from a server
+/// without analytics is thrown like any refusal; the sync takes it as "no analytics"). Throw `FieldCrmError.Offline` when the request did not reach the server
 /// (retried with backoff) and `FieldCrmError.ServerRefused` with the status, the JSON
 /// error's `code` and the `Retry-After` header's seconds (if any) for any other status.
 #[uniffi::export(with_foreign)]
@@ -22,6 +24,7 @@ pub trait SyncTransport: Send + Sync {
     fn pull(&self, body: Vec<u8>) -> Result<Vec<u8>>;
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>>;
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>>;
+    fn analytics(&self, query: String) -> Result<Vec<u8>>;
 }
 
 struct TransportAdapter(Arc<dyn SyncTransport>);
@@ -48,6 +51,12 @@ impl fc::Transport for TransportAdapter {
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
         self.0
             .refetch(body)
+            .map_err(FieldCrmError::into_transport_error)
+    }
+
+    fn analytics(&self, query: &str) -> Result<Vec<u8>, fc::TransportError> {
+        self.0
+            .analytics(query.to_owned())
             .map_err(FieldCrmError::into_transport_error)
     }
 }
@@ -156,6 +165,11 @@ impl fc::Transport for Cancellable<'_> {
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, fc::TransportError> {
         self.cancellation.check()?;
         self.inner.refetch(body)
+    }
+
+    fn analytics(&self, query: &str) -> Result<Vec<u8>, fc::TransportError> {
+        self.cancellation.check()?;
+        self.inner.analytics(query)
     }
 }
 

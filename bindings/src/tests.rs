@@ -128,6 +128,13 @@ fn a_throwing_transport_is_recorded_as_the_sync_error() {
                 retry_after_secs: None,
             })
         }
+        fn analytics(&self, _query: String) -> Result<Vec<u8>> {
+            Err(FieldCrmError::ServerRefused {
+                status: 401,
+                code: "unauthorized".into(),
+                retry_after_secs: None,
+            })
+        }
     }
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
@@ -171,6 +178,10 @@ fn a_cancelled_sync_starts_no_further_request_and_loses_nothing() {
             Ok(Vec::new())
         }
         fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+        fn analytics(&self, _query: String) -> Result<Vec<u8>> {
             self.requests.fetch_add(1, Ordering::SeqCst);
             Ok(Vec::new())
         }
@@ -237,6 +248,9 @@ fn a_second_sync_while_one_runs_is_refused_at_once() {
         fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
             Reentrant::refused()
         }
+        fn analytics(&self, _query: String) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
     }
     impl SyncTransport for Reentrant {
         fn push(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
@@ -253,6 +267,9 @@ fn a_second_sync_while_one_runs_is_refused_at_once() {
             Reentrant::refused()
         }
         fn refetch(&self, _body: Vec<u8>) -> Result<Vec<u8>> {
+            Reentrant::refused()
+        }
+        fn analytics(&self, _query: String) -> Result<Vec<u8>> {
             Reentrant::refused()
         }
     }
@@ -450,4 +467,59 @@ fn the_category_list_counts_products_and_is_live() {
             ]
         })
     );
+}
+
+#[test]
+fn a_customer_insight_crosses_with_its_offers_and_is_none_before_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    assert_eq!(store.customer_insight("c1".into(), 5), Ok(None));
+    assert_eq!(
+        store.query(Query::CustomerInsight {
+            customer_id: "c1".into(),
+            limit: 0,
+        }),
+        Ok(QueryResult::CustomerInsight { insight: None })
+    );
+    let product = |id: &str, name: Option<&str>| fc::OfferProduct {
+        product_id: id.into(),
+        name: name.map(str::to_owned),
+    };
+    let insight = CustomerInsight::from(fc::CustomerInsight {
+        customer_id: "c1".into(),
+        run_id: 4,
+        as_of: 1_790_000_000_000,
+        currency: "EUR".into(),
+        segment: "at_risk".into(),
+        abc_class: "A".into(),
+        revenue_minor: 120_000,
+        recency_days: Some(90),
+        frequency: Some(7),
+        monetary_minor: Some(17_000),
+        clv_12m_minor: Some(250_000.0),
+        expected_purchases_90d: Some(0.5),
+        p_alive: Some(0.4),
+        churn_level: Some("high".into()),
+        churn_score: Some(0.6),
+        offers: vec![fc::InsightOffer {
+            product: product("filters", Some("Coffee filters")),
+            because: vec![product("coffee", None)],
+            confidence: 0.7,
+            lift: 2.0,
+            support: 0.01,
+        }],
+        run_offers: vec![],
+        bought_since_run: vec!["coffee".into()],
+    });
+    assert_eq!(
+        insight.offers[0].product.name.as_deref(),
+        Some("Coffee filters")
+    );
+    assert_eq!(insight.offers[0].because[0].product_id, "coffee");
+    assert_eq!(insight.offers[0].because[0].name, None);
+    assert_eq!(
+        (insight.abc_class.as_str(), insight.p_alive),
+        ("A", Some(0.4))
+    );
+    assert_eq!(insight.bought_since_run, ["coffee"]);
 }

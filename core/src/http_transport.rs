@@ -37,6 +37,21 @@ impl HttpTransport {
             .header("content-type", CONTENT_TYPE)
             .send(&body[..])
             .map_err(|e| TransportError::Offline(e.to_string()))?;
+        Self::body(response)
+    }
+
+    fn get(&self, path_and_query: &str) -> Result<Vec<u8>, TransportError> {
+        let response = self
+            .agent
+            .get(&format!("{}{path_and_query}", self.base_url))
+            .header("authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| TransportError::Offline(e.to_string()))?;
+        Self::body(response)
+    }
+
+    /// A 200 response's body, or the server's refusal.
+    fn body(response: ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, TransportError> {
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -95,6 +110,10 @@ impl Transport for HttpTransport {
 
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.post("/v1/sync/refetch", body)
+    }
+
+    fn analytics(&self, query: &str) -> Result<Vec<u8>, TransportError> {
+        self.get(&format!("/v1/analytics/device?{query}"))
     }
 }
 

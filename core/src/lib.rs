@@ -12,6 +12,8 @@ mod error;
 mod geo;
 #[cfg(feature = "http")]
 mod http_transport;
+/// The device's analytics snapshot: sync steps, wire types, the live insight query.
+pub mod insights;
 mod live;
 mod model;
 pub mod opportunities;
@@ -37,6 +39,9 @@ pub use geo::{
 };
 #[cfg(feature = "http")]
 pub use http_transport::HttpTransport;
+pub use insights::{
+    CustomerInsight, InsightOffer, InsightsOutcome, InsightsRequest, InsightsRun, OfferProduct,
+};
 pub use live::{QueryListener, Subscription};
 pub use model::*;
 pub use opportunities::{

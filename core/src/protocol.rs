@@ -325,6 +325,16 @@ pub(crate) fn refetch_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<
     bounded::seq(d, "documents in a refetch", MAX_REFETCH_DOCS)
 }
 
+/// A sequence of at most `limit` elements, for messages defined beside their feature (the
+/// device's analytics snapshot, `insights/wire.rs`).
+pub(crate) fn bounded_seq<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    what: &'static str,
+    limit: usize,
+) -> Result<Vec<T>, D::Error> {
+    bounded::seq(d, what, limit)
+}
+
 /// Server → device: every requested document the user may see, as
 /// [`PulledPayload::Changes`] holding all its changes in log order. An id the server does not
 /// have and an id the user may not see are answered alike: listed in `missing` (the device
@@ -364,7 +374,8 @@ same_in_every_version!(
     PullRequest,
     PingUpload,
     PingAck,
-    RefetchRequest
+    RefetchRequest,
+    crate::insights::InsightsPage
 );
 
 /// The protocol version a body is written in, when this side reads it: refused when it is not

@@ -104,6 +104,14 @@ pub enum Query {
     OrderWithLines {
         order_id: String,
     },
+    /// A customer's analytics from the device's current run, with at most `limit` offers
+    /// (0 means 5) ranked now from the synced rules and what the customer bought, local
+    /// orders since the run included (`QueryResult::CustomerInsight(None)` without a run or
+    /// without the customer in it). Live, it follows orders and the next run's arrival.
+    CustomerInsight {
+        customer_id: String,
+        limit: u32,
+    },
     /// The sync status: upload queue, rejected changes, pending pings, last sync and error.
     /// Live, it follows local writes, acknowledgements, rejections and sync outcomes.
     SyncStatus,
@@ -198,12 +206,18 @@ pub enum QueryResult {
     Products(Vec<ProductSummary>),
     Categories(Vec<CategorySummary>),
     Orders(Vec<OrderSummary>),
+    CustomerInsight(Option<Box<crate::insights::CustomerInsight>>),
     Order(Option<OrderDetail>),
 }
 
 impl Query {
     pub(crate) fn is_sync_status(&self) -> bool {
         matches!(self, Query::SyncStatus)
+    }
+
+    /// Re-run when a new analytics run is swapped in (no record changed).
+    pub(crate) fn is_customer_insight(&self) -> bool {
+        matches!(self, Query::CustomerInsight { .. })
     }
 
     /// The kinds whose changes can alter this query's result.
@@ -230,6 +244,7 @@ impl Query {
             | Query::OrdersOfVisit { .. }
             | Query::OrderWithLines { .. } => &[Kind::Order, Kind::Product, Kind::Customer],
             // Every local write queues a change; sync events refresh it separately.
+            Query::CustomerInsight { .. } => &[Kind::Order, Kind::Product, Kind::Customer],
             Query::SyncStatus => &Kind::ALL,
         }
     }
@@ -374,6 +389,9 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                 .next(),
         ),
         Query::SyncStatus => QueryResult::SyncStatus(sync_status(conn)?),
+        Query::CustomerInsight { customer_id, limit } => QueryResult::CustomerInsight(
+            crate::insights::customer_insight(conn, customer_id, *limit)?.map(Box::new),
+        ),
         Query::SearchCustomers { text, limit: max } => {
             let Some(fts) = fts_query(text) else {
                 return Ok(QueryResult::Customers(Vec::new()));

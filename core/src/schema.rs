@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_partly_read_documents.sql"),
     include_str!("../migrations/0009_catalog_and_orders.sql"),
     include_str!("../migrations/0010_product_categories.sql"),
+    include_str!("../migrations/0011_customer_insights.sql"),
 ];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -21,6 +21,7 @@ use crate::schema;
 
 pub(crate) mod encryption;
 mod inbox;
+mod insights;
 mod orders;
 mod outbox;
 mod status;

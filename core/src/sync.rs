@@ -117,6 +117,8 @@ pub struct SyncSession<'s> {
     pub page_size: u32,
     /// Pings per upload batch.
     pub ping_batch: usize,
+    /// Customers per analytics page ([`crate::insights`]).
+    pub insights_page: u32,
     /// The protocol version requests are written in (and the server answers in):
     /// [`protocol::PROTOCOL_VERSION`] unless set lower to reach an older server.
     pub protocol_version: u8,
@@ -141,6 +143,7 @@ impl<'s> SyncSession<'s> {
             push_batch: 500,
             page_size: 1_000,
             ping_batch: 1_000,
+            insights_page: crate::insights::DEVICE_INSIGHTS_PAGE,
             protocol_version: protocol::PROTOCOL_VERSION,
         })
     }

@@ -169,6 +169,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/campaigns/{id}", get(campaigns::detail))
         .route("/v1/campaigns/{id}/start", post(campaigns::start))
         .route("/v1/campaigns/{id}/targets", get(campaigns::targets))
+        .route(
+            "/v1/analytics/device",
+            get(analytics_device::device_snapshot),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -501,6 +505,7 @@ async fn pull(
 }
 
 mod analytics;
+mod analytics_device;
 mod analytics_panels;
 mod campaigns;
 mod csv_files;
@@ -510,6 +515,8 @@ mod revenue;
 mod sales;
 mod targets;
 
+#[cfg(test)]
+mod analytics_device_tests;
 #[cfg(test)]
 mod analytics_tests;
 #[cfg(test)]

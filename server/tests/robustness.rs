@@ -585,6 +585,10 @@ impl Transport for DroppingTransport {
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.call(|| self.inner.refetch(body))
     }
+
+    fn analytics(&self, query: &str) -> Result<Vec<u8>, TransportError> {
+        self.inner.analytics(query)
+    }
 }
 
 /// Devices: 0 = rep ana, 1 = rep ben (both harbour), 2 = manager maya.

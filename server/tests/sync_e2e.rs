@@ -632,6 +632,10 @@ impl Transport for DamagingFirstSnapshot {
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.inner.refetch(body)
     }
+
+    fn analytics(&self, query: &str) -> Result<Vec<u8>, TransportError> {
+        self.inner.analytics(query)
+    }
 }
 
 #[test]

@@ -140,6 +140,12 @@ pub enum Query {
     OrderWithLines {
         order_id: String,
     },
+    /// A customer's analytics from the last run, with at most `limit` offers (0 means 5)
+    /// ranked now; live, it follows the customer's orders and the next run.
+    CustomerInsight {
+        customer_id: String,
+        limit: u32,
+    },
 }
 
 impl From<Query> for fc::Query {
@@ -200,6 +206,9 @@ impl From<Query> for fc::Query {
             }
             Query::OrdersOfVisit { visit_id } => fc::Query::OrdersOfVisit { visit_id },
             Query::OrderWithLines { order_id } => fc::Query::OrderWithLines { order_id },
+            Query::CustomerInsight { customer_id, limit } => {
+                fc::Query::CustomerInsight { customer_id, limit }
+            }
         }
     }
 }
@@ -394,6 +403,10 @@ pub enum QueryResult {
     DealsByStage {
         stages: Vec<StageDeals>,
     },
+    /// `None` before the device has an analytics run, or when the run has no such customer.
+    CustomerInsight {
+        insight: Option<CustomerInsight>,
+    },
 }
 
 fn rows<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
@@ -416,6 +429,9 @@ impl From<fc::QueryResult> for QueryResult {
             fc::QueryResult::Orders(r) => QueryResult::Orders { rows: rows(r) },
             fc::QueryResult::Order(o) => QueryResult::Order {
                 order: o.map(Into::into),
+            },
+            fc::QueryResult::CustomerInsight(i) => QueryResult::CustomerInsight {
+                insight: i.map(|i| (*i).into()),
             },
         }
     }

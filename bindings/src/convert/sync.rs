@@ -102,6 +102,10 @@ pub struct SyncReport {
     /// Documents still refused after this round: when not 0 the round is not a clean success
     /// (see `SyncStatus.refused_documents`).
     pub refused_documents: u64,
+    /// Customers' analytics received in this round.
+    pub insights_customers: u64,
+    /// The analytics run installed in this round, if one was.
+    pub insights_run: Option<i64>,
 }
 
 impl From<fc::SyncReport> for SyncReport {
@@ -115,6 +119,8 @@ impl From<fc::SyncReport> for SyncReport {
             pings_uploaded: r.pings_uploaded,
             refetched: count(r.refetched),
             refused_documents: r.refused_documents,
+            insights_customers: r.insights_customers,
+            insights_run: r.insights_run,
         }
     }
 }

@@ -66,7 +66,7 @@ pub struct HostHttp {
 impl HostHttp {
     fn post(&self, path: &str, body: Vec<u8>) -> Result<Vec<u8>, FieldCrmError> {
         *self.requests.lock().unwrap() += 1;
-        let mut response = self
+        let response = self
             .agent
             .post(format!("{}{path}", self.base))
             .header("authorization", &format!("Bearer {}", self.token))
@@ -75,6 +75,23 @@ impl HostHttp {
             .map_err(|e| FieldCrmError::Offline {
                 reason: e.to_string(),
             })?;
+        Self::finish(response)
+    }
+
+    fn get(&self, path_and_query: &str) -> Result<Vec<u8>, FieldCrmError> {
+        *self.requests.lock().unwrap() += 1;
+        let response = self
+            .agent
+            .get(format!("{}{path_and_query}", self.base))
+            .header("authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| FieldCrmError::Offline {
+                reason: e.to_string(),
+            })?;
+        Self::finish(response)
+    }
+
+    fn finish(mut response: ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, FieldCrmError> {
         let status = response.status().as_u16();
         let retry_after_secs = response
             .headers()
@@ -119,5 +136,9 @@ impl SyncTransport for HostHttp {
 
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, FieldCrmError> {
         self.post("/v1/sync/refetch", body)
+    }
+
+    fn analytics(&self, query: String) -> Result<Vec<u8>, FieldCrmError> {
+        self.get(&format!("/v1/analytics/device?{query}"))
     }
 }

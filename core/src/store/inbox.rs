@@ -316,6 +316,7 @@ impl Store {
                 tx.prepare_cached("DELETE FROM refused_docs WHERE doc_id = ?1")?
                     .execute([id])?;
                 crate::partly_read::forget(&tx, id)?;
+                crate::insights::tables::forget_customer(&tx, id)?;
                 let Some(kind) = kind else { continue };
                 if let Some(kind) = kind.as_deref().and_then(Kind::parse)
                     && projections

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::{SyncError, SyncSession, Transport};
+use super::{SyncError, SyncSession, Transport, TransportError};
+use crate::insights::{InsightsOutcome, MAX_INSIGHTS_PAGES_PER_ROUND};
 use crate::model::Millis;
 use crate::store::Store;
 
@@ -47,6 +48,10 @@ pub struct SyncReport {
     /// Documents still refused after this round (see [`Store::refused_documents`]): when not
     /// 0 the round is not a clean success, and the sync status says so.
     pub refused_documents: u64,
+    /// Customers' analytics received in this round (staged or installed).
+    pub insights_customers: u64,
+    /// The analytics run installed in this round, if one was.
+    pub insights_run: Option<i64>,
 }
 
 fn with_retry<T>(
@@ -137,7 +142,45 @@ fn sync_round(
         report.removed += outcome.removed;
         if !outcome.has_more {
             report.refused_documents = session.store.sync_status()?.refused_documents;
-            return Ok(report);
+            break;
         }
     }
+    insights_round(session, transport, policy, sleep, &mut report)?;
+    Ok(report)
+}
+
+/// Downloads the analytics snapshot when the server has a newer run (`insights.rs`). A server
+/// without analytics (404, or no run) is no error: the device keeps what it holds.
+fn insights_round(
+    session: &SyncSession<'_>,
+    transport: &dyn Transport,
+    policy: &RetryPolicy,
+    sleep: &mut dyn FnMut(Duration),
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let mut restarted = false;
+    for _ in 0..MAX_INSIGHTS_PAGES_PER_ROUND {
+        let request = session.build_insights_request()?;
+        let response = with_retry(policy, sleep, || Ok(transport.analytics(&request.query)?));
+        let body = match response {
+            Err(SyncError::Transport(TransportError::Server { status: 404, .. })) => {
+                return Ok(());
+            }
+            other => other?,
+        };
+        match session.apply_insights_page(&request, &body)? {
+            InsightsOutcome::Staged { customers } => report.insights_customers += customers as u64,
+            InsightsOutcome::Installed { run_id, customers } => {
+                report.insights_customers += customers as u64;
+                report.insights_run = Some(run_id);
+                return Ok(());
+            }
+            // Once per round: a server whose run keeps changing is left to the next round.
+            InsightsOutcome::Restart if !restarted => restarted = true,
+            InsightsOutcome::Restart | InsightsOutcome::NoRun | InsightsOutcome::Unchanged => {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }

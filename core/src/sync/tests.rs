@@ -239,6 +239,14 @@ impl Transport for Flaky {
         .map_err(|e| TransportError::Offline(e.to_string()))
     }
 
+    fn analytics(&self, _query: &str) -> Result<Vec<u8>, TransportError> {
+        Err(TransportError::Server {
+            status: 404,
+            code: "not_found".into(),
+            retry_after: None,
+        })
+    }
+
     fn pull(&self, _body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         let page = PullResponse {
             docs: vec![],
@@ -330,6 +338,14 @@ impl Transport for Busy {
 
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.inner.refetch(body)
+    }
+
+    fn analytics(&self, _query: &str) -> Result<Vec<u8>, TransportError> {
+        Err(TransportError::Server {
+            status: 404,
+            code: "not_found".into(),
+            retry_after: None,
+        })
     }
 }
 
@@ -451,6 +467,14 @@ impl Transport for Refusing {
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.push(body)
     }
+
+    fn analytics(&self, _query: &str) -> Result<Vec<u8>, TransportError> {
+        Err(TransportError::Server {
+            status: 404,
+            code: "not_found".into(),
+            retry_after: None,
+        })
+    }
 }
 
 #[test]
@@ -553,6 +577,14 @@ fn the_sync_slot_is_given_back_after_an_error_and_a_panic() {
         }
         fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
             self.push(body)
+        }
+
+        fn analytics(&self, _query: &str) -> Result<Vec<u8>, TransportError> {
+            Err(TransportError::Server {
+                status: 404,
+                code: "not_found".into(),
+                retry_after: None,
+            })
         }
     }
     let dir = tempfile::tempdir().unwrap();

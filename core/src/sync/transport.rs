@@ -48,4 +48,7 @@ pub trait Transport {
     fn upload_pings(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     /// Asks for documents again as their full change history (`POST /v1/sync/refetch`).
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    /// Asks for a page of the analytics snapshot: `GET /v1/analytics/device?{query}`. A server
+    /// without the endpoint answers 404, which a sync round takes as "no analytics".
+    fn analytics(&self, query: &str) -> Result<Vec<u8>, TransportError>;
 }

@@ -114,4 +114,9 @@ extension QueryResult {
         if case let .order(order) = self { return order }
         return nil
     }
+
+    var insight: CustomerInsight? {
+        if case let .customerInsight(insight) = self { return insight }
+        return nil
+    }
 }

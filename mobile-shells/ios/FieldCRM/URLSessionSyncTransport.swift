@@ -41,8 +41,21 @@ final class URLSessionSyncTransport: SyncTransport {
         try post("v1/sync/refetch", body)
     }
 
+    /// The analytics snapshot: a GET of `v1/analytics/device?` and the query the library built
+    /// (already encoded, appended as it is).
+    func analytics(query: String) throws -> Data {
+        let base = baseURL.appendingPathComponent("v1/analytics/device").absoluteString
+        guard let url = URL(string: base + "?" + query) else {
+            throw FieldCrmError.Offline(reason: "bad analytics URL")
+        }
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "GET"
+        request.setValue(Self.contentType, forHTTPHeaderField: "Accept")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        return try send(request)
+    }
+
     private func post(_ path: String, _ body: Data) throws -> Data {
-        dispatchPrecondition(condition: .notOnQueue(.main))
         var request = URLRequest(
             url: baseURL.appendingPathComponent(path),
             cachePolicy: .reloadIgnoringLocalCacheData,
@@ -52,7 +65,12 @@ final class URLSessionSyncTransport: SyncTransport {
         request.setValue(Self.contentType, forHTTPHeaderField: "Accept")
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.httpBody = body
+        return try send(request)
+    }
 
+    /// Blocks this (sync) thread until URLSession answers; the 200 body, or the error.
+    private func send(_ request: URLRequest) throws -> Data {
+        dispatchPrecondition(condition: .notOnQueue(.main))
         let reply = Reply()
         let done = DispatchSemaphore(value: 0)
         session.dataTask(with: request) { data, response, error in

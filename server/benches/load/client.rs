@@ -208,6 +208,10 @@ impl Transport for Counting<'_> {
     fn refetch(&self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.exchange(body, |b| self.inner.refetch(b))
     }
+
+    fn analytics(&self, query: &str) -> Result<Vec<u8>, TransportError> {
+        self.inner.analytics(query)
+    }
 }
 
 /// Pushes everything pending in `store`, `batch` changes per request. Returns the count.

@@ -20,7 +20,7 @@
 use statrs::function::gamma::ln_gamma;
 use thiserror::Error;
 
-use super::hyp2f1::{Hyp2f1Error, hyp2f1_excess_over_b};
+use super::hyp2f1::{Hyp2f1Error, hyp2f1, hyp2f1_excess_over_b};
 use super::input::History;
 use super::mle::{MleError, MleOptions, maximise};
 
@@ -359,8 +359,18 @@ pub fn expected_purchases(p: &BgNbdParams, s: &Summary, t: f64) -> Result<f64, B
     } else {
         -(eps * ln_one_minus_z).exp_m1() / eps
     };
-    let excess_over_eps = hyp2f1_excess_over_b(p.a + p.b - 1.0 - p.r, eps, c, z)?;
-    let numerator = c * (one_minus_g_over_eps - g * excess_over_eps);
+    let numerator = match hyp2f1_excess_over_b(p.a + p.b - 1.0 - p.r, eps, c, z) {
+        Ok(excess_over_eps) => c * (one_minus_g_over_eps - g * excess_over_eps),
+        // Euler's form has parameters of the size of a + b: when a fit runs a and b to the
+        // optimiser's bound (no sign of dropping out), its series does not converge, while
+        // the direct one, whose ratio is about (r+x)(b+x)/c · z, converges fast; a is then
+        // far from 1, so dividing by a - 1 as written is exact enough.
+        Err(_) if eps.abs() >= 1.0 => {
+            let direct = hyp2f1(p.r + x, p.b + x, c, z)?;
+            c / eps * (1.0 - ((p.r + x) * ln_one_minus_z).exp() * direct)
+        }
+        Err(error) => return Err(error.into()),
+    };
     let still_active = if s.x > 0 {
         (-softplus(dropout_log_odds(p, s))).exp()
     } else {

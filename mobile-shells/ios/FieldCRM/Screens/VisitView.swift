@@ -53,6 +53,8 @@ struct VisitView: View {
                         }
                     }
                 }
+                // Why the customer matters and what to offer; follows the orders below.
+                CustomerInsightSection(customerId: visit.customerId)
                 // Orders taken during the visit, for its customer.
                 OrdersSection(customerId: visit.customerId, visitId: visitId)
             } else {

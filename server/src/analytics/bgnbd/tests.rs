@@ -284,3 +284,49 @@ fn fit_recovers_the_simulated_parameters() {
     // The fitted log-likelihood is the maximum: the truth scores lower.
     assert!(fitted.log_likelihood >= log_likelihood(&summaries, &truth).unwrap());
 }
+
+/// A fit at the optimiser's bound (a population with no sign of dropping out: a and b run to
+/// 1e4) still predicts: Euler's form of the hypergeometric function then has huge parameters,
+/// and the direct series, which converges fast there, is used instead.
+#[test]
+fn parameters_at_the_bound_still_predict() {
+    let p = BgNbdParams {
+        r: 2.579,
+        alpha: 51.76,
+        a: 10_000.0,
+        b: 9_480.66,
+    };
+    for s in [
+        Summary {
+            x: 2,
+            t_x: 26.0,
+            t: 90.7,
+        },
+        Summary {
+            x: 0,
+            t_x: 0.0,
+            t: 80.0,
+        },
+    ] {
+        let expected = expected_purchases(&p, &s, 90.0 / 7.0).unwrap();
+        assert!(expected.is_finite() && expected >= 0.0, "{expected}");
+        let alive = p_alive(&p, &s).unwrap();
+        assert!((0.0..=1.0).contains(&alive), "{alive}");
+        // The direct formula, in plain f64: the same value.
+        let x = f64::from(s.x);
+        let z = (90.0 / 7.0) / (p.alpha + s.t + 90.0 / 7.0);
+        let f = crate::analytics::hyp2f1::hyp2f1(p.r + x, p.b + x, p.a + p.b + x - 1.0, z).unwrap();
+        let head = (p.a + p.b + x - 1.0) / (p.a - 1.0)
+            * (1.0 - ((p.alpha + s.t) / (p.alpha + s.t + 90.0 / 7.0)).powf(p.r + x) * f);
+        let d = if s.x > 0 {
+            1.0 + p.a / (p.b + x - 1.0) * ((p.alpha + s.t) / (p.alpha + s.t_x)).powf(p.r + x)
+        } else {
+            1.0
+        };
+        assert!(
+            (expected - head / d).abs() < 1e-9 * (1.0 + head / d),
+            "{expected} vs {}",
+            head / d
+        );
+    }
+}

@@ -157,6 +157,18 @@ class HttpSyncTransport(
 
     override fun refetch(body: ByteArray): ByteArray = post("/v1/sync/refetch", body)
 
+    override fun analytics(query: String): ByteArray {
+        val path = "/v1/analytics/device"
+        requests.computeIfAbsent(path) { AtomicInteger() }.incrementAndGet()
+        return send(
+            HttpRequest.newBuilder(URI.create("$base$path?$query"))
+                .timeout(Duration.ofSeconds(60))
+                .header("authorization", "Bearer $token")
+                .GET()
+                .build(),
+        )
+    }
+
     private fun post(path: String, body: ByteArray): ByteArray {
         requests.computeIfAbsent(path) { AtomicInteger() }.incrementAndGet()
         val request = HttpRequest.newBuilder(URI.create(base + path))
@@ -165,6 +177,10 @@ class HttpSyncTransport(
             .header("authorization", "Bearer $token")
             .POST(HttpRequest.BodyPublishers.ofByteArray(body))
             .build()
+        return send(request)
+    }
+
+    private fun send(request: HttpRequest): ByteArray {
         val response = try {
             http.send(request, HttpResponse.BodyHandlers.ofByteArray())
         } catch (e: IOException) {

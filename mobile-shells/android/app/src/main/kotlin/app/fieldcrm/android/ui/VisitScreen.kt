@@ -29,6 +29,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.fieldcrm.android.logic.FieldRepository
+import app.fieldcrm.android.logic.InsightCard
 import app.fieldcrm.android.logic.LocationProvider
 import app.fieldcrm.android.logic.OrdersOf
 import app.fieldcrm.android.logic.VisitUiState
@@ -84,6 +85,7 @@ private fun VisitDetails(vm: VisitViewModel, state: VisitUiState, visit: Visit) 
         visit.plannedStart?.let { Text("Planned ${formatDateTime(it)}") }
         visit.checkIn?.let { Text("Checked in ${formatTime(it.at)} (±${it.accuracyM.toInt()} m)") }
         visit.checkOut?.let { Text("Checked out ${formatTime(it.at)}") }
+        state.insight?.let { InsightCardView(it) }
 
         state.verificationText?.let { text ->
             val good = state.verification == Verification.Verified
@@ -111,6 +113,25 @@ private fun VisitDetails(vm: VisitViewModel, state: VisitUiState, visit: Visit) 
             )
             Button(onClick = { vm.checkOut(outcome) }, enabled = state.canCheckOut, modifier = Modifier.fillMaxWidth()) {
                 Text("Check out")
+            }
+        }
+    }
+}
+
+/** Why this customer matters and what to offer (the library ranks the offers live). */
+@Composable
+private fun InsightCardView(card: InsightCard) {
+    Card(modifier = Modifier.fillMaxWidth()) {
+        Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+            Text("Why this customer matters", style = MaterialTheme.typography.titleMedium)
+            Text(card.value)
+            Text("${card.abcClass} · ${card.segment}")
+            card.churnRisk?.let { risk ->
+                Text(risk, color = if (card.highRisk) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface)
+            }
+            if (card.offers.isNotEmpty()) {
+                Text("What to offer", style = MaterialTheme.typography.titleMedium)
+                card.offers.forEach { Text(it.label) }
             }
         }
     }

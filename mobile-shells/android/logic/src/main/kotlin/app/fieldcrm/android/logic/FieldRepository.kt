@@ -5,6 +5,7 @@ import app.fieldcrm.core.Contact
 import app.fieldcrm.core.ContactSummary
 import app.fieldcrm.core.Customer
 import app.fieldcrm.core.CustomerFilter
+import app.fieldcrm.core.CustomerInsight
 import app.fieldcrm.core.CustomerKind
 import app.fieldcrm.core.CustomerSummary
 import app.fieldcrm.core.DayRoute
@@ -404,6 +405,17 @@ class FieldRepository(
      */
     fun orderWithLines(orderId: String): Flow<OrderDetail?> =
         live(Query.OrderWithLines(orderId)).map { (it as? QueryResult.Order)?.order }
+
+    /**
+     * The customer's analytics from the server's last run with [offers] offers ranked now from
+     * the synced rules and what the customer bought (orders taken since the run included),
+     * live; null before a run reached this phone or when the run has no such customer.
+     */
+    fun customerInsight(customerId: String, offers: Int = 5): Flow<CustomerInsight?> =
+        live(Query.CustomerInsight(customerId, offers.toUInt())).map { (it as? QueryResult.CustomerInsight)?.insight }
+
+    suspend fun customerInsightNow(customerId: String, offers: Int = 5): CustomerInsight? =
+        io { customerInsight(customerId, offers.toUInt()) }
 
     suspend fun order(id: String): Order? = io { getOrder(id) }?.takeUnless { it.meta.deleted }
 

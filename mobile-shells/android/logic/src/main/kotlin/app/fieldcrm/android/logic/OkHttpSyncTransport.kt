@@ -26,6 +26,18 @@ class OkHttpSyncTransport(
 
     override fun refetch(body: ByteArray): ByteArray = post("/v1/sync/refetch", body)
 
+    /** `GET /v1/analytics/device?query` (the library encodes [query]). */
+    override fun analytics(query: String): ByteArray {
+        val request = Request.Builder()
+            .url("$base/v1/analytics/device?$query")
+            .header("Authorization", "Bearer ${token()}")
+            .get()
+            .build()
+        val answer = client.send(request)
+        if (answer.status == 200) return answer.body
+        throw refused(answer.status, answer.body, answer.retryAfterSecs)
+    }
+
     /** 200 → the body; no answer → [FieldCrmException.Offline]; else → ServerRefused. */
     private fun post(path: String, body: ByteArray): ByteArray {
         val request = Request.Builder()

@@ -19,6 +19,8 @@ import kotlinx.coroutines.launch
 data class VisitUiState(
     val visit: Visit? = null,
     val customerName: String? = null,
+    /** Why this customer matters and what to offer; null before analytics reached this phone. */
+    val insight: InsightCard? = null,
     val busy: Boolean = false,
     val message: String? = null,
 ) {
@@ -39,7 +41,7 @@ class VisitViewModel(
     private val location: LocationProvider,
     private val visitId: String,
 ) {
-    private class Loaded(val visit: Visit?, val customerName: String?, val error: String?)
+    private class Loaded(val visit: Visit?, val customerName: String?, val insight: InsightCard?, val error: String?)
 
     /** Set together, so the state never shows "done" with the previous attempt's message. */
     private data class Local(val busy: Boolean = false, val message: String? = null)
@@ -49,17 +51,19 @@ class VisitViewModel(
     private val loaded = repository.changes.mapLatest {
         try {
             val visit = repository.visit(visitId)
-            Loaded(visit, visit?.let { repository.customer(it.customerId)?.name }, null)
+            // Re-read after every write and sync: an order taken here changes the offers.
+            val insight = visit?.let { repository.customerInsightNow(it.customerId)?.toCard() }
+            Loaded(visit, visit?.let { repository.customer(it.customerId)?.name }, insight, null)
         } catch (e: CancellationException) {
             throw e
         } catch (e: Exception) {
-            Loaded(null, null, e.userMessage())
+            Loaded(null, null, null, e.userMessage())
         }
     }
 
     val state: StateFlow<VisitUiState> =
         combine(loaded, local) { data, ui ->
-            VisitUiState(data.visit, data.customerName, ui.busy, ui.message ?: data.error)
+            VisitUiState(data.visit, data.customerName, data.insight, ui.busy, ui.message ?: data.error)
         }.stateIn(scope, SharingStarted.Eagerly, VisitUiState(busy = true))
 
     fun checkIn(): Job = withFix { fix -> repository.checkIn(visitId, fix) }

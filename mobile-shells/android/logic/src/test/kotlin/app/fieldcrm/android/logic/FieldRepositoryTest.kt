@@ -37,6 +37,7 @@ class FieldRepositoryTest : StoreTest() {
             override fun pull(body: ByteArray) = refuse()
             override fun uploadPings(body: ByteArray) = refuse()
             override fun refetch(body: ByteArray) = refuse()
+            override fun analytics(query: String) = refuse()
         }
         val error = assertFailsWith<FieldCrmException.ServerRefused> { repo.sync(refusing) }
         assertEquals(401, error.status.toInt())
@@ -65,6 +66,7 @@ class FieldRepositoryTest : StoreTest() {
             override fun pull(body: ByteArray) = fail()
             override fun uploadPings(body: ByteArray) = fail()
             override fun refetch(body: ByteArray) = fail()
+            override fun analytics(query: String) = fail()
         }
         val sync = async { runCatching { repo.sync(down) } }
         firstRequest.await()

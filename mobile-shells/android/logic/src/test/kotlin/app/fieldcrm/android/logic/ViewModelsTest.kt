@@ -251,6 +251,7 @@ class ViewModelsTest : StoreTest() {
         override fun pull(body: ByteArray) = refuse()
         override fun uploadPings(body: ByteArray) = refuse()
         override fun refetch(body: ByteArray) = refuse()
+        override fun analytics(query: String) = refuse()
     }
 
     @Test
