@@ -34,3 +34,5 @@ CREATE TABLE history_order_lines (
     net_minor        BIGINT NOT NULL,
     PRIMARY KEY (order_id, sku, occurrence)
 ) WITHOUT ROWID;
+-- Who bought a product (a campaign's "bought or not" condition).
+CREATE INDEX history_order_lines_product ON history_order_lines (product_id);

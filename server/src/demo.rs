@@ -207,7 +207,7 @@ pub fn login_hint(base_url: &str) -> String {
         ));
     }
     text.push_str(&format!(
-        "Manager dashboard: {base_url}/dashboard (sign in as mia: routes, check-ins, team overview, pipeline, targets, orders)\n"
+        "Manager dashboard: {base_url}/dashboard (sign in as mia: routes, check-ins, team overview, pipeline, targets, orders, analytics, campaigns)\n"
     ));
     text.push_str(&format!(
         "Log in: POST {base_url}/v1/auth/login {{\"username\": \"anna\", \"password\": \"{DEMO_PASSWORD}\"}}\n\

@@ -258,3 +258,105 @@ async fn a_control_group_is_held_out_without_actions() {
     assert_eq!(detail["results"]["control"], 5);
     assert_eq!(detail["results"]["basis"], "control_group");
 }
+
+#[tokio::test]
+async fn product_conditions_read_crm_orders_and_imported_history() {
+    use crate::csv_import::{self, ImportKind, ImportLimits};
+    use crate::storage::HistoryStorage;
+    let app = SalesApp::new().await;
+    let root = app.user("root");
+    let no_limit = ImportLimits { max_rows: None };
+    for (kind, csv) in [
+        (
+            ImportKind::Customers,
+            "external_id,name,territory,owner\nk1,Kiosk,harbour,ana\nk2,Bakery,harbour,ana\n",
+        ),
+        (
+            ImportKind::Products,
+            "external_id,sku,name\np1,COF,Coffee\np2,FIL,Filters\n",
+        ),
+    ] {
+        csv_import::import(
+            kind,
+            app.storage.as_ref(),
+            &root,
+            csv.as_bytes(),
+            no_limit,
+            &mut |_, _| {},
+        )
+        .unwrap();
+    }
+    // The kiosk bought coffee before the CRM; the bakery buys filters in it.
+    crate::order_history::import(
+        app.storage.as_ref(),
+        "customer_external_id,date,amount,currency,sku,quantity,unit_price\n\
+         k1,2025-02-03,5.00,EUR,COF,1,5.00\n"
+            .as_bytes(),
+        no_limit,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let skus = app.storage.product_ids_by_sku().unwrap();
+    let (coffee, filters) = (skus["COF"][0].clone(), skus["FIL"][0].clone());
+    let (_, everyone) = app
+        .post("/v1/campaigns/preview", "mia", json!({"filter": {}}))
+        .await;
+    let bakery = {
+        let (_, page) = app.get("/v1/export/customers.csv", "mia").await;
+        let csv = page.as_str().unwrap().to_owned();
+        csv.lines()
+            .find(|l| l.contains("Bakery"))
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let ana = app.device("ana");
+    let bytes = app
+        .storage
+        .document_bytes(fieldcrm_core::Kind::Customer, &bakery)
+        .unwrap()
+        .unwrap();
+    ana.import(vec![IncomingDoc {
+        doc_id: bakery.clone(),
+        payload: IncomingPayload::Snapshot(bytes),
+    }])
+    .unwrap();
+    let order = ana.create_order(&bakery, None, "EUR").unwrap();
+    let mut order = ana.update(order).unwrap();
+    order.lines = vec![OrderLine {
+        id: "0190a0b0-0000-7000-8000-0000000000f1".into(),
+        product_id: filters.clone(),
+        sku: "FIL".into(),
+        name: "Filters".into(),
+        quantity: 1,
+        unit_price_minor: 400,
+        tax_rate_bp: 0,
+        discount_bp: 0,
+    }];
+    let order = ana.update(order).unwrap();
+    ana.set_order_status(&order.meta.id, OrderStatus::Submitted)
+        .unwrap();
+    app.push("ana", &ana);
+
+    let matching = |filter: Value| {
+        let app = &app;
+        async move {
+            let (status, preview) = app
+                .post("/v1/campaigns/preview", "mia", json!({ "filter": filter }))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{preview}");
+            (
+                preview["matching"].as_u64().unwrap(),
+                preview["customers"].clone(),
+            )
+        }
+    };
+    let (n, who) = matching(json!({"bought_product": coffee})).await;
+    assert_eq!(n, 1, "the kiosk, from its history: {who}");
+    let (n, who) = matching(json!({"bought_product": filters})).await;
+    assert_eq!((n, who), (1, json!([bakery])), "the bakery, from its order");
+    let (n, _) = matching(json!({"not_bought_product": coffee})).await;
+    assert_eq!(n, everyone["matching"].as_u64().unwrap() - 1);
+}

@@ -61,16 +61,21 @@ fn campaign_of(
     Ok(campaign)
 }
 
-/// The customers who bought `product_id` (an order line that counts as revenue).
+/// The customers who bought `product_id`: an order line that counts as revenue, or a line of
+/// an imported order from before the CRM (credit notes aside).
 fn buyers(conn: &rusqlite::Connection, product_id: Option<&str>) -> Result<HashSet<String>> {
     let Some(product_id) = product_id else {
         return Ok(HashSet::new());
     };
     let buyers = conn
         .prepare_cached(
-            "SELECT DISTINCT o.customer_id FROM order_line_facts l
+            "SELECT o.customer_id FROM order_line_facts l
                JOIN order_facts o ON o.order_id = l.order_id
-             WHERE l.product_id = ?1 AND l.revenue = 1 AND l.deleted = 0",
+             WHERE l.product_id = ?1 AND l.revenue = 1 AND l.deleted = 0
+             UNION
+             SELECT h.customer_id FROM history_order_lines l
+               JOIN history_orders h ON h.id = l.order_id
+             WHERE l.product_id = ?1 AND h.amount_minor > 0",
         )?
         .query_map([product_id], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
