@@ -15,7 +15,7 @@ use super::{Result, SqliteStorage, StorageError, corrupt};
 use crate::model::{Role, now_unix};
 use crate::scope::{Principal, Scope};
 
-/// Test hook, for `server/tests/robustness.rs` only: crash points inside a push, so the tests can
+/// Test hook, for `server/tests/robustness/` only: crash points inside a push, so the tests can
 /// prove that a server dying between receiving a push and answering it loses and duplicates
 /// nothing. Both are off unless their environment variable is `1`, read once at startup:
 ///
