@@ -20,8 +20,20 @@ pub struct Cli {
     )]
     pub db: PathBuf,
 
+    /// How logs (on stderr) are written: `text` (coloured only on a terminal) or `json` (one
+    /// object per line, for a log collector).
+    #[arg(long, env = "FIELDCRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text,
+          global = true)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 // Parsed once at start: the size of `serve`'s flags costs nothing worth a box.

@@ -1,11 +1,12 @@
 //! The `fieldcrm-server` binary: see `fieldcrm-server --help`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
 use fieldcrm_server::auth::PasswordParams;
-use fieldcrm_server::config::{Cli, Command};
+use fieldcrm_server::config::{Cli, Command, LogFormat};
 use fieldcrm_server::storage::{FieldworkSettings, SqliteStorage, Storage};
 use fieldcrm_server::{admin, serve};
 use tracing_subscriber::EnvFilter;
@@ -16,23 +17,24 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Logs go to stderr; `RUST_LOG` filters them (default `info`), `FIELDCRM_LOG_FORMAT=json`
-/// makes them one JSON object per line.
-fn init_logging() {
+/// Logs go to stderr; `RUST_LOG` filters them (default `info`). Text logs carry colours only
+/// when stderr is a terminal, so a redirected log holds no escape codes; `--log-format json`
+/// (`FIELDCRM_LOG_FORMAT=json`) writes one JSON object per line.
+fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("FIELDCRM_LOG_FORMAT").is_ok_and(|v| v == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let storage = match SqliteStorage::open(&cli.db) {
         Ok(storage) => storage,
         Err(err) => {

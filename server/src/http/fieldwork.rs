@@ -365,6 +365,12 @@ pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response 
         .into_response()
 }
 
+/// `/`: the server's one page is the dashboard (its assets are addressed absolutely, so
+/// `/dashboard` and `/dashboard/` serve the same page).
+pub(super) async fn to_dashboard() -> axum::response::Redirect {
+    axum::response::Redirect::to("/dashboard/")
+}
+
 pub(super) async fn dashboard() -> Response {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }

@@ -576,6 +576,7 @@ async fn the_dashboard_files_are_served_with_a_self_only_policy() {
     let page = page.as_str().unwrap().to_owned();
     for (path, kind) in [
         ("/dashboard", "text/html"),
+        ("/dashboard/", "text/html"),
         ("/dashboard/app.css", "text/css"),
         ("/dashboard/app.js", "text/javascript"),
         ("/dashboard/map.js", "text/javascript"),
@@ -583,6 +584,8 @@ async fn the_dashboard_files_are_served_with_a_self_only_policy() {
         ("/dashboard/sales.js", "text/javascript"),
         ("/dashboard/targets.js", "text/javascript"),
         ("/dashboard/revenue.js", "text/javascript"),
+        ("/dashboard/analytics.js", "text/javascript"),
+        ("/dashboard/campaigns.js", "text/javascript"),
     ] {
         let response = app::app_response(&app, path).await;
         assert_eq!(response.0, StatusCode::OK, "{path}");
@@ -606,6 +609,21 @@ async fn the_dashboard_files_are_served_with_a_self_only_policy() {
             );
         }
     }
+}
+
+/// `/` sends a browser to the dashboard.
+#[tokio::test]
+async fn the_root_redirects_to_the_dashboard() {
+    let app = SalesApp::new().await;
+    let response = super::app(app.state.clone())
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(
+        response.headers()[header::LOCATION].to_str().unwrap(),
+        "/dashboard/"
+    );
 }
 
 mod app {
