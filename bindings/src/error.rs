@@ -229,6 +229,8 @@ impl From<fc::StoreError> for FieldCrmError {
                 detail: e.to_string(),
             },
             S::SyncRunning => FieldCrmError::AlreadySyncing,
+            // Nothing refused to resolve for that id: to the app, no such rejected record.
+            S::NoRejectedChanges { id } => FieldCrmError::NotFound { id },
         }
     }
 }

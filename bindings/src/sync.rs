@@ -199,6 +199,22 @@ impl FieldStore {
         self.with("dismiss_rejections", |s| Ok(s.dismiss_rejections(&doc_id)?))
     }
 
+    /// Discards this device's refused changes to a record: it goes back to the server's
+    /// version (acknowledged changes stay; a record whose creation was refused leaves the
+    /// device), and its rejected entries and queued changes go. `NotFound` when the record has
+    /// no rejected change; `AlreadySyncing` while a sync runs.
+    pub fn discard_rejected(&self, doc_id: String) -> Result<()> {
+        self.with("discard_rejected", |s| Ok(s.discard_rejected(&doc_id)?))
+    }
+
+    /// Sends a record the server refused again, as it reads now (after the user fixed it): it
+    /// is written onto the server's version as new changes, which the next sync pushes. A
+    /// record that does not validate is `Validation` and nothing changes; `NotFound` when the
+    /// record has no rejected change; `AlreadySyncing` while a sync runs.
+    pub fn retry_rejected(&self, doc_id: String) -> Result<()> {
+        self.with("retry_rejected", |s| Ok(s.retry_rejected(&doc_id)?))
+    }
+
     /// Checks up to `limit` documents received in a bootstrap against their projections; call
     /// in the background after a first sync until `remaining` is 0.
     pub fn verify_documents(&self, limit: u32) -> Result<VerifyReport> {

@@ -8,6 +8,7 @@ mod error;
 mod fieldwork;
 mod login;
 mod opportunities;
+mod rejected;
 mod session;
 mod syncing;
 mod time_text;
@@ -21,6 +22,7 @@ use fieldcrm_core::Store;
 use crate::customers::CustomerCommand;
 use crate::error::CliError;
 use crate::opportunities::OpportunityCommand;
+use crate::rejected::RejectedCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -104,6 +106,11 @@ enum Command {
     Pending,
     /// Sync status: pending and rejected changes (with the server's reasons), last sync.
     Status,
+    /// Changes the server refused, with its reasons; `retry` or `discard` resolves a record.
+    Rejected {
+        #[command(subcommand)]
+        action: Option<RejectedCommand>,
+    },
     /// Push local changes, pull what changed on the server.
     Sync,
 }
@@ -158,6 +165,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         } => fieldwork::checkin(&store, &session_path, &id, lat, lon, accuracy),
         Command::Pending => syncing::pending(&store),
         Command::Status => syncing::status(&store, &session_path),
+        Command::Rejected { action } => rejected::run(&store, action),
         Command::Sync => syncing::sync_now(&store, &session_path),
     }
 }

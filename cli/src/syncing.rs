@@ -61,7 +61,7 @@ pub fn sync_now(store: &Store, session_path: &Path) -> Result<(), CliError> {
         report.pages
     );
     if report.rejected > 0 {
-        println!("some changes were rejected: see `fieldcrm status`");
+        println!("some changes were rejected: see `fieldcrm rejected`");
     }
     if report.refetched > 0 {
         println!(

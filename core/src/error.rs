@@ -92,6 +92,10 @@ pub enum StoreError {
     /// wipes nothing meanwhile (the round would go on writing into the wiped store).
     #[error("a sync is running on this store")]
     SyncRunning,
+    /// [`crate::Store::discard_rejected`] or [`crate::Store::retry_rejected`] on a document
+    /// with no change the server refused: nothing to resolve, nothing changed.
+    #[error("record {id} has no rejected change")]
+    NoRejectedChanges { id: String },
     #[error("file system error: {0}")]
     Io(#[from] std::io::Error),
     #[error("stored document {id} is unreadable: {detail}")]

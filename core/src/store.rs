@@ -24,6 +24,7 @@ mod inbox;
 mod insights;
 mod orders;
 mod outbox;
+mod rebase;
 mod status;
 mod wipe;
 

@@ -309,27 +309,7 @@ impl Store {
         {
             let tx = inner.conn.transaction()?;
             for id in ids {
-                let kind: Option<Option<String>> = tx
-                    .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
-                    .query_row([id], |row| row.get(0))
-                    .optional()?;
-                tx.prepare_cached("DELETE FROM refused_docs WHERE doc_id = ?1")?
-                    .execute([id])?;
-                crate::partly_read::forget(&tx, id)?;
-                crate::insights::tables::forget_customer(&tx, id)?;
-                let Some(kind) = kind else { continue };
-                if let Some(kind) = kind.as_deref().and_then(Kind::parse)
-                    && projections
-                {
-                    crate::records::remove_projection(&tx, kind, id)?;
-                    touched.insert(kind);
-                }
-                tx.prepare_cached("DELETE FROM docs WHERE id = ?1")?
-                    .execute([id])?;
-                tx.prepare_cached("DELETE FROM pending WHERE doc_id = ?1")?
-                    .execute([id])?;
-                tx.prepare_cached("DELETE FROM rejected WHERE doc_id = ?1")?
-                    .execute([id])?;
+                touched.extend(forget_doc(&tx, id, projections)?);
             }
             tx.commit()?;
         }
@@ -342,6 +322,40 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Removes one document from this device inside `tx`: the document, its projection (when the
+/// store projects; the kind projected is returned), its upload queue and rejected entries, and
+/// what was noted about it. Nothing when the document is absent. The caller drops it from the
+/// cache.
+pub(super) fn forget_doc(
+    tx: &Transaction<'_>,
+    id: &str,
+    projections: bool,
+) -> Result<Option<Kind>> {
+    let kind: Option<Option<String>> = tx
+        .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    tx.prepare_cached("DELETE FROM refused_docs WHERE doc_id = ?1")?
+        .execute([id])?;
+    crate::partly_read::forget(tx, id)?;
+    crate::insights::tables::forget_customer(tx, id)?;
+    tx.prepare_cached("DELETE FROM pending WHERE doc_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM rejected WHERE doc_id = ?1")?
+        .execute([id])?;
+    let Some(kind) = kind else { return Ok(None) };
+    let mut projected = None;
+    if let Some(kind) = kind.as_deref().and_then(Kind::parse)
+        && projections
+    {
+        crate::records::remove_projection(tx, kind, id)?;
+        projected = Some(kind);
+    }
+    tx.prepare_cached("DELETE FROM docs WHERE id = ?1")?
+        .execute([id])?;
+    Ok(projected)
 }
 
 /// A document must describe the record it is filed under.

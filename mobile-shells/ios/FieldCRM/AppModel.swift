@@ -300,6 +300,29 @@ final class AppModel: ObservableObject {
         await refreshSyncState()
     }
 
+    /// Sends a refused record again as it reads now (after the rep fixed it); the next sync
+    /// pushes it.
+    func retry(_ change: RejectedChange) async {
+        let docId = change.docId
+        do {
+            try await perform { store in try store.retryRejected(docId: docId) }
+        } catch {
+            show(error)
+        }
+        await refreshSyncState()
+    }
+
+    /// Drops the refused changes of a record: it goes back to what the server has.
+    func discard(_ change: RejectedChange) async {
+        let docId = change.docId
+        do {
+            try await perform { store in try store.discardRejected(docId: docId) }
+        } catch {
+            show(error)
+        }
+        await refreshSyncState()
+    }
+
     // MARK: Visits
 
     /// An unplanned visit starting now, for a customer the rep is at.

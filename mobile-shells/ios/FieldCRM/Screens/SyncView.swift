@@ -47,12 +47,18 @@ struct SyncView: View {
                             Button("Dismiss") {
                                 _Concurrency.Task { await model.dismiss(change) }
                             }
+                            Button("Retry") {
+                                _Concurrency.Task { await model.retry(change) }
+                            }
+                            Button("Discard", role: .destructive) {
+                                _Concurrency.Task { await model.discard(change) }
+                            }
                         }
                     }
                 } header: {
                     Text("Refused by the server")
                 } footer: {
-                    Text("Your edits stay on this device. Swipe to dismiss once you have seen them.")
+                    Text("Your edits stay on this device. Swipe to retry once fixed, to discard them (back to the server's version), or to dismiss.")
                 }
                 Section {
                     LabeledContent("Signed in as", value: model.session?.username ?? "")

@@ -456,6 +456,15 @@ class FieldRepository(
     suspend fun dismissRejections(docId: String) = write { dismissRejections(docId) }
 
     /**
+     * Sends a refused record again as it reads now (after the rep fixed it): written onto the
+     * server's version as new changes that the next sync pushes.
+     */
+    suspend fun retryRejected(docId: String) = write { retryRejected(docId) }
+
+    /** Drops a record's refused changes: back to the server's version (acknowledged changes stay). */
+    suspend fun discardRejected(docId: String) = write { discardRejected(docId) }
+
+    /**
      * One sync round (push, then pull every page) through [transport]. Blocks a dispatcher
      * thread for its duration, including the library's offline retries (about 7.5 s), unless
      * the calling coroutine is cancelled (WorkManager stopping the worker, the screen going

@@ -94,4 +94,14 @@ class SyncViewModel(
     fun dismiss(docId: String): Job = scope.launch {
         message.value = attempt { repository.dismissRejections(docId) }
     }
+
+    /** Queues a refused record again, as the rep fixed it; the next sync sends it. */
+    fun retry(docId: String): Job = scope.launch {
+        message.value = attempt { repository.retryRejected(docId) }
+    }
+
+    /** Drops the refused changes of a record: it goes back to what the server has. */
+    fun discard(docId: String): Job = scope.launch {
+        message.value = attempt { repository.discardRejected(docId) }
+    }
 }

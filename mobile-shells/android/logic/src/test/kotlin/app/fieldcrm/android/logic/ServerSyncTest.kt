@@ -101,6 +101,16 @@ class ServerSyncTest : StoreTest() {
         anaSync.dismiss(elsewhere.meta.id).join()
         anaSync.state.await { it.rejected.isEmpty() }
         assertNotNull(ana.customer(elsewhere.meta.id), "the refused edit stays on the phone")
+        // Another refused customer, discarded: it leaves the phone (the server never had it).
+        val refused = anaList.createCustomer(CustomerDraft("Hofladen Tal", territory = "hills"))!!
+        anaSync.syncNow().join()
+        anaSync.state.await { s -> s.phase == SyncPhase.IDLE && s.rejected.any { it.docId == refused.meta.id } }
+        anaSync.discard(refused.meta.id).join()
+        anaSync.state.await { it.rejected.isEmpty() && it.pendingChanges == 0L }
+        assertNull(ana.customer(refused.meta.id), "a discarded creation leaves the phone")
+        // Nothing left to resolve: a message, nothing changes.
+        anaSync.retry(refused.meta.id).join()
+        assertNotNull(anaSync.state.await { it.message != null }.message)
 
         // Ben, another rep of harbour, on his own phone: AuthApi directly.
         val auth = AuthApi(base, dispatcher = io)
