@@ -8,7 +8,8 @@ use fieldcrm_core::{
     QueryResult, Store, check_coordinates, now_ms,
 };
 
-use crate::error::CliError;
+use crate::error::{CliError, validation_as_usage};
+use crate::paging::Page;
 use crate::session::Session;
 
 #[derive(Debug, Subcommand)]
@@ -36,9 +37,8 @@ pub enum CustomerCommand {
     },
     /// List customers by name.
     List {
-        /// At most this many customers.
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
+        #[command(flatten)]
+        page: Page,
         /// Only the customers of this territory.
         #[arg(long)]
         territory: Option<String>,
@@ -97,7 +97,7 @@ pub fn run(store: &Store, session_path: &Path, command: CustomerCommand) -> Resu
             if Session::load(session_path)?.is_some() {
                 customer.owner = Some(store.user());
             }
-            let customer = store.create(customer)?;
+            let customer = store.create(customer).map_err(validation_as_usage)?;
             println!("customer {} created: {}", customer.meta.id, customer.name);
             Ok(())
         }
@@ -108,7 +108,8 @@ pub fn run(store: &Store, session_path: &Path, command: CustomerCommand) -> Resu
             phone_remove,
         } => {
             let mut customer: Customer = store
-                .get(&id)?
+                .get(&id)
+                .map_err(validation_as_usage)?
                 .ok_or_else(|| CliError::NotFound(id.clone()))?;
             if let Some(name) = name {
                 customer.name = name;
@@ -117,25 +118,25 @@ pub fn run(store: &Store, session_path: &Path, command: CustomerCommand) -> Resu
             for phone in &phone_remove {
                 customer.phones.remove(phone);
             }
-            let customer = store.update(customer)?;
+            let customer = store.update(customer).map_err(validation_as_usage)?;
             println!("customer {} saved: {}", customer.meta.id, customer.name);
             Ok(())
         }
-        CustomerCommand::List { limit, territory } => {
-            let rows = customers(
-                store,
-                &Query::Customers(CustomerFilter {
-                    territory,
-                    limit,
-                    ..Default::default()
-                }),
-            )?;
+        CustomerCommand::List { page, territory } => {
+            let query = Query::Customers(CustomerFilter {
+                territory,
+                limit: page.limit,
+                offset: page.offset,
+                ..Default::default()
+            });
+            let rows = customers(store, &query)?;
             print_customers(&rows);
-            Ok(())
+            page.print_note(store, &query, rows.len())
         }
         CustomerCommand::Show { id } => {
             let customer: Customer = store
-                .get(&id)?
+                .get(&id)
+                .map_err(validation_as_usage)?
                 .ok_or_else(|| CliError::NotFound(id.clone()))?;
             print_customer(&customer);
             Ok(())
@@ -144,9 +145,14 @@ pub fn run(store: &Store, session_path: &Path, command: CustomerCommand) -> Resu
 }
 
 /// `fieldcrm search`: full-text search over customers.
-pub fn search(store: &Store, text: String, limit: u32) -> Result<(), CliError> {
-    print_customers(&customers(store, &Query::SearchCustomers { text, limit })?);
-    Ok(())
+pub fn search(store: &Store, text: String, page: Page) -> Result<(), CliError> {
+    let query = Query::SearchCustomers {
+        text,
+        limit: page.reach().map_err(CliError::Usage)?,
+    };
+    let rows = page.cut(customers(store, &query)?);
+    print_customers(&rows);
+    page.print_note(store, &query, rows.len())
 }
 
 /// `fieldcrm nearby`: the customers nearest to a point.
@@ -154,20 +160,19 @@ pub fn nearby(
     store: &Store,
     lat: f64,
     lon: f64,
-    limit: u32,
+    page: Page,
     within: Option<f64>,
 ) -> Result<(), CliError> {
     check_coordinates("position", lat, lon).map_err(|e| CliError::Usage(e.to_string()))?;
-    print_customers(&customers(
-        store,
-        &Query::NearbyCustomers {
-            lat,
-            lon,
-            max_distance_m: within,
-            limit,
-        },
-    )?);
-    Ok(())
+    let query = Query::NearbyCustomers {
+        lat,
+        lon,
+        max_distance_m: within,
+        limit: page.reach().map_err(CliError::Usage)?,
+    };
+    let rows = page.cut(customers(store, &query)?);
+    print_customers(&rows);
+    page.print_note(store, &query, rows.len())
 }
 
 fn apply_fields(customer: &mut Customer, fields: CustomerFields) {

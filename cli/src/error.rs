@@ -66,7 +66,26 @@ impl From<SyncError> for CliError {
     }
 }
 
+/// A value the model refuses, or an id of another kind of record, is the user's mistake, said
+/// as such.
+pub fn validation_as_usage(e: StoreError) -> CliError {
+    match e {
+        StoreError::Validation(e) => CliError::Usage(e.to_string()),
+        e @ StoreError::WrongKind { .. } => CliError::Usage(e.to_string()),
+        StoreError::NotFound { id } => CliError::NotFound(id),
+        other => other.into(),
+    }
+}
+
 impl CliError {
+    /// A mistake in what was typed: answered with the command's usage and exit code 2.
+    pub fn is_wrong_argument(&self) -> bool {
+        matches!(
+            self,
+            CliError::Usage(_) | CliError::NotFound(_) | CliError::NoPassword
+        )
+    }
+
     /// A hint printed under the message, when there is a useful next step.
     pub fn hint(&self) -> Option<&'static str> {
         if matches!(self, CliError::DeviceRevoked) {

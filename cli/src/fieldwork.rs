@@ -1,11 +1,15 @@
-//! `fieldcrm checkin`: check in to a visit with a GPS fix, verified offline.
+//! `fieldcrm checkin` and `checkout`: check in to a visit with a GPS fix, verified offline,
+//! and check out of it.
 
 use std::path::Path;
 
-use fieldcrm_core::{AnyRecord, Customer, Fix, Store, StoreError, Visit, distance_m, now_ms};
+use fieldcrm_core::{
+    AnyRecord, Customer, Fix, Store, StoreError, ValidationError, Visit, distance_m, now_ms,
+};
 
-use crate::error::CliError;
+use crate::error::{CliError, validation_as_usage};
 use crate::session::Session;
+use crate::time_text::at;
 
 pub fn checkin(
     store: &Store,
@@ -65,6 +69,59 @@ pub fn checkin(
     println!(
         "checked in: visit {} at {name} ({verification}{distance})",
         visit.meta.id
+    );
+    Ok(())
+}
+
+/// `fieldcrm checkout`: check out of a visit checked in before (core's `Store::check_out`):
+/// the fix is written once and the visit is done.
+pub fn checkout(
+    store: &Store,
+    session_path: &Path,
+    visit_id: &str,
+    fix: (f64, f64, f64),
+    outcome: Option<String>,
+) -> Result<(), CliError> {
+    Session::require(session_path)?;
+    let (lat, lon, accuracy) = fix;
+    let now = now_ms();
+    let fix = Fix {
+        at: now,
+        lat,
+        lon,
+        accuracy_m: accuracy,
+        mock: false,
+    };
+    fix.validate("check_out", now)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let visit = store
+        .check_out(visit_id, fix, outcome)
+        .map_err(|e| match e {
+            StoreError::Validation(ValidationError::Required { field }) if field == "check_in" => {
+                CliError::Usage(format!(
+                    "visit {visit_id} is not checked in: `fieldcrm checkin {visit_id}` first"
+                ))
+            }
+            StoreError::Validation(ValidationError::Immutable { field })
+                if field == "check_out" =>
+            {
+                CliError::Usage(format!("visit {visit_id} is checked out already"))
+            }
+            other => validation_as_usage(other),
+        })?;
+    let customer: Option<Customer> = store.get(&visit.customer_id)?;
+    let name = customer.map(|c| c.name).unwrap_or_default();
+    let stay = match (&visit.check_in, &visit.check_out) {
+        (Some(check_in), Some(check_out)) => format!(
+            ", {} min after check-in at {}",
+            (check_out.at - check_in.at).max(0) / 60_000,
+            at(check_in.at)
+        ),
+        _ => String::new(),
+    };
+    println!(
+        "checked out: visit {} at {name} is {}{stay}",
+        visit.meta.id, visit.status
     );
     Ok(())
 }

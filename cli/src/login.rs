@@ -2,14 +2,16 @@
 
 use std::path::Path;
 
-use fieldcrm_core::{DEVICE_REVOKED, Store};
+use fieldcrm_core::DEVICE_REVOKED;
 
 use crate::api::Api;
 use crate::error::CliError;
 use crate::session::Session;
 
+/// `server` is a base URL (`server_url::server_url`). The store is opened, and created on first
+/// use, only once the server has accepted the password: a refused or failed login writes nothing.
 pub fn login(
-    store: &Store,
+    store_path: &Path,
     session_path: &Path,
     server: &str,
     username: &str,
@@ -17,6 +19,7 @@ pub fn login(
 ) -> Result<(), CliError> {
     let api = Api::new(server);
     let login = api.login(username, password)?;
+    let store = crate::open_store(store_path)?;
     // A store holds one user's data and changes: never switch it to someone else.
     let current = store.user();
     if current != "local" && current != login.user.id {

@@ -11,9 +11,9 @@ use fieldcrm_core::{
     ValidationError,
 };
 
-use crate::error::CliError;
+use crate::error::{CliError, validation_as_usage};
 use crate::session::Session;
-use crate::time_text::{date, date_start, utc};
+use crate::time_text::{at, date, date_start};
 
 #[derive(Debug, Subcommand)]
 pub enum OpportunityCommand {
@@ -26,8 +26,8 @@ pub enum OpportunityCommand {
         /// Every deal on this device, not only yours.
         #[arg(long)]
         all: bool,
-        /// At most this many deals listed per stage (the totals count them all).
-        #[arg(long, default_value_t = 50)]
+        /// At most this many deals listed per stage, 1 to 10000 (the totals count them all).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         limit: u32,
     },
     /// Show one deal in full, with its stage history.
@@ -200,14 +200,6 @@ fn usage(e: ValidationError) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-/// A value the model refuses is the user's mistake, said as such.
-fn validation_as_usage(e: StoreError) -> CliError {
-    match e {
-        StoreError::Validation(e) => usage(e),
-        other => other.into(),
-    }
-}
-
 fn probability_label(probability: Option<u8>) -> String {
     probability.map_or("-".to_owned(), |p| format!("{p}%"))
 }
@@ -239,9 +231,10 @@ fn print_pipeline(stages: &[StageDeals]) {
                 deal.expected_close_at.map_or("-".to_owned(), date),
             );
         }
+        // The stage's own count (its totals), not a guess.
         let listed = stage.deals.len() as u32;
         if listed < count {
-            println!("  ... and {} more (--limit)", count - listed);
+            println!("  {listed} of {count} shown; use --limit for more");
         }
     }
 }
@@ -273,7 +266,7 @@ fn print_deal(d: &Opportunity, customer_name: Option<&str>) {
             "history",
             format!(
                 "{} {} by {}",
-                utc(change.at),
+                at(change.at),
                 stage_label(&change.stage),
                 change.by
             ),

@@ -7,7 +7,7 @@ use fieldcrm_core::{Store, StoreError};
 
 use crate::error::CliError;
 use crate::syncing::short;
-use crate::time_text::utc;
+use crate::time_text::at;
 
 #[derive(Debug, Subcommand)]
 pub enum RejectedCommand {
@@ -61,7 +61,7 @@ fn list(store: &Store) -> Result<(), CliError> {
             change.kind,
             change.doc_id,
             short(&change.hash),
-            utc(change.at),
+            at(change.at),
             change.reason,
             change.code.as_str()
         );

@@ -5,8 +5,9 @@ use std::path::Path;
 use fieldcrm_core::{HttpTransport, Millis, RetryPolicy, Store, now_ms, sync};
 
 use crate::error::CliError;
+use crate::paging::MAX_ROWS;
 use crate::session::Session;
-use crate::time_text::utc;
+use crate::time_text::at;
 
 /// The first 12 characters of an id or hash.
 pub fn short(id: &str) -> &str {
@@ -15,7 +16,7 @@ pub fn short(id: &str) -> &str {
 
 /// `fieldcrm pending`: local changes not yet acknowledged.
 pub fn pending(store: &Store) -> Result<(), CliError> {
-    let pending = store.pending_changes(10_000)?;
+    let pending = store.pending_changes(MAX_ROWS)?;
     if pending.is_empty() {
         println!("no pending changes");
     }
@@ -28,6 +29,10 @@ pub fn pending(store: &Store) -> Result<(), CliError> {
             short(&change.hash),
             change.bytes.len()
         );
+    }
+    let total = store.sync_status()?.pending_changes;
+    if (pending.len() as u64) < total {
+        println!("{} of {total} shown (the oldest first)", pending.len());
     }
     Ok(())
 }
@@ -86,7 +91,7 @@ pub fn status(store: &Store, session_path: &Path) -> Result<(), CliError> {
         None => println!("logged in:      no"),
     }
     let status = store.sync_status()?;
-    let time = |at: Option<Millis>| at.map_or("never".to_owned(), utc);
+    let time = |when: Option<Millis>| when.map_or("never".to_owned(), at);
     println!("pending:        {} changes", status.pending_changes);
     println!("cursor:         {}", status.cursor);
     println!("last sync:      {}", time(status.last_sync_at));

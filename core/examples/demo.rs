@@ -3,9 +3,17 @@
 
 use std::collections::BTreeSet;
 
+use fieldcrm_core::amounts::format_amount;
+use fieldcrm_core::dates::local_time;
 use fieldcrm_core::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Times are printed as the CLI prints them (core's `dates::local_time`): in local time, or
+    // named as UTC when the offset cannot be read. `time` reads it while there is one thread.
+    let offset = time::UtcOffset::current_local_offset()
+        .ok()
+        .map(|offset| i32::from(offset.whole_minutes()));
+    let when = |ms: Option<Millis>| ms.map_or("-".to_owned(), |ms| local_time(ms, offset));
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "fieldcrm-demo.sqlite".to_owned());
@@ -148,19 +156,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .map(|d| format!("  {d:.0} m"))
                         .unwrap_or_default();
                     println!(
-                        "  {:<22} {:<8} grade {:?}{distance}",
+                        "  {:<22} {:<8} grade {}{distance}",
                         c.name,
                         c.city.unwrap_or_default(),
-                        c.grade
+                        c.grade.map_or("-".to_owned(), |g| g.to_string())
                     );
                 }
             }
             QueryResult::Visits(rows) => {
                 for v in rows {
                     println!(
-                        "  {} at {:?}  {}",
+                        "  {} at {}  {}",
                         v.customer_name.unwrap_or_default(),
-                        v.planned_start,
+                        when(v.planned_start),
                         v.status
                     );
                 }
@@ -168,21 +176,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             QueryResult::Pipeline(rows) => {
                 for t in rows {
                     println!(
-                        "  {:<12} {} deal(s)  {:.2} {}",
-                        t.stage,
+                        "  {:<12} {} deal(s)  {}",
+                        t.stage.as_str(),
                         t.count,
-                        t.amount_minor as f64 / 100.0,
-                        t.currency
+                        format_amount(t.amount_minor, &t.currency)
                     );
                 }
             }
-            other => println!("  {other:?}"),
+            // The tour asks only the queries above.
+            _ => println!("  (a result this tour does not print)"),
         }
     }
     let status = store.sync_status()?;
     println!(
-        "\nsync status: {} change(s) waiting for upload, last sync {:?}",
-        status.pending_changes, status.last_sync_at
+        "\nsync status: {} change(s) waiting for upload, last sync {}",
+        status.pending_changes,
+        status
+            .last_sync_at
+            .map_or("never".to_owned(), |ms| local_time(ms, offset))
     );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Calendar dates (`YYYY-MM-DD`: the server's review API, in the viewer's UTC offset, and the
-//! CLI) and ISO 8601 timestamps (the server's exports), on the `time` crate. A date travels as
+//! CLI), ISO 8601 timestamps (the server's exports) and times as people read them (the CLI and
+//! the core example), on the `time` crate. A date travels as
 //! its day number since 1970-01-01; a day of the calendar is [`DAY_MS`] long in UTC, so a
 //! viewer's day is that span shifted by their offset.
 
@@ -63,13 +64,18 @@ pub fn local_day(days: i64, offset_min: i32) -> (Millis, Millis) {
     (start, start + DAY_MS)
 }
 
-/// `2026-11-23T09:41:07.250Z`. Times beyond the years `time` represents are shown at its
-/// first or last instant (the server stores times between 2000 and 2100).
-pub fn iso8601(ms: Millis) -> String {
+/// The instant of `ms`, held within the years `time` represents.
+fn instant(ms: Millis) -> OffsetDateTime {
     let first = days_of(Date::MIN) * DAY_MS;
     let last = (days_of(Date::MAX) + 1) * DAY_MS - 1;
     let nanos = i128::from(ms.clamp(first, last)) * 1_000_000;
-    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `2026-11-23T09:41:07.250Z`. Times beyond the years `time` represents are shown at its
+/// first or last instant (the server stores times between 2000 and 2100).
+pub fn iso8601(ms: Millis) -> String {
+    let at = instant(ms);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         at.year(),
@@ -80,6 +86,35 @@ pub fn iso8601(ms: Millis) -> String {
         at.second(),
         at.millisecond()
     )
+}
+
+/// A time as people read it (the CLI's output, the core example): `2026-11-23 10:41` in their
+/// local time, `offset_min` minutes east of UTC; `2026-11-23 09:41 UTC` when the local offset
+/// is not known (`None`), so a time is never shown in an unnamed zone. Times beyond the years
+/// `time` represents are shown at its first or last instant.
+pub fn local_time(ms: Millis, offset_min: Option<i32>) -> String {
+    let shift = i64::from(
+        offset_min
+            .unwrap_or(0)
+            .clamp(-MAX_OFFSET_MIN, MAX_OFFSET_MIN),
+    ) * 60_000;
+    let at = instant(ms.saturating_add(shift));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}{}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        if offset_min.is_some() { "" } else { " UTC" }
+    )
+}
+
+/// The day number of the local calendar day holding `ms`, for a viewer `offset_min` east of
+/// UTC (the inverse of [`local_day`]).
+pub fn local_day_of(ms: Millis, offset_min: i32) -> i64 {
+    let offset = i64::from(offset_min.clamp(-MAX_OFFSET_MIN, MAX_OFFSET_MIN));
+    ms.saturating_add(offset * 60_000).div_euclid(DAY_MS)
 }
 
 #[cfg(test)]
@@ -128,5 +163,27 @@ mod tests {
         assert_eq!(iso8601(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(iso8601(i64::MAX), "9999-12-31T23:59:59.999Z");
         assert!(iso8601(i64::MIN).starts_with("-9999-01-01T00:00:00.000"));
+    }
+
+    #[test]
+    fn local_times_name_utc_when_the_offset_is_unknown() {
+        let at = 1_790_000_000_000; // 2026-09-21 14:13:20 UTC
+        assert_eq!(local_time(at, None), "2026-09-21 14:13 UTC");
+        assert_eq!(local_time(at, Some(0)), "2026-09-21 14:13");
+        assert_eq!(local_time(at, Some(120)), "2026-09-21 16:13");
+        assert_eq!(local_time(at, Some(-12 * 60)), "2026-09-21 02:13");
+        assert_eq!(
+            local_time(at, Some(-15 * 60)),
+            "2026-09-21 00:13",
+            "held within -14:00"
+        );
+        assert_eq!(local_time(i64::MAX, Some(60)), "9999-12-31 23:59");
+        // Just after midnight in Berlin is still the day before in UTC.
+        let day = parse_date("2026-11-23").unwrap_or_default();
+        let (start, end) = local_day(day, 60);
+        assert_eq!(local_day_of(start, 60), day);
+        assert_eq!(local_day_of(end - 1, 60), day);
+        assert_eq!(local_day_of(end, 60), day + 1);
+        assert_eq!(local_day_of(start, 0), day - 1);
     }
 }

@@ -7,7 +7,11 @@ use crate::error::Result;
 use crate::model::*;
 
 mod catalog;
+mod counts;
+mod visits;
 pub use catalog::{CategorySummary, OrderDetail, OrderLineSummary, OrderSummary, ProductSummary};
+pub(crate) use counts::total;
+pub use visits::VisitFilter;
 
 /// What an app can ask the store, directly ([`crate::Store::query`]) or live
 /// ([`crate::Store::subscribe`]).
@@ -40,6 +44,9 @@ pub enum Query {
         from: Millis,
         to: Millis,
     },
+    /// Visits matching every given filter (rep, customer, status, day), by day, a page at a
+    /// time; their total is [`crate::Store::total`].
+    Visits(VisitFilter),
     /// A customer's visits (any rep this device sees), newest first by check-in or, before
     /// check-in, planned start.
     VisitsForCustomer {
@@ -227,7 +234,7 @@ impl Query {
             Query::NearbyCustomers { .. }
             | Query::Customers(_)
             | Query::OverdueCustomers { .. } => &[Kind::Customer, Kind::Visit],
-            Query::VisitsForRep { .. } | Query::VisitsForCustomer { .. } => {
+            Query::VisitsForRep { .. } | Query::VisitsForCustomer { .. } | Query::Visits(_) => {
                 &[Kind::Visit, Kind::Customer]
             }
             Query::ContactsOfCustomer { .. } => &[Kind::Contact],
@@ -485,6 +492,7 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                 .collect::<rusqlite::Result<_>>()?;
             QueryResult::Visits(rows)
         }
+        Query::Visits(filter) => QueryResult::Visits(visits::visits(conn, filter)?),
         Query::VisitsForCustomer {
             customer_id,
             limit: max,

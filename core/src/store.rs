@@ -503,6 +503,12 @@ impl Store {
         self.run_query(&self.lock().conn, query)
     }
 
+    /// How many rows `query` has before its limit and offset, for a list that says "50 of 185
+    /// shown"; `None` for a query whose rows are not counted (see `query/counts.rs`).
+    pub fn total(&self, query: &Query) -> Result<Option<u64>> {
+        query::total(&self.lock().conn, query)
+    }
+
     /// Calls `listener` with the query's current result now, then again after every committed
     /// write or import that changes it, until the returned handle is dropped.
     pub fn subscribe(

@@ -101,14 +101,53 @@ impl Device {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// As [`Device::run`], with these environment variables set (e.g. `TZ`).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(BIN)
             .arg("--store")
             .arg(&self.store)
             .args(args)
             .env_remove("FIELDCRM_PASSWORD")
             .env_remove("FIELDCRM_STORE")
+            .env_remove("FIELDCRM_SERVER")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
+    }
+
+    /// The files in the device's folder (the store, its session, SQLite's side files).
+    pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.store.parent().unwrap())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Runs a command that must be refused as a wrong argument: a one-line error, then the
+    /// usage, exit code 2, nothing on stdout. Returns the error line.
+    pub fn wrong(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "fieldcrm {args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "fieldcrm {args:?} printed output");
+        let mut lines = stderr.lines();
+        let error = lines.next().unwrap_or_default().to_owned();
+        assert!(error.starts_with("error: "), "{stderr}");
+        assert_eq!(lines.next(), Some(""), "a one-line error: {stderr}");
+        assert!(
+            lines
+                .next()
+                .unwrap_or_default()
+                .starts_with("Usage: fieldcrm"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        error
     }
 
     /// Runs a command that must succeed; returns its stdout.
