@@ -295,6 +295,7 @@ fn main() -> BenchResult<()> {
         rate_limits: Arc::new(fieldcrm_server::rate_limit::RateLimiter::new(
             Default::default(),
         )),
+        basemap: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

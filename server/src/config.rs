@@ -306,6 +306,18 @@ pub struct ServeArgs {
     #[arg(long, env = "FIELDCRM_ANALYTICS_AT", value_name = "HH:MM",
           value_parser = crate::insights::schedule::minute_of_day)]
     pub analytics_at: Option<u32>,
+    /// Draw the dashboard's route map on tiles from this URL template (`{z}`, `{x}`, `{y}`;
+    /// `{r}` for @2x tiles), e.g. `https://tiles.example.org/{z}/{x}/{y}.png`: the page may then
+    /// load images from that host. Default: none, the route is drawn on a plain grid and the
+    /// dashboard loads nothing from another host.
+    #[arg(long, env = "FIELDCRM_MAP_TILES", value_name = "URL_TEMPLATE",
+          value_parser = crate::basemap::TileTemplate::parse)]
+    pub map_tiles: Option<crate::basemap::TileTemplate>,
+    /// The tile source's attribution, shown on the map (most tile providers require one, such
+    /// as "© OpenStreetMap contributors").
+    #[arg(long, env = "FIELDCRM_MAP_ATTRIBUTION", value_name = "TEXT", requires = "map_tiles",
+          value_parser = crate::basemap::attribution)]
+    pub map_attribution: Option<String>,
     /// The scheduled runs' parameters (as `analytics run` takes them).
     #[command(flatten)]
     pub analytics: AnalyticsParams,
@@ -354,6 +366,14 @@ impl ServeArgs {
             (Some(secs), _) => Some(Schedule::Every { secs }),
             (None, Some(minute)) => Some(Schedule::DailyAt { minute }),
             (None, None) => None,
+        }
+    }
+
+    /// What the dashboard's route map is drawn on.
+    pub fn basemap(&self) -> crate::basemap::Basemap {
+        crate::basemap::Basemap {
+            tiles: self.map_tiles.clone(),
+            attribution: self.map_attribution.clone(),
         }
     }
 
@@ -600,6 +620,35 @@ mod tests {
             cli.command,
             Command::Territory(TerritoryCommand::AssignUser { .. })
         ));
+    }
+
+    #[test]
+    fn a_tile_source_is_checked_at_startup() {
+        let basemap = |extra: &[&str]| {
+            let argv = [&["fieldcrm-server", "serve"][..], extra].concat();
+            match Cli::try_parse_from(argv).map(|cli| cli.command) {
+                Ok(Command::Serve(args)) => Ok(args.basemap()),
+                Ok(_) => panic!("not serve"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(basemap(&[]).unwrap(), crate::basemap::Basemap::default());
+        let configured = basemap(&[
+            "--map-tiles",
+            "https://tiles.example.org/{z}/{x}/{y}.png",
+            "--map-attribution",
+            "Example tiles",
+        ])
+        .unwrap();
+        assert_eq!(
+            configured.tiles.unwrap().origin(),
+            "https://tiles.example.org"
+        );
+        assert_eq!(configured.attribution.as_deref(), Some("Example tiles"));
+        let bad = basemap(&["--map-tiles", "https://tiles.example.org/{z}/{x}.png"]).unwrap_err();
+        assert!(bad.contains("--map-tiles") && bad.contains("{y}"), "{bad}");
+        // An attribution without tiles is a mistake, not a no-op.
+        assert!(basemap(&["--map-attribution", "Example tiles"]).is_err());
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Request rates per device and user, login attempts per username (see rate_limit.rs).
     pub rate_limits: Arc<RateLimiter>,
+    /// What the dashboard's route map is drawn on (`--map-tiles`; default: the offline grid).
+    pub basemap: Arc<crate::basemap::Basemap>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -132,6 +134,9 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboard/app.js", get(fieldwork::dashboard_js))
         .route("/dashboard/app.css", get(fieldwork::dashboard_css))
         .route("/dashboard/map.js", get(fieldwork::dashboard_map_js))
+        .route("/dashboard/basemap.json", get(basemap::config))
+        .route("/dashboard/vendor/leaflet.js", get(basemap::leaflet_js))
+        .route("/dashboard/vendor/leaflet.css", get(basemap::leaflet_css))
         .route("/v1/pipeline", get(sales::pipeline))
         .route("/v1/pipeline/forecast", get(sales::forecast))
         .route("/v1/pipeline/funnel", get(sales::funnel))
@@ -509,6 +514,7 @@ async fn pull(
 mod analytics;
 mod analytics_device;
 mod analytics_panels;
+mod basemap;
 mod campaigns;
 mod csv_files;
 mod fieldwork;
@@ -521,6 +527,8 @@ mod targets;
 mod analytics_device_tests;
 #[cfg(test)]
 mod analytics_tests;
+#[cfg(test)]
+mod basemap_tests;
 #[cfg(test)]
 mod campaigns_tests;
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod auth;
+pub mod basemap;
 pub mod campaigns;
 pub mod config;
 pub mod csv_export;

@@ -66,6 +66,7 @@ pub fn state(args: &ServeArgs, storage: Arc<dyn Storage>) -> Result<AppState, Se
             oldest_protocol_version: args.oldest_protocol_version,
         },
         rate_limits: Arc::new(RateLimiter::new(args.rate_limits())),
+        basemap: Arc::new(args.basemap()),
     })
 }
 

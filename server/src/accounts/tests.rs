@@ -52,6 +52,7 @@ impl TestApp {
             rate_limits: Arc::new(crate::rate_limit::RateLimiter::new(
                 crate::rate_limit::RateLimits::default(),
             )),
+            basemap: Default::default(),
         };
         TestApp { state, storage }
     }

@@ -59,6 +59,7 @@ fn test_app() -> AppState {
                 ..Default::default()
             },
         )),
+        basemap: Default::default(),
     }
 }
 

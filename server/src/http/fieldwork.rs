@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -350,15 +350,37 @@ const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
 const MAP_JS: &str = include_str!("../../dashboard/map.js");
 
+/// The content security policy of the dashboard's files: everything from this server only,
+/// except that the page may load images (map tiles) from the tile host when one is configured
+/// (`--map-tiles`, checked at startup to be a plain `scheme://host[:port]`).
+fn content_security_policy(tile_origin: Option<&str>) -> String {
+    let tiles = tile_origin
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; img-src 'self' data: blob:{tiles}; style-src 'self'; script-src 'self'; connect-src 'self'"
+    )
+}
+
 pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
+    asset_under_policy(content_type, body, None)
+}
+
+fn asset_under_policy(
+    content_type: &'static str,
+    body: &'static str,
+    tile_origin: Option<&str>,
+) -> Response {
+    // The origin was checked at startup; were it not a header value, the self-only policy
+    // (stricter, no tiles) is sent.
+    let policy = HeaderValue::try_from(content_security_policy(tile_origin))
+        .or_else(|_| HeaderValue::try_from(content_security_policy(None)))
+        .unwrap_or(HeaderValue::from_static("default-src 'self'"));
     (
         [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'",
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (header::CONTENT_SECURITY_POLICY, policy),
         ],
         body,
     )
@@ -371,8 +393,9 @@ pub(super) async fn to_dashboard() -> axum::response::Redirect {
     axum::response::Redirect::to("/dashboard/")
 }
 
-pub(super) async fn dashboard() -> Response {
-    asset("text/html; charset=utf-8", INDEX_HTML)
+pub(super) async fn dashboard(State(state): State<AppState>) -> Response {
+    let tile_origin = state.basemap.tiles.as_ref().map(|t| t.origin());
+    asset_under_policy("text/html; charset=utf-8", INDEX_HTML, tile_origin)
 }
 
 pub(super) async fn dashboard_js() -> Response {

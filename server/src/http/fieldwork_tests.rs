@@ -80,6 +80,7 @@ impl FieldApp {
                     ..Default::default()
                 },
             )),
+            basemap: Default::default(),
         };
         let day = dates::parse_date(DAY).unwrap();
         FieldApp {

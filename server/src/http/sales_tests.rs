@@ -80,6 +80,7 @@ impl SalesApp {
                     ..Default::default()
                 },
             )),
+            basemap: Default::default(),
         };
         let app = SalesApp { state, storage };
         app.seed();

@@ -66,6 +66,7 @@ impl TestApp {
                 },
                 time.clock(),
             )),
+            basemap: Default::default(),
         };
         TestApp {
             state,
