@@ -212,10 +212,10 @@ pub fn login_hint(base_url: &str) -> String {
     text.push_str(&format!(
         "Log in: POST {base_url}/v1/auth/login {{\"username\": \"anna\", \"password\": \"{DEMO_PASSWORD}\"}}\n\
          Or try sync from a terminal with the device CLI:\n  \
-         FIELDCRM_PASSWORD={DEMO_PASSWORD} cargo run -q --release -p fieldcrm-cli -- login --server {base_url} --username anna\n  \
-         cargo run -q --release -p fieldcrm-cli -- sync\n  \
-         cargo run -q --release -p fieldcrm-cli -- nearby --lat 53.5530 --lon 9.9260 --limit 5\n\
-         (the same commands as the README's `fieldcrm` alias: the first one builds the CLI in release, once)"
+         FIELDCRM_PASSWORD={DEMO_PASSWORD} cargo run -q --profile demo -p fieldcrm-cli -- login --server {base_url} --username anna\n  \
+         cargo run -q --profile demo -p fieldcrm-cli -- sync\n  \
+         cargo run -q --profile demo -p fieldcrm-cli -- nearby --lat 53.5530 --lon 9.9260 --limit 5\n\
+         (the same commands as the README's `fieldcrm` alias: scripts/demo built the CLI with the server)"
     ));
     text
 }
