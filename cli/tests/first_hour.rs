@@ -47,6 +47,39 @@ fn a_loopback_server_without_a_scheme_is_plain_http_and_another_host_needs_one()
 }
 
 #[test]
+fn an_https_address_speaks_tls() {
+    // A listener that records the first bytes the CLI sends to an `https://` address: a TLS
+    // handshake record (0x16, version 3.x), not plain HTTP and not a refusal of the scheme.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let https = format!("https://{}", listener.local_addr().unwrap());
+    let first_bytes = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = [0u8; 3];
+        stream.read_exact(&mut head).unwrap();
+        head
+    });
+    let device = Device::new();
+    let output = device.run(&[
+        "login",
+        "--server",
+        &https,
+        "--username",
+        "ana",
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(first_bytes.join().unwrap()[..2], [0x16, 0x03]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot reach the server at {https}")),
+        "{stderr}"
+    );
+    assert!(device.files().is_empty(), "{:?}", device.files());
+}
+
+#[test]
 fn failed_logins_and_sync_while_logged_out_leave_no_files() {
     let server = server();
     let device = Device::new();
