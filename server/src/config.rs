@@ -87,6 +87,7 @@ pub enum AnalyticsCommand {
     },
     /// The latest runs, newest first.
     Runs {
+        /// How many runs to list.
         #[arg(long, default_value_t = 10)]
         limit: u32,
     },
@@ -399,34 +400,44 @@ impl ServeArgs {
 pub enum UserCommand {
     /// Create a user.
     Add {
+        /// The login name, unique on this server (e.g. `anna`); for identity-provider users,
+        /// the provider's `sub`.
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
         /// Password for logging in here; omit for users who sign in only through the
         /// identity provider. Prefer the environment variable: flags show in `ps`.
         #[arg(long, env = "FIELDCRM_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// What the user may see and write: `rep` (the customers of their territories and their
+        /// own visits), `manager` (their team's customers, visits and reps) or `admin`
+        /// (everything, across teams).
         #[arg(long, env = "FIELDCRM_ROLE", value_enum)]
         role: Role,
-        /// Team name (required for reps and managers).
+        /// The user's team, by name (e.g. `north`; create it first with `team add`). Required
+        /// for reps and managers; optional for admins.
         #[arg(long, env = "FIELDCRM_TEAM")]
         team: Option<String>,
     },
     /// Move a user to another team, with the visits and tasks they own (the old team's
     /// managers stop seeing them, the new team's start).
     Move {
+        /// The user to move, by login name.
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
+        /// The team they join, by name.
         #[arg(long, env = "FIELDCRM_TEAM")]
         team: String,
     },
     /// Disable a user (a departed rep): login and every token are refused at once, and their
     /// devices are told to wipe their local data.
     Disable {
+        /// The user to disable, by login name.
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
     },
     /// Let a disabled user log in again (tokens issued before stay refused).
     Enable {
+        /// The user to enable, by login name.
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
     },
@@ -436,6 +447,7 @@ pub enum UserCommand {
 pub enum DeviceCommand {
     /// A user's devices, revoked ones included.
     List {
+        /// The user whose devices are listed, by login name.
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
     },
@@ -443,6 +455,7 @@ pub enum DeviceCommand {
     /// once, it is told to wipe its local data, and its actor can no longer push. The user's
     /// other devices stay signed in.
     Revoke {
+        /// The device id or the actor id, as `device list` prints them.
         #[arg(long, env = "FIELDCRM_DEVICE")]
         device: String,
     },
@@ -452,6 +465,8 @@ pub enum DeviceCommand {
 pub enum TeamCommand {
     /// Create a team.
     Add {
+        /// The team's name, unique on this server (e.g. `north`): users and territories name
+        /// their team by it.
         #[arg(long, env = "FIELDCRM_TEAM_NAME")]
         name: String,
     },
@@ -461,22 +476,28 @@ pub enum TeamCommand {
 pub enum TerritoryCommand {
     /// Create a territory in a team.
     Add {
+        /// The territory's name, unique on this server across teams (e.g. `altona`).
         #[arg(long, env = "FIELDCRM_TERRITORY_NAME")]
         name: String,
+        /// The team it belongs to, by name: the team's managers see its customers.
         #[arg(long, env = "FIELDCRM_TEAM")]
         team: String,
     },
     /// Give a user a territory (their devices receive its documents on their next sync).
     AssignUser {
+        /// The user (usually a rep), by login name.
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
+        /// The territory they start working in, by name.
         #[arg(long, env = "FIELDCRM_TERRITORY")]
         territory: String,
     },
     /// Take a territory from a user (their devices drop its documents on their next sync).
     UnassignUser {
+        /// The user, by login name.
         #[arg(long, env = "FIELDCRM_USERNAME")]
         username: String,
+        /// The territory they stop working in, by name.
         #[arg(long, env = "FIELDCRM_TERRITORY")]
         territory: String,
     },
@@ -486,8 +507,11 @@ pub enum TerritoryCommand {
 pub enum CustomerCommand {
     /// Put a customer (by record id) in a territory.
     Assign {
+        /// The customer's record id (a UUID, e.g. as `fieldcrm customer list` shows it).
         #[arg(long, env = "FIELDCRM_CUSTOMER_ID")]
         customer_id: uuid::Uuid,
+        /// The territory it moves to, by name: its contacts, opportunities and cases move
+        /// along, and any earlier territory is replaced.
         #[arg(long, env = "FIELDCRM_TERRITORY")]
         territory: String,
     },
@@ -506,8 +530,35 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
-    fn the_cli_is_consistent() {
-        Cli::command().debug_assert();
+    fn the_cli_is_consistent_and_every_entry_is_described() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        fn undescribed(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_name() != "help" {
+                    undescribed(sub, &path, missing);
+                }
+            }
+        }
+        // Every command (the root too, for the global --db), every option and every positional
+        // argument, flattened ones (the analytics parameters) included.
+        let mut missing = Vec::new();
+        undescribed(&cli, "", &mut missing);
+        assert!(
+            cli.get_arguments().any(|arg| arg.get_id() == "db"),
+            "the root's options are checked"
+        );
+        assert!(missing.is_empty(), "without a description: {missing:#?}");
     }
 
     #[test]
