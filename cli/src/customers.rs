@@ -1,5 +1,6 @@
 //! `fieldcrm customer`, `search` and `nearby`: customers in the local store.
 
+use crate::output::out;
 use std::path::Path;
 
 use clap::{Args, Subcommand};
@@ -98,7 +99,7 @@ pub fn run(store: &Store, session_path: &Path, command: CustomerCommand) -> Resu
                 customer.owner = Some(store.user());
             }
             let customer = store.create(customer).map_err(validation_as_usage)?;
-            println!("customer {} created: {}", customer.meta.id, customer.name);
+            out!("customer {} created: {}", customer.meta.id, customer.name);
             Ok(())
         }
         CustomerCommand::Edit {
@@ -119,7 +120,7 @@ pub fn run(store: &Store, session_path: &Path, command: CustomerCommand) -> Resu
                 customer.phones.remove(phone);
             }
             let customer = store.update(customer).map_err(validation_as_usage)?;
-            println!("customer {} saved: {}", customer.meta.id, customer.name);
+            out!("customer {} saved: {}", customer.meta.id, customer.name);
             Ok(())
         }
         CustomerCommand::List { page, territory } => {
@@ -206,7 +207,7 @@ fn customers(store: &Store, query: &Query) -> Result<Vec<CustomerSummary>, CliEr
 
 fn print_customers(rows: &[CustomerSummary]) {
     if rows.is_empty() {
-        println!("no customers");
+        out!("no customers");
         return;
     }
     for row in rows {
@@ -214,7 +215,7 @@ fn print_customers(rows: &[CustomerSummary]) {
             .distance_m
             .map(|d| format!("{d:>7.0} m  "))
             .unwrap_or_default();
-        println!(
+        out!(
             "{}  {distance}{:<40} {:<12} {:<2} {}",
             row.id,
             row.name,
@@ -226,8 +227,8 @@ fn print_customers(rows: &[CustomerSummary]) {
 }
 
 fn print_customer(c: &Customer) {
-    println!("{}  {}", c.meta.id, c.name);
-    let line = |label: &str, value: String| println!("  {label:<10} {value}");
+    out!("{}  {}", c.meta.id, c.name);
+    let line = |label: &str, value: String| out!("  {label:<10} {value}");
     let join = |set: &std::collections::BTreeSet<String>| {
         set.iter().cloned().collect::<Vec<_>>().join(", ")
     };

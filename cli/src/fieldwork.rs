@@ -1,6 +1,7 @@
 //! `fieldcrm checkin` and `checkout`: check in to a visit with a GPS fix, verified offline,
 //! and check out of it.
 
+use crate::output::out;
 use std::path::Path;
 
 use fieldcrm_core::{
@@ -66,7 +67,7 @@ pub fn checkin(
     let verification = visit
         .verification
         .map_or("unverified".to_owned(), |v| v.to_string());
-    println!(
+    out!(
         "checked in: visit {} at {name} ({verification}{distance})",
         visit.meta.id
     );
@@ -119,9 +120,10 @@ pub fn checkout(
         ),
         _ => String::new(),
     };
-    println!(
+    out!(
         "checked out: visit {} at {name} is {}{stay}",
-        visit.meta.id, visit.status
+        visit.meta.id,
+        visit.status
     );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `fieldcrm login`: log in and register this store as one of the user's devices.
 
+use crate::output::out;
 use std::path::Path;
 
 use fieldcrm_core::DEVICE_REVOKED;
@@ -47,7 +48,7 @@ pub fn login(
         expires_at: login.expires_at,
     }
     .save(session_path)?;
-    println!(
+    out!(
         "logged in to {server} as {} (user {}); this store is device {}",
         login.user.username,
         login.user.id,

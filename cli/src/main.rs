@@ -8,6 +8,7 @@ mod error;
 mod fieldwork;
 mod login;
 mod opportunities;
+mod output;
 mod paging;
 mod rejected;
 mod server_url;

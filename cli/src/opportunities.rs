@@ -2,6 +2,7 @@
 //! deal in full, a new deal, its amount, probability and expected close date, and its stage
 //! (a loss with its reason: core's rule, `Store::change_stage`).
 
+use crate::output::out;
 use std::path::Path;
 
 use clap::{Args, Subcommand};
@@ -112,7 +113,7 @@ pub fn run(
             };
             match store.query(&query)? {
                 QueryResult::DealsByStage(stages) => print_pipeline(&stages),
-                _ => println!("no deals"),
+                _ => out!("no deals"),
             }
             Ok(())
         }
@@ -144,7 +145,7 @@ pub fn run(
                 deal.owner = Some(store.user());
             }
             let deal = store.create(deal).map_err(validation_as_usage)?;
-            println!("opportunity {} created: {}", deal.meta.id, deal.title);
+            out!("opportunity {} created: {}", deal.meta.id, deal.title);
             Ok(())
         }
         OpportunityCommand::Edit { id, terms } => {
@@ -159,7 +160,7 @@ pub fn run(
                 deal.expected_close_at = Some(close);
             }
             let deal = store.update(deal).map_err(validation_as_usage)?;
-            println!("opportunity {} saved: {}", deal.meta.id, deal.title);
+            out!("opportunity {} saved: {}", deal.meta.id, deal.title);
             Ok(())
         }
         OpportunityCommand::Stage { id, stage, reason } => {
@@ -174,7 +175,7 @@ pub fn run(
                     }
                     other => validation_as_usage(other),
                 })?;
-            println!(
+            out!(
                 "opportunity {} is now {}: {}",
                 deal.meta.id,
                 stage_label(&deal.stage),
@@ -206,14 +207,14 @@ fn probability_label(probability: Option<u8>) -> String {
 
 fn print_pipeline(stages: &[StageDeals]) {
     if stages.iter().all(|s| s.deals.is_empty()) {
-        println!("no deals");
+        out!("no deals");
         return;
     }
     for stage in stages.iter().filter(|s| !s.totals.is_empty()) {
         let count: u32 = stage.totals.iter().map(|t| t.count).sum();
-        println!("{} ({count})", stage_label(&stage.stage));
+        out!("{} ({count})", stage_label(&stage.stage));
         for total in &stage.totals {
-            println!(
+            out!(
                 "  total {:>3}  {:>20}  weighted {:>20}",
                 total.count,
                 format_amount(total.amount_minor, &total.currency),
@@ -221,7 +222,7 @@ fn print_pipeline(stages: &[StageDeals]) {
             );
         }
         for deal in &stage.deals {
-            println!(
+            out!(
                 "  {}  {:<30} {:<24} {:>20} {:>4}  close {}",
                 deal.id,
                 deal.title,
@@ -234,14 +235,14 @@ fn print_pipeline(stages: &[StageDeals]) {
         // The stage's own count (its totals), not a guess.
         let listed = stage.deals.len() as u32;
         if listed < count {
-            println!("  {listed} of {count} shown; use --limit for more");
+            out!("  {listed} of {count} shown; use --limit for more");
         }
     }
 }
 
 fn print_deal(d: &Opportunity, customer_name: Option<&str>) {
-    println!("{}  {}", d.meta.id, d.title);
-    let line = |label: &str, value: String| println!("  {label:<12} {value}");
+    out!("{}  {}", d.meta.id, d.title);
+    let line = |label: &str, value: String| out!("  {label:<12} {value}");
     line(
         "customer",
         format!("{} ({})", customer_name.unwrap_or("-"), d.customer_id),

@@ -1,6 +1,7 @@
 //! Lists cut by `--limit` say so: "50 of 185 shown; use --limit/--offset for more", with the
 //! total from a count query (`Store::total`), never a guess.
 
+use crate::output::out;
 use clap::Args;
 use fieldcrm_core::{Query, Store};
 
@@ -44,7 +45,7 @@ impl Page {
             .total(query)?
             .and_then(|total| self.note(shown, total))
         {
-            println!("{note}");
+            out!("{note}");
         }
         Ok(())
     }

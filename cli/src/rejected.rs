@@ -2,6 +2,7 @@
 //! after fixing the record, or discard back to the server's version (see docs/PROTOCOL.md,
 //! "Resolving rejected changes").
 
+use crate::output::out;
 use clap::Subcommand;
 use fieldcrm_core::{Store, StoreError};
 
@@ -32,7 +33,7 @@ pub fn run(store: &Store, command: Option<RejectedCommand>) -> Result<(), CliErr
             store
                 .retry_rejected(&id)
                 .map_err(|e| resolve_error(&id, e))?;
-            println!("record {id} queued again: run `fieldcrm sync` to send it");
+            out!("record {id} queued again: run `fieldcrm sync` to send it");
             Ok(())
         }
         Some(RejectedCommand::Discard { id }) => {
@@ -40,8 +41,8 @@ pub fn run(store: &Store, command: Option<RejectedCommand>) -> Result<(), CliErr
                 .discard_rejected(&id)
                 .map_err(|e| resolve_error(&id, e))?;
             match store.get_any(&id)? {
-                Some(_) => println!("record {id} is back to the server's version"),
-                None => println!("record {id} removed: the server never had it"),
+                Some(_) => out!("record {id} is back to the server's version"),
+                None => out!("record {id} removed: the server never had it"),
             }
             Ok(())
         }
@@ -52,11 +53,11 @@ pub fn run(store: &Store, command: Option<RejectedCommand>) -> Result<(), CliErr
 fn list(store: &Store) -> Result<(), CliError> {
     let rejected = store.rejected_changes()?;
     if rejected.is_empty() {
-        println!("no rejected changes");
+        out!("no rejected changes");
         return Ok(());
     }
     for change in &rejected {
-        println!(
+        out!(
             "{:<11} {}  change {}  {}  {} ({})",
             change.kind,
             change.doc_id,
@@ -66,7 +67,7 @@ fn list(store: &Store) -> Result<(), CliError> {
             change.code.as_str()
         );
     }
-    println!("fix and `fieldcrm rejected retry ID`, or `fieldcrm rejected discard ID`");
+    out!("fix and `fieldcrm rejected retry ID`, or `fieldcrm rejected discard ID`");
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! `fieldcrm pending`, `status` and `sync`: the upload queue, the sync status and a sync round.
 
+use crate::output::out;
 use std::path::Path;
 
 use fieldcrm_core::{HttpTransport, Millis, RetryPolicy, Store, now_ms, sync};
@@ -18,10 +19,10 @@ pub fn short(id: &str) -> &str {
 pub fn pending(store: &Store) -> Result<(), CliError> {
     let pending = store.pending_changes(MAX_ROWS)?;
     if pending.is_empty() {
-        println!("no pending changes");
+        out!("no pending changes");
     }
     for change in &pending {
-        println!(
+        out!(
             "{:>5}  {:<11} {}  change {}  {} bytes",
             change.seq,
             change.kind,
@@ -32,7 +33,7 @@ pub fn pending(store: &Store) -> Result<(), CliError> {
     }
     let total = store.sync_status()?.pending_changes;
     if (pending.len() as u64) < total {
-        println!("{} of {total} shown (the oldest first)", pending.len());
+        out!("{} of {total} shown (the oldest first)", pending.len());
     }
     Ok(())
 }
@@ -56,7 +57,7 @@ pub fn sync_now(store: &Store, session_path: &Path) -> Result<(), CliError> {
         }
         Err(err) => return Err(err.into()),
     };
-    println!(
+    out!(
         "synced with {}: {} changes pushed, {} rejected, {} documents received, {} removed ({} pages)",
         session.server,
         report.pushed,
@@ -66,10 +67,10 @@ pub fn sync_now(store: &Store, session_path: &Path) -> Result<(), CliError> {
         report.pages
     );
     if report.rejected > 0 {
-        println!("some changes were rejected: see `fieldcrm rejected`");
+        out!("some changes were rejected: see `fieldcrm rejected`");
     }
     if report.refetched > 0 {
-        println!(
+        out!(
             "{} documents that had not loaded were fetched again and loaded",
             report.refetched
         );
@@ -84,26 +85,28 @@ pub fn sync_now(store: &Store, session_path: &Path) -> Result<(), CliError> {
 
 pub fn status(store: &Store, session_path: &Path) -> Result<(), CliError> {
     match Session::load(session_path)? {
-        Some(s) => println!(
+        Some(s) => out!(
             "logged in:      {} at {} (user {})",
-            s.username, s.server, s.user_id
+            s.username,
+            s.server,
+            s.user_id
         ),
-        None => println!("logged in:      no"),
+        None => out!("logged in:      no"),
     }
     let status = store.sync_status()?;
     let time = |when: Option<Millis>| when.map_or("never".to_owned(), at);
-    println!("pending:        {} changes", status.pending_changes);
-    println!("cursor:         {}", status.cursor);
-    println!("last sync:      {}", time(status.last_sync_at));
-    println!("last attempt:   {}", time(status.last_attempt_at));
+    out!("pending:        {} changes", status.pending_changes);
+    out!("cursor:         {}", status.cursor);
+    out!("last sync:      {}", time(status.last_sync_at));
+    out!("last attempt:   {}", time(status.last_attempt_at));
     match (&status.last_error, &status.last_error_code) {
-        (Some(error), Some(code)) => println!("last error:     {error} ({code})"),
-        (Some(error), None) => println!("last error:     {error}"),
-        _ => println!("last error:     none"),
+        (Some(error), Some(code)) => out!("last error:     {error} ({code})"),
+        (Some(error), None) => out!("last error:     {error}"),
+        _ => out!("last error:     none"),
     }
-    println!("rejected:       {} changes", status.rejected_changes);
+    out!("rejected:       {} changes", status.rejected_changes);
     for rejected in store.rejected_changes()? {
-        println!(
+        out!(
             "  {} {} change {}: {} ({})",
             rejected.kind,
             rejected.doc_id,
@@ -112,11 +115,14 @@ pub fn status(store: &Store, session_path: &Path) -> Result<(), CliError> {
             rejected.code.as_str()
         );
     }
-    println!("refused:        {} documents", status.refused_documents);
+    out!("refused:        {} documents", status.refused_documents);
     for refused in store.refused_documents()? {
-        println!(
+        out!(
             "  {}: {} ({}, {} attempts)",
-            refused.doc_id, refused.reason, refused.code, refused.attempts
+            refused.doc_id,
+            refused.reason,
+            refused.code,
+            refused.attempts
         );
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! `fieldcrm visit list`: visits with the ids `checkin` and `checkout` take; today's by
 //! default (in local time), or by date, customer and status, a page at a time.
 
+use crate::output::out;
 use std::path::Path;
 
 use clap::Subcommand;
@@ -86,9 +87,9 @@ pub fn run(store: &Store, session_path: &Path, command: VisitCommand) -> Result<
     };
     if rows.is_empty() {
         match (&date, day) {
-            (None, Some(_)) => println!("no visits today"),
-            (Some(date), _) => println!("no visits on {date}"),
-            (None, None) => println!("no visits"),
+            (None, Some(_)) => out!("no visits today"),
+            (Some(date), _) => out!("no visits on {date}"),
+            (None, None) => out!("no visits"),
         }
     }
     for visit in &rows {
@@ -109,7 +110,7 @@ fn print_visit(v: &VisitSummary) {
         .as_ref()
         .map(|v| format!("  {v}"))
         .unwrap_or_default();
-    println!(
+    out!(
         "{}  {when:<16}  {:<11} {}{done_at}{verification}",
         v.id,
         status_label(&v.status),

@@ -233,3 +233,23 @@ fn status_shows_times_readably() {
         "{last_sync}"
     );
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `fieldcrm customer list | head -1`: the reader is gone before the list is printed.
+    let device = Device::new();
+    for name in ["Elbcafé", "Bäckerei Ottensen", "Hansa Optik"] {
+        device.ok(&["customer", "add", "--name", name]);
+    }
+    let mut child = device
+        .command(&["customer", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -106,16 +106,22 @@ impl Device {
 
     /// As [`Device::run`], with these environment variables set (e.g. `TZ`).
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        Command::new(BIN)
+        let mut command = self.command(args);
+        command.envs(env.iter().copied()).output().unwrap()
+    }
+
+    /// The command line for this device's store, not started (for tests that wire its pipes).
+    #[allow(dead_code)] // not every test file uses it
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
             .arg("--store")
             .arg(&self.store)
             .args(args)
             .env_remove("FIELDCRM_PASSWORD")
             .env_remove("FIELDCRM_STORE")
-            .env_remove("FIELDCRM_SERVER")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap()
+            .env_remove("FIELDCRM_SERVER");
+        command
     }
 
     /// The files in the device's folder (the store, its session, SQLite's side files).
