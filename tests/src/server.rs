@@ -417,12 +417,6 @@ pub fn login(base: &str, username: &str, password: &str) -> (String, String) {
 /// (`target/<profile>/`), built with cargo first (a no-op when up to date). For packages other
 /// than the server, where Cargo sets no `CARGO_BIN_EXE_fieldcrm-server`.
 pub fn build_binary() -> PathBuf {
-    build_package_binary("fieldcrm-server", "fieldcrm-server")
-}
-
-/// Binary `bin` of workspace package `package`, built with cargo into the target folder of the
-/// running test or bench (`target/<profile>/`; a no-op when up to date).
-pub fn build_package_binary(package: &str, bin: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("the test executable: {e}"));
     // target/<profile>/deps/<test>-<hash> -> target/<profile>
     let profile_dir = exe
@@ -432,7 +426,7 @@ pub fn build_package_binary(package: &str, bin: &str) -> PathBuf {
         .to_path_buf();
     let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     build
-        .args(["build", "-p", package, "--bin", bin])
+        .args(["build", "-p", "fieldcrm-server", "--bin", "fieldcrm-server"])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     if profile_dir
         .file_name()
@@ -443,8 +437,8 @@ pub fn build_package_binary(package: &str, bin: &str) -> PathBuf {
     let status = build
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-    assert!(status.success(), "cargo build -p {package} failed");
-    let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(status.success(), "cargo build -p fieldcrm-server failed");
+    let binary = profile_dir.join(format!("fieldcrm-server{}", std::env::consts::EXE_SUFFIX));
     assert!(binary.exists(), "{} missing", binary.display());
     binary
 }

@@ -3,14 +3,14 @@
 //! the CLI receives the rep's customers and nothing else. Two substitutions only: the database
 //! folder (`/var/lib/fieldcrm`) becomes a temporary one, and the public address
 //! (`https://crm.example.org`) the loopback server's; the release build is replaced by this
-//! test's own build of the same binaries.
+//! test's own build of the same binaries (this package's `fieldcrm`, and `fieldcrm-server`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fieldcrm_tests::server::{Launch, ServerProcess, build_package_binary};
+use fieldcrm_tests::server::{Launch, ServerProcess, build_binary};
 
 const DB_FOLDER: &str = "/var/lib/fieldcrm";
 const PUBLIC_URL: &str = "https://crm.example.org";
@@ -89,10 +89,14 @@ fn the_self_hosting_section_runs_as_written() {
     assert!(organisation.contains(DB_FOLDER), "{organisation}");
     assert!(first_login.contains(PUBLIC_URL), "{first_login}");
 
-    let server_bin = build_package_binary("fieldcrm-server", "fieldcrm-server");
-    let cli_bin = build_package_binary("fieldcrm-cli", "fieldcrm");
+    let server_bin = build_binary();
+    let cli_bin = PathBuf::from(env!("CARGO_BIN_EXE_fieldcrm"));
     let bin_dir: PathBuf = server_bin.parent().unwrap().to_path_buf();
-    assert_eq!(cli_bin.parent(), Some(bin_dir.as_path()));
+    assert_eq!(
+        cli_bin.parent(),
+        Some(bin_dir.as_path()),
+        "both binaries in one target folder, as after the README's build"
+    );
 
     let work = tempfile::tempdir().unwrap();
     let db_folder = work.path().join("var-lib-fieldcrm");
