@@ -91,6 +91,7 @@ pub struct VisitFacts {
     pub pin_moved_m: Option<f64>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     /// `[lat, lon]` pairs, in order.
@@ -102,6 +103,7 @@ pub struct Segment {
     pub distance_m: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteGap {
     pub from_at: Millis,
@@ -111,6 +113,7 @@ pub struct RouteGap {
     pub distance_m: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
@@ -125,6 +128,7 @@ pub enum FlagKind {
     PinMovedAtCheckIn,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteFlag {
     pub kind: FlagKind,
@@ -133,6 +137,7 @@ pub struct RouteFlag {
     pub detail: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisitReview {
     pub visit_id: String,
@@ -143,6 +148,7 @@ pub struct VisitReview {
     /// 1-based position in the day's plan (by planned start), when planned.
     pub planned_sequence: Option<u32>,
     #[serde(with = "status_code")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: VisitStatus,
     pub planned_start: Option<Millis>,
     pub check_in_at: Millis,
@@ -156,12 +162,14 @@ pub struct VisitReview {
     pub customer_lat: Option<f64>,
     pub customer_lon: Option<f64>,
     #[serde(with = "verification_code")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub verification: Option<Verification>,
     pub mock: bool,
     pub stale: bool,
 }
 
 /// Travel between two consecutive check-ins (or before the first / after the last).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Leg {
     pub from_visit_id: Option<String>,
@@ -171,6 +179,7 @@ pub struct Leg {
     pub distance_m: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteReview {
     pub segments: Vec<Segment>,

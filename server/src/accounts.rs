@@ -53,7 +53,7 @@ impl Caller {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RegisterDevice {
     /// The device's Automerge actor id, hex.
     actor_id: String,
@@ -79,6 +79,21 @@ fn normalise_actor_id(actor_id: &str) -> Result<String, ApiError> {
 
 /// `POST /v1/devices`: binds the actor id to the caller, and the caller's session to the
 /// device (revoking the device then refuses this token).
+#[utoipa::path(
+    post,
+    path = "/v1/devices",
+    tag = "devices",
+    description = "Any signed-in user, for their own device.",
+    security(("bearer" = [])),
+    request_body = RegisterDevice,
+    responses(
+        (status = 201, description = "Registered", body = Device),
+        (status = 200, description = "Already registered to the caller", body = Device),
+        (status = 400, description = "`bad_request`: the actor id is not 1 to 32 bytes of hex, or is reserved"),
+        (status = 409, description = "`actor_taken`: the actor id is another user's; `device_limit`: the user has the most devices allowed"),
+        (status = 413, description = "`payload_too_large`"),
+    )
+)]
 pub(crate) async fn register_device(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,
@@ -120,7 +135,7 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError
         .map_err(|_| ApiError::BadRequest("malformed id in the path".into()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct UserAccess {
     user_id: String,
     disabled: bool,
@@ -146,6 +161,20 @@ async fn set_disabled(
 
 /// `POST /v1/admin/users/{user_id}/disable`: every token of the user is refused at once
 /// (`device_revoked`, so their devices wipe), and so is their login.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{user_id}/disable",
+    tag = "devices",
+    description = "Admins.",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "Disabled", body = UserAccess),
+        (status = 400, description = "`bad_request`: a malformed id in the path"),
+        (status = 403, description = "`forbidden`: not an admin (whatever the id names)"),
+        (status = 404, description = "`not_found`: no such user"),
+    )
+)]
 pub(crate) async fn disable_user(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,
@@ -156,6 +185,20 @@ pub(crate) async fn disable_user(
 
 /// `POST /v1/admin/users/{user_id}/enable`: the user may log in again (old tokens stay
 /// refused).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{user_id}/enable",
+    tag = "devices",
+    description = "Admins.",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "Enabled", body = UserAccess),
+        (status = 400, description = "`bad_request`: a malformed id in the path"),
+        (status = 403, description = "`forbidden`: not an admin (whatever the id names)"),
+        (status = 404, description = "`not_found`: no such user"),
+    )
+)]
 pub(crate) async fn enable_user(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,
@@ -165,6 +208,20 @@ pub(crate) async fn enable_user(
 }
 
 /// `GET /v1/admin/users/{user_id}/devices`: the user's devices, revoked ones included.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users/{user_id}/devices",
+    tag = "devices",
+    description = "Admins.",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's devices", body = Vec<DeviceStatus>),
+        (status = 400, description = "`bad_request`: a malformed id in the path"),
+        (status = 403, description = "`forbidden`: not an admin (whatever the id names)"),
+        (status = 404, description = "`not_found`: no such user"),
+    )
+)]
 pub(crate) async fn user_devices(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,
@@ -186,6 +243,20 @@ pub(crate) async fn user_devices(
 /// `POST /v1/admin/devices/{device}/revoke` (device id or actor id): the sessions that
 /// registered the device are refused at once with `device_revoked`, and its actor can no
 /// longer push.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/devices/{device}/revoke",
+    tag = "devices",
+    description = "Admins.",
+    security(("bearer" = [])),
+    params(("device" = String, Path, description = "The device id or its actor id")),
+    responses(
+        (status = 200, description = "Revoked", body = DeviceStatus),
+        (status = 400, description = "`bad_request`: a malformed id in the path"),
+        (status = 403, description = "`forbidden`: not an admin (whatever the id names)"),
+        (status = 404, description = "`not_found`: no such device"),
+    )
+)]
 pub(crate) async fn revoke_device(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,

@@ -33,7 +33,7 @@ pub const MAX_CAMPAIGN_SCRIPT: usize = 2_000;
 pub const MAX_CAMPAIGN_COST: i64 = 1_000_000_000_000;
 
 /// What each treated target's owner is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignAction {
     /// A task assigned to the owner, linked to the customer, due at the period's end.
@@ -59,7 +59,7 @@ impl CampaignAction {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     Draft,
@@ -84,7 +84,7 @@ impl CampaignStatus {
 }
 
 /// A campaign as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Campaign {
     pub id: String,
     pub name: String,
@@ -254,7 +254,7 @@ pub fn matching(
 }
 
 /// How a start went: the targets frozen and the actions written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StartReport {
     pub targets: usize,
     pub control: usize,

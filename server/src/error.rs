@@ -123,14 +123,20 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// Every error answer's body (its schema in the OpenAPI document is `ApiError`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiError)]
+pub(crate) struct Body<'a> {
     error: Detail<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiErrorDetail)]
 struct Detail<'a> {
+    /// The stable, machine-readable code clients branch on (each operation names the codes it
+    /// may answer; docs/PROTOCOL.md lists them all).
     code: &'a str,
+    /// For people; may change.
     message: String,
 }
 

@@ -87,6 +87,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/auth/login", post(login))
         .route("/v1/devices", post(accounts::register_device))
         .route(
@@ -257,11 +258,22 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Health {
     status: &'static str,
 }
 
+/// Liveness and storage health.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    description = "Public.",
+    responses(
+        (status = 200, description = "The storage answers", body = Health),
+        (status = 503, description = "`unavailable`: the storage does not answer"),
+    )
+)]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let storage = state.storage.clone();
     match tokio::task::spawn_blocking(move || storage.health()).await {
@@ -274,6 +286,18 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError
     }
 }
 
+/// Prometheus metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    description = "Admins, or a scraper holding the metrics token (`--metrics-token`) as its bearer token.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The Prometheus text format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 403, description = "`forbidden`: not an admin"),
+    )
+)]
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     accounts::may_read_metrics(&state, &headers).await?;
     let text = state.metrics.render().map_err(ApiError::internal)?;
@@ -287,13 +311,13 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LoginRequest {
     username: String,
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct UserSummary {
     id: String,
     username: String,
@@ -301,7 +325,7 @@ struct UserSummary {
     team: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct LoginResponse {
     token: String,
     token_type: &'static str,
@@ -326,6 +350,21 @@ static PUSHES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_
 pub(crate) static PULLS_IN_FLIGHT: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(crate::storage::READERS);
 
+/// Signs in with a username and password.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    description = "Public. The answer's token is the bearer token of every other operation, until `expires_at`; there is no refresh: sign in again.",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 400, description = "`bad_request`: not a JSON body of this shape"),
+        (status = 401, description = "`unauthorized`: wrong username or password (one answer for both)"),
+        (status = 413, description = "`payload_too_large`"),
+        (status = 429, description = "`rate_limited`: too many attempts for this username; see `Retry-After`"),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -355,13 +394,13 @@ async fn login(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TerritorySummary {
     id: String,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct MeResponse {
     #[serde(flatten)]
     user: UserSummary,
@@ -369,6 +408,15 @@ struct MeResponse {
     devices: Vec<Device>,
 }
 
+/// The caller: their user, territories and devices.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "auth",
+    description = "Any signed-in user.",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = MeResponse))
+)]
 async fn me(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -518,6 +566,7 @@ mod basemap;
 mod campaigns;
 mod csv_files;
 mod fieldwork;
+mod openapi;
 mod order_history;
 mod revenue;
 mod sales;

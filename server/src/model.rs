@@ -4,7 +4,18 @@ use serde::{Deserialize, Serialize};
 
 /// What a user may see and write (the sync issue's scopes): a rep the customers of their
 /// territories and their own visits, a manager their team's, an admin everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Rep,
@@ -74,7 +85,7 @@ impl std::fmt::Debug for User {
 }
 
 /// A device: one Automerge actor id bound to one user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Device {
     pub id: String,
     pub user_id: String,

@@ -42,7 +42,7 @@ use rows::{Orders, Resolve, RowFault, parse_row};
 pub const BATCH_ORDERS: usize = 1_000;
 
 /// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HistoryReport {
     /// `orders` or `lines`: the file's shape.
     pub shape: &'static str,

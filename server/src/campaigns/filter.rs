@@ -15,7 +15,7 @@ pub const MAX_FILTER_DAYS: u32 = 3_650;
 const MAX_ID_LEN: usize = 100;
 const CHURN_LEVELS: [&str; 3] = ["low", "medium", "high"];
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentFilter {
     /// RFM segments by name (`champion`, `at_risk`, ...).

@@ -9,7 +9,7 @@ use serde::Serialize;
 /// Rejected rows listed in a report; the rest are only counted.
 pub const MAX_LISTED_REJECTIONS: usize = 100;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// `customers`, `contacts`.
     pub kind: &'static str,
@@ -26,7 +26,7 @@ pub struct ImportReport {
     pub unlisted_rejections: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RejectedRow {
     /// The line a spreadsheet shows (the header is line 1).
     pub line: u64,

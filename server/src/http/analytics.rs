@@ -25,7 +25,7 @@ use crate::storage::{MAX_INSIGHTS_PAGE, RunRecord};
 /// Rules listed at most.
 pub const MAX_RULES_LIST: u32 = 5_000;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunInfo {
     pub run_id: i64,
     pub as_of: i64,
@@ -44,27 +44,27 @@ impl From<&RunRecord> for RunInfo {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CountRow {
     pub name: String,
     pub customers: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AbcRow {
     pub class: String,
     pub customers: u64,
     pub revenue_minor: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SegmentDescription {
     pub cluster: usize,
     pub customers: u64,
     pub description: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AnalyticsOverview {
     pub run: Option<RunInfo>,
     pub customers: u64,
@@ -76,6 +76,17 @@ pub struct AnalyticsOverview {
 }
 
 /// `GET /v1/analytics`.
+#[utoipa::path(
+    get,
+    path = "/v1/analytics",
+    operation_id = "analytics_overview",
+    tag = "analytics",
+    description = "Any signed-in user, over the customers in their sight.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The current run summed over the caller's customers (`run: null` before any run)", body = AnalyticsOverview),
+    )
+)]
 pub(super) async fn overview(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -130,13 +141,16 @@ pub(super) async fn overview(
     Ok(Json(overview))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PageQuery {
+    /// The previous page's `next_after`.
     pub(super) after: Option<String>,
+    /// 1 to 1,000 (100 by default).
     pub(super) limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerInsight {
     pub customer_id: String,
     pub name: Option<String>,
@@ -158,7 +172,7 @@ pub struct CustomerInsight {
     pub next_best: Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomersPage {
     pub run: Option<RunInfo>,
     pub customers: Vec<CustomerInsight>,
@@ -167,6 +181,19 @@ pub struct CustomersPage {
 }
 
 /// `GET /v1/analytics/customers?after=&limit=` (100 by default, at most 1,000).
+#[utoipa::path(
+    get,
+    path = "/v1/analytics/customers",
+    operation_id = "analytics_customers",
+    tag = "analytics",
+    description = "Any signed-in user, over the customers in their sight.",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page, by customer id", body = CustomersPage),
+        (status = 400, description = "`bad_request`: limit out of 1 to 1,000"),
+    )
+)]
 pub(super) async fn customers(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -229,12 +256,14 @@ pub(super) async fn customers(
     Ok(Json(page))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct RulesQuery {
+    /// 1 to 5,000 (100 by default).
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RuleRow {
     pub antecedent: Vec<String>,
     pub consequent: String,
@@ -243,13 +272,26 @@ pub struct RuleRow {
     pub lift: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RulesList {
     pub run: Option<RunInfo>,
     pub rules: Vec<RuleRow>,
 }
 
 /// `GET /v1/analytics/rules?limit=` (100 by default, at most 5,000).
+#[utoipa::path(
+    get,
+    path = "/v1/analytics/rules",
+    operation_id = "analytics_rules",
+    tag = "analytics",
+    description = "Any signed-in user (aggregates over the organisation's orders).",
+    security(("bearer" = [])),
+    params(RulesQuery),
+    responses(
+        (status = 200, description = "Best first", body = RulesList),
+        (status = 400, description = "`bad_request`: limit out of 1 to 5,000"),
+    )
+)]
 pub(super) async fn rules(
     State(state): State<AppState>,
     AuthUser(_user): AuthUser,

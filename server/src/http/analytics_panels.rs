@@ -24,7 +24,7 @@ const CLV_BINS: usize = 12;
 const TOP_LISTED: usize = 10;
 const CHURN_LISTED: usize = 50;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClvHistogram {
     /// Bin edges in minor units; the last bin holds everything above its lower edge.
     pub edges: Vec<f64>,
@@ -33,7 +33,7 @@ pub struct ClvHistogram {
     pub unknown: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ValuedCustomer {
     pub customer_id: String,
     pub name: Option<String>,
@@ -41,7 +41,7 @@ pub struct ValuedCustomer {
     pub clv_12m_minor: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AtRiskCustomer {
     pub customer_id: String,
     pub name: Option<String>,
@@ -52,7 +52,7 @@ pub struct AtRiskCustomer {
     pub clv_12m_minor: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AnalyticsPanels {
     pub run: Option<RunInfo>,
     /// `[customer share, revenue share]`, largest customers first, from `[0, 0]` to `[1, 1]`.
@@ -73,6 +73,17 @@ fn valued(c: &InsightValues) -> ValuedCustomer {
 }
 
 /// `GET /v1/analytics/panels`.
+#[utoipa::path(
+    get,
+    path = "/v1/analytics/panels",
+    operation_id = "analytics_panels",
+    tag = "analytics",
+    description = "Any signed-in user, over the customers in their sight.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "What the dashboard's analytics panels draw", body = AnalyticsPanels),
+    )
+)]
 pub(super) async fn panels(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -16,13 +16,13 @@ const LEAFLET_CSS: &str = include_str!("../../dashboard/vendor/leaflet/leaflet.c
 
 /// `GET /dashboard/basemap.json`: what map.js draws the route on. Public like the page itself:
 /// it says only what the page may load.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct BasemapConfig {
     /// `None`: no tile source, the offline grid.
     tiles: Option<TilesConfig>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TilesConfig {
     /// Leaflet's URL template (`{z}`, `{x}`, `{y}`, `{r}`).
     url_template: String,
@@ -30,6 +30,15 @@ struct TilesConfig {
     attribution: Option<String>,
 }
 
+/// What the dashboard's route map is drawn on.
+#[utoipa::path(
+    get,
+    path = "/dashboard/basemap.json",
+    operation_id = "dashboard_basemap",
+    tag = "dashboard",
+    description = "Public, like the dashboard page; the same caching headers as its files.",
+    responses((status = 200, description = "The tile source, if any", body = BasemapConfig))
+)]
 pub(super) async fn config(State(state): State<AppState>) -> impl IntoResponse {
     let tiles = state.basemap.tiles.as_ref().map(|tiles| TilesConfig {
         url_template: tiles.as_str().to_owned(),

@@ -76,7 +76,7 @@ fn day(field: &str, text: &str) -> Result<i64, ApiError> {
 }
 
 /// `POST /v1/campaigns` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DraftBody {
     name: String,
@@ -95,6 +95,21 @@ pub(super) struct DraftBody {
 }
 
 /// `POST /v1/campaigns`: a draft, answered `201` with the campaign.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns",
+    operation_id = "create_campaign",
+    tag = "campaigns",
+    description = "Managers (their team's campaigns) and admins (every one); a rep gets `404 not_found` like an unknown route.",
+    security(("bearer" = [])),
+    request_body = DraftBody,
+    responses(
+        (status = 201, description = "The draft", body = Campaign),
+        (status = 400, description = "`bad_request`: a malformed field, filter or unknown field"),
+        (status = 404, description = "`not_found`: a rep"),
+        (status = 413, description = "`payload_too_large`"),
+    )
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -125,12 +140,24 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct CampaignList {
     campaigns: Vec<Campaign>,
 }
 
 /// `GET /v1/campaigns`.
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns",
+    operation_id = "list_campaigns",
+    tag = "campaigns",
+    description = "Managers (their team's campaigns) and admins (every one); a rep gets `404 not_found` like an unknown route.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = CampaignList),
+        (status = 404, description = "`not_found`: a rep"),
+    )
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -148,14 +175,14 @@ pub(super) async fn list(
     Ok(Json(CampaignList { campaigns }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PreviewBody {
     #[serde(default)]
     filter: SegmentFilter,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct Preview {
     matching: usize,
     /// The most a campaign may target.
@@ -165,6 +192,21 @@ pub(super) struct Preview {
 }
 
 /// `POST /v1/campaigns/preview`.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/preview",
+    operation_id = "preview_campaign",
+    tag = "campaigns",
+    description = "Managers (their team's campaigns) and admins (every one); a rep gets `404 not_found` like an unknown route.",
+    security(("bearer" = [])),
+    request_body = PreviewBody,
+    responses(
+        (status = 200, description = "How many customers the filter matches now", body = Preview),
+        (status = 400, description = "`bad_request`: a malformed filter"),
+        (status = 404, description = "`not_found`: a rep"),
+        (status = 413, description = "`payload_too_large`"),
+    )
+)]
 pub(super) async fn preview(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -209,6 +251,21 @@ fn campaign_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiE
 }
 
 /// `POST /v1/campaigns/{id}/start`.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/{id}/start",
+    operation_id = "start_campaign",
+    tag = "campaigns",
+    description = "Managers (their team's campaigns) and admins (every one); a rep gets `404 not_found` like an unknown route.",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The campaign's id")),
+    responses(
+        (status = 200, description = "The targets frozen and the actions written", body = StartReport),
+        (status = 404, description = "`not_found`: a rep, or no such campaign in the caller's sight"),
+        (status = 409, description = "`campaign_started`: already started; `no_analytics_run`: the filter needs analytics and no run succeeded"),
+        (status = 413, description = "`limit_exceeded`: the filter matches more customers than a campaign may target"),
+    )
+)]
 pub(super) async fn start(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -221,7 +278,7 @@ pub(super) async fn start(
     Ok(Json(report))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct CampaignDetail {
     campaign: Campaign,
     /// `None` for a draft.
@@ -231,6 +288,19 @@ pub(super) struct CampaignDetail {
 }
 
 /// `GET /v1/campaigns/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}",
+    operation_id = "campaign_detail",
+    tag = "campaigns",
+    description = "Managers (their team's campaigns) and admins (every one); a rep gets `404 not_found` like an unknown route.",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The campaign's id")),
+    responses(
+        (status = 200, description = "The campaign and its results", body = CampaignDetail),
+        (status = 404, description = "`not_found`: a rep, or no such campaign in the caller's sight"),
+    )
+)]
 pub(super) async fn detail(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -273,7 +343,7 @@ pub(super) async fn detail(
     Ok(Json(detail))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct TargetView {
     customer_id: String,
     name: Option<String>,
@@ -302,13 +372,27 @@ impl From<CampaignTargetRow> for TargetView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct TargetsPage {
     targets: Vec<TargetView>,
     next_after: Option<String>,
 }
 
 /// `GET /v1/campaigns/{id}/targets?after=&limit=` (100 by default, at most 1,000).
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}/targets",
+    operation_id = "campaign_targets",
+    tag = "campaigns",
+    description = "Managers (their team's campaigns) and admins (every one); a rep gets `404 not_found` like an unknown route.",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The campaign's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page, by customer id", body = TargetsPage),
+        (status = 400, description = "`bad_request`: limit out of 1 to 1,000"),
+        (status = 404, description = "`not_found`: a rep, or no such campaign in the caller's sight"),
+    )
+)]
 pub(super) async fn targets(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -69,6 +69,22 @@ pub(super) fn body_limits(body: &[u8]) -> Result<ImportLimits, ImportError> {
 /// `POST /v1/admin/import/{kind}`: the body is the CSV file (at most
 /// [`MAX_IMPORT_BODY_BYTES`] and [`MAX_IMPORT_ROWS`] rows); the answer is the import report.
 /// The role is checked before the body is read.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/import/{kind}",
+    operation_id = "import_records",
+    tag = "import-export",
+    description = "Admins; anyone else gets `404 not_found` like an unknown route. At most 32 MiB and 200,000 rows.",
+    security(("bearer" = [])),
+    params(("kind" = String, Path, description = "The kind of record the file holds")),
+    request_body(content = String, content_type = "text/csv", description = "The CSV file, with its header row"),
+    responses(
+        (status = 200, description = "The import report (rejected rows listed with their reason)", body = ImportReport),
+        (status = 400, description = "`bad_request`: an empty file, a wrong header, not UTF-8"),
+        (status = 404, description = "`not_found`: an unknown kind, or the caller is not an admin"),
+        (status = 413, description = "`payload_too_large` (over 32 MiB) or `limit_exceeded` (over 200,000 rows)"),
+    )
+)]
 pub(super) async fn import(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,
@@ -105,6 +121,19 @@ pub(super) async fn import(
 
 /// `GET /v1/export/{file}` (`customers.csv`, `opportunities.csv`): the records the caller may
 /// see, streamed page by page.
+#[utoipa::path(
+    get,
+    path = "/v1/export/{file}",
+    operation_id = "export_csv",
+    tag = "import-export",
+    description = "Any signed-in user: the records they may see, streamed. Answered as an attachment.",
+    security(("bearer" = [])),
+    params(("file" = String, Path, description = "The file to export")),
+    responses(
+        (status = 200, description = "The CSV file", content_type = "text/csv; charset=utf-8", body = String),
+        (status = 404, description = "`not_found`: an unknown file"),
+    )
+)]
 pub(super) async fn export(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,

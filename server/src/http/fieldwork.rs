@@ -72,12 +72,20 @@ pub(super) async fn upload_pings(
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct RepsResponse {
     reps: Vec<RepInfo>,
 }
 
 /// `GET /v1/reps`: the reps whose routes the caller may review.
+#[utoipa::path(
+    get,
+    path = "/v1/reps",
+    tag = "fieldwork",
+    description = "Any signed-in user: a rep gets themselves, a manager their team's reps, an admin every rep.",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The reps", body = RepsResponse))
+)]
 pub(super) async fn reps(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -92,10 +100,13 @@ pub(super) async fn reps(
 }
 
 /// `?tz_offset_min=N`: the viewer's offset east of UTC, which decides where a day begins.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct DayQuery {
+    /// Minutes east of UTC, -840 to 840 (0 by default).
     #[serde(default)]
     tz_offset_min: i32,
+    /// Of the export: `geojson` (default), `gpx` or `csv`.
     format: Option<String>,
 }
 
@@ -123,7 +134,7 @@ pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, Api
 }
 
 /// A reviewed rep-day as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct RouteResponse {
     rep_id: String,
     username: String,
@@ -178,6 +189,25 @@ async fn reviewed_day(
 }
 
 /// `GET /v1/routes/{rep_id}/{date}?tz_offset_min=N`: route review of one rep-day.
+#[utoipa::path(
+    get,
+    path = "/v1/routes/{rep_id}/{date}",
+    operation_id = "route_review",
+    tag = "fieldwork",
+    description = "A rep their own days, a manager their team's reps', an admin anyone's.",
+    security(("bearer" = [])),
+    params(
+        ("rep_id" = String, Path, description = "The rep's user id"),
+        ("date" = String, Path, description = "The day, `YYYY-MM-DD` (2000 to 2099), in the viewer's time zone"),
+        // DayQuery without the export's `format`.
+        ("tz_offset_min" = Option<i32>, Query, description = "Minutes east of UTC, -840 to 840 (0 by default)"),
+    ),
+    responses(
+        (status = 200, description = "The reviewed day", body = RouteResponse),
+        (status = 400, description = "`bad_request`: a malformed date or offset"),
+        (status = 403, description = "`forbidden`: not a rep the caller may review (or no such rep: the same answer)"),
+    )
+)]
 pub(super) async fn route(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -191,6 +221,27 @@ pub(super) async fn route(
 }
 
 /// `GET /v1/routes/{rep_id}/{date}/export?format=geojson|gpx|csv&tz_offset_min=N`.
+#[utoipa::path(
+    get,
+    path = "/v1/routes/{rep_id}/{date}/export",
+    tag = "fieldwork",
+    description = "Who may review the day (see the route review). Answered as an attachment.",
+    security(("bearer" = [])),
+    params(
+        ("rep_id" = String, Path, description = "The rep's user id"),
+        ("date" = String, Path, description = "The day, `YYYY-MM-DD` (2000 to 2099), in the viewer's time zone"),
+        DayQuery,
+    ),
+    responses(
+        (status = 200, description = "The file, by `format`", content(
+            (String = "application/geo+json"),
+            (String = "application/gpx+xml"),
+            (String = "text/csv; charset=utf-8"),
+        )),
+        (status = 400, description = "`bad_request`: a malformed date, offset or format"),
+        (status = 403, description = "`forbidden`: not a rep the caller may review (or no such rep: the same answer)"),
+    )
+)]
 pub(super) async fn route_export(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -234,17 +285,21 @@ pub(super) async fn route_export(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct OverviewQuery {
+    /// The first day, `YYYY-MM-DD`.
     from: String,
+    /// The last day, `YYYY-MM-DD` (at most 92 days in all).
     to: String,
+    /// Minutes east of UTC, -840 to 840 (0 by default).
     #[serde(default)]
     tz_offset_min: i32,
     /// The month or quarter of the targets shown beside (the month of `to` by default).
     period: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct OverviewResponse {
     from: String,
     to: String,
@@ -253,7 +308,7 @@ pub(super) struct OverviewResponse {
     attainment: OverviewAttainment,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct OverviewAttainment {
     period: crate::sales::Period,
     reps: Vec<super::targets::RepAttainment>,
@@ -261,6 +316,19 @@ pub(super) struct OverviewAttainment {
 
 /// `GET /v1/team/overview?from=YYYY-MM-DD&to=YYYY-MM-DD&tz_offset_min=N` (both days included):
 /// per rep of the caller's team, visits, verified share, distance, first and last check-in.
+#[utoipa::path(
+    get,
+    path = "/v1/team/overview",
+    tag = "fieldwork",
+    description = "Managers (their team's reps) and admins (every rep).",
+    security(("bearer" = [])),
+    params(OverviewQuery),
+    responses(
+        (status = 200, description = "Per rep", body = OverviewResponse),
+        (status = 400, description = "`bad_request`: malformed dates, offset or period, or more than 92 days"),
+        (status = 403, description = "`forbidden`: a rep"),
+    )
+)]
 pub(super) async fn team_overview(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -308,8 +376,10 @@ pub(super) async fn team_overview(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct OverdueQuery {
+    /// Customers listed, 1 to 1,000 (50 by default).
     #[serde(default = "default_limit")]
     limit: u32,
 }
@@ -318,13 +388,25 @@ fn default_limit() -> u32 {
     50
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct OverdueResponse {
     customers: Vec<OverdueCustomer>,
 }
 
 /// `GET /v1/coverage/overdue?limit=N`: customers in the caller's sight due for a visit against
 /// their cadence, most overdue first.
+#[utoipa::path(
+    get,
+    path = "/v1/coverage/overdue",
+    tag = "fieldwork",
+    description = "Any signed-in user, over the customers they may see.",
+    security(("bearer" = [])),
+    params(OverdueQuery),
+    responses(
+        (status = 200, description = "Most overdue first", body = OverdueResponse),
+        (status = 400, description = "`bad_request`: limit out of range"),
+    )
+)]
 pub(super) async fn overdue(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

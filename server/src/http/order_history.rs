@@ -14,7 +14,23 @@ use crate::error::ApiError;
 use crate::model::Role;
 use crate::order_history::{self, HistoryReport};
 
-/// The role is checked before the body is read; the answer is the import's report.
+/// Orders from before the CRM. The role is checked before the body is read; the answer is the
+/// import's report.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/import/order-history",
+    operation_id = "import_order_history",
+    tag = "import-export",
+    description = "Admins; anyone else gets `404 not_found` like an unknown route. At most 32 MiB and 200,000 rows.",
+    security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv", description = "The CSV file of orders or of order lines, with its header row"),
+    responses(
+        (status = 200, description = "The import report", body = HistoryReport),
+        (status = 400, description = "`bad_request`: an empty file, a wrong header, not UTF-8"),
+        (status = 404, description = "`not_found`: the caller is not an admin"),
+        (status = 413, description = "`payload_too_large` (over 32 MiB) or `limit_exceeded` (over 200,000 rows)"),
+    )
+)]
 pub(super) async fn import(
     State(state): State<AppState>,
     AuthSession(caller): AuthSession,

@@ -36,17 +36,35 @@ fn limit(value: Option<u32>) -> Result<u32, ApiError> {
     Ok(limit)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct RevenueQuery {
+    /// A month, a quarter or a year; this quarter by default.
     period: Option<String>,
+    /// `rep` (default), `customer` or `product`.
     by: Option<String>,
+    /// Only this currency (ISO 4217).
     currency: Option<String>,
+    /// Groups listed, 1 to 500 (100 by default).
     limit: Option<u32>,
 }
 
 /// `GET /v1/revenue?period=&by=rep|customer|product&currency=&limit=`: orders in sight that
 /// count as revenue (submitted, confirmed, delivered) ordered in the period (this quarter by
 /// default), per currency, in all and by `by` (rep by default), largest first.
+#[utoipa::path(
+    get,
+    path = "/v1/revenue",
+    operation_id = "revenue_report",
+    tag = "sales",
+    description = "Any signed-in user, over the orders in their sight: a rep their territories', a manager their team's, an admin everyone's.",
+    security(("bearer" = [])),
+    params(RevenueQuery),
+    responses(
+        (status = 200, description = "Totals and groups, largest first", body = RevenueReport),
+        (status = 400, description = "`bad_request`: a malformed period, by or currency, or limit out of 1 to 500"),
+    )
+)]
 pub(super) async fn revenue(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -79,15 +97,30 @@ pub(super) async fn revenue(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct UnknownProductsQuery {
+    /// A month, a quarter or a year; this quarter by default.
     period: Option<String>,
+    /// Lines listed, 1 to 500 (100 by default).
     limit: Option<u32>,
 }
 
 /// `GET /v1/revenue/unknown-products?period=&limit=`: lines of orders in sight ordered in the
 /// period (this quarter by default) whose product the server does not know, counted, the
 /// latest listed.
+#[utoipa::path(
+    get,
+    path = "/v1/revenue/unknown-products",
+    tag = "sales",
+    description = "Any signed-in user, over the orders in their sight: a rep their territories', a manager their team's, an admin everyone's.",
+    security(("bearer" = [])),
+    params(UnknownProductsQuery),
+    responses(
+        (status = 200, description = "Counted, the latest listed", body = UnknownProductsReport),
+        (status = 400, description = "`bad_request`: a malformed period, or limit out of 1 to 500"),
+    )
+)]
 pub(super) async fn unknown_products(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

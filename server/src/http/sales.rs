@@ -51,13 +51,29 @@ pub(super) fn period(value: Option<&str>, default: Period) -> Result<Period, Api
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PipelineQuery {
+    /// Only this rep's deals (a user id).
     rep: Option<String>,
+    /// Only this currency (ISO 4217).
     currency: Option<String>,
 }
 
 /// `GET /v1/pipeline?rep=&currency=`: open deals in sight per stage, currency and rep.
+#[utoipa::path(
+    get,
+    path = "/v1/pipeline",
+    operation_id = "pipeline_report",
+    tag = "sales",
+    description = "Any signed-in user, over the deals in their sight: a rep their territories', a manager their team's, an admin everyone's.",
+    security(("bearer" = [])),
+    params(PipelineQuery),
+    responses(
+        (status = 200, description = "Open deals per stage, currency and rep", body = PipelineReport),
+        (status = 400, description = "`bad_request`: a malformed rep or currency"),
+    )
+)]
 pub(super) async fn pipeline(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -84,16 +100,32 @@ pub(super) async fn pipeline(
     Ok(Json(reports::pipeline(&rows)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ForecastQuery {
+    /// The first month, `YYYY-MM` (this month by default).
     from: Option<String>,
+    /// 1 to 24 (6 by default).
     months: Option<u32>,
+    /// Only this currency (ISO 4217).
     currency: Option<String>,
 }
 
 /// `GET /v1/pipeline/forecast?from=YYYY-MM&months=N&currency=`: per month from `from` (this
 /// month by default) for `months` months (6 by default, at most 24), the weighted amount of
 /// open deals expected to close then and the amount won then, per currency.
+#[utoipa::path(
+    get,
+    path = "/v1/pipeline/forecast",
+    tag = "sales",
+    description = "Any signed-in user, over the deals in their sight: a rep their territories', a manager their team's, an admin everyone's.",
+    security(("bearer" = [])),
+    params(ForecastQuery),
+    responses(
+        (status = 200, description = "Per month and currency", body = ForecastReport),
+        (status = 400, description = "`bad_request`: a malformed month, months out of 1 to 24, or a malformed currency"),
+    )
+)]
 pub(super) async fn forecast(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -128,14 +160,28 @@ pub(super) async fn forecast(
     Ok(Json(reports::forecast(from, months, &open, &won)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PeriodQuery {
+    /// A month (`2026-11`), a quarter (`2026-Q4`) or a year (`2026`); this quarter by default.
     period: Option<String>,
 }
 
 /// `GET /v1/pipeline/funnel?period=`: the deals in sight created in the period (this quarter
 /// by default), how many reached each stage, the conversion to the next, and the median time
 /// spent in each stage.
+#[utoipa::path(
+    get,
+    path = "/v1/pipeline/funnel",
+    tag = "sales",
+    description = "Any signed-in user, over the deals in their sight: a rep their territories', a manager their team's, an admin everyone's.",
+    security(("bearer" = [])),
+    params(PeriodQuery),
+    responses(
+        (status = 200, description = "Per stage", body = FunnelReport),
+        (status = 400, description = "`bad_request`: a malformed period"),
+    )
+)]
 pub(super) async fn funnel(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -160,6 +206,18 @@ pub(super) async fn funnel(
 
 /// `GET /v1/pipeline/win-rate?period=`: deals in sight won and lost in the period (this
 /// quarter by default), won / (won + lost), in all and per rep.
+#[utoipa::path(
+    get,
+    path = "/v1/pipeline/win-rate",
+    tag = "sales",
+    description = "Any signed-in user, over the deals in their sight: a rep their territories', a manager their team's, an admin everyone's.",
+    security(("bearer" = [])),
+    params(PeriodQuery),
+    responses(
+        (status = 200, description = "In all and per rep", body = WinRateReport),
+        (status = 400, description = "`bad_request`: a malformed period"),
+    )
+)]
 pub(super) async fn win_rate(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -177,16 +235,32 @@ pub(super) async fn win_rate(
     Ok(Json(reports::win_rates(period, rows)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct BigDealsQuery {
+    /// In minor units (the server's `--big-deal-min-minor` by default).
     min_amount: Option<i64>,
+    /// Only this currency (ISO 4217).
     currency: Option<String>,
+    /// 1 to 500 (50 by default).
     limit: Option<u32>,
 }
 
 /// `GET /v1/pipeline/big-deals?min_amount=&currency=&limit=`: open deals in sight of at least
 /// `min_amount` minor units (the server's `--big-deal-min-minor` by default), largest first,
 /// at most `limit` (50 by default, at most 500).
+#[utoipa::path(
+    get,
+    path = "/v1/pipeline/big-deals",
+    tag = "sales",
+    description = "Any signed-in user, over the deals in their sight: a rep their territories', a manager their team's, an admin everyone's.",
+    security(("bearer" = [])),
+    params(BigDealsQuery),
+    responses(
+        (status = 200, description = "Largest first", body = BigDealsReport),
+        (status = 400, description = "`bad_request`: a negative amount, limit out of 1 to 500, or a malformed currency"),
+    )
+)]
 pub(super) async fn big_deals(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -18,7 +18,7 @@ use crate::model::{User, now_ms};
 use crate::sales::Period;
 use crate::storage::{NewUser, SalesSettings, SqliteStorage};
 
-const PASSWORD: &str = "pw-for-tests";
+pub(super) const PASSWORD: &str = "pw-for-tests";
 
 pub(super) struct SalesApp {
     pub(super) state: AppState,

@@ -26,7 +26,7 @@ use crate::scope::Principal;
 use crate::storage::{RepInfo, Storage, StorageError, TargetWrite};
 
 /// `PUT /v1/targets` body: one target of one rep for one period.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TargetBody {
     rep_id: String,
@@ -37,7 +37,7 @@ pub(super) struct TargetBody {
     value: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct TargetSet {
     rep_id: String,
     period: Period,
@@ -68,6 +68,21 @@ fn forbidden() -> ApiError {
 
 /// `PUT /v1/targets`: sets one target; setting the same rep, period, metric (and currency)
 /// again replaces it.
+#[utoipa::path(
+    put,
+    path = "/v1/targets",
+    tag = "sales",
+    description = "Managers (for the reps of their team) and admins (for any rep).",
+    security(("bearer" = [])),
+    request_body = TargetBody,
+    responses(
+        (status = 200, description = "Stored (replacing the same rep, period, metric and currency)", body = TargetSet),
+        (status = 400, description = "`bad_request`: a malformed period, metric, currency or value, or unknown fields"),
+        (status = 403, description = "`forbidden`: a rep, or a rep the caller may not set targets for (or no such rep: the same answer)"),
+        (status = 409, description = "`target_limit`: the rep has the most targets allowed in this period"),
+        (status = 413, description = "`payload_too_large`"),
+    )
+)]
 pub(super) async fn put_target(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -116,7 +131,7 @@ pub(super) async fn put_target(
 }
 
 /// One rep's targets against their actuals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RepAttainment {
     pub rep_id: String,
     pub username: String,
@@ -166,12 +181,14 @@ pub(super) fn attainment_of(
         .collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct TargetsQuery {
+    /// A month (`2026-11`) or a quarter (`2026-Q4`); this month by default.
     period: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct TargetsResponse {
     period: Period,
     reps: Vec<RepAttainment>,
@@ -179,6 +196,18 @@ pub(super) struct TargetsResponse {
 
 /// `GET /v1/targets?period=`: the targets of the reps the caller may review for a month or
 /// quarter (this month by default), each with actual, target and percent.
+#[utoipa::path(
+    get,
+    path = "/v1/targets",
+    tag = "sales",
+    description = "Any signed-in user: a rep their own, a manager their team's reps', an admin every rep's.",
+    security(("bearer" = [])),
+    params(TargetsQuery),
+    responses(
+        (status = 200, description = "Per rep", body = TargetsResponse),
+        (status = 400, description = "`bad_request`: a malformed period"),
+    )
+)]
 pub(super) async fn get_targets(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -196,14 +225,19 @@ pub(super) async fn get_targets(
     Ok(Json(TargetsResponse { period, reps }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct RankingQuery {
+    /// A month (`2026-11`) or a quarter (`2026-Q4`); this month by default.
     period: Option<String>,
+    /// `visits`, `verified_visits`, `revenue`, `new_customers` or `deals_won`.
+    #[param(required = true)]
     metric: Option<String>,
+    /// ISO 4217; required for `revenue`, and only for it.
     currency: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct RankingResponse {
     period: Period,
     metric: Metric,
@@ -214,6 +248,19 @@ pub(super) struct RankingResponse {
 
 /// `GET /v1/targets/ranking?period=&metric=&currency=`: the reps the caller may review side by
 /// side on one metric (revenue needs a currency), best attainment first.
+#[utoipa::path(
+    get,
+    path = "/v1/targets/ranking",
+    operation_id = "targets_ranking",
+    tag = "sales",
+    description = "Any signed-in user, over the reps they may review.",
+    security(("bearer" = [])),
+    params(RankingQuery),
+    responses(
+        (status = 200, description = "Best attainment first", body = RankingResponse),
+        (status = 400, description = "`bad_request`: a malformed period or metric, or a currency given for another metric than revenue (or missing for revenue)"),
+    )
+)]
 pub(super) async fn ranking(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -19,7 +19,7 @@ pub fn counts_as_revenue(status: &OrderStatus) -> bool {
 }
 
 /// What a revenue report groups by (`?by=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RevenueBy {
     Rep,
@@ -39,7 +39,7 @@ impl RevenueBy {
 }
 
 /// Revenue in one currency, in all (the orders counted and their figures).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RevenueTotal {
     pub currency: String,
     pub orders: u64,
@@ -51,7 +51,7 @@ pub struct RevenueTotal {
 /// the customer's name or the product's name on the lines (absent when not known); `sku`,
 /// `known`, `lines` and `quantity` are given for products only (`orders` for reps and
 /// customers only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RevenueGroup {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,7 +73,7 @@ pub struct RevenueGroup {
 
 /// `GET /v1/revenue`'s answer. `groups` are the largest first (by net amount), at most
 /// `limit`; `truncated` says there were more.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RevenueReport {
     pub period: Period,
     pub by: RevenueBy,
@@ -84,7 +84,7 @@ pub struct RevenueReport {
 }
 
 /// A line naming a product the server does not know.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UnknownProductLine {
     pub order_id: String,
     pub line_id: String,
@@ -101,7 +101,7 @@ pub struct UnknownProductLine {
 
 /// `GET /v1/revenue/unknown-products`' answer: how many lines in the period name a product
 /// the server does not know, and the latest of them (at most `limit`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UnknownProductsReport {
     pub period: Period,
     pub count: u64,

@@ -126,6 +126,22 @@ impl Serialize for Period {
     }
 }
 
+/// In JSON a period is its text, as [`Period::parse`] reads it.
+impl utoipa::PartialSchema for Period {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^20[0-9]{2}(-(0[1-9]|1[0-2])|-Q[1-4])?$"))
+            .description(Some(
+                "A month (`2026-11`), a quarter (`2026-Q4`) or a year (`2026`), UTC, 2000 to 2099.",
+            ))
+            .examples(["2026-Q4"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Period {}
+
 /// `YYYY-MM` of the month holding `at` (UTC): the forecast's buckets.
 pub fn month_key(at: Millis) -> String {
     Period::month_of(at).to_string()

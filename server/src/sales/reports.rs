@@ -29,7 +29,7 @@ pub struct PipelineRow {
     pub weighted_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StageSums {
     pub stage: String,
     pub currency: String,
@@ -38,7 +38,7 @@ pub struct StageSums {
     pub weighted_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CurrencySums {
     pub currency: String,
     pub count: u64,
@@ -46,7 +46,7 @@ pub struct CurrencySums {
     pub weighted_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RepPipeline {
     pub rep_id: String,
     /// `None` when the deal's rep is no longer a user.
@@ -56,7 +56,7 @@ pub struct RepPipeline {
 }
 
 /// `GET /v1/pipeline`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PipelineReport {
     /// Per stage (funnel order) and currency, every rep in sight together.
     pub stages: Vec<StageSums>,
@@ -159,7 +159,7 @@ pub struct MonthRow {
     pub weighted_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ForecastMonth {
     pub month: String,
     pub currency: String,
@@ -173,7 +173,7 @@ pub struct ForecastMonth {
 }
 
 /// `GET /v1/pipeline/forecast`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ForecastReport {
     pub from: Period,
     pub months: u32,
@@ -222,7 +222,7 @@ pub fn forecast(from: Period, months: u32, open: &[MonthRow], won: &[MonthRow]) 
     ForecastReport { from, months, rows }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FunnelStage {
     pub stage: String,
     /// Deals of the cohort that reached this stage or a later one.
@@ -237,7 +237,7 @@ pub struct FunnelStage {
 }
 
 /// `GET /v1/pipeline/funnel`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FunnelReport {
     pub period: Period,
     /// The cohort: deals in sight that entered the funnel (were created) in the period.
@@ -318,7 +318,7 @@ pub struct RepClosed {
 }
 
 /// Deals one rep won and lost.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RepWinRate {
     pub rep_id: String,
     pub username: Option<String>,
@@ -329,7 +329,7 @@ pub struct RepWinRate {
 }
 
 /// `GET /v1/pipeline/win-rate`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WinRateReport {
     pub period: Period,
     pub won: u64,
@@ -368,7 +368,7 @@ pub fn win_rates(period: Period, rows: Vec<RepClosed>) -> WinRateReport {
 }
 
 /// An open deal at or over the big-deal amount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BigDeal {
     pub opportunity_id: String,
     pub title: String,
@@ -385,7 +385,7 @@ pub struct BigDeal {
 }
 
 /// `GET /v1/pipeline/big-deals`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BigDealsReport {
     pub min_amount_minor: i64,
     pub currency: Option<String>,

@@ -27,7 +27,7 @@ pub struct SessionState {
 }
 
 /// A device with whether it was revoked (the admin's view).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeviceStatus {
     #[serde(flatten)]
     pub device: Device,

@@ -141,7 +141,7 @@ pub enum PingBatchOutcome {
 }
 
 /// A rep whose routes a user may review.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RepInfo {
     pub id: String,
     pub username: String,
@@ -157,7 +157,7 @@ pub struct RepDay {
 }
 
 /// One rep's figures over a date range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RepOverview {
     pub rep_id: String,
     pub username: String,
@@ -173,7 +173,7 @@ pub struct RepOverview {
 }
 
 /// A customer due for a visit against its cadence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OverdueCustomer {
     pub customer_id: String,
     pub name: String,
