@@ -314,32 +314,11 @@ mod tests {
     #[test]
     fn the_cli_is_consistent_and_every_entry_is_described() {
         let cli = Cli::command();
-        cli.clone().debug_assert();
-        fn undescribed(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
-            let path = format!("{path} {}", command.get_name());
-            if command.get_about().is_none() {
-                missing.push(path.clone());
-            }
-            for arg in command.get_arguments() {
-                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
-                if !builtin && arg.get_help().is_none() {
-                    missing.push(format!("{path} {}", arg.get_id()));
-                }
-            }
-            for sub in command.get_subcommands() {
-                if sub.get_name() != "help" {
-                    undescribed(sub, &path, missing);
-                }
-            }
-        }
-        // Every command (the root too, for its global --store), every option and every
-        // positional argument, flattened ones (--limit/--offset) included.
-        let mut missing = Vec::new();
-        undescribed(&cli, "", &mut missing);
         assert!(
             cli.get_arguments().any(|arg| arg.get_id() == "store"),
             "the root's options are checked"
         );
+        let missing = fieldcrm_tests::cli_help::undescribed(&cli);
         assert!(missing.is_empty(), "without a description: {missing:#?}");
     }
 
