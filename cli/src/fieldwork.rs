@@ -16,23 +16,13 @@ pub fn checkin(
     store: &Store,
     session_path: &Path,
     id: &str,
-    lat: f64,
-    lon: f64,
-    accuracy: f64,
+    typed: &FixArgs,
 ) -> Result<(), CliError> {
     // The visit is recorded in the signed-in rep's name.
     Session::require(session_path)?;
-    let now = now_ms();
-    let fix = Fix {
-        at: now,
-        lat,
-        lon,
-        accuracy_m: accuracy,
-        mock: false,
-    };
     // Checked before a visit is started at a customer, so a bad fix leaves nothing behind.
-    fix.validate("check_in", now)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let fix = typed.fix("check_in")?;
+    let now = fix.at;
     let visit_id = match store.get_any(id)? {
         Some(AnyRecord::Visit(visit)) => visit.meta.id,
         Some(AnyRecord::Customer(customer)) => {
@@ -60,7 +50,7 @@ pub fn checkin(
         .map_or(String::new(), |l| {
             format!(
                 ", {:.0} m from the customer",
-                distance_m(l.lat, l.lon, lat, lon)
+                distance_m(l.lat, l.lon, typed.lat, typed.lon)
             )
         });
     let name = customer.map(|c| c.name).unwrap_or_default();
@@ -80,21 +70,11 @@ pub fn checkout(
     store: &Store,
     session_path: &Path,
     visit_id: &str,
-    fix: (f64, f64, f64),
+    typed: &FixArgs,
     outcome: Option<String>,
 ) -> Result<(), CliError> {
     Session::require(session_path)?;
-    let (lat, lon, accuracy) = fix;
-    let now = now_ms();
-    let fix = Fix {
-        at: now,
-        lat,
-        lon,
-        accuracy_m: accuracy,
-        mock: false,
-    };
-    fix.validate("check_out", now)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let fix = typed.fix("check_out")?;
     let visit = store
         .check_out(visit_id, fix, outcome)
         .map_err(|e| match e {
@@ -126,4 +106,36 @@ pub fn checkout(
         visit.status
     );
     Ok(())
+}
+
+/// The GPS fix typed on the command line, for `checkin` and `checkout`.
+#[derive(Debug, clap::Args)]
+pub struct FixArgs {
+    /// Latitude of the fix, in degrees.
+    #[arg(long, allow_negative_numbers = true)]
+    pub lat: f64,
+    /// Longitude of the fix, in degrees.
+    #[arg(long, allow_negative_numbers = true)]
+    pub lon: f64,
+    /// Accuracy of the fix, in metres.
+    #[arg(long, default_value_t = 10.0)]
+    pub accuracy: f64,
+}
+
+impl FixArgs {
+    /// The fix, taken now and checked as the store will check it for `field` (`check_in`,
+    /// `check_out`): a bad one is a wrong argument, refused before anything is written.
+    fn fix(&self, field: &str) -> Result<Fix, CliError> {
+        let now = now_ms();
+        let fix = Fix {
+            at: now,
+            lat: self.lat,
+            lon: self.lon,
+            accuracy_m: self.accuracy,
+            mock: false,
+        };
+        fix.validate(field, now)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        Ok(fix)
+    }
 }

@@ -101,29 +101,15 @@ enum Command {
     Checkin {
         /// A planned visit's id or a customer's id.
         id: String,
-        /// Latitude of the fix, in degrees.
-        #[arg(long, allow_negative_numbers = true)]
-        lat: f64,
-        /// Longitude of the fix, in degrees.
-        #[arg(long, allow_negative_numbers = true)]
-        lon: f64,
-        /// Accuracy of the fix, in metres.
-        #[arg(long, default_value_t = 10.0)]
-        accuracy: f64,
+        #[command(flatten)]
+        fix: fieldwork::FixArgs,
     },
     /// Check out of a visit you checked in to, with a GPS fix: the visit is done.
     Checkout {
         /// The visit's id (as `fieldcrm visit list` shows it).
         id: String,
-        /// Latitude of the fix, in degrees.
-        #[arg(long, allow_negative_numbers = true)]
-        lat: f64,
-        /// Longitude of the fix, in degrees.
-        #[arg(long, allow_negative_numbers = true)]
-        lon: f64,
-        /// Accuracy of the fix, in metres.
-        #[arg(long, default_value_t = 10.0)]
-        accuracy: f64,
+        #[command(flatten)]
+        fix: fieldwork::FixArgs,
         /// How the visit went, e.g. "ordered 2 ovens".
         #[arg(long)]
         outcome: Option<String>,
@@ -287,19 +273,10 @@ fn run_command(store_path: &Path, session_path: &Path, command: Command) -> Resu
             page,
             within,
         } => customers::nearby(&store, lat, lon, page, within),
-        Command::Checkin {
-            id,
-            lat,
-            lon,
-            accuracy,
-        } => fieldwork::checkin(&store, session_path, &id, lat, lon, accuracy),
-        Command::Checkout {
-            id,
-            lat,
-            lon,
-            accuracy,
-            outcome,
-        } => fieldwork::checkout(&store, session_path, &id, (lat, lon, accuracy), outcome),
+        Command::Checkin { id, fix } => fieldwork::checkin(&store, session_path, &id, &fix),
+        Command::Checkout { id, fix, outcome } => {
+            fieldwork::checkout(&store, session_path, &id, &fix, outcome)
+        }
         Command::Pending => syncing::pending(&store),
         Command::Status => syncing::status(&store, session_path),
         Command::Rejected { action } => rejected::run(&store, action),
