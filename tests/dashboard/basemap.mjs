@@ -19,7 +19,7 @@ import {
   step,
   stopServer,
   waitFor,
-  watchPage,
+  openWatchedPage,
 } from './harness.mjs';
 import { startTileServer, stopTileServer } from './tile-server.mjs';
 
@@ -95,24 +95,8 @@ export async function runWithTiles(browser, { date, markers }) {
   const base = await startServer(['--map-tiles', template, '--map-attribution', 'FieldCRM test tiles <b>']);
   log(`server: ${base}, tiles: ${template}`);
 
-  const context = await browser.newContext({
-    viewport: { width: 1440, height: 900 },
-    timezoneId: process.env.FIELDCRM_TEST_TZ || 'Europe/Berlin',
-    locale: 'en-GB',
-  });
-  const foreign = [];
-  context.on('request', (request) => {
-    const url = request.url();
-    if (url.startsWith('blob:') || url.startsWith('data:')) return;
-    if (url === base || url.startsWith(`${base}/`) || url.startsWith(`${tiles.origin}/tiles/`)) return;
-    foreign.push(url);
-  });
-  const pageErrors = [];
-  const page = await context.newPage();
-  watchPage(page);
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
+  const { context, page, foreign, pageErrors } = await openWatchedPage(browser, base, {
+    allowed: [`${tiles.origin}/tiles/`],
   });
 
   await step("with a tile source the page's policy lets it load images from the tile host only", async () => {

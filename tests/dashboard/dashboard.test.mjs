@@ -34,7 +34,7 @@ import {
   step,
   stopServer,
   waitFor,
-  watchPage,
+  openWatchedPage,
 } from './harness.mjs';
 import { salesPanelSteps } from './sales-panels.mjs';
 import { stopTileServer } from './tile-server.mjs';
@@ -47,28 +47,7 @@ async function run() {
   log(`server: ${base}`);
 
   const browser = await launchBrowser();
-  const context = await browser.newContext({
-    viewport: { width: 1440, height: 900 },
-    timezoneId: process.env.FIELDCRM_TEST_TZ || 'Europe/Berlin',
-    locale: 'en-GB',
-    acceptDownloads: true,
-  });
-  const foreign = [];
-  context.on('request', (request) => {
-    const url = request.url();
-    if (url.startsWith('blob:') || url.startsWith('data:')) return;
-    if (url === base || url.startsWith(`${base}/`)) return;
-    foreign.push(url);
-  });
-  const pageErrors = [];
-  const page = await context.newPage();
-  watchPage(page);
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    // CSP violations show up as console errors: the page must not need anything the
-    // server's policy forbids.
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
-  });
+  const { context, page, foreign, pageErrors } = await openWatchedPage(browser, base, { acceptDownloads: true });
 
   await step('the dashboard page loads with a sign-in form', async () => {
     const response = await page.goto(`${base}/dashboard`);

@@ -195,3 +195,33 @@ export async function reportFailure(err) {
   }
   log(`${passed} passed, 1 failed`);
 }
+
+// A browser context and page as a manager in Berlin sees it, watched: every request to a host
+// other than the server (or the origins in `allowed`) is collected in `foreign`, and page
+// errors and Content Security Policy violations (console errors) in `pageErrors`.
+export async function openWatchedPage(browser, base, { allowed = [], acceptDownloads = false } = {}) {
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    timezoneId: process.env.FIELDCRM_TEST_TZ || 'Europe/Berlin',
+    locale: 'en-GB',
+    acceptDownloads,
+  });
+  const foreign = [];
+  context.on('request', (request) => {
+    const url = request.url();
+    if (url.startsWith('blob:') || url.startsWith('data:')) return;
+    if (url === base || url.startsWith(`${base}/`)) return;
+    if (allowed.some((prefix) => url.startsWith(prefix))) return;
+    foreign.push(url);
+  });
+  const pageErrors = [];
+  const page = await context.newPage();
+  watchPage(page);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    // CSP violations show up as console errors: the page must not need anything the
+    // server's policy forbids.
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
+  });
+  return { context, page, foreign, pageErrors };
+}
