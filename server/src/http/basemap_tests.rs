@@ -12,8 +12,9 @@ use super::AppState;
 use super::sales_tests::SalesApp;
 use crate::basemap::{Basemap, TileTemplate};
 
-/// Status, the named headers and the body of a GET.
-async fn get(state: &AppState, path: &str) -> (StatusCode, [String; 3], String) {
+/// Status, the content type, cache control and content security policy, and the body of a GET
+/// (the dashboard's static-file tests use it too).
+pub(super) async fn get(state: &AppState, path: &str) -> (StatusCode, [String; 3], String) {
     let response = super::app(state.clone())
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await

@@ -588,20 +588,21 @@ async fn the_dashboard_files_are_served_with_a_self_only_policy() {
         ("/dashboard/analytics.js", "text/javascript"),
         ("/dashboard/campaigns.js", "text/javascript"),
     ] {
-        let response = app::app_response(&app, path).await;
-        assert_eq!(response.0, StatusCode::OK, "{path}");
-        assert!(response.1.starts_with(kind), "{path}: {}", response.1);
+        let (status, [content_type, _, policy], body) =
+            super::basemap_tests::get(&app.state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(content_type.starts_with(kind), "{path}: {}", content_type);
         assert!(
-            response.2.starts_with("default-src 'self';"),
+            policy.starts_with("default-src 'self';"),
             "{path}: {}",
-            response.2
+            policy
         );
         if kind == "text/javascript" {
             assert!(
                 page.contains(&format!("<script src=\"{path}\" defer>")),
                 "{path}"
             );
-            let body = response.3;
+
             // The SVG namespace is a name, not a request.
             assert_eq!(
                 body.matches("://").count(),
@@ -625,41 +626,4 @@ async fn the_root_redirects_to_the_dashboard() {
         response.headers()[header::LOCATION].to_str().unwrap(),
         "/dashboard/"
     );
-}
-
-mod app {
-    use super::*;
-
-    /// Status, content type, content security policy and body of a GET.
-    pub(super) async fn app_response(
-        app: &SalesApp,
-        path: &str,
-    ) -> (StatusCode, String, String, String) {
-        let response = super::super::app(app.state.clone())
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let (kind, policy) = (
-            header(header::CONTENT_TYPE),
-            header(header::CONTENT_SECURITY_POLICY),
-        );
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            kind,
-            policy,
-            String::from_utf8(bytes.to_vec()).unwrap(),
-        )
-    }
 }
