@@ -179,6 +179,11 @@ impl From<fc::ValidationError> for FieldCrmError {
                 ValidationRule::OutOfRange,
                 "the product has no price in the order's currency".into(),
             ),
+            V::SurveyBeforeResolution => (
+                "survey".into(),
+                ValidationRule::Malformed,
+                "a satisfaction survey is recorded once the case has been resolved".into(),
+            ),
         };
         FieldCrmError::InvalidValue {
             field,

@@ -36,6 +36,9 @@ pub enum ValidationError {
         product_id: String,
         currency: String,
     },
+    /// A satisfaction survey on a case that has not been resolved.
+    #[error("a satisfaction survey is recorded once the case has been resolved")]
+    SurveyBeforeResolution,
 }
 
 impl ValidationError {

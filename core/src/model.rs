@@ -147,6 +147,8 @@ mod catalog;
 pub use catalog::{BASIS_POINTS, Product};
 mod order;
 pub use order::{Order, OrderLine, OrderStatus, OrderStatusChange, OrderTotals, totals};
+mod case;
+pub use case::{Case, CaseSla, CaseStatusChange, CaseSurvey, SurveyEntrant};
 
 string_enum!(CustomerKind { Company = "company", Person = "person" });
 string_enum!(Grade { A = "A", B = "B", C = "C" });
@@ -514,32 +516,6 @@ impl Task {
             status: TaskStatus::Open,
             assignee: None,
             linked_id: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Case {
-    pub meta: RecordMeta,
-    pub customer_id: String,
-    pub subject: String,
-    pub severity: Severity,
-    pub status: CaseStatus,
-    pub resolution: Option<String>,
-    /// 1 (unhappy) to 5 (happy).
-    pub satisfaction: Option<u8>,
-}
-
-impl Case {
-    pub fn new(customer_id: impl Into<String>, subject: impl Into<String>) -> Self {
-        Case {
-            meta: RecordMeta::default(),
-            customer_id: customer_id.into(),
-            subject: subject.into(),
-            severity: Severity::Medium,
-            status: CaseStatus::Open,
-            resolution: None,
-            satisfaction: None,
         }
     }
 }

@@ -229,6 +229,12 @@ fn case() -> Case {
         status: CaseStatus::Resolved,
         resolution: Some("Seal replaced under warranty on site.".into()),
         satisfaction: Some(4),
+        // Written before cases had service fields.
+        assignee: None,
+        due_at: None,
+        status_history: Vec::new(),
+        escalated_at: None,
+        survey: None,
     }
 }
 

@@ -11,6 +11,8 @@ use crate::model::{Role, now_unix};
 use crate::storage::{NewUser, Storage, StorageError};
 
 mod analytics;
+mod cases;
+pub use cases::case;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -37,6 +39,8 @@ pub enum AdminError {
     Import(#[from] ImportError),
     #[error(transparent)]
     Insights(#[from] crate::insights::InsightsError),
+    #[error(transparent)]
+    Escalation(#[from] Box<crate::cases::escalation::EscalationError>),
     #[error("{0:?} is not a date: expected YYYY-MM-DD")]
     Date(String),
 }

@@ -66,6 +66,32 @@ pub enum Command {
     /// Customer analytics: run them now, list the runs, print the current run's report.
     #[command(subcommand)]
     Analytics(AnalyticsCommand),
+    /// Service cases: the SLA per severity, escalation of overdue cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Print the SLA: the hours a case of each severity may stay unresolved.
+    Sla,
+    /// Set the hours of one severity (default: critical 4, high 24, medium 72, low 168). Open
+    /// cases get the new due time at the next escalation run.
+    SetSla {
+        /// critical, high, medium or low.
+        #[arg(long, value_parser = crate::cases::severity_arg)]
+        severity: fieldcrm_core::Severity,
+        /// 1 to 8760 (a year).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8760))]
+        hours: u32,
+    },
+    /// Escalate the overdue open cases now (and set every open case's due time from the SLA),
+    /// as this admin's change: it reaches the devices through normal sync.
+    Escalate {
+        /// The admin whose change it is.
+        #[arg(long = "as", value_name = "ADMIN")]
+        admin: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,6 +333,19 @@ pub struct ServeArgs {
     #[arg(long, env = "FIELDCRM_ANALYTICS_AT", value_name = "HH:MM",
           value_parser = crate::insights::schedule::minute_of_day)]
     pub analytics_at: Option<u32>,
+    /// Escalate overdue service cases every DURATION (`15m`, `1h`), as the admin named by
+    /// `--escalate-as`. Off unless both are given.
+    #[arg(long, env = "FIELDCRM_ESCALATE_EVERY", value_name = "DURATION",
+          value_parser = crate::insights::schedule::every_secs, requires = "escalate_as")]
+    pub escalate_every: Option<u64>,
+    /// The admin whose change a scheduled escalation is.
+    #[arg(
+        long,
+        env = "FIELDCRM_ESCALATE_AS",
+        value_name = "ADMIN",
+        requires = "escalate_every"
+    )]
+    pub escalate_as: Option<String>,
     /// Draw the dashboard's route map on tiles from this URL template (`{z}`, `{x}`, `{y}`;
     /// `{r}` for @2x tiles), e.g. `https://tiles.example.org/{z}/{x}/{y}.png`: the page may then
     /// load images from that host. Default: none, the route is drawn on a plain grid and the

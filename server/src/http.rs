@@ -128,6 +128,7 @@ pub fn app(state: AppState) -> Router {
             get(fieldwork::route_export),
         )
         .route("/v1/team/overview", get(fieldwork::team_overview))
+        .route("/v1/cases", get(cases::list))
         .route("/v1/coverage/overdue", get(fieldwork::overdue))
         .route("/", get(fieldwork::to_dashboard))
         .route("/dashboard", get(fieldwork::dashboard))
@@ -564,6 +565,7 @@ mod analytics_device;
 mod analytics_panels;
 mod basemap;
 mod campaigns;
+mod cases;
 mod csv_files;
 mod fieldwork;
 mod openapi;
@@ -580,6 +582,8 @@ mod analytics_tests;
 mod basemap_tests;
 #[cfg(test)]
 mod campaigns_tests;
+#[cfg(test)]
+mod cases_tests;
 #[cfg(test)]
 mod csv_files_tests;
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod analytics;
 pub mod auth;
 pub mod basemap;
 pub mod campaigns;
+pub mod cases;
 pub mod config;
 pub mod csv_export;
 pub mod csv_import;

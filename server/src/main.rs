@@ -81,6 +81,7 @@ fn main() -> ExitCode {
         Command::Device(command) => admin::device(&storage, command),
         Command::Import(args) => admin::import(&storage, args),
         Command::Analytics(command) => admin::analytics(&storage, command),
+        Command::Case(command) => admin::case(&storage, command),
     };
     match outcome {
         Ok(line) => {

@@ -94,6 +94,14 @@ pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), Serve
     if matches!(demo, Some(DemoOutcome::Seeded(_))) {
         first_demo_analytics(storage.clone(), &args).await;
     }
+    if let (Some(every), Some(admin)) = (args.escalate_every, args.escalate_as.clone()) {
+        tracing::info!(every, %admin, "case escalation scheduled");
+        tokio::spawn(crate::cases::escalation::run_on_schedule(
+            storage.clone(),
+            admin,
+            every,
+        ));
+    }
     if let Some(schedule) = args.analytics_schedule() {
         tracing::info!(?schedule, "analytics runs scheduled");
         tokio::spawn(crate::insights::schedule::run_on_schedule(

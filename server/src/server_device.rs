@@ -1,5 +1,5 @@
 //! A device the server runs for a user, to write records as that user's changes: campaigns'
-//! tasks and visits, and the grade an analytics run sets from the ABC class. Records are written into an in-memory core [`Store`] signed in as the
+//! tasks and visits, the grade an analytics run sets from the ABC class, and cases' due times and escalations. Records are written into an in-memory core [`Store`] signed in as the
 //! user (its validation and update rules included) and go through [`Storage::push_changes`]
 //! as that user's, so the authority checks, the invariants, the scope columns and the
 //! projections all apply, exactly as for a phone: there is no other write path into the
@@ -91,6 +91,16 @@ impl<'s> ServerDevice<'s> {
     /// Writes an edit of a loaded record (validated by the store).
     pub fn update<R: Record>(&self, record: R) -> Result<R, StoreError> {
         self.store.update(record)
+    }
+
+    /// Escalates a loaded open case once (`Store::escalate_case`); `None` when it is resolved
+    /// or was escalated already.
+    pub fn escalate_case(
+        &self,
+        id: &str,
+        note: Option<String>,
+    ) -> Result<Option<fieldcrm_core::Case>, StoreError> {
+        self.store.escalate_case(id, note)
     }
 
     /// Drops documents from this device (once pushed, to keep its memory bounded).

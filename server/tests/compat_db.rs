@@ -276,6 +276,12 @@ fn expected(id: &str) -> AnyRecord {
             status: CaseStatus::Closed,
             resolution: Some("Driver rerouted; credited the delivery fee.".into()),
             satisfaction: Some(3),
+            // Written before cases had service fields.
+            assignee: None,
+            due_at: None,
+            status_history: Vec::new(),
+            escalated_at: None,
+            survey: None,
         }),
         HILLS_CUSTOMER => AnyRecord::Customer(Customer {
             meta: meta(id, BEN, 1_795_800_738_953, 1_795_800_738_953),

@@ -138,6 +138,14 @@ mirror_enum!(
     }
 );
 mirror_enum!(
+    stored
+    /// Who entered a satisfaction survey on the rep's phone.
+    SurveyEntrant = fc::SurveyEntrant {
+        Rep,
+        Customer
+    }
+);
+mirror_enum!(
     /// Why the server refused a local change.
     RejectCode = fc::protocol::RejectCode {
         Forbidden,

@@ -361,9 +361,97 @@ pub struct Case {
     pub status: CaseStatus,
     #[uniffi(default)]
     pub resolution: Option<String>,
-    /// 1 (unhappy) to 5 (happy).
+    /// 1 (unhappy) to 5 (happy), as apps before the survey recorded it.
     #[uniffi(default)]
     pub satisfaction: Option<u8>,
+    /// User id of who handles the case.
+    #[uniffi(default)]
+    pub assignee: Option<String>,
+    /// From the severity's SLA; the store sets it at creation when left empty.
+    #[uniffi(default)]
+    pub due_at: Option<i64>,
+    /// Kept by the store (append-only): a status change appends an entry; a note for it goes
+    /// in a last entry the app adds with the new status.
+    #[uniffi(default)]
+    pub status_history: Vec<CaseStatusChange>,
+    /// When the server escalated the case, overdue.
+    #[uniffi(default)]
+    pub escalated_at: Option<i64>,
+    /// Recorded once the case was resolved; the store stamps who and when.
+    #[uniffi(default)]
+    pub survey: Option<CaseSurvey>,
+}
+
+/// One entry of a case's status history.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseStatusChange {
+    pub from: Option<CaseStatus>,
+    pub to: CaseStatus,
+    pub at: i64,
+    pub by: String,
+    pub note: Option<String>,
+    /// The server escalated the case, overdue.
+    pub escalation: bool,
+}
+
+impl From<fc::CaseStatusChange> for CaseStatusChange {
+    fn from(c: fc::CaseStatusChange) -> Self {
+        CaseStatusChange {
+            from: c.from.map(Into::into),
+            to: c.to.into(),
+            at: c.at,
+            by: c.by,
+            note: c.note,
+            escalation: c.escalation,
+        }
+    }
+}
+
+impl From<CaseStatusChange> for fc::CaseStatusChange {
+    fn from(c: CaseStatusChange) -> Self {
+        fc::CaseStatusChange {
+            from: c.from.map(Into::into),
+            to: c.to.into(),
+            at: c.at,
+            by: c.by,
+            note: c.note,
+            escalation: c.escalation,
+        }
+    }
+}
+
+/// A satisfaction survey: a score from 1 to 5 and a comment.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseSurvey {
+    pub score: u8,
+    pub comment: Option<String>,
+    pub entered_by: SurveyEntrant,
+    pub at: i64,
+    pub by: String,
+}
+
+impl From<fc::CaseSurvey> for CaseSurvey {
+    fn from(s: fc::CaseSurvey) -> Self {
+        CaseSurvey {
+            score: s.score,
+            comment: s.comment,
+            entered_by: s.entered_by.into(),
+            at: s.at,
+            by: s.by,
+        }
+    }
+}
+
+impl From<CaseSurvey> for fc::CaseSurvey {
+    fn from(s: CaseSurvey) -> Self {
+        fc::CaseSurvey {
+            score: s.score,
+            comment: s.comment,
+            entered_by: s.entered_by.into(),
+            at: s.at,
+            by: s.by,
+        }
+    }
 }
 
 impl From<fc::Case> for Case {
@@ -376,6 +464,11 @@ impl From<fc::Case> for Case {
             status: c.status.into(),
             resolution: c.resolution,
             satisfaction: c.satisfaction,
+            assignee: c.assignee,
+            due_at: c.due_at,
+            status_history: c.status_history.into_iter().map(Into::into).collect(),
+            escalated_at: c.escalated_at,
+            survey: c.survey.map(Into::into),
         }
     }
 }
@@ -390,6 +483,11 @@ impl From<Case> for fc::Case {
             status: c.status.into(),
             resolution: c.resolution,
             satisfaction: c.satisfaction,
+            assignee: c.assignee,
+            due_at: c.due_at,
+            status_history: c.status_history.into_iter().map(Into::into).collect(),
+            escalated_at: c.escalated_at,
+            survey: c.survey.map(Into::into),
         }
     }
 }

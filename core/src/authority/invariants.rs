@@ -13,8 +13,10 @@
 //!    its lines once it left draft: the rule of `records/order.rs`, the device's own).
 //! 3. A visit's and an order's status only move forward (planned < in progress < the terminal
 //!    states; draft < submitted < confirmed < cancelled < delivered).
-//! 4. Authorship is the authenticated user's: a new document's `created_by`, and every stage
-//!    or order status history entry the push adds.
+//! 4. Authorship is the authenticated user's: a new document's `created_by`, and every stage,
+//!    order or case status history entry the push adds, and a case's survey; a case's
+//!    escalation comes once, its time with its history entry (who may escalate, an admin, is
+//!    the server's rule).
 //! 5. The merged record is valid (`validate`).
 //! 6. Every enum value of the merged record is one this code knows (no `Unknown`): the server
 //!    is the newest peer.
@@ -146,6 +148,13 @@ fn authored_by(
             ));
         }
     }
+    if let AnyRecord::Case(after) = merged {
+        let before = match previous {
+            Some(AnyRecord::Case(before)) => Some(before),
+            _ => None,
+        };
+        case_authored_by(before, after, author)?;
+    }
     if let AnyRecord::Order(after) = merged {
         let before: &[crate::model::OrderStatusChange] = match previous {
             Some(AnyRecord::Order(before)) => &before.status_history,
@@ -162,6 +171,48 @@ fn authored_by(
                 "an order status change must be by the user who pushes it",
             ));
         }
+    }
+    Ok(())
+}
+
+/// A case's status changes, escalation and survey are the pushing user's. An escalation comes
+/// with its history entry, once (`check_written_once` keeps the time); who may escalate (the
+/// server's own device, as an admin) is the server's rule (`server/src/cases/rules.rs`).
+fn case_authored_by(
+    before: Option<&crate::model::Case>,
+    after: &crate::model::Case,
+    author: &str,
+) -> Result<(), Refusal> {
+    let earlier: &[crate::model::CaseStatusChange] =
+        before.map_or(&[], |b| b.status_history.as_slice());
+    let added: Vec<&crate::model::CaseStatusChange> = after
+        .status_history
+        .iter()
+        .filter(|entry| !earlier.contains(entry))
+        .collect();
+    if added.iter().any(|entry| entry.by != author) {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            "a case status change must be by the user who pushes it",
+        ));
+    }
+    let escalations = added.iter().filter(|entry| entry.escalation).count();
+    let escalated = before.and_then(|b| b.escalated_at).is_none() && after.escalated_at.is_some();
+    if escalations != usize::from(escalated) {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            "a case escalates once, with its escalation time and history entry together",
+        ));
+    }
+    let survey_before = before.and_then(|b| b.survey.as_ref());
+    if let Some(survey) = &after.survey
+        && survey_before != Some(survey)
+        && survey.by != author
+    {
+        return Err(refuse(
+            RejectCode::InvalidRecord,
+            "a satisfaction survey must be entered on the phone of the user who pushes it",
+        ));
     }
     Ok(())
 }
@@ -226,5 +277,68 @@ mod tests {
         .unwrap_err();
         assert_eq!(back.code, RejectCode::InvalidRecord);
         assert!(status_moves_forward(&AnyRecord::Visit(planned), &AnyRecord::Visit(done)).is_ok());
+    }
+
+    #[test]
+    fn case_changes_escalations_and_surveys_are_the_pushers() {
+        use crate::model::{Case, CaseStatus, CaseStatusChange, CaseSurvey, SurveyEntrant};
+        let mut before = Case::new("c1", "Crushed crate");
+        meta_by(&mut before.meta, "anna");
+        let change = |by: &str, escalation: bool| CaseStatusChange {
+            from: Some(CaseStatus::Open),
+            to: CaseStatus::Resolved,
+            at: 1_790_000_000_000,
+            by: by.into(),
+            note: None,
+            escalation,
+        };
+        let push = |after: &Case, author: &str| {
+            let previous = AnyRecord::Case(before.clone());
+            authored_by(Some(&previous), &AnyRecord::Case(after.clone()), author)
+        };
+        let mut own = before.clone();
+        own.status_history.push(change("ben", false));
+        assert!(push(&own, "ben").is_ok());
+        assert_eq!(
+            push(&own, "anna").unwrap_err().code,
+            RejectCode::InvalidRecord
+        );
+        let mut escalation = before.clone();
+        escalation.status_history.push(change("ben", true));
+        assert!(
+            push(&escalation, "ben").is_err(),
+            "an entry without the time"
+        );
+        let mut escalated = before.clone();
+        escalated.escalated_at = Some(1_790_000_000_000);
+        assert!(push(&escalated, "ben").is_err(), "a time without the entry");
+        escalation.escalated_at = Some(1_790_000_000_000);
+        assert!(push(&escalation, "ben").is_ok());
+        let mut twice = escalation.clone();
+        twice.status_history.push(change("ben", true));
+        assert!(push(&twice, "ben").is_err(), "two escalations");
+        let mut surveyed = own.clone();
+        surveyed.survey = Some(CaseSurvey {
+            score: 5,
+            comment: None,
+            entered_by: SurveyEntrant::Customer,
+            at: 1_790_000_000_000,
+            by: "ben".into(),
+        });
+        assert!(push(&surveyed, "ben").is_ok());
+        assert!(
+            push(&surveyed, "mia").is_err(),
+            "a survey in a colleague's name"
+        );
+        // The survey itself before any resolution, and a score outside 1 to 5, are refused by
+        // `validate` on the merged result.
+        let mut early = before.clone();
+        early.meta.created_at = 1_790_000_000_000;
+        early.meta.updated_at = 1_790_000_000_000;
+        early.survey = surveyed.survey.clone();
+        assert_eq!(
+            AnyRecord::Case(early).validate(),
+            Err(crate::error::ValidationError::SurveyBeforeResolution)
+        );
     }
 }

@@ -6,12 +6,91 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ProtocolError, WireRecord, bounded};
+use crate::model::{
+    Case, CaseStatus, Contact, Customer, Opportunity, Order, Product, RecordMeta, Severity, Task,
+    Visit,
+};
 use crate::records::AnyRecord;
 
-// Version 1 inlines records in format 1, which is `AnyRecord` as this code lays it out only
-// while RECORD_FORMAT is 1. Before the format moves on, give this file a frozen copy of the
-// format-1 record (and conversions) so that version 1 pages keep their layout.
-const _: () = assert!(super::RECORD_FORMAT == 1);
+// Version 1 inlines records in format 1: `RecordV1` below. Format 2 added the case's service
+// fields, so the case is frozen here as format 1 laid it out; the other kinds are still laid
+// out as in format 1. Whoever changes one of them (a new format) freezes its format-1 copy
+// here first: the compatibility fixtures (`core/tests/compat_fixtures.rs`, `_v3.rs`) pin
+// format-1 bytes of every kind.
+const _: () = assert!(super::RECORD_FORMAT == 2);
+
+/// A case as record format 1 laid it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CaseV1 {
+    meta: RecordMeta,
+    customer_id: String,
+    subject: String,
+    severity: Severity,
+    status: CaseStatus,
+    resolution: Option<String>,
+    satisfaction: Option<u8>,
+}
+
+/// `AnyRecord` as record format 1 laid it out (variants in the same order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum RecordV1 {
+    Customer(Customer),
+    Contact(Contact),
+    Opportunity(Opportunity),
+    Visit(Visit),
+    Task(Task),
+    Case(CaseV1),
+    Product(Product),
+    Order(Order),
+}
+
+impl From<AnyRecord> for RecordV1 {
+    /// A case loses the fields format 1 did not have: a version 1 app does not know them.
+    fn from(record: AnyRecord) -> Self {
+        match record {
+            AnyRecord::Customer(r) => RecordV1::Customer(r),
+            AnyRecord::Contact(r) => RecordV1::Contact(r),
+            AnyRecord::Opportunity(r) => RecordV1::Opportunity(r),
+            AnyRecord::Visit(r) => RecordV1::Visit(r),
+            AnyRecord::Task(r) => RecordV1::Task(r),
+            AnyRecord::Case(c) => RecordV1::Case(CaseV1 {
+                meta: c.meta,
+                customer_id: c.customer_id,
+                subject: c.subject,
+                severity: c.severity,
+                status: c.status,
+                resolution: c.resolution,
+                satisfaction: c.satisfaction,
+            }),
+            AnyRecord::Product(r) => RecordV1::Product(r),
+            AnyRecord::Order(r) => RecordV1::Order(r),
+        }
+    }
+}
+
+impl From<RecordV1> for AnyRecord {
+    fn from(record: RecordV1) -> Self {
+        match record {
+            RecordV1::Customer(r) => AnyRecord::Customer(r),
+            RecordV1::Contact(r) => AnyRecord::Contact(r),
+            RecordV1::Opportunity(r) => AnyRecord::Opportunity(r),
+            RecordV1::Visit(r) => AnyRecord::Visit(r),
+            RecordV1::Task(r) => AnyRecord::Task(r),
+            RecordV1::Case(c) => AnyRecord::Case(Case {
+                meta: c.meta,
+                customer_id: c.customer_id,
+                subject: c.subject,
+                severity: c.severity,
+                status: c.status,
+                resolution: c.resolution,
+                satisfaction: c.satisfaction,
+                ..Case::new(String::new(), String::new())
+            }),
+            RecordV1::Product(r) => AnyRecord::Product(r),
+            RecordV1::Order(r) => AnyRecord::Order(r),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct PullResponse {
@@ -34,7 +113,7 @@ pub(super) enum PulledPayload {
     Snapshot {
         #[serde(deserialize_with = "bounded::bytes")]
         bytes: Vec<u8>,
-        record: Box<AnyRecord>,
+        record: Box<RecordV1>,
     },
 }
 
@@ -56,13 +135,18 @@ impl TryFrom<&super::PulledDoc> for PulledDoc {
                 bytes: bytes.clone(),
                 // The sender holds records in its own format: one it cannot read is a bug on
                 // its side, not something to send half of.
-                record: Box::new(record.read().ok_or_else(|| {
-                    ProtocolError::Malformed(format!(
-                        "the record of {} is not in format {}",
-                        doc.doc_id,
-                        super::RECORD_FORMAT
-                    ))
-                })?),
+                record: Box::new(
+                    record
+                        .read()
+                        .ok_or_else(|| {
+                            ProtocolError::Malformed(format!(
+                                "the record of {} is not in format {}",
+                                doc.doc_id,
+                                super::RECORD_FORMAT
+                            ))
+                        })?
+                        .into(),
+                ),
             },
         };
         Ok(PulledDoc {
@@ -80,7 +164,7 @@ impl TryFrom<PulledDoc> for super::PulledDoc {
             PulledPayload::Changes(changes) => super::PulledPayload::Changes(changes),
             PulledPayload::Snapshot { bytes, record } => super::PulledPayload::Snapshot {
                 bytes,
-                record: WireRecord::new(&record)?,
+                record: WireRecord::new(&AnyRecord::from(*record))?,
             },
         };
         Ok(super::PulledDoc {

@@ -20,7 +20,7 @@ use crate::records::AnyRecord;
 /// format: bump this number. Every enum a record holds ends in `Unknown(String)`, so a new
 /// known value (added before it) is a new format too. The compatibility fixtures (`core/tests/compat_fixtures.rs`)
 /// fail when the layout changes and the number does not.
-pub const RECORD_FORMAT: u16 = 1;
+pub const RECORD_FORMAT: u16 = 2;
 
 /// A record as sent beside a snapshot: its format, then its bytes in that format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

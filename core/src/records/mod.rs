@@ -227,18 +227,30 @@ impl AnyRecord {
                 Ok(())
             }
             (AnyRecord::Order(o), AnyRecord::Order(n)) => order::check_update(o, n, now, user),
+            (AnyRecord::Case(o), AnyRecord::Case(n)) => {
+                case::record_status_change(o, n, now, user);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
 
     /// Rules of a write on this device that a merged record need not keep (`old`: the stored
-    /// record, `None` at creation): a deal moved to lost carries its reason.
+    /// record, `None` at creation): a deal moved to lost carries its reason; a case is escalated
+    /// by the server only.
     pub(crate) fn check_local_write(&self, old: Option<&AnyRecord>) -> Result<(), ValidationError> {
         match (old, self) {
             (None, AnyRecord::Opportunity(n)) => opportunity::check_lost_reason(None, n),
             (Some(AnyRecord::Opportunity(o)), AnyRecord::Opportunity(n)) => {
                 opportunity::check_lost_reason(Some(o), n)
             }
+            (old, AnyRecord::Case(n)) => case::check_not_escalated_here(
+                match old {
+                    Some(AnyRecord::Case(o)) => Some(o),
+                    _ => None,
+                },
+                n,
+            ),
             _ => Ok(()),
         }
     }
@@ -248,6 +260,7 @@ impl AnyRecord {
         match self {
             AnyRecord::Opportunity(o) => opportunity::prepare_create(o, now, user),
             AnyRecord::Order(o) => order::prepare_create(o, now, user),
+            AnyRecord::Case(c) => case::prepare_create(c, now, user),
             _ => {}
         }
     }
@@ -303,7 +316,8 @@ pub(crate) fn remove_projection(
 /// Fields that are written once: the record's identity and creation, a visit's rep, customer,
 /// check-in and check-out, a contact's customer, and the stage history (append-only); an
 /// order's customer, visit, currency and owner, its status history (append-only), and its
-/// lines once it has left draft ([`ValidationError::OrderFrozen`]). Checked
+/// lines once it has left draft ([`ValidationError::OrderFrozen`]); a case's status history
+/// (append-only) and escalation time. Checked
 /// on the writing device and again by the server on the merged document.
 pub fn check_written_once(old: &AnyRecord, new: &AnyRecord) -> Result<(), ValidationError> {
     let immutable = |field: &str| {
@@ -325,6 +339,7 @@ pub fn check_written_once(old: &AnyRecord, new: &AnyRecord) -> Result<(), Valida
             opportunity::check_written_once(o, n)
         }
         (AnyRecord::Order(o), AnyRecord::Order(n)) => order::check_written_once(o, n),
+        (AnyRecord::Case(o), AnyRecord::Case(n)) => case::check_written_once(o, n),
         _ => Ok(()),
     }
 }

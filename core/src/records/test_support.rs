@@ -28,5 +28,6 @@ pub(super) fn field_of(err: ValidationError) -> String {
         | ValidationError::UnknownStatus { .. }
         | ValidationError::OrderFrozen { .. } => "status".into(),
         ValidationError::NoPriceInCurrency { .. } => "currency".into(),
+        ValidationError::SurveyBeforeResolution => "survey".into(),
     }
 }

@@ -76,10 +76,19 @@ impl AnyRecord {
             }
             AnyRecord::Task(Task { status, .. }) => found.note("status", Some(status)),
             AnyRecord::Case(Case {
-                severity, status, ..
+                severity,
+                status,
+                status_history,
+                survey,
+                ..
             }) => {
                 found.note("severity", Some(severity));
                 found.note("status", Some(status));
+                for change in status_history {
+                    found.note("status_history.from", change.from.as_ref());
+                    found.note("status_history.to", Some(&change.to));
+                }
+                found.note("survey.entered_by", survey.as_ref().map(|s| &s.entered_by));
             }
             AnyRecord::Product(_) => {}
             AnyRecord::Order(Order {

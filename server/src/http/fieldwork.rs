@@ -306,6 +306,8 @@ pub(super) struct OverviewResponse {
     reps: Vec<RepOverview>,
     /// Each rep's targets for `attainment.period` against their actuals.
     attainment: OverviewAttainment,
+    /// The team's service cases now (`cases/overview.rs`).
+    cases: crate::cases::overview::CaseOverview,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -354,14 +356,17 @@ pub(super) async fn team_overview(
         crate::sales::Period::month_of(to * DAY_MS),
     )?;
     let storage = state.storage.clone();
-    let (reps, attainment) = blocking(move || {
+    let (reps, attainment, cases) = blocking(move || {
         let principal = storage.principal(&user)?;
         let reps = storage.reviewable_reps(&principal)?;
         let attainment =
             super::targets::attainment_of(storage.as_ref(), &principal, &reps, period)?;
+        let cases =
+            crate::cases::overview::team_case_overview(storage.as_ref(), &principal, now_ms())?;
         Ok::<_, StorageError>((
             storage.team_overview(&principal, &reps, start, end)?,
             attainment,
+            cases,
         ))
     })
     .await?;
@@ -373,6 +378,7 @@ pub(super) async fn team_overview(
             period,
             reps: attainment,
         },
+        cases,
     }))
 }
 

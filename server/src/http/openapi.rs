@@ -60,7 +60,7 @@ pub(crate) fn undescribed(method: &str, path: &str) -> Option<&'static str> {
         title = "FieldCRM server API",
         description = "The JSON API of the FieldCRM server: sign-in and devices, the admin's \
             levers, route review, team overview, coverage, exports, pipeline, targets, revenue, \
-            analytics, campaigns and the dashboard's configuration.\n\n\
+            analytics, campaigns, service cases and the dashboard's configuration.\n\n\
             Every failure is answered as JSON `{\"error\": {\"code\": \"...\", \"message\": \
             \"...\"}}` (the `ApiError` schema): the code is stable, the message is for people. \
             Authenticated operations take a bearer JWT from `POST /v1/auth/login`; which roles \
@@ -113,6 +113,7 @@ pub(crate) fn undescribed(method: &str, path: &str) -> Option<&'static str> {
         super::campaigns::detail,
         super::campaigns::start,
         super::campaigns::targets,
+        super::cases::list,
     ),
     modifiers(&Shared),
     tags(
@@ -124,6 +125,7 @@ pub(crate) fn undescribed(method: &str, path: &str) -> Option<&'static str> {
         (name = "sales", description = "Pipeline, targets and revenue"),
         (name = "analytics", description = "Customer analytics"),
         (name = "campaigns", description = "Campaigns (managers and admins)"),
+        (name = "cases", description = "Service cases (managers and admins)"),
         (name = "dashboard", description = "The dashboard's configuration"),
     )
 )]

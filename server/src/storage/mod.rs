@@ -74,11 +74,13 @@ fn corrupt(detail: impl std::fmt::Display) -> StorageError {
 mod accounts;
 mod analytics;
 mod campaigns;
+mod cases;
 mod history;
 mod sales;
 mod sqlite;
 mod sqlite_analytics;
 mod sqlite_campaigns;
+mod sqlite_cases;
 mod sqlite_csv;
 mod sqlite_fieldwork;
 mod sqlite_history;
@@ -97,6 +99,7 @@ pub use campaigns::{
     ActionOutcome, CampaignStorage, CampaignTargetRow, CampaignTargetWrite, MAX_CAMPAIGNS_LISTED,
     MAX_TARGETS_PAGE,
 };
+pub use cases::{CaseStorage, MAX_CASES_PAGE};
 pub use history::{HistoryLine, HistoryOrder, HistoryStorage, HistoryWritten};
 pub use sales::{
     DEFAULT_BIG_DEAL_MIN_MINOR, FunnelRows, MAX_FUNNEL_STAYS, MAX_REPORT_GROUPS,
@@ -215,6 +218,7 @@ pub trait Storage:
     + CsvStorage
     + AnalyticsStorage
     + CampaignStorage
+    + CaseStorage
     + HistoryStorage
     + Send
     + Sync

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0016_analytics.sql"),
     include_str!("../../migrations/0017_order_history.sql"),
     include_str!("../../migrations/0018_campaigns.sql"),
+    include_str!("../../migrations/0019_case_sla.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -325,6 +325,11 @@ pub(in crate::storage) fn push_changes(
         let after = match scope_of(&tx, &accepted.record)? {
             Some(after)
                 if scope::may_write(principal, before, &after)
+                    && crate::cases::rules::may_escalate(
+                        principal,
+                        accepted.previous.as_ref(),
+                        &accepted.record,
+                    )
                     && references_in_scope(
                         &tx,
                         principal,
