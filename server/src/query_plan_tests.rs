@@ -19,7 +19,7 @@ use crate::model::{Role, User, now_ms};
 use crate::sales::orders::RevenueBy;
 use crate::sales::targets::Target;
 use crate::scope::Principal;
-use crate::storage::{AnalyticsStorage, NewUser, PipelineFilter, Sales, SqliteStorage, Storage};
+use crate::storage::{AnalyticsStorage, PipelineFilter, Sales, SqliteStorage, Storage};
 
 /// Tables whose rows grow with the organisation's data. Teams, users, territories, their
 /// assignments, devices, signing keys and the one-row log head stay small.
@@ -78,14 +78,7 @@ fn org() -> Org {
     let harbour = storage.create_territory("harbour", &north.id).unwrap();
     let dock = storage.create_territory("dock", &north.id).unwrap();
     let user = |name: &str, role: Role, team: Option<&str>| {
-        storage
-            .create_user(NewUser {
-                username: name,
-                password_hash: None,
-                role,
-                team_id: team,
-            })
-            .unwrap()
+        crate::storage::test_users::passwordless_user(&storage, name, role, team)
     };
     let ana = user("ana", Role::Rep, Some(&north.id));
     let bo = user("bo", Role::Rep, Some(&north.id));

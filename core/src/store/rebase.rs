@@ -89,15 +89,7 @@ impl Store {
     /// may be carrying the queued changes).
     pub fn discard_rejected(&self, doc_id: &str) -> Result<()> {
         let mut inner = self.lock();
-        if self.is_syncing() {
-            return Err(StoreError::SyncRunning);
-        }
-        let unacknowledged = unacknowledged(&inner.conn, doc_id)?;
-        if unacknowledged.rejected == 0 {
-            return Err(StoreError::NoRejectedChanges {
-                id: doc_id.to_owned(),
-            });
-        }
+        let unacknowledged = self.refused_changes(&inner, doc_id)?;
         let actor = inner.actor.clone();
         let server = server_version(
             inner.doc(doc_id)?.map(|doc| &*doc),
@@ -123,15 +115,7 @@ impl Store {
     /// [`Store::discard_rejected`]).
     pub fn retry_rejected(&self, doc_id: &str) -> Result<()> {
         let mut inner = self.lock();
-        if self.is_syncing() {
-            return Err(StoreError::SyncRunning);
-        }
-        let unacknowledged = unacknowledged(&inner.conn, doc_id)?;
-        if unacknowledged.rejected == 0 {
-            return Err(StoreError::NoRejectedChanges {
-                id: doc_id.to_owned(),
-            });
-        }
+        let unacknowledged = self.refused_changes(&inner, doc_id)?;
         let mut local = inner.record(doc_id)?.ok_or_else(|| StoreError::NotFound {
             id: doc_id.to_owned(),
         })?;
@@ -212,6 +196,22 @@ impl Store {
     }
 
     /// Removes a document the server never had (its creation was refused) from this device.
+    /// The unacknowledged changes of `doc_id`, when discarding or retrying them may start:
+    /// [`StoreError::SyncRunning`] while a sync session runs (its push may be carrying the
+    /// queued changes), [`StoreError::NoRejectedChanges`] when none of them was refused.
+    fn refused_changes(&self, inner: &Inner, doc_id: &str) -> Result<Unacknowledged> {
+        if self.is_syncing() {
+            return Err(StoreError::SyncRunning);
+        }
+        let unacknowledged = unacknowledged(&inner.conn, doc_id)?;
+        if unacknowledged.rejected == 0 {
+            return Err(StoreError::NoRejectedChanges {
+                id: doc_id.to_owned(),
+            });
+        }
+        Ok(unacknowledged)
+    }
+
     fn remove_unknown_to_server(&self, mut inner: MutexGuard<'_, Inner>, id: &str) -> Result<()> {
         let projections = inner.projections;
         let touched = {

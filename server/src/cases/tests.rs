@@ -8,7 +8,7 @@ use fieldcrm_core::{
 
 use super::escalation::{ESCALATION_NOTE, escalate_overdue};
 use crate::model::{Role, User};
-use crate::storage::{CaseStorage, CsvStorage, NewUser, SqliteStorage, Storage};
+use crate::storage::{CaseStorage, CsvStorage, SqliteStorage, Storage};
 
 const HOUR: i64 = 3_600_000;
 
@@ -23,14 +23,7 @@ fn org() -> Org {
     let north = storage.create_team("north").unwrap();
     let harbour = storage.create_territory("harbour", &north.id).unwrap();
     let user = |name: &str, role: Role, team: Option<&str>| {
-        storage
-            .create_user(NewUser {
-                username: name,
-                password_hash: None,
-                role,
-                team_id: team,
-            })
-            .unwrap()
+        crate::storage::test_users::passwordless_user(&storage, name, role, team)
     };
     let ana = user("ana", Role::Rep, Some(&north.id));
     let root = user("root", Role::Admin, None);

@@ -7,7 +7,7 @@ use super::*;
 use crate::analytics::run::RunSettings;
 use crate::config::AnalyticsParams;
 use crate::model::{Role, User};
-use crate::storage::{Accounts, AnalyticsStorage, NewUser, SqliteStorage};
+use crate::storage::{Accounts, AnalyticsStorage, SqliteStorage};
 
 struct Org {
     storage: SqliteStorage,
@@ -24,14 +24,7 @@ fn org() -> Org {
     let harbour = storage.create_territory("harbour", &north.id).unwrap();
     let quay = storage.create_territory("quay", &south.id).unwrap();
     let user = |name: &str, role: Role, team: Option<&str>| {
-        storage
-            .create_user(NewUser {
-                username: name,
-                password_hash: None,
-                role,
-                team_id: team,
-            })
-            .unwrap()
+        crate::storage::test_users::passwordless_user(&storage, name, role, team)
     };
     let ana = user("ana", Role::Rep, Some(&north.id));
     let cy = user("cy", Role::Rep, Some(&south.id));

@@ -89,6 +89,8 @@ mod sqlite_sales;
 mod sqlite_sight;
 mod sqlite_sync;
 mod stored_record;
+#[cfg(test)]
+pub(crate) mod test_users;
 
 pub use accounts::{Accounts, DeviceStatus, SessionState};
 pub use analytics::{

@@ -10,7 +10,7 @@ use rusqlite::params;
 
 use super::*;
 use crate::model::{Role, User, now_ms};
-use crate::storage::{NewUser, SqliteStorage, Storage};
+use crate::storage::{SqliteStorage, Storage};
 
 /// Team north (territory harbour: rep ana, manager mia), team south (territory dock), an admin.
 struct Org {
@@ -30,14 +30,7 @@ impl Org {
         let harbour = storage.create_territory("harbour", &north.id).unwrap();
         let dock = storage.create_territory("dock", &south.id).unwrap();
         let user = |name: &str, role: Role, team: Option<&str>| {
-            storage
-                .create_user(NewUser {
-                    username: name,
-                    password_hash: None,
-                    role,
-                    team_id: team,
-                })
-                .unwrap()
+            crate::storage::test_users::passwordless_user(&storage, name, role, team)
         };
         let ana = user("ana", Role::Rep, Some(&north.id));
         let mia = user("mia", Role::Manager, Some(&north.id));

@@ -4,7 +4,7 @@
 use fieldcrm_core::{Customer, Money, Opportunity, Stage, Store};
 
 use super::super::sales::{PipelineFilter, Sales, TargetWrite};
-use super::super::{NewUser, SqliteStorage, Storage};
+use super::super::{SqliteStorage, Storage};
 use crate::model::{Role, User, now_ms};
 use crate::sales::targets::Target;
 use crate::scope::Principal;
@@ -29,14 +29,7 @@ fn org_at(storage: SqliteStorage) -> Org {
     let harbour = storage.create_territory("harbour", &north.id).unwrap();
     let quay = storage.create_territory("quay", &south.id).unwrap();
     let user = |name: &str, role: Role, team: Option<&str>| {
-        storage
-            .create_user(NewUser {
-                username: name,
-                password_hash: None,
-                role,
-                team_id: team,
-            })
-            .unwrap()
+        crate::storage::test_users::passwordless_user(&storage, name, role, team)
     };
     let ana = user("ana", Role::Rep, Some(&north.id));
     let cy = user("cy", Role::Rep, Some(&south.id));
