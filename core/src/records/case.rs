@@ -218,12 +218,7 @@ pub(super) fn check_written_once(old: &Case, new: &Case) -> Result<(), Validatio
             field: field.to_owned(),
         })
     };
-    let mut remaining = new.status_history.iter();
-    if !old
-        .status_history
-        .iter()
-        .all(|entry| remaining.any(|e| e == entry))
-    {
+    if !super::history_kept(&old.status_history, &new.status_history) {
         return immutable("status_history");
     }
     if old.escalated_at.is_some() && old.escalated_at != new.escalated_at {

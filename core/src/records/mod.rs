@@ -313,6 +313,14 @@ pub(crate) fn remove_projection(
     }
 }
 
+/// An append-only history (a deal's stages, an order's or a case's statuses) is kept when every
+/// entry of `old` is still in `new`, in the same order; entries merged in from other devices may
+/// sit between them.
+fn history_kept<T: PartialEq>(old: &[T], new: &[T]) -> bool {
+    let mut remaining = new.iter();
+    old.iter().all(|entry| remaining.any(|e| e == entry))
+}
+
 /// Fields that are written once: the record's identity and creation, a visit's rep, customer,
 /// check-in and check-out, a contact's customer, and the stage history (append-only); an
 /// order's customer, visit, currency and owner, its status history (append-only), and its

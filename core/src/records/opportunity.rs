@@ -138,12 +138,7 @@ pub(super) fn check_written_once(
     old: &Opportunity,
     new: &Opportunity,
 ) -> Result<(), ValidationError> {
-    let mut remaining = new.stage_history.iter();
-    let kept_in_order = old
-        .stage_history
-        .iter()
-        .all(|entry| remaining.any(|e| e == entry));
-    if !kept_in_order {
+    if !super::history_kept(&old.stage_history, &new.stage_history) {
         return Err(ValidationError::Immutable {
             field: "stage_history".to_owned(),
         });

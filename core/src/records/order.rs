@@ -259,12 +259,7 @@ pub(super) fn check_written_once(old: &Order, new: &Order) -> Result<(), Validat
     if old.owner != new.owner {
         return immutable("owner");
     }
-    let mut remaining = new.status_history.iter();
-    if !old
-        .status_history
-        .iter()
-        .all(|entry| remaining.any(|e| e == entry))
-    {
+    if !super::history_kept(&old.status_history, &new.status_history) {
         return immutable("status_history");
     }
     if old.status.is_frozen() && old.lines != new.lines {
