@@ -13,6 +13,11 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "error: cargo not found. FieldCRM needs Rust 1.90 or newer, installed with rustup." >&2
     exit 1
 fi
+# CI builds a clean clone once: incremental caches would never be read again, and they are the
+# largest part of target/ after the test binaries.
+if [ "${CI:-}" = "true" ]; then
+    export CARGO_INCREMENTAL=0
+fi
 required="1.90"
 have="$(rustc --version | awk '{print $2}')"
 if [ "$(printf '%s\n%s\n' "$required" "$have" | sort -V | head -n1)" != "$required" ]; then

@@ -52,7 +52,7 @@ impl FieldStore {
     }
 }
 
-// In a block of its own: the uniffi-bindgen binary is built without the feature (Cargo.toml).
+// In a block of its own: a build without the feature has no `open_encrypted` (Cargo.toml).
 #[cfg(feature = "encryption")]
 #[uniffi::export]
 impl FieldStore {
