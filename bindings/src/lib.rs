@@ -10,6 +10,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+mod cases;
 mod catalog;
 mod convert;
 mod error;
@@ -21,6 +22,7 @@ mod records;
 mod store;
 mod sync;
 
+pub use cases::{CaseDetail, case_is_overdue};
 pub use catalog::LineEdit;
 pub use convert::*;
 pub use error::{FieldCrmError, ValidationRule};

@@ -12,7 +12,7 @@ fn customer_rows(result: fc::QueryResult) -> Result<Vec<CustomerSummary>> {
 }
 
 impl FieldStore {
-    fn query_core(&self, operation: &str, query: fc::Query) -> Result<fc::QueryResult> {
+    pub(crate) fn query_core(&self, operation: &str, query: fc::Query) -> Result<fc::QueryResult> {
         self.with(operation, |s| Ok(s.query(&query)?))
     }
 }
@@ -127,13 +127,6 @@ impl FieldStore {
         match self.query_core("customer_insight", query)? {
             fc::QueryResult::CustomerInsight(i) => Ok(i.map(|i| (*i).into())),
             _ => Err(internal("insight query returned other rows")),
-        }
-    }
-
-    pub fn open_cases(&self, customer_id: Option<String>) -> Result<Vec<CaseSummary>> {
-        match self.query_core("open_cases", fc::Query::OpenCases { customer_id })? {
-            fc::QueryResult::Cases(rows) => Ok(rows.into_iter().map(Into::into).collect()),
-            _ => Err(internal("case query returned other rows")),
         }
     }
 }

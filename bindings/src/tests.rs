@@ -523,3 +523,57 @@ fn a_customer_insight_crosses_with_its_offers_and_is_none_before_a_run() {
     );
     assert_eq!(insight.bought_since_run, ["coffee"]);
 }
+
+#[test]
+fn a_case_is_listed_moved_on_and_surveyed_with_typed_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.set_user("user-ana".into()).unwrap();
+    let customer = store.create_customer(new_customer("Kiosk".into())).unwrap();
+    let mut case = new_case(customer.meta.id.clone(), "Broken fridge".into());
+    case.assignee = Some("user-ana".into());
+    let id = store.create_case(case).unwrap().meta.id;
+
+    let mine = store.open_cases(None, Some("user-ana".into())).unwrap();
+    assert_eq!(mine.len(), 1);
+    let due = mine[0].due_at.expect("a due time from the default SLA");
+    assert!(!case_is_overdue(mine[0].clone(), due) && case_is_overdue(mine[0].clone(), due + 1));
+    assert!(
+        store
+            .open_cases(None, Some("user-ben".into()))
+            .unwrap()
+            .is_empty()
+    );
+
+    let early = store.record_case_survey(id.clone(), 5, None, SurveyEntrant::Customer);
+    assert!(matches!(
+        early,
+        Err(FieldCrmError::InvalidValue { ref field, .. }) if field == "survey"
+    ));
+    store
+        .set_case_status(id.clone(), CaseStatus::Resolved, Some("swapped".into()))
+        .unwrap();
+    let out_of_scale = store.record_case_survey(id.clone(), 0, None, SurveyEntrant::Rep);
+    assert!(matches!(
+        out_of_scale,
+        Err(FieldCrmError::InvalidValue { ref field, .. }) if field == "survey.score"
+    ));
+    store
+        .record_case_survey(id.clone(), 4, Some("ok".into()), SurveyEntrant::Customer)
+        .unwrap();
+
+    let detail = store.case_detail(id.clone()).unwrap().unwrap();
+    assert!(detail.survey_allowed && !detail.overdue);
+    assert!(detail.resolution_ms.is_some());
+    assert_eq!(detail.record.survey.map(|s| s.score), Some(4));
+    assert_eq!(
+        detail
+            .record
+            .status_history
+            .last()
+            .and_then(|c| c.note.clone()),
+        Some("swapped".into())
+    );
+    assert!(store.open_cases(None, None).unwrap().is_empty(), "resolved");
+    assert_eq!(store.case_detail("no such case".into()).unwrap(), None);
+}

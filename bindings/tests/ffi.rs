@@ -110,7 +110,10 @@ fn create_get_update_and_search() {
         .create_case(new_case(created.meta.id.clone(), "Late delivery".into()))
         .unwrap();
     assert_eq!(
-        store.open_cases(Some(created.meta.id.clone())).unwrap()[0].severity,
+        store
+            .open_cases(Some(created.meta.id.clone()), None)
+            .unwrap()[0]
+            .severity,
         Severity::Medium
     );
     let mut visit = new_visit(created.meta.id.clone(), store.user().unwrap());

@@ -148,7 +148,7 @@ pub use catalog::{BASIS_POINTS, Product};
 mod order;
 pub use order::{Order, OrderLine, OrderStatus, OrderStatusChange, OrderTotals, totals};
 mod case;
-pub use case::{Case, CaseSla, CaseStatusChange, CaseSurvey, SurveyEntrant};
+pub use case::{Case, CaseSla, CaseStatusChange, CaseSurvey, SurveyEntrant, case_overdue};
 
 string_enum!(CustomerKind { Company = "company", Person = "person" });
 string_enum!(Grade { A = "A", B = "B", C = "C" });

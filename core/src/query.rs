@@ -73,8 +73,11 @@ pub enum Query {
     OpenTasks {
         assignee: Option<String>,
     },
+    /// Cases not yet resolved, of one customer and/or handled by one `assignee` when given:
+    /// soonest due first (overdue ones lead), then the most severe.
     OpenCases {
         customer_id: Option<String>,
+        assignee: Option<String>,
     },
     /// Products whose SKU or name has every typed word as a prefix, active ones first.
     SearchProducts {
@@ -198,6 +201,20 @@ pub struct CaseSummary {
     pub subject: String,
     pub severity: Severity,
     pub status: CaseStatus,
+    /// User id of who handles it.
+    pub assignee: Option<String>,
+    pub due_at: Option<Millis>,
+    /// When the server escalated it, overdue.
+    pub escalated_at: Option<Millis>,
+    pub opened_at: Millis,
+}
+
+impl CaseSummary {
+    /// Past its due time and not resolved, at `now` (the rule of [`crate::Case::is_overdue`]).
+    /// A live list is not re-run as the clock moves: apps ask this when they draw a row.
+    pub fn is_overdue(&self, now: Millis) -> bool {
+        crate::model::case_overdue(&self.status, self.due_at, now)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -582,20 +599,31 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                 .collect::<rusqlite::Result<_>>()?;
             QueryResult::Tasks(rows)
         }
-        Query::OpenCases { customer_id } => {
+        Query::OpenCases {
+            customer_id,
+            assignee,
+        } => {
             let rows = conn
                 .prepare_cached(
-                    "SELECT id, customer_id, subject, severity, status FROM cases
-                     WHERE status IN ('open', 'in_progress') AND deleted = 0 AND (?1 IS NULL OR customer_id = ?1)
-                     ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, id",
+                    "SELECT id, customer_id, subject, severity, status, assignee, due_at, escalated_at,
+                            coalesce(opened_at, updated_at)
+                     FROM cases
+                     WHERE status IN ('open', 'in_progress') AND deleted = 0
+                       AND (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR assignee = ?2)
+                     ORDER BY due_at IS NULL, due_at,
+                              CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, id",
                 )?
-                .query_map(params![customer_id], |row| {
+                .query_map(params![customer_id, assignee], |row| {
                     Ok(CaseSummary {
                         id: row.get(0)?,
                         customer_id: row.get(1)?,
                         subject: row.get(2)?,
                         severity: Severity::parse(&row.get::<_, String>(3)?),
                         status: CaseStatus::parse(&row.get::<_, String>(4)?),
+                        assignee: row.get(5)?,
+                        due_at: row.get(6)?,
+                        escalated_at: row.get(7)?,
+                        opened_at: row.get(8)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;

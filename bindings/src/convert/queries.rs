@@ -100,8 +100,12 @@ pub enum Query {
     OpenTasks {
         assignee: Option<String>,
     },
+    /// Cases not yet resolved, of one customer and/or handled by one `assignee` when given:
+    /// soonest due first (overdue ones lead), then the most severe.
     OpenCases {
         customer_id: Option<String>,
+        #[uniffi(default)]
+        assignee: Option<String>,
     },
     /// The sync status; live, it follows writes, acknowledgements, rejections and rounds.
     SyncStatus,
@@ -185,7 +189,13 @@ impl From<Query> for fc::Query {
                 limit,
             },
             Query::OpenTasks { assignee } => fc::Query::OpenTasks { assignee },
-            Query::OpenCases { customer_id } => fc::Query::OpenCases { customer_id },
+            Query::OpenCases {
+                customer_id,
+                assignee,
+            } => fc::Query::OpenCases {
+                customer_id,
+                assignee,
+            },
             Query::SyncStatus => fc::Query::SyncStatus,
             Query::SearchProducts { text, limit } => fc::Query::SearchProducts { text, limit },
             Query::ProductCategories { limit, offset } => {
@@ -325,6 +335,12 @@ pub struct CaseSummary {
     pub subject: String,
     pub severity: Severity,
     pub status: CaseStatus,
+    /// User id of who handles it.
+    pub assignee: Option<String>,
+    pub due_at: Option<i64>,
+    /// When the server escalated it, overdue.
+    pub escalated_at: Option<i64>,
+    pub opened_at: i64,
 }
 
 impl From<fc::CaseSummary> for CaseSummary {
@@ -335,6 +351,10 @@ impl From<fc::CaseSummary> for CaseSummary {
             subject: c.subject,
             severity: c.severity.into(),
             status: c.status.into(),
+            assignee: c.assignee,
+            due_at: c.due_at,
+            escalated_at: c.escalated_at,
+            opened_at: c.opened_at,
         }
     }
 }

@@ -189,13 +189,19 @@ impl Case {
 
     /// Open (not resolved) and past its due time at `now`.
     pub fn is_overdue(&self, now: Millis) -> bool {
-        !self.is_resolved() && !self.status.is_unknown() && self.due_at.is_some_and(|due| due < now)
+        case_overdue(&self.status, self.due_at, now)
     }
 
     /// The survey's score, else the score an older app recorded.
     pub fn satisfaction_score(&self) -> Option<u8> {
         self.survey.as_ref().map(|s| s.score).or(self.satisfaction)
     }
+}
+
+/// The overdue rule of cases, written once: past its due time, neither resolved nor in a status
+/// this code does not know. The case list's rows use it too.
+pub fn case_overdue(status: &CaseStatus, due_at: Option<Millis>, now: Millis) -> bool {
+    !is_resolution(status) && !status.is_unknown() && due_at.is_some_and(|due| due < now)
 }
 
 fn is_resolution(status: &CaseStatus) -> bool {

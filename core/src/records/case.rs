@@ -243,8 +243,9 @@ pub(super) fn check_not_escalated_here(
 
 pub(crate) fn project(tx: &rusqlite::Transaction<'_>, c: &Case) -> crate::error::Result<()> {
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO cases (id, customer_id, subject, severity, status, satisfaction, deleted, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR REPLACE INTO cases (id, customer_id, subject, severity, status, satisfaction, deleted, updated_at,
+                                       assignee, due_at, escalated_at, opened_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         c.meta.id,
@@ -254,7 +255,11 @@ pub(crate) fn project(tx: &rusqlite::Transaction<'_>, c: &Case) -> crate::error:
         c.status.as_str(),
         c.satisfaction_score(),
         c.meta.deleted,
-        c.meta.updated_at
+        c.meta.updated_at,
+        c.assignee,
+        c.due_at,
+        c.escalated_at,
+        c.meta.created_at
     ])?;
     Ok(())
 }

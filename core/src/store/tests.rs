@@ -558,6 +558,7 @@ fn overdue_pipeline_tasks_cases_and_visits_by_day() {
     let QueryResult::Cases(cases) = store
         .query(&Query::OpenCases {
             customer_id: Some(visited.meta.id.clone()),
+            assignee: None,
         })
         .unwrap()
     else {

@@ -27,7 +27,10 @@ pub(crate) fn queries(replicas: usize) -> Vec<Query> {
             owner: Some(user(0)),
         },
         Query::OpenTasks { assignee: None },
-        Query::OpenCases { customer_id: None },
+        Query::OpenCases {
+            customer_id: None,
+            assignee: None,
+        },
         Query::NearbyCustomers {
             lat: CENTER.0,
             lon: CENTER.1,
@@ -317,7 +320,7 @@ pub(crate) fn check_projections(store: &Store, replicas: usize) {
         "open tasks"
     );
 
-    // Open cases: most severe first, ties by id.
+    // Open cases: soonest due first (none last), then most severe, ties by id.
     let cases: Vec<Case> = all(store);
     let mut expected: Vec<CaseSummary> = cases
         .iter()
@@ -330,6 +333,10 @@ pub(crate) fn check_projections(store: &Store, replicas: usize) {
             subject: c.subject.clone(),
             severity: c.severity.clone(),
             status: c.status.clone(),
+            assignee: c.assignee.clone(),
+            due_at: c.due_at,
+            escalated_at: c.escalated_at,
+            opened_at: c.meta.created_at,
         })
         .collect();
     let severity_rank = |s: &Severity| match s {
@@ -338,12 +345,21 @@ pub(crate) fn check_projections(store: &Store, replicas: usize) {
         Severity::Medium => 2,
         Severity::Low | Severity::Unknown(_) => 3,
     };
-    expected.sort_by(|a, b| {
-        (severity_rank(&a.severity), &a.id).cmp(&(severity_rank(&b.severity), &b.id))
-    });
+    let order = |c: &CaseSummary| {
+        (
+            c.due_at.is_none(),
+            c.due_at,
+            severity_rank(&c.severity),
+            c.id.clone(),
+        )
+    };
+    expected.sort_by_key(order);
     assert_eq!(
         store
-            .query(&Query::OpenCases { customer_id: None })
+            .query(&Query::OpenCases {
+                customer_id: None,
+                assignee: None,
+            })
             .unwrap(),
         QueryResult::Cases(expected),
         "open cases"

@@ -75,6 +75,8 @@ struct MainTabs: View {
                 .tabItem { Label("Today", systemImage: "map") }
             PipelineView()
                 .tabItem { Label("Deals", systemImage: "chart.bar") }
+            CasesView()
+                .tabItem { Label("Cases", systemImage: "exclamationmark.bubble") }
             CatalogView()
                 .tabItem { Label("Catalog", systemImage: "shippingbox") }
             SyncView()

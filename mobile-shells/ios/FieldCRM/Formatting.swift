@@ -138,3 +138,40 @@ extension RejectCode {
         }
     }
 }
+
+extension CaseStatus {
+    var label: String {
+        switch self {
+        case .open: return "Open"
+        case .inProgress: return "In progress"
+        case .resolved: return "Resolved"
+        case .closed: return "Closed"
+        case .unknown(let value): return "Unknown (\(value))"
+        }
+    }
+
+    /// The statuses a rep can move a case to (one a newer app wrote is shown, not offered).
+    static let pickable: [CaseStatus] = [.open, .inProgress, .resolved, .closed]
+}
+
+extension Severity {
+    var label: String {
+        switch self {
+        case .low: return "Low"
+        case .medium: return "Medium"
+        case .high: return "High"
+        case .critical: return "Critical"
+        case .unknown(let value): return "Unknown (\(value))"
+        }
+    }
+}
+
+extension SurveyEntrant {
+    var label: String {
+        switch self {
+        case .rep: return "entered by the rep"
+        case .customer: return "entered by the customer"
+        case .unknown(let value): return "Unknown (\(value))"
+        }
+    }
+}

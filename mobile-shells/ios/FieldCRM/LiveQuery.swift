@@ -105,6 +105,11 @@ extension QueryResult {
         return []
     }
 
+    var caseRows: [CaseSummary] {
+        if case let .cases(rows) = self { return rows }
+        return []
+    }
+
     var orderRows: [OrderSummary] {
         if case let .orders(rows) = self { return rows }
         return []

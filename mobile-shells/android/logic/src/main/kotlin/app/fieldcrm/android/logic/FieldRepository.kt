@@ -1,5 +1,9 @@
 package app.fieldcrm.android.logic
 
+import app.fieldcrm.core.Case
+import app.fieldcrm.core.CaseDetail
+import app.fieldcrm.core.CaseStatus
+import app.fieldcrm.core.CaseSummary
 import app.fieldcrm.core.CategorySummary
 import app.fieldcrm.core.Contact
 import app.fieldcrm.core.ContactSummary
@@ -26,14 +30,17 @@ import app.fieldcrm.core.Query
 import app.fieldcrm.core.QueryListener
 import app.fieldcrm.core.QueryResult
 import app.fieldcrm.core.RejectedChange
+import app.fieldcrm.core.Severity
 import app.fieldcrm.core.Stage
 import app.fieldcrm.core.StageDeals
 import app.fieldcrm.core.SyncCancellation
 import app.fieldcrm.core.SyncReport
 import app.fieldcrm.core.SyncStatus
+import app.fieldcrm.core.SurveyEntrant
 import app.fieldcrm.core.SyncTransport
 import app.fieldcrm.core.Visit
 import app.fieldcrm.core.VisitSummary
+import app.fieldcrm.core.newCase
 import app.fieldcrm.core.newContact
 import app.fieldcrm.core.newCustomer
 import app.fieldcrm.core.newOpportunity
@@ -53,6 +60,7 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.flow.flatMapLatest
+import kotlinx.coroutines.flow.flowOf
 import kotlinx.coroutines.flow.flowOn
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.mapNotNull
@@ -354,6 +362,48 @@ class FieldRepository(
      */
     suspend fun changeStage(id: String, stage: Stage, lostReason: String? = null): Opportunity =
         write { changeStage(id, stage, lostReason) }
+
+    // -- service cases ----------------------------------------------------------------------------
+
+    /**
+     * Cases not yet resolved, live: the signed-in user's own (following a new sign-in) when
+     * [customerId] is null, else the customer's, whoever handles them. Soonest due first.
+     */
+    fun openCases(customerId: String? = null): Flow<List<CaseSummary>> {
+        val assignees: Flow<String?> = if (customerId != null) {
+            flowOf(null)
+        } else {
+            version.map { store.user() }.distinctUntilChanged().flowOn(dispatcher)
+        }
+        return assignees
+            .flatMapLatest { assignee -> live(Query.OpenCases(customerId, assignee)) }
+            .map { (it as? QueryResult.Cases)?.rows ?: emptyList() }
+    }
+
+    /** The case with its service times, or null when it is not on this phone (or deleted). */
+    suspend fun caseDetail(id: String): CaseDetail? = io { caseDetail(id) }?.takeUnless { it.record.meta.deleted }
+
+    /** A new case for the customer, handled by the signed-in user; the store sets its due time. */
+    suspend fun openCase(customerId: String, subject: String, severity: Severity = Severity.Medium): Case = write {
+        createCase(newCase(customerId, subject.trim()).copy(severity = severity, assignee = user()))
+    }
+
+    /** Moves the case on; the store appends the history entry with [note]. */
+    suspend fun setCaseStatus(id: String, status: CaseStatus, note: String? = null): Case =
+        write { setCaseStatus(id, status, note?.trim()?.ifEmpty { null }) }
+
+    suspend fun assignCase(id: String, assignee: String?): Case = write { assignCase(id, assignee) }
+
+    /**
+     * The customer's satisfaction with a resolved case. A score outside 1 to 5, or a case not
+     * resolved yet, throws `FieldCrmException.InvalidValue` and writes nothing.
+     */
+    suspend fun recordCaseSurvey(id: String, score: Int, comment: String?, enteredBy: SurveyEntrant): Case {
+        // Out of a byte's range it cannot reach the library's check: the same refusal here.
+        val byte = score.takeIf { it in 0..255 }?.toUByte()
+            ?: throw IllegalArgumentException(SURVEY_SCORE_MESSAGE)
+        return write { recordCaseSurvey(id, byte, comment?.trim()?.ifEmpty { null }, enteredBy) }
+    }
 
     // -- catalog and orders -----------------------------------------------------------------------
 

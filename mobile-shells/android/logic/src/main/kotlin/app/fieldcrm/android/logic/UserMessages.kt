@@ -1,6 +1,8 @@
 package app.fieldcrm.android.logic
 
+import app.fieldcrm.core.CaseStatus
 import app.fieldcrm.core.FieldCrmException
+import app.fieldcrm.core.Severity
 import app.fieldcrm.core.Grade
 import app.fieldcrm.core.Stage
 import app.fieldcrm.core.ValidationRule
@@ -48,6 +50,8 @@ private fun invalidValueMessage(field: String, rule: ValidationRule, detail: Str
     field == "lines.discount_bp" && rule == ValidationRule.OUT_OF_RANGE -> "A discount is at most 100 %."
     field == "lines.quantity" && rule == ValidationRule.OUT_OF_RANGE -> "A quantity is at least 1 ($detail)."
     field == "currency" && rule == ValidationRule.MALFORMED -> "A currency is a three-letter code, like EUR."
+    field == "survey" && rule == ValidationRule.MALFORMED -> SURVEY_BEFORE_RESOLUTION_MESSAGE
+    field == "survey.score" && rule == ValidationRule.OUT_OF_RANGE -> SURVEY_SCORE_MESSAGE
     field == "stage" && rule == ValidationRule.UNKNOWN_VALUE ->
         "A newer version of the app uses this stage. Update the app to pick it."
     field == "status" && rule == ValidationRule.UNKNOWN_VALUE ->
@@ -135,3 +139,31 @@ val PICKABLE_STAGES: List<Stage> =
 
 /** The grades a rep can pick (a grade a newer app wrote is shown, not offered). */
 val PICKABLE_GRADES: List<Grade> = listOf(Grade.A, Grade.B, Grade.C)
+
+/** Shown when a satisfaction survey is entered for a case not resolved yet. */
+const val SURVEY_BEFORE_RESOLUTION_MESSAGE = "Record the customer's satisfaction once the case is resolved."
+
+/** Shown for a satisfaction score outside the scale. */
+const val SURVEY_SCORE_MESSAGE = "A satisfaction score is 1 to 5."
+
+/** A case's status in words. */
+fun CaseStatus.label(): String = when (this) {
+    CaseStatus.Open -> "Open"
+    CaseStatus.InProgress -> "In progress"
+    CaseStatus.Resolved -> "Resolved"
+    CaseStatus.Closed -> "Closed"
+    is CaseStatus.Unknown -> unknown(value)
+}
+
+/** A case's severity in words. */
+fun Severity.label(): String = when (this) {
+    Severity.Low -> "Low"
+    Severity.Medium -> "Medium"
+    Severity.High -> "High"
+    Severity.Critical -> "Critical"
+    is Severity.Unknown -> unknown(value)
+}
+
+/** The statuses a rep can move a case to, in order (one a newer app wrote is shown, not offered). */
+val PICKABLE_CASE_STATUSES: List<CaseStatus> =
+    listOf(CaseStatus.Open, CaseStatus.InProgress, CaseStatus.Resolved, CaseStatus.Closed)
