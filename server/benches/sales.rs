@@ -305,6 +305,7 @@ fn main() -> BenchResult<()> {
             Default::default(),
         )),
         basemap: Default::default(),
+        webhooks: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -12,7 +12,9 @@ use crate::storage::{NewUser, Storage, StorageError};
 
 mod analytics;
 mod cases;
+mod webhooks;
 pub use cases::case;
+pub use webhooks::webhook;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -43,6 +45,10 @@ pub enum AdminError {
     Escalation(#[from] Box<crate::cases::escalation::EscalationError>),
     #[error("{0:?} is not a date: expected YYYY-MM-DD")]
     Date(String),
+    #[error(transparent)]
+    Webhook(#[from] crate::webhooks::RegisterError),
+    #[error("no webhook with id {0:?}")]
+    NoSuchWebhook(String),
 }
 
 fn team_id(storage: &dyn Storage, name: &str) -> Result<String, AdminError> {

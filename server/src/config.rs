@@ -69,6 +69,47 @@ pub enum Command {
     /// Service cases: the SLA per severity, escalation of overdue cases.
     #[command(subcommand)]
     Case(CaseCommand),
+    /// Webhooks: register a receiver, list them, remove one, list and replay parked deliveries.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Register a receiver of the events committed from now on; prints its id and secret (the
+    /// only time the secret is shown).
+    Add {
+        /// An http:// or https:// URL.
+        #[arg(long)]
+        url: String,
+        /// 24 to 200 printable characters; generated when left out. Prefer the environment
+        /// variable: flags show in `ps`.
+        #[arg(long, env = "FIELDCRM_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+    },
+    /// Every webhook with its queue: pending and parked deliveries.
+    List,
+    /// Remove a webhook and its queue.
+    Remove {
+        /// The webhook's id (`webhook list`).
+        #[arg(long)]
+        id: String,
+    },
+    /// A webhook's parked deliveries, newest first.
+    Parked {
+        /// The webhook's id (`webhook list`).
+        #[arg(long)]
+        id: String,
+    },
+    /// Try a webhook's parked deliveries again (every one, or the event `--seq`'s).
+    Replay {
+        /// The webhook's id (`webhook list`).
+        #[arg(long)]
+        id: String,
+        /// Only the delivery of this event (its sequence number, `webhook parked`).
+        #[arg(long)]
+        seq: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,6 +387,24 @@ pub struct ServeArgs {
         requires = "escalate_every"
     )]
     pub escalate_as: Option<String>,
+    /// Webhook deliveries: attempts of one event before it is parked (an admin may replay it).
+    #[arg(long, env = "FIELDCRM_WEBHOOK_ATTEMPTS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_attempts: u32,
+    /// Webhook deliveries: the wait after the first failure, in ms, doubled after each further
+    /// one up to `--webhook-max-backoff-ms`.
+    #[arg(long, env = "FIELDCRM_WEBHOOK_BACKOFF_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub webhook_backoff_ms: u64,
+    /// Webhook deliveries: the longest wait between two attempts, in ms.
+    #[arg(long, env = "FIELDCRM_WEBHOOK_MAX_BACKOFF_MS", default_value_t = 600_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub webhook_max_backoff_ms: u64,
+    /// Webhook deliveries: a receiver that has not answered in full after this many ms has
+    /// failed the attempt.
+    #[arg(long, env = "FIELDCRM_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub webhook_timeout_ms: u64,
     /// Draw the dashboard's route map on tiles from this URL template (`{z}`, `{x}`, `{y}`;
     /// `{r}` for @2x tiles), e.g. `https://tiles.example.org/{z}/{x}/{y}.png`: the page may then
     /// load images from that host. Default: none, the route is drawn on a plain grid and the
@@ -406,6 +465,19 @@ impl ServeArgs {
             (Some(secs), _) => Some(Schedule::Every { secs }),
             (None, Some(minute)) => Some(Schedule::DailyAt { minute }),
             (None, None) => None,
+        }
+    }
+
+    /// How webhook deliveries are tried (`--webhook-*`).
+    pub fn delivery_policy(&self) -> crate::webhooks::policy::DeliveryPolicy {
+        use std::time::Duration;
+        crate::webhooks::policy::DeliveryPolicy {
+            max_attempts: self.webhook_attempts,
+            base_backoff: Duration::from_millis(self.webhook_backoff_ms),
+            max_backoff: Duration::from_millis(
+                self.webhook_max_backoff_ms.max(self.webhook_backoff_ms),
+            ),
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
         }
     }
 

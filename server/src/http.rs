@@ -64,6 +64,8 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimiter>,
     /// What the dashboard's route map is drawn on (`--map-tiles`; default: the offline grid).
     pub basemap: Arc<crate::basemap::Basemap>,
+    /// The server's own address and the delivery worker's wake-up signal (see webhooks.rs).
+    pub webhooks: crate::webhooks::WebhookHub,
 }
 
 impl std::fmt::Debug for AppState {
@@ -129,6 +131,15 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/team/overview", get(fieldwork::team_overview))
         .route("/v1/cases", get(cases::list))
+        .route("/v1/events", get(webhooks::events))
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/v1/webhooks/{id}", axum::routing::delete(webhooks::delete))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/v1/webhooks/{id}/replay", post(webhooks::replay_all))
+        .route(
+            "/v1/webhooks/{id}/deliveries/{seq}/replay",
+            post(webhooks::replay_one),
+        )
         .route("/v1/coverage/overdue", get(fieldwork::overdue))
         .route("/", get(fieldwork::to_dashboard))
         .route("/dashboard", get(fieldwork::dashboard))
@@ -505,6 +516,10 @@ async fn push(
     // Test hook (see `FaultInjection`): committed, not yet answered.
     FaultInjection::crash_if(FaultInjection::get().exit_after_commit, "after commit");
     state.metrics.changes_merged.inc_by(stats.merged_changes);
+    if stats.merged_changes > 0 {
+        // Events may have been committed with the changes.
+        state.webhooks.wake();
+    }
     state
         .metrics
         .push_seconds
@@ -573,6 +588,7 @@ mod order_history;
 mod revenue;
 mod sales;
 mod targets;
+mod webhooks;
 
 #[cfg(test)]
 mod analytics_device_tests;
@@ -594,3 +610,5 @@ mod revenue_tests;
 mod sales_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webhooks_tests;

@@ -38,6 +38,7 @@ pub mod serve;
 pub mod server_device;
 pub mod spreadsheet;
 pub mod storage;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use http::{AppState, Limits, app};

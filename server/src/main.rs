@@ -82,6 +82,7 @@ fn main() -> ExitCode {
         Command::Import(args) => admin::import(&storage, args),
         Command::Analytics(command) => admin::analytics(&storage, command),
         Command::Case(command) => admin::case(&storage, command),
+        Command::Webhook(command) => admin::webhook(&storage, command),
     };
     match outcome {
         Ok(line) => {

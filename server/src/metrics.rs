@@ -35,6 +35,9 @@ pub struct Metrics {
     pub push_seconds: Histogram,
     /// Devices that synced in the last [`CONNECTED_WINDOW`].
     pub connected_devices: IntGauge,
+    /// Webhook delivery attempts by outcome: `delivered`, `failed` (tried again later),
+    /// `parked` (the last attempt failed).
+    pub webhook_deliveries: IntCounterVec,
     recent_sessions: Arc<Mutex<RecentSessions>>,
     /// A static bearer token a Prometheus scraper may present instead of an admin's token.
     scrape_token: Option<Arc<str>>,
@@ -85,7 +88,15 @@ impl Metrics {
         registry.register(Box::new(http_seconds.clone()))?;
         registry.register(Box::new(changes_merged.clone()))?;
         registry.register(Box::new(push_seconds.clone()))?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "fieldcrm_webhook_deliveries_total",
+                "Webhook delivery attempts by outcome (delivered, failed, parked)",
+            ),
+            &["outcome"],
+        )?;
         registry.register(Box::new(connected_devices.clone()))?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -93,6 +104,7 @@ impl Metrics {
             changes_merged,
             push_seconds,
             connected_devices,
+            webhook_deliveries,
             recent_sessions: Arc::default(),
             scrape_token: None,
         })

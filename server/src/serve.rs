@@ -67,6 +67,7 @@ pub fn state(args: &ServeArgs, storage: Arc<dyn Storage>) -> Result<AppState, Se
         },
         rate_limits: Arc::new(RateLimiter::new(args.rate_limits())),
         basemap: Arc::new(args.basemap()),
+        webhooks: Default::default(),
     })
 }
 
@@ -84,6 +85,7 @@ pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), Serve
             source,
         })?;
     let local = listener.local_addr()?;
+    state.webhooks.set_own_address(local);
     let demo = if args.demo {
         Some(seed_demo(storage.clone()).await?)
     } else {
@@ -94,6 +96,13 @@ pub async fn run(args: ServeArgs, storage: Arc<dyn Storage>) -> Result<(), Serve
     if matches!(demo, Some(DemoOutcome::Seeded(_))) {
         first_demo_analytics(storage.clone(), &args).await;
     }
+    // The webhooks' deliveries (see webhooks/delivery.rs): a task of its own, never in a push's way.
+    tokio::spawn(crate::webhooks::delivery::run(
+        storage.clone(),
+        state.webhooks.clone(),
+        args.delivery_policy(),
+        state.metrics.clone(),
+    ));
     if let (Some(every), Some(admin)) = (args.escalate_every, args.escalate_as.clone()) {
         tracing::info!(every, %admin, "case escalation scheduled");
         tokio::spawn(crate::cases::escalation::run_on_schedule(

@@ -53,6 +53,7 @@ impl TestApp {
                 crate::rate_limit::RateLimits::default(),
             )),
             basemap: Default::default(),
+            webhooks: Default::default(),
         };
         TestApp { state, storage }
     }

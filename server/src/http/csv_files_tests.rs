@@ -60,6 +60,7 @@ fn test_app() -> AppState {
             },
         )),
         basemap: Default::default(),
+        webhooks: Default::default(),
     }
 }
 

@@ -81,6 +81,7 @@ impl FieldApp {
                 },
             )),
             basemap: Default::default(),
+            webhooks: Default::default(),
         };
         let day = dates::parse_date(DAY).unwrap();
         FieldApp {

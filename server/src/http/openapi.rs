@@ -60,7 +60,7 @@ pub(crate) fn undescribed(method: &str, path: &str) -> Option<&'static str> {
         title = "FieldCRM server API",
         description = "The JSON API of the FieldCRM server: sign-in and devices, the admin's \
             levers, route review, team overview, coverage, exports, pipeline, targets, revenue, \
-            analytics, campaigns, service cases and the dashboard's configuration.\n\n\
+            analytics, campaigns, service cases, webhooks and the change feed, and the dashboard's configuration.\n\n\
             Every failure is answered as JSON `{\"error\": {\"code\": \"...\", \"message\": \
             \"...\"}}` (the `ApiError` schema): the code is stable, the message is for people. \
             Authenticated operations take a bearer JWT from `POST /v1/auth/login`; which roles \
@@ -114,6 +114,13 @@ pub(crate) fn undescribed(method: &str, path: &str) -> Option<&'static str> {
         super::campaigns::start,
         super::campaigns::targets,
         super::cases::list,
+        super::webhooks::events,
+        super::webhooks::create,
+        super::webhooks::list,
+        super::webhooks::delete,
+        super::webhooks::deliveries,
+        super::webhooks::replay_all,
+        super::webhooks::replay_one,
     ),
     modifiers(&Shared),
     tags(
@@ -126,6 +133,7 @@ pub(crate) fn undescribed(method: &str, path: &str) -> Option<&'static str> {
         (name = "analytics", description = "Customer analytics"),
         (name = "campaigns", description = "Campaigns (managers and admins)"),
         (name = "cases", description = "Service cases (managers and admins)"),
+        (name = "webhooks", description = "Webhooks and the change feed (admins)"),
         (name = "dashboard", description = "The dashboard's configuration"),
     )
 )]

@@ -378,6 +378,7 @@ fn sample(app: &SalesApp, name: &str) -> Option<String> {
         "file" => "customers.csv".into(),
         "kind" => "customers".into(),
         "id" | "device" => "unknown".into(),
+        "seq" => "1".into(),
         _ => return None,
     })
 }
@@ -412,6 +413,10 @@ fn sample_body(app: &SalesApp, method: &str, path: &str) -> Option<(&'static str
             "control_pct": 10,
         })),
         ("post", "/v1/campaigns/preview") => json(serde_json::json!({"filter": {}})),
+        ("post", "/v1/webhooks") => json(serde_json::json!({
+            "url": "https://hooks.example.org/fieldcrm",
+            "secret": "a-secret-of-at-least-24-characters",
+        })),
         ("post", "/v1/admin/import/{kind}") => Some((
             "text/csv",
             "external_id,name,territory\nx-1,Corner shop,harbour\n".into(),

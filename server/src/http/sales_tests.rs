@@ -81,6 +81,7 @@ impl SalesApp {
                 },
             )),
             basemap: Default::default(),
+            webhooks: Default::default(),
         };
         let app = SalesApp { state, storage };
         app.seed();

@@ -67,6 +67,7 @@ impl TestApp {
                 time.clock(),
             )),
             basemap: Default::default(),
+            webhooks: Default::default(),
         };
         TestApp {
             state,

@@ -15,7 +15,9 @@
 //! - `sqlite_csv.rs`: imported records' external ids and export pages (the [`CsvStorage`]
 //!   supertrait);
 //! - `sqlite_history.rs`: the order history imported from before the CRM (the
-//!   [`HistoryStorage`] supertrait).
+//!   [`HistoryStorage`] supertrait);
+//! - `sqlite_webhooks.rs`: the change feed's events (written by the push), the webhooks and
+//!   their delivery queue (the [`WebhookStorage`] supertrait in `webhooks.rs`).
 //!
 //! The dependency points one way: this module uses the rules (`crate::scope`, `crate::model`,
 //! `fieldcrm_core`) and never the HTTP handlers that call it.
@@ -88,9 +90,11 @@ mod sqlite_org;
 mod sqlite_sales;
 mod sqlite_sight;
 mod sqlite_sync;
+mod sqlite_webhooks;
 mod stored_record;
 #[cfg(test)]
 pub(crate) mod test_users;
+mod webhooks;
 
 pub use accounts::{Accounts, DeviceStatus, SessionState};
 pub use analytics::{
@@ -112,6 +116,10 @@ pub use sqlite_csv::{CsvStorage, ExportRow, ImportTarget};
 pub use sqlite_fieldwork::{DEFAULT_PIN_MOVE_FLAG_M, FieldworkSettings, PIN_MOVE_LOOKBACK_MS};
 pub use sqlite_sync::{FAULT_EXIT_CODE, FaultInjection, MAX_PAGE, cursor_position};
 pub use sqlite_sync::{FREE_TEXT_PRODUCT, VisitOrdersMigrated};
+pub use webhooks::{
+    AfterFailure, Claim, DeliveryRow, DeliveryState, DueDelivery, Event, KEPT_DELIVERED,
+    MAX_DELIVERIES_LISTED, MAX_EVENTS_PAGE, Webhook, WebhookInfo, WebhookStorage,
+};
 
 /// A new user, before it has an id.
 #[derive(Debug, Clone)]
@@ -222,6 +230,7 @@ pub trait Storage:
     + CampaignStorage
     + CaseStorage
     + HistoryStorage
+    + WebhookStorage
     + Send
     + Sync
     + 'static

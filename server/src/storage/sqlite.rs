@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0017_order_history.sql"),
     include_str!("../../migrations/0018_campaigns.sql"),
     include_str!("../../migrations/0019_case_sla.sql"),
+    include_str!("../../migrations/0020_webhooks.sql"),
 ];
 
 const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -355,8 +356,10 @@ pub(super) fn roll_back(conn: &Connection, version: i64) {
         .iter()
         .flat_map(|sql| created(sql))
         .collect();
-    for sql in &MIGRATIONS[split..] {
-        for table in created(sql).filter(|t| !kept.contains(t)) {
+    // Newest first: a table is dropped before the tables its foreign keys name.
+    for sql in MIGRATIONS[split..].iter().rev() {
+        let tables: Vec<&str> = created(sql).filter(|t| !kept.contains(t)).collect();
+        for table in tables.into_iter().rev() {
             conn.execute_batch(&format!("DROP TABLE IF EXISTS {table};"))
                 .unwrap_or_else(|e| panic!("cannot drop {table}: {e}"));
         }

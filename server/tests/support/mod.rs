@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+pub mod receiver;
+
 pub use fieldcrm_tests::server::{Launch, OrgServer, ServerProcess, agent, login};
 
 /// This package's binary (`CARGO_BIN_EXE_*` is set only for its own tests and benches).

@@ -19,8 +19,8 @@ use super::{
 use crate::doc_cache::DocCache;
 use crate::model::{now_ms, now_unix};
 use crate::scope::{self, Principal, Scope};
-use crate::storage::sqlite_fieldwork;
 use crate::storage::{PushStats, Result, SqliteStorage, stored_record};
+use crate::storage::{sqlite_fieldwork, sqlite_webhooks};
 
 /// A stored document is saved compactly again once this many changes have been appended to it
 /// (appending costs nothing; each appended change adds its size to every later snapshot).
@@ -440,6 +440,8 @@ pub(in crate::storage) fn push_changes(
             .execute(params![doc.doc_id, territory, now])?;
         }
         projection.project(&tx, &accepted.record, &after)?;
+        // The change feed's events, committed with the change they describe.
+        sqlite_webhooks::record_events(&tx, accepted.previous.as_ref(), &accepted.record, now_ms)?;
         stats.merged_changes += accepted.new_changes.len() as u64;
         response.acknowledged.extend(accepted.acknowledged);
         // Only documents written at least twice are kept loaded: a burst of new visits

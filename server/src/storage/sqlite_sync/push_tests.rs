@@ -210,3 +210,51 @@ fn a_bootstrap_after_a_scope_change_ends_however_many_pages_it_takes() {
     assert!(nothing.is_empty());
     assert_eq!(same, cursor);
 }
+
+/// The change feed's events are written by the push that commits the change: an accepted
+/// creation and edit have theirs, a refused document and a push of changes already stored
+/// have none.
+#[test]
+fn a_push_commits_the_events_of_what_it_accepts_and_nothing_for_what_it_refuses() {
+    use crate::storage::WebhookStorage;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, principal, device) = rep_and_device(&dir);
+    let accepted = device.create(customer()).unwrap();
+    // No territory: refused as forbidden.
+    device.create(Customer::new("Nowhere")).unwrap();
+    let (request, _) = one_entry_per_change(&device);
+    let (response, _) = storage.push_changes(&principal, request.clone()).unwrap();
+    assert_eq!(response.rejected.len(), 1);
+    let events = storage.events_after(0, 100).unwrap();
+    let summary: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.event_type.as_str(), e.record_id.as_str()))
+        .collect();
+    assert_eq!(summary, [("customer.created", accepted.meta.id.as_str())]);
+
+    // The same changes again: stored already, no new event.
+    storage.push_changes(&principal, request).unwrap();
+    assert_eq!(storage.events_after(0, 100).unwrap().len(), 1);
+
+    let mut renamed = accepted.clone();
+    renamed.name = "Bäckerei Nordkap".into();
+    device.update(renamed).unwrap();
+    let pending = device.pending_changes(1_000).unwrap();
+    let edit = pending
+        .into_iter()
+        .rfind(|c| c.doc_id == accepted.meta.id)
+        .unwrap();
+    let request = PushRequest {
+        docs: vec![DocChanges {
+            doc_id: edit.doc_id,
+            kind: edit.kind,
+            changes: vec![edit.bytes],
+        }],
+    };
+    storage.push_changes(&principal, request).unwrap();
+    let events = storage.events_after(events[0].seq, 100).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "customer.changed");
+    assert_eq!(events[0].data["changed"], serde_json::json!(["name"]));
+}
