@@ -4,6 +4,7 @@
 //! for field. Sets (`BTreeSet`) cross as sorted lists and maps as maps; timestamps stay `i64`
 //! milliseconds since 1970 (UTC).
 
+mod activities;
 mod catalog;
 mod enums;
 mod fieldwork;
@@ -14,6 +15,7 @@ mod records;
 mod sync;
 mod values;
 
+pub use activities::*;
 pub use catalog::*;
 pub use enums::*;
 pub use fieldwork::*;

@@ -184,6 +184,12 @@ impl From<fc::ValidationError> for FieldCrmError {
                 ValidationRule::Malformed,
                 "a satisfaction survey is recorded once the case has been resolved".into(),
             ),
+            // The app chose the contact: its id is no news to it.
+            V::ContactOfAnotherCustomer { .. } => (
+                "contact_id".into(),
+                ValidationRule::OutOfRange,
+                "the contact is not one of the activity's customer's contacts".into(),
+            ),
         };
         FieldCrmError::InvalidValue {
             field,

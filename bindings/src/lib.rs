@@ -10,6 +10,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+mod activities;
 mod cases;
 mod catalog;
 mod convert;
@@ -22,6 +23,7 @@ mod records;
 mod store;
 mod sync;
 
+pub use activities::new_activity;
 pub use cases::{CaseDetail, case_is_overdue};
 pub use catalog::LineEdit;
 pub use convert::*;

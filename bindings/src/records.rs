@@ -129,6 +129,14 @@ record_api!(
     delete_order,
     restore_order
 );
+record_api!(
+    Activity,
+    create_activity,
+    update_activity,
+    get_activity,
+    delete_activity,
+    restore_activity
+);
 
 // -- record constructors with core's defaults -------------------------------------------------
 

@@ -39,6 +39,9 @@ pub enum ValidationError {
     /// A satisfaction survey on a case that has not been resolved.
     #[error("a satisfaction survey is recorded once the case has been resolved")]
     SurveyBeforeResolution,
+    /// An activity names a contact of another customer than its own.
+    #[error("contact {contact_id} is not a contact of the activity's customer")]
+    ContactOfAnotherCustomer { contact_id: String },
 }
 
 impl ValidationError {

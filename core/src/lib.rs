@@ -52,7 +52,7 @@ pub use pings::{KEEP_UPLOADED_PINGS_MS, RefusedPingRecord, fix_row};
 pub use query::{
     CaseSummary, CategorySummary, ContactSummary, CustomerFilter, CustomerSummary, OrderDetail,
     OrderLineSummary, OrderSummary, ProductSummary, Query, QueryResult, StageTotal, TaskSummary,
-    VisitFilter, VisitSummary,
+    TimelineEntry, VisitFilter, VisitSummary,
 };
 pub use records::UnknownValue;
 pub use records::{AnyRecord, FieldConflict, Record, check_written_once, conflicts};

@@ -42,10 +42,11 @@ pub enum Kind {
     Case,
     Product,
     Order,
+    Activity,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Customer,
         Kind::Contact,
         Kind::Opportunity,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::Case,
         Kind::Product,
         Kind::Order,
+        Kind::Activity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +68,7 @@ impl Kind {
             Kind::Case => "case",
             Kind::Product => "product",
             Kind::Order => "order",
+            Kind::Activity => "activity",
         }
     }
 
@@ -149,6 +152,8 @@ mod order;
 pub use order::{Order, OrderLine, OrderStatus, OrderStatusChange, OrderTotals, totals};
 mod case;
 pub use case::{Case, CaseSla, CaseStatusChange, CaseSurvey, SurveyEntrant, case_overdue};
+mod activity;
+pub use activity::{Activity, ActivityChannel, ActivityDirection};
 
 string_enum!(CustomerKind { Company = "company", Person = "person" });
 string_enum!(Grade { A = "A", B = "B", C = "C" });

@@ -15,7 +15,8 @@
 //! [`ProtocolError::UpgradeRequired`]. Most messages are laid out alike in every version (they
 //! implement [`SameInEveryVersion`] and go through [`encode`] and [`decode`]); a pull page is
 //! not (version 1 inlines the record of a snapshot, version 2 wraps it in a [`WireRecord`] that
-//! names its format; version 3 is laid out as version 2, and its apps know products and orders),
+//! names its format; version 3 is laid out as version 2, and its apps know products and orders;
+//! version 4 is laid out as version 3, and its apps know activities),
 //! and goes through [`encode_pull_response`] and [`decode_pull_response`]
 //! (refetch answers likewise).
 
@@ -36,8 +37,9 @@ pub use wire_record::{RECORD_FORMAT, WireRecord};
 pub const MAGIC: [u8; 4] = *b"FCRM";
 /// The protocol version this code writes: version 2 wraps a snapshot's record in a
 /// [`WireRecord`]; version 3 is laid out as version 2 and says that the app knows products and
-/// orders ([`first_version_knowing`]).
-pub const PROTOCOL_VERSION: u8 = 3;
+/// orders; version 4 is laid out as version 3 and says that it knows activities
+/// ([`first_version_knowing`]).
+pub const PROTOCOL_VERSION: u8 = 4;
 
 /// The first protocol version whose apps know documents of `kind`. Older apps cannot read such
 /// a document (its kind is unknown to them, and a version 1 page holding its record would not
@@ -52,6 +54,7 @@ pub fn first_version_knowing(kind: Kind) -> u8 {
         | Kind::Task
         | Kind::Case => 1,
         Kind::Product | Kind::Order => 3,
+        Kind::Activity => 4,
     }
 }
 /// The oldest protocol version this code still reads and answers in (apps installed before

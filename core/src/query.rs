@@ -8,9 +8,11 @@ use crate::model::*;
 
 mod catalog;
 mod counts;
+mod timeline;
 mod visits;
 pub use catalog::{CategorySummary, OrderDetail, OrderLineSummary, OrderSummary, ProductSummary};
 pub(crate) use counts::total;
+pub use timeline::TimelineEntry;
 pub use visits::VisitFilter;
 
 /// What an app can ask the store, directly ([`crate::Store::query`]) or live
@@ -119,6 +121,13 @@ pub enum Query {
     /// orders since the run included (`QueryResult::CustomerInsight(None)` without a run or
     /// without the customer in it). Live, it follows orders and the next run's arrival.
     CustomerInsight {
+        customer_id: String,
+        limit: u32,
+    },
+    /// A customer's visits, activities, orders and cases in one list, newest first, at most
+    /// `limit` entries (0 means 50); deleted records left out. Each kind's time is described in
+    /// [`TimelineEntry`]'s module (`query/timeline.rs`).
+    CustomerTimeline {
         customer_id: String,
         limit: u32,
     },
@@ -232,6 +241,7 @@ pub enum QueryResult {
     Orders(Vec<OrderSummary>),
     CustomerInsight(Option<Box<crate::insights::CustomerInsight>>),
     Order(Option<OrderDetail>),
+    Timeline(Vec<TimelineEntry>),
 }
 
 impl Query {
@@ -269,6 +279,9 @@ impl Query {
             | Query::OrderWithLines { .. } => &[Kind::Order, Kind::Product, Kind::Customer],
             // Every local write queues a change; sync events refresh it separately.
             Query::CustomerInsight { .. } => &[Kind::Order, Kind::Product, Kind::Customer],
+            Query::CustomerTimeline { .. } => {
+                &[Kind::Visit, Kind::Activity, Kind::Order, Kind::Case]
+            }
             Query::SyncStatus => &Kind::ALL,
         }
     }
@@ -413,6 +426,9 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<QueryResult> {
                 .next(),
         ),
         Query::SyncStatus => QueryResult::SyncStatus(sync_status(conn)?),
+        Query::CustomerTimeline { customer_id, limit } => {
+            QueryResult::Timeline(timeline::customer_timeline(conn, customer_id, *limit)?)
+        }
         Query::CustomerInsight { customer_id, limit } => QueryResult::CustomerInsight(
             crate::insights::customer_insight(conn, customer_id, *limit)?.map(Box::new),
         ),

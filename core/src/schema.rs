@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_product_categories.sql"),
     include_str!("../migrations/0011_customer_insights.sql"),
     include_str!("../migrations/0012_case_work_list.sql"),
+    include_str!("../migrations/0013_activities.sql"),
 ];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -19,6 +19,7 @@ use crate::query::{self, Query, QueryResult};
 use crate::records::{AnyRecord, FieldConflict, Record};
 use crate::schema;
 
+mod activities;
 mod cases;
 pub(crate) mod encryption;
 mod inbox;

@@ -1,6 +1,6 @@
 //! Who may see and write which record. Decided when a document is written, and kept coarse
 //! (see the design brief): a rep sees the customers of their territories (and what hangs off
-//! them: contacts, opportunities, cases, orders) and their own visits and tasks; a manager sees
+//! them: contacts, opportunities, cases, orders, activities) and their own visits and tasks; a manager sees
 //! their team's; an admin sees everything. The product catalog is organisation-wide: everyone
 //! sees it, only admins write it. Pure functions: every storage backend applies the same.
 
@@ -138,7 +138,8 @@ pub fn owner_of(record: &AnyRecord) -> Option<&str> {
         | AnyRecord::Opportunity(_)
         | AnyRecord::Case(_)
         | AnyRecord::Product(_)
-        | AnyRecord::Order(_) => None,
+        | AnyRecord::Order(_)
+        | AnyRecord::Activity(_) => None,
     }
 }
 
@@ -151,6 +152,8 @@ pub fn customer_of(record: &AnyRecord) -> Option<&str> {
         AnyRecord::Case(c) => Some(c.customer_id.as_str()),
         // A rep orders only for customers they may write: the order's scope is its customer's.
         AnyRecord::Order(o) => Some(o.customer_id.as_str()),
+        // An activity is logged against a customer the writer may write, and scoped by it.
+        AnyRecord::Activity(a) => Some(a.customer_id.as_str()),
         AnyRecord::Visit(_) | AnyRecord::Task(_) | AnyRecord::Product(_) => None,
     }
 }
@@ -202,11 +205,33 @@ pub fn references(record: &AnyRecord) -> Vec<Reference<'_>> {
             })
             .into_iter()
             .collect(),
+        // The contact spoken to: in sight, and one of the activity's customer's contacts
+        // (`of_own_customer`).
+        AnyRecord::Activity(a) => a
+            .contact_id
+            .as_deref()
+            .map(|id| Reference {
+                field: "contact_id",
+                id,
+                kinds: &[Kind::Contact],
+            })
+            .into_iter()
+            .collect(),
         AnyRecord::Customer(_)
         | AnyRecord::Contact(_)
         | AnyRecord::Opportunity(_)
         | AnyRecord::Case(_)
         | AnyRecord::Product(_) => Vec::new(),
+    }
+}
+
+/// The references of [`references`] that must name a record of the record's own customer
+/// ([`customer_of`]): an activity's contact. Checked on every write of the record, after the
+/// references are found in sight, so the refusal tells the writer nothing they cannot see.
+pub fn of_own_customer(record: &AnyRecord) -> Vec<Reference<'_>> {
+    match record {
+        AnyRecord::Activity(_) => references(record),
+        _ => Vec::new(),
     }
 }
 
@@ -278,6 +303,33 @@ mod tests {
             &principal(Role::Admin),
             &scope(None, Some("u9"), "team-z")
         ));
+    }
+
+    #[test]
+    fn an_activity_is_scoped_by_its_customer_and_its_contact_must_be_the_customers() {
+        use fieldcrm_core::{Activity, ActivityChannel};
+        let mut call = Activity::new("c1", ActivityChannel::Call, 1_790_000_000_000, "Call");
+        let record = AnyRecord::Activity(call.clone());
+        assert_eq!(customer_of(&record), Some("c1"));
+        assert_eq!(owner_of(&record), None);
+        assert!(references(&record).is_empty());
+        call.contact_id = Some("p1".into());
+        let record = AnyRecord::Activity(call);
+        let contact = Reference {
+            field: "contact_id",
+            id: "p1",
+            kinds: &[Kind::Contact],
+        };
+        assert_eq!(references(&record), vec![contact.clone()]);
+        assert_eq!(of_own_customer(&record), vec![contact]);
+        let task = AnyRecord::Task(fieldcrm_core::Task {
+            linked_id: Some("c1".into()),
+            ..fieldcrm_core::Task::new("Call back")
+        });
+        assert!(
+            of_own_customer(&task).is_empty(),
+            "only an activity's contact"
+        );
     }
 
     #[test]

@@ -230,22 +230,6 @@ fn a_rep_orders_only_for_customers_they_may_write_and_a_submitted_order_is_froze
     );
 }
 
-/// Pulls every page in `version`.
-fn pull_all(device: &Device, version: u8) {
-    let mut session = SyncSession::new(&device.store).unwrap();
-    session.protocol_version = version;
-    loop {
-        let body = device
-            .transport
-            .pull(session.build_pull().unwrap())
-            .unwrap();
-        assert_eq!(protocol::version_of(&body).unwrap(), version);
-        if !session.apply_pull_response(&body, NOW).unwrap().has_more {
-            return;
-        }
-    }
-}
-
 #[test]
 fn apps_before_protocol_3_get_no_products_or_orders_and_move_past_them() {
     let server = organisation();
@@ -274,7 +258,7 @@ fn apps_before_protocol_3_get_no_products_or_orders_and_move_past_them() {
     synced(&ana);
 
     let current = device(&server.base, "ana", PASSWORD);
-    pull_all(&current, protocol::PROTOCOL_VERSION);
+    current.pull_all_in(protocol::PROTOCOL_VERSION);
     assert!(
         current
             .store
@@ -292,7 +276,7 @@ fn apps_before_protocol_3_get_no_products_or_orders_and_move_past_them() {
     let head = current.store.sync_status().unwrap().cursor;
     for version in [1, 2] {
         let old = device(&server.base, "ana", PASSWORD);
-        pull_all(&old, version);
+        old.pull_all_in(version);
         assert!(
             old.store
                 .get::<Customer>(&customer.meta.id)

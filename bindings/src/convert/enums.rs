@@ -69,7 +69,8 @@ mirror_enum!(
         Task,
         Case,
         Product,
-        Order
+        Order,
+        Activity
     }
 );
 mirror_enum!(
@@ -143,6 +144,23 @@ mirror_enum!(
     SurveyEntrant = fc::SurveyEntrant {
         Rep,
         Customer
+    }
+);
+mirror_enum!(
+    stored
+    /// How the rep and the customer were in touch.
+    ActivityChannel = fc::ActivityChannel {
+        Call,
+        Email,
+        Meeting
+    }
+);
+mirror_enum!(
+    stored
+    /// Who reached out: the customer (inbound) or the rep (outbound).
+    ActivityDirection = fc::ActivityDirection {
+        Inbound,
+        Outbound
     }
 );
 mirror_enum!(

@@ -150,6 +150,11 @@ pub enum Query {
         customer_id: String,
         limit: u32,
     },
+    /// A customer's visits, activities, orders and cases, newest first (0 means 50).
+    CustomerTimeline {
+        customer_id: String,
+        limit: u32,
+    },
 }
 
 impl From<Query> for fc::Query {
@@ -218,6 +223,9 @@ impl From<Query> for fc::Query {
             Query::OrderWithLines { order_id } => fc::Query::OrderWithLines { order_id },
             Query::CustomerInsight { customer_id, limit } => {
                 fc::Query::CustomerInsight { customer_id, limit }
+            }
+            Query::CustomerTimeline { customer_id, limit } => {
+                fc::Query::CustomerTimeline { customer_id, limit }
             }
         }
     }
@@ -427,6 +435,9 @@ pub enum QueryResult {
     CustomerInsight {
         insight: Option<CustomerInsight>,
     },
+    Timeline {
+        entries: Vec<TimelineEntry>,
+    },
 }
 
 fn rows<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
@@ -453,6 +464,7 @@ impl From<fc::QueryResult> for QueryResult {
             fc::QueryResult::CustomerInsight(i) => QueryResult::CustomerInsight {
                 insight: i.map(|i| (*i).into()),
             },
+            fc::QueryResult::Timeline(e) => QueryResult::Timeline { entries: rows(e) },
         }
     }
 }

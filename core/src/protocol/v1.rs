@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ProtocolError, WireRecord, bounded};
 use crate::model::{
-    Case, CaseStatus, Contact, Customer, Opportunity, Order, Product, RecordMeta, Severity, Task,
-    Visit,
+    Activity, Case, CaseStatus, Contact, Customer, Opportunity, Order, Product, RecordMeta,
+    Severity, Task, Visit,
 };
 use crate::records::AnyRecord;
 
@@ -42,6 +42,9 @@ pub(crate) enum RecordV1 {
     Case(CaseV1),
     Product(Product),
     Order(Order),
+    /// Never in a version 1 page (the server holds activities back from versions before 4,
+    /// [`super::first_version_knowing`]); here so that every record converts.
+    Activity(Activity),
 }
 
 impl From<AnyRecord> for RecordV1 {
@@ -64,6 +67,7 @@ impl From<AnyRecord> for RecordV1 {
             }),
             AnyRecord::Product(r) => RecordV1::Product(r),
             AnyRecord::Order(r) => RecordV1::Order(r),
+            AnyRecord::Activity(r) => RecordV1::Activity(r),
         }
     }
 }
@@ -88,6 +92,7 @@ impl From<RecordV1> for AnyRecord {
             }),
             RecordV1::Product(r) => AnyRecord::Product(r),
             RecordV1::Order(r) => AnyRecord::Order(r),
+            RecordV1::Activity(r) => AnyRecord::Activity(r),
         }
     }
 }

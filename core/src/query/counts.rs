@@ -10,7 +10,8 @@ use crate::model::{Grade, check_coordinates};
 /// The total of a cut query; `None` for a query this does not count: one whose result is whole
 /// (contacts of a customer, the pipeline, open tasks and cases, a rep's day, an order, the
 /// sync status), one that counts its own rows (`DealsByStage`, per stage), or one not counted
-/// yet (overdue customers, orders of a customer, products and categories, insights).
+/// yet (overdue customers, orders of a customer, products and categories, insights, a customer's
+/// timeline).
 pub(crate) fn total(conn: &Connection, query: &Query) -> Result<Option<u64>> {
     let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<Option<u64>> {
         let n: i64 = conn
@@ -81,7 +82,8 @@ pub(crate) fn total(conn: &Connection, query: &Query) -> Result<Option<u64>> {
         | Query::SearchProducts { .. }
         | Query::ProductCategories { .. }
         | Query::ProductsInCategory { .. }
-        | Query::CustomerInsight { .. } => Ok(None),
+        | Query::CustomerInsight { .. }
+        | Query::CustomerTimeline { .. } => Ok(None),
     }
 }
 

@@ -349,7 +349,9 @@ enum_scalar!(
     Severity,
     CaseStatus,
     LocationSource,
-    OrderStatus
+    OrderStatus,
+    ActivityChannel,
+    ActivityDirection
 );
 
 pub(super) fn put<T: ToScalar>(

@@ -1,6 +1,6 @@
 //! Records: how each kind maps onto an Automerge document (and therefore how it merges), the
 //! rows its projection writes, and its validation, one module per kind (`customer.rs`,
-//! `contact.rs`, `opportunity.rs`, `visit.rs`, `task.rs`, `case.rs`). This file dispatches to
+//! `contact.rs`, `opportunity.rs`, `visit.rs`, `task.rs`, `case.rs`, `activity.rs`). This file dispatches to
 //! them; `fields.rs` holds what every kind shares (the bounded tree reader, field readers and
 //! writers), `conflicts.rs` the values concurrent writers lost.
 //!
@@ -24,6 +24,7 @@
 //! Every container object is created in the document's first change and never replaced, so
 //! two devices never race to create the same container (which would make one of them lose).
 
+mod activity;
 mod case;
 mod conflicts;
 mod contact;
@@ -65,6 +66,7 @@ pub enum AnyRecord {
     Case(Case),
     Product(Product),
     Order(Order),
+    Activity(Activity),
 }
 
 /// Implemented by the record types; the store's typed API is generic over it.
@@ -99,7 +101,8 @@ record_impl!(
     Task,
     Case,
     Product,
-    Order
+    Order,
+    Activity
 );
 
 impl AnyRecord {
@@ -113,6 +116,7 @@ impl AnyRecord {
             AnyRecord::Case(_) => Kind::Case,
             AnyRecord::Product(_) => Kind::Product,
             AnyRecord::Order(_) => Kind::Order,
+            AnyRecord::Activity(_) => Kind::Activity,
         }
     }
 
@@ -126,6 +130,7 @@ impl AnyRecord {
             AnyRecord::Case(r) => &r.meta,
             AnyRecord::Product(r) => &r.meta,
             AnyRecord::Order(r) => &r.meta,
+            AnyRecord::Activity(r) => &r.meta,
         }
     }
 
@@ -139,6 +144,7 @@ impl AnyRecord {
             AnyRecord::Case(r) => &mut r.meta,
             AnyRecord::Product(r) => &mut r.meta,
             AnyRecord::Order(r) => &mut r.meta,
+            AnyRecord::Activity(r) => &mut r.meta,
         }
     }
 
@@ -152,6 +158,7 @@ impl AnyRecord {
             AnyRecord::Case(r) => r.validate(),
             AnyRecord::Product(r) => r.validate(),
             AnyRecord::Order(r) => r.validate(),
+            AnyRecord::Activity(r) => r.validate(),
         }
     }
 
@@ -185,6 +192,7 @@ impl AnyRecord {
             Kind::Case => AnyRecord::Case(case::read(f, meta, u)?),
             Kind::Product => AnyRecord::Product(product::read(f, meta, u)?),
             Kind::Order => AnyRecord::Order(order::read(f, meta, u)?),
+            Kind::Activity => AnyRecord::Activity(activity::read(f, meta, u)?),
         })
     }
 
@@ -208,6 +216,7 @@ impl AnyRecord {
             AnyRecord::Case(n) => case::write(tx, old!(Case), n),
             AnyRecord::Product(n) => product::write(tx, old!(Product), n),
             AnyRecord::Order(n) => order::write(tx, old!(Order), n),
+            AnyRecord::Activity(n) => activity::write(tx, old!(Activity), n),
         }
     }
 
@@ -261,6 +270,7 @@ impl AnyRecord {
             AnyRecord::Opportunity(o) => opportunity::prepare_create(o, now, user),
             AnyRecord::Order(o) => order::prepare_create(o, now, user),
             AnyRecord::Case(c) => case::prepare_create(c, now, user),
+            AnyRecord::Activity(a) => activity::prepare_create(a, now),
             _ => {}
         }
     }
@@ -282,6 +292,7 @@ impl AnyRecord {
             AnyRecord::Case(c) => case::project(tx, c),
             AnyRecord::Product(p) => product::project(tx, p),
             AnyRecord::Order(o) => order::project(tx, o),
+            AnyRecord::Activity(a) => activity::project(tx, a),
         }
     }
 }
@@ -310,6 +321,7 @@ pub(crate) fn remove_projection(
         Kind::Case => case::remove_projection(tx, id),
         Kind::Product => product::remove_projection(tx, id),
         Kind::Order => order::remove_projection(tx, id),
+        Kind::Activity => activity::remove_projection(tx, id),
     }
 }
 
@@ -325,7 +337,7 @@ fn history_kept<T: PartialEq>(old: &[T], new: &[T]) -> bool {
 /// check-in and check-out, a contact's customer, and the stage history (append-only); an
 /// order's customer, visit, currency and owner, its status history (append-only), and its
 /// lines once it has left draft ([`ValidationError::OrderFrozen`]); a case's status history
-/// (append-only) and escalation time. Checked
+/// (append-only) and escalation time; an activity's customer. Checked
 /// on the writing device and again by the server on the merged document.
 pub fn check_written_once(old: &AnyRecord, new: &AnyRecord) -> Result<(), ValidationError> {
     let immutable = |field: &str| {
@@ -348,6 +360,7 @@ pub fn check_written_once(old: &AnyRecord, new: &AnyRecord) -> Result<(), Valida
         }
         (AnyRecord::Order(o), AnyRecord::Order(n)) => order::check_written_once(o, n),
         (AnyRecord::Case(o), AnyRecord::Case(n)) => case::check_written_once(o, n),
+        (AnyRecord::Activity(o), AnyRecord::Activity(n)) => activity::check_written_once(o, n),
         _ => Ok(()),
     }
 }

@@ -29,5 +29,6 @@ pub(super) fn field_of(err: ValidationError) -> String {
         | ValidationError::OrderFrozen { .. } => "status".into(),
         ValidationError::NoPriceInCurrency { .. } => "currency".into(),
         ValidationError::SurveyBeforeResolution => "survey".into(),
+        ValidationError::ContactOfAnotherCustomer { .. } => "contact_id".into(),
     }
 }

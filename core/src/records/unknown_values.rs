@@ -9,7 +9,7 @@
 
 use super::AnyRecord;
 use crate::error::ValidationError;
-use crate::model::{Case, Customer, Opportunity, Order, StoredEnum, Task, Visit};
+use crate::model::{Activity, Case, Customer, Opportunity, Order, StoredEnum, Task, Visit};
 
 /// One value this code does not know: the field holding it and its text as read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,6 +100,12 @@ impl AnyRecord {
                 for change in status_history {
                     found.note("status_history.status", Some(&change.status));
                 }
+            }
+            AnyRecord::Activity(Activity {
+                channel, direction, ..
+            }) => {
+                found.note("channel", Some(channel));
+                found.note("direction", direction.as_ref());
             }
         }
         found.0

@@ -208,11 +208,13 @@ mod tests {
                 .unwrap();
             case.meta.id
         };
-        // The file as schema 11 left it: the case row without the work list's columns.
+        // The file as schema 11 left it: the case row without the work list's columns (and
+        // without the later activities).
         {
             let conn = rusqlite::Connection::open(path).unwrap();
             conn.execute_batch(
-                "DROP INDEX cases_assignee;
+                "DROP TABLE activities;
+                 DROP INDEX cases_assignee;
                  ALTER TABLE cases DROP COLUMN assignee;
                  ALTER TABLE cases DROP COLUMN due_at;
                  ALTER TABLE cases DROP COLUMN escalated_at;

@@ -20,12 +20,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use fieldcrm_core::Record as _;
 use fieldcrm_core::{
-    AnyRecord, Case, CaseStatus, CaseSummary, CategorySummary, Customer, CustomerFilter,
-    CustomerSummary, EARLIEST_TIMESTAMP, GeoLocation, GpsStamp, Grade, ImportError, ImportReport,
-    IncomingDoc, IncomingPayload, Kind, LATEST_TIMESTAMP, LocationSource, Money, Opportunity,
-    Order, OrderStatus, OrderStatusChange, PendingChange, Product, Query, QueryResult, Severity,
-    Stage, StageChange, StageTotal, Store, Task, TaskStatus, TaskSummary, Visit, VisitStatus,
-    VisitSummary, distance_m,
+    Activity, ActivityChannel, AnyRecord, Case, CaseStatus, CaseSummary, CategorySummary, Customer,
+    CustomerFilter, CustomerSummary, EARLIEST_TIMESTAMP, GeoLocation, GpsStamp, Grade, ImportError,
+    ImportReport, IncomingDoc, IncomingPayload, Kind, LATEST_TIMESTAMP, LocationSource, Money,
+    Opportunity, Order, OrderStatus, OrderStatusChange, PendingChange, Product, Query, QueryResult,
+    Severity, Stage, StageChange, StageTotal, Store, Task, TaskStatus, TaskSummary, Visit,
+    VisitStatus, VisitSummary, distance_m,
 };
 use proptest::prelude::*;
 use tempfile::TempDir;

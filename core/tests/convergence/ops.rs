@@ -62,6 +62,10 @@ pub(crate) enum NewRecord {
     Order {
         customer: usize,
     },
+    Activity {
+        customer: usize,
+        channel: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +121,12 @@ pub(crate) enum Op {
         target: usize,
         edit: OrderEdit,
     },
+    /// Sets an activity's outcome and appends to its notes (both sides' notes survive).
+    EditActivity {
+        replica: usize,
+        target: usize,
+        outcome: usize,
+    },
     Create {
         replica: usize,
         record: NewRecord,
@@ -162,6 +172,8 @@ pub(crate) fn new_record() -> impl Strategy<Value = NewRecord> {
             .prop_map(|(customer, severity)| NewRecord::Case { customer, severity }),
         (0..8usize, 0..10_000i64).prop_map(|(index, minor)| NewRecord::Product { index, minor }),
         (0..16usize).prop_map(|customer| NewRecord::Order { customer }),
+        (0..16usize, 0..ActivityChannel::ALL.len())
+            .prop_map(|(customer, channel)| NewRecord::Activity { customer, channel }),
     ]
 }
 
@@ -190,6 +202,8 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(replica, target, edit)| Op::EditProduct { replica, target, edit }),
         5 => (replica.clone(), target.clone(), order_edit())
             .prop_map(|(replica, target, edit)| Op::EditOrder { replica, target, edit }),
+        1 => (replica.clone(), target.clone(), 0..4usize)
+            .prop_map(|(replica, target, outcome)| Op::EditActivity { replica, target, outcome }),
         2 => (replica.clone(), new_record())
             .prop_map(|(replica, record)| Op::Create { replica, record }),
         5 => (
@@ -225,4 +239,79 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
                 changes_first
             }),
     ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating the records of `Op::Create`.
+
+impl World {
+    pub(crate) fn create_new(&mut self, replica: usize, record: NewRecord) {
+        let me = user(replica);
+        match record {
+            NewRecord::Customer { name } => {
+                let mut c = Customer::new(NAMES[name]);
+                c.owner = Some(me);
+                self.create(replica, c);
+            }
+            NewRecord::Visit { customer, hours } => {
+                let Some(customer) = self.pick(Kind::Customer, customer) else {
+                    return;
+                };
+                let mut v = Visit::new(customer, me);
+                v.planned_start = Some(T0 + hours * HOUR);
+                v.planned_end = Some(T0 + hours * HOUR + HOUR);
+                self.create(replica, v);
+            }
+            NewRecord::Opportunity {
+                customer,
+                minor,
+                usd,
+            } => {
+                let Some(customer) = self.pick(Kind::Customer, customer) else {
+                    return;
+                };
+                let currency = if usd { "USD" } else { "EUR" };
+                let amount = Money {
+                    minor,
+                    currency: currency.to_owned(),
+                };
+                let mut o = Opportunity::new(customer, "New deal", amount);
+                o.owner = Some(me);
+                self.create(replica, o);
+            }
+            NewRecord::Task { hours } => {
+                let mut t = Task::new("Follow up");
+                t.due_at = hours.map(|h| T0 + h * HOUR);
+                t.assignee = Some(me);
+                self.create(replica, t);
+            }
+            NewRecord::Case { customer, severity } => {
+                let Some(customer) = self.pick(Kind::Customer, customer) else {
+                    return;
+                };
+                let mut c = Case::new(customer, "Complaint");
+                c.severity = Severity::ALL[severity].clone();
+                self.create(replica, c);
+            }
+            NewRecord::Product { index, minor } => {
+                self.create(replica, catalog_product(index, minor));
+            }
+            NewRecord::Order { customer } => {
+                let Some(customer) = self.pick(Kind::Customer, customer) else {
+                    return;
+                };
+                self.create(replica, Order::new(customer, me, "EUR"));
+            }
+            NewRecord::Activity { customer, channel } => {
+                let Some(customer) = self.pick(Kind::Customer, customer) else {
+                    return;
+                };
+                let channel = ActivityChannel::ALL[channel].clone();
+                self.create(
+                    replica,
+                    Activity::new(customer, channel, T0, "Called about the order"),
+                );
+            }
+        }
+    }
 }

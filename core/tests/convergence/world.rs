@@ -82,6 +82,10 @@ pub(crate) fn tracked_fields(record: &AnyRecord) -> Vec<(&'static str, String)> 
             ("lines", format!("{:?}", o.lines)),
         ],
         AnyRecord::Case(c) => vec![("status", format!("{:?}", c.status))],
+        AnyRecord::Activity(a) => vec![
+            ("outcome", format!("{:?}", a.outcome)),
+            ("notes", format!("{:?}", a.notes)),
+        ],
         AnyRecord::Contact(_) => vec![],
     };
     fields.push(deleted);
@@ -449,6 +453,20 @@ impl World {
                     self.track(replica, &before, &after);
                 }
             }
+            Op::EditActivity {
+                replica,
+                target,
+                outcome,
+            } => {
+                let Some(id) = self.pick(Kind::Activity, target) else {
+                    return;
+                };
+                self.edit::<Activity>(replica, &id, |a| {
+                    a.outcome = Some(format!("outcome {outcome}"));
+                    a.notes.push_str(&format!("r{replica}. "));
+                    true
+                });
+            }
             Op::Create { replica, record } => self.create_new(replica % self.n(), record),
             Op::Send {
                 replica,
@@ -464,66 +482,6 @@ impl World {
                 with_changes,
                 changes_first,
             } => self.snapshot(from, to, target, with_changes, changes_first),
-        }
-    }
-
-    pub(crate) fn create_new(&mut self, replica: usize, record: NewRecord) {
-        let me = user(replica);
-        match record {
-            NewRecord::Customer { name } => {
-                let mut c = Customer::new(NAMES[name]);
-                c.owner = Some(me);
-                self.create(replica, c);
-            }
-            NewRecord::Visit { customer, hours } => {
-                let Some(customer) = self.pick(Kind::Customer, customer) else {
-                    return;
-                };
-                let mut v = Visit::new(customer, me);
-                v.planned_start = Some(T0 + hours * HOUR);
-                v.planned_end = Some(T0 + hours * HOUR + HOUR);
-                self.create(replica, v);
-            }
-            NewRecord::Opportunity {
-                customer,
-                minor,
-                usd,
-            } => {
-                let Some(customer) = self.pick(Kind::Customer, customer) else {
-                    return;
-                };
-                let currency = if usd { "USD" } else { "EUR" };
-                let amount = Money {
-                    minor,
-                    currency: currency.to_owned(),
-                };
-                let mut o = Opportunity::new(customer, "New deal", amount);
-                o.owner = Some(me);
-                self.create(replica, o);
-            }
-            NewRecord::Task { hours } => {
-                let mut t = Task::new("Follow up");
-                t.due_at = hours.map(|h| T0 + h * HOUR);
-                t.assignee = Some(me);
-                self.create(replica, t);
-            }
-            NewRecord::Case { customer, severity } => {
-                let Some(customer) = self.pick(Kind::Customer, customer) else {
-                    return;
-                };
-                let mut c = Case::new(customer, "Complaint");
-                c.severity = Severity::ALL[severity].clone();
-                self.create(replica, c);
-            }
-            NewRecord::Product { index, minor } => {
-                self.create(replica, catalog_product(index, minor));
-            }
-            NewRecord::Order { customer } => {
-                let Some(customer) = self.pick(Kind::Customer, customer) else {
-                    return;
-                };
-                self.create(replica, Order::new(customer, me, "EUR"));
-            }
         }
     }
 

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use fieldcrm_core::*;
 use tempfile::TempDir;
 
+/// The activity rules.
+mod activities;
 /// The service case rules.
 mod cases;
 /// The product and order rules, in a file of their own.

@@ -13,7 +13,9 @@ struct FieldCRMApp: App {
         }
         .onChange(of: scenePhase) { phase in
             switch phase {
-            case .active: AppModel.shared.becameActive()
+            case .active:
+                AppModel.shared.becameActive()
+                ContactActions.shared.becameActive()
             case .background: BackgroundSync.schedule()
             default: break
             }

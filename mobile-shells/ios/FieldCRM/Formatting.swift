@@ -123,6 +123,7 @@ extension RecordKind {
         case .`case`: return "Case"
         case .product: return "Product"
         case .order: return "Order"
+        case .activity: return "Activity"
         }
     }
 }

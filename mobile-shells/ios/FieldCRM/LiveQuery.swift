@@ -120,6 +120,11 @@ extension QueryResult {
         return nil
     }
 
+    var timelineEntries: [TimelineEntry] {
+        if case let .timeline(entries) = self { return entries }
+        return []
+    }
+
     var insight: CustomerInsight? {
         if case let .customerInsight(insight) = self { return insight }
         return nil

@@ -72,4 +72,23 @@ impl Device {
             &|| 1_790_000_000_000,
         )
     }
+
+    /// Pulls every page in protocol `version` (an app of that version), at the same clock;
+    /// each answer must be in that version.
+    pub fn pull_all_in(&self, version: u8) {
+        use fieldcrm_core::Transport as _;
+        let mut session = fieldcrm_core::SyncSession::new(&self.store).unwrap();
+        session.protocol_version = version;
+        loop {
+            let body = self.transport.pull(session.build_pull().unwrap()).unwrap();
+            assert_eq!(fieldcrm_core::protocol::version_of(&body).unwrap(), version);
+            if !session
+                .apply_pull_response(&body, 1_790_000_000_000)
+                .unwrap()
+                .has_more
+            {
+                return;
+            }
+        }
+    }
 }

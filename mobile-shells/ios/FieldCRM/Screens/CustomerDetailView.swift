@@ -14,6 +14,9 @@ struct CustomerDetailView: View {
     /// sync or a check-in without a reload.
     @StateObject private var contacts = LiveQuery()
     @StateObject private var history = LiveQuery()
+    /// Visits, activities, orders and cases, newest first (live).
+    @StateObject private var timeline = LiveQuery()
+    @ObservedObject private var contactActions = ContactActions.shared
     @State private var openedVisitId: String?
     @State private var showVisit = false
     @State private var starting = false
@@ -40,7 +43,14 @@ struct CustomerDetailView: View {
                     if rows.isEmpty {
                         Text(contacts.failure ?? "No contacts.").foregroundStyle(.secondary)
                     }
-                    ForEach(rows, id: \.id) { ContactRow(contact: $0) }
+                    ForEach(rows, id: \.id) { ContactRow(contact: $0, customerId: customerId) }
+                }
+                Section("Timeline") {
+                    let entries = timeline.result?.timelineEntries ?? []
+                    if entries.isEmpty {
+                        Text(timeline.failure ?? "Nothing yet.").foregroundStyle(.secondary)
+                    }
+                    ForEach(entries, id: \.id) { TimelineRow(entry: $0) }
                 }
                 Section("Visits") {
                     Button {
@@ -92,6 +102,18 @@ struct CustomerDetailView: View {
             await load()
         }
         .refreshable { await load() }
+        .alert(
+            "Log this \(contactActions.offer.map { "\($0.channel)" } ?? "activity")?",
+            isPresented: Binding(
+                get: { contactActions.offer?.customerId == customerId },
+                set: { shown in if !shown { contactActions.dismiss() } }
+            )
+        ) {
+            Button("Log") { _Concurrency.Task { await contactActions.confirm(in: model) } }
+            Button("Not now", role: .cancel) { contactActions.dismiss() }
+        } message: {
+            Text(contactActions.offer?.subject ?? "")
+        }
     }
 
     private func addressText(_ address: Address) -> String? {
@@ -106,6 +128,7 @@ struct CustomerDetailView: View {
     private func watch() async {
         await contacts.watch(.contactsOfCustomer(customerId: customerId), in: model)
         await history.watch(.visitsForCustomer(customerId: customerId, limit: Self.historyLimit), in: model)
+        await timeline.watch(.customerTimeline(customerId: customerId, limit: Self.historyLimit), in: model)
     }
 
     /// The customer and its open cases; no live query covers single records, so these are
@@ -182,8 +205,28 @@ struct VisitHistoryRow: View {
     }
 }
 
+/// One entry of a customer's timeline: when, what kind, its subject and status (or channel).
+struct TimelineRow: View {
+    let entry: TimelineEntry
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 2) {
+            HStack {
+                Text(entry.kind.label).font(.headline)
+                Spacer()
+                Text(formatTime(entry.at)).font(.caption).foregroundStyle(.secondary)
+            }
+            if let title = entry.title { Text(title).font(.subheadline) }
+            Text(entry.status).font(.caption).foregroundStyle(.secondary)
+        }
+    }
+}
+
 struct ContactRow: View {
     let contact: ContactSummary
+    let customerId: String
+
+    @Environment(\.openURL) private var openURL
 
     var body: some View {
         VStack(alignment: .leading, spacing: 2) {
@@ -191,8 +234,29 @@ struct ContactRow: View {
             if let title = contact.title {
                 Text(title).font(.subheadline).foregroundStyle(.secondary)
             }
-            ForEach(contact.phones, id: \.self) { PhoneLink(phone: $0).font(.callout) }
-            ForEach(contact.emails, id: \.self) { EmailLink(email: $0).font(.callout) }
+            // Opening the dialer or the mail app is remembered: back in the app, it offers to log it.
+            ForEach(contact.phones, id: \.self) { phone in
+                if let url = ContactActions.telURL(phone) {
+                    Button(phone) {
+                        ContactActions.shared.opened(.call, customerId: customerId, contact: contact)
+                        openURL(url)
+                    }
+                    .font(.callout)
+                } else {
+                    Text(phone).font(.callout)
+                }
+            }
+            ForEach(contact.emails, id: \.self) { email in
+                if let url = ContactActions.mailtoURL(email) {
+                    Button(email) {
+                        ContactActions.shared.opened(.email, customerId: customerId, contact: contact)
+                        openURL(url)
+                    }
+                    .font(.callout)
+                } else {
+                    Text(email).font(.callout)
+                }
+            }
         }
         // Each link answers its own tap: in a List row, buttons would otherwise all fire at once.
         .buttonStyle(.borderless)

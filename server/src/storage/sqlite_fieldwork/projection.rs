@@ -121,7 +121,8 @@ impl<'p> PushProjection<'p> {
             | AnyRecord::Task(_)
             | AnyRecord::Case(_)
             | AnyRecord::Product(_)
-            | AnyRecord::Order(_) => Ok(()),
+            | AnyRecord::Order(_)
+            | AnyRecord::Activity(_) => Ok(()),
         }
     }
 

@@ -149,6 +149,33 @@ fn references_in_scope(
     Ok(true)
 }
 
+/// Why a record names a record of another customer than its own among the references that
+/// must be its customer's ([`scope::of_own_customer`]: an activity's contact); `None` when
+/// every one is. Runs after [`references_in_scope`], on documents the writer sees.
+fn reference_of_another_customer(
+    tx: &Transaction<'_>,
+    record: &AnyRecord,
+) -> Result<Option<String>> {
+    let Some(customer_id) = scope::customer_of(record) else {
+        return Ok(None);
+    };
+    for reference in scope::of_own_customer(record) {
+        let target_customer: Option<Option<String>> = tx
+            .prepare_cached("SELECT customer_id FROM documents WHERE id = ?1")?
+            .query_row([reference.id], |row| row.get(0))
+            .optional()?;
+        if target_customer.flatten().as_deref() != Some(customer_id) {
+            return Ok(Some(format!(
+                "the {} {} names a record of another customer than the {}'s",
+                record.kind(),
+                reference.field,
+                record.kind()
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// A push's entries with one entry per document, in the order documents first appear, each
 /// holding every change pushed for it (so a document is loaded and merged once per push,
 /// however often the push names it). Entries without changes are dropped: they cost nothing.
@@ -346,6 +373,12 @@ pub(in crate::storage) fn push_changes(
                 continue;
             }
         };
+        if let Some(reason) = reference_of_another_customer(&tx, &accepted.record)? {
+            response
+                .rejected
+                .push(reject(doc, RejectCode::InvalidRecord, reason));
+            continue;
+        }
         if let Some(reason) = sqlite_fieldwork::future_fix(&accepted.record, now_ms) {
             response
                 .rejected

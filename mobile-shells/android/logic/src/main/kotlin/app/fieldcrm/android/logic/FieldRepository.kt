@@ -1,5 +1,6 @@
 package app.fieldcrm.android.logic
 
+import app.fieldcrm.core.Activity
 import app.fieldcrm.core.Case
 import app.fieldcrm.core.CaseDetail
 import app.fieldcrm.core.CaseStatus
@@ -38,8 +39,10 @@ import app.fieldcrm.core.SyncReport
 import app.fieldcrm.core.SyncStatus
 import app.fieldcrm.core.SurveyEntrant
 import app.fieldcrm.core.SyncTransport
+import app.fieldcrm.core.TimelineEntry
 import app.fieldcrm.core.Visit
 import app.fieldcrm.core.VisitSummary
+import app.fieldcrm.core.newActivity
 import app.fieldcrm.core.newCase
 import app.fieldcrm.core.newContact
 import app.fieldcrm.core.newCustomer
@@ -294,6 +297,35 @@ class FieldRepository(
                 emails = emails.map { it.trim() }.filter { it.isNotEmpty() },
             ),
         )
+    }
+
+    // -- activities and the timeline ------------------------------------------------------------
+
+    /**
+     * Logs a call, an email or a meeting; a draft without a time took place now. A contact must
+     * be one of the customer's (the library refuses another customer's).
+     */
+    suspend fun logActivity(draft: ActivityDraft): Activity = write {
+        logActivity(
+            newActivity(draft.customerId, draft.channel, draft.occurredAt ?: 0, draft.subject.trim()).copy(
+                contactId = draft.contactId,
+                direction = draft.direction,
+                durationS = draft.durationS?.toUInt(),
+                notes = draft.notes.trim(),
+                outcome = draft.outcome?.trim()?.takeIf { it.isNotEmpty() },
+                nextStep = draft.nextStep?.trim()?.takeIf { it.isNotEmpty() },
+                nextStepDueAt = draft.nextStepDueAt,
+            ),
+        )
+    }
+
+    suspend fun activity(id: String): Activity? = io { getActivity(id) }?.takeUnless { it.meta.deleted }
+
+    /** The customer's visits, activities, orders and cases, newest first (live). */
+    fun customerTimeline(customerId: String, limit: Int = 50): Flow<List<TimelineEntry>> {
+        require(limit in 1..500) { "limit must be 1 to 500" }
+        return live(Query.CustomerTimeline(customerId, limit.toUInt()))
+            .map { (it as? QueryResult.Timeline)?.entries ?: emptyList() }
     }
 
     // -- visits ---------------------------------------------------------------------------------
