@@ -113,7 +113,8 @@ pub fn derive(previous: Option<&AnyRecord>, current: &AnyRecord) -> Vec<EventDra
         AnyRecord::Contact(_)
         | AnyRecord::Opportunity(_)
         | AnyRecord::Task(_)
-        | AnyRecord::Product(_) => Vec::new(),
+        | AnyRecord::Product(_)
+        | AnyRecord::Activity(_) => Vec::new(),
     }
 }
 
